@@ -1,0 +1,198 @@
+// neruba: one binary, subcommands (DESIGN.md "Architecture").
+#include <sys/stat.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "common/clock.hpp"
+#include "common/crypto.hpp"
+#include "common/log.hpp"
+#include "http/api.hpp"
+#include "http/server.hpp"
+#include "services/audit_log.hpp"
+#include "services/idempotency.hpp"
+#include "storage/db.hpp"
+
+namespace {
+
+using namespace neruba;
+
+constexpr const char* usage_text =
+    "usage: neruba <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  serve   [--db URL] [--listen HOST:PORT] [--data-dir DIR] [--threads N]\n"
+    "          run the HTTP API (default --db sqlite:./data/neruba.db, --listen 127.0.0.1:8080)\n"
+    "  migrate [--db URL]              apply pending schema migrations and exit\n"
+    "  audit verify --tenant ID [--db URL]\n"
+    "          verify a tenant's audit hash chain; exit 0 when intact, 1 when broken\n"
+    "\n"
+    "URL is sqlite:PATH or postgresql://user@host:port/dbname\n";
+
+struct Options {
+  std::vector<std::string> positional;
+  std::map<std::string, std::string> flags;
+};
+
+std::optional<Options> parse_options(int argc, char** argv, int first) {
+  Options options;
+  for (int i = first; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg.rfind("--", 0) == 0) {
+      const auto eq = arg.find('=');
+      if (eq != std::string::npos) {
+        options.flags[arg.substr(2, eq - 2)] = arg.substr(eq + 1);
+      } else if (i + 1 < argc) {
+        options.flags[arg.substr(2)] = argv[++i];
+      } else {
+        std::cerr << "missing value for " << arg << "\n";
+        return std::nullopt;
+      }
+    } else {
+      options.positional.push_back(arg);
+    }
+  }
+  return options;
+}
+
+std::string flag(const Options& options, const std::string& name, const std::string& fallback) {
+  const auto it = options.flags.find(name);
+  return it == options.flags.end() ? fallback : it->second;
+}
+
+std::string database_url(const Options& options) {
+  if (const char* env = std::getenv("NERUBA_DB")) return flag(options, "db", env);
+  const std::string data_dir = flag(options, "data-dir", "./data");
+  return flag(options, "db", "sqlite:" + data_dir + "/neruba.db");
+}
+
+// The platform admin key: NERUBA_ADMIN_KEY, or a key created on first start and written once,
+// readable only by its owner, to DATA_DIR/admin-key.
+std::string admin_key_hash(const std::string& data_dir) {
+  if (const char* env = std::getenv("NERUBA_ADMIN_KEY"); env != nullptr && *env != '\0') {
+    return crypto::sha256_hex(env);
+  }
+  const std::filesystem::path path = std::filesystem::path(data_dir) / "admin-key";
+  if (!std::filesystem::exists(path)) {
+    std::filesystem::create_directories(data_dir);
+    const std::string key = "nrb_admin_" + crypto::random_token(40);
+    const mode_t old_mask = umask(077);
+    std::ofstream(path) << key << "\n";
+    umask(old_mask);
+    log::info("created the platform admin key", {{"path", path.string()}});
+  }
+  std::string key;
+  std::ifstream(path) >> key;
+  if (key.empty()) throw std::runtime_error("the admin key file is empty: " + path.string());
+  return crypto::sha256_hex(key);
+}
+
+// Deletes completed idempotency keys past their retention, hourly, until told to stop.
+class IdempotencyJanitor {
+ public:
+  IdempotencyJanitor(storage::Db& db, const Clock& clock)
+      : thread_([this, &db, &clock] { loop(db, clock); }) {}
+  ~IdempotencyJanitor() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  void loop(storage::Db& db, const Clock& clock) {
+    std::unique_lock lock(mutex_);
+    while (!wake_.wait_for(lock, std::chrono::hours(1), [this] { return stopping_; })) {
+      try {
+        services::purge_idempotency_keys(db, clock.now());
+      } catch (const std::exception& failure) {
+        log::warn("idempotency purge failed", {{"error", failure.what()}});
+      }
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;  // GUARDED_BY(mutex_)
+  std::thread thread_;
+};
+
+int serve(const Options& options) {
+  const std::string data_dir = flag(options, "data-dir", "./data");
+  const std::string listen = flag(options, "listen", "127.0.0.1:8080");
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    std::cerr << "--listen wants HOST:PORT\n";
+    return 2;
+  }
+  http::ServerOptions server_options;
+  server_options.host = listen.substr(0, colon);
+  server_options.port = static_cast<unsigned short>(std::stoi(listen.substr(colon + 1)));
+  server_options.threads = std::stoi(flag(options, "threads", "8"));
+  const std::string url = database_url(options);
+  auto db = storage::open_database(url);
+  SystemClock clock;
+  auto ids = make_random_id_generator();
+  http::Api api(*db, clock, *ids, admin_key_hash(data_dir));
+  http::Server server(api, server_options);
+  const auto port = server.listen();
+  IdempotencyJanitor janitor(*db, clock);
+  log::info("neruba serving", {{"url", "http://" + server_options.host + ":" + std::to_string(port)},
+                               {"db", db->describe()}});
+  server.run();
+  log::info("neruba stopped");
+  return 0;
+}
+
+int migrate_command(const Options& options) {
+  auto db = storage::open_database(database_url(options));  // migrates on open
+  std::cout << "schema up to date on " << db->describe() << "\n";
+  return 0;
+}
+
+int audit_command(const Options& options) {
+  if (options.positional.empty() || options.positional[0] != "verify" || !options.flags.count("tenant")) {
+    std::cerr << usage_text;
+    return 2;
+  }
+  auto db = storage::open_database(database_url(options));
+  auto tx = db->begin(storage::TxMode::read);
+  const auto report = services::audit::verify(*tx, TenantId(options.flags.at("tenant")));
+  std::cout << json::serialize(services::audit::to_json(report)) << "\n";
+  return report.ok ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << usage_text;
+    return 2;
+  }
+  const std::string command = argv[1];
+  const auto options = parse_options(argc, argv, 2);
+  if (!options) return 2;
+  try {
+    if (command == "serve") return serve(*options);
+    if (command == "migrate") return migrate_command(*options);
+    if (command == "audit") return audit_command(*options);
+    if (command == "--help" || command == "help") {
+      std::cout << usage_text;
+      return 0;
+    }
+  } catch (const std::exception& failure) {
+    std::cerr << "neruba: " << failure.what() << "\n";
+    return 1;
+  }
+  std::cerr << "unknown command: " << command << "\n" << usage_text;
+  return 2;
+}

@@ -1,0 +1,80 @@
+#pragma once
+// Expected failures travel as values. The HTTP edge alone maps an ErrorCode to a status and a
+// problem-details type, from one table (http/problem.cpp).
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace neruba {
+
+enum class ErrorCode {
+  malformed_request,        // 400: unparseable body, bad JSON, bad header
+  validation_failed,        // 422: well-formed but invalid values (see FieldError list)
+  unauthenticated,          // 401
+  insufficient_scope,       // 403
+  tenant_boundary,          // 403: admin key without tenant + justification, etc.
+  not_found,                // 404
+  method_not_allowed,       // 405
+  already_exists,           // 409
+  conflict,                 // 409: state conflict
+  idempotency_key_reused,   // 409: same key, different request
+  idempotency_in_flight,    // 409: same key, first request still running
+  payload_too_large,        // 413
+  unsupported_media_type,   // 415
+  rate_limited,             // 429
+  unavailable,              // 503
+  internal,                 // 500
+};
+
+// One problem with one field or item of a request.
+struct FieldError {
+  std::string field;  // JSON pointer-ish path: "scopes[2]", "settings.late_event_window_days"
+  std::string type;   // stable machine slug: "required", "invalid_type", "invalid_value", ...
+  std::string detail;
+  std::optional<std::size_t> index;  // item index in a batch, when there is one
+};
+
+struct Error {
+  ErrorCode code = ErrorCode::internal;
+  std::string detail;
+  std::vector<FieldError> errors;
+  std::optional<int> retry_after_seconds;
+
+  static Error make(ErrorCode code, std::string detail) { return Error{code, std::move(detail), {}, {}}; }
+  static Error invalid(std::vector<FieldError> errors, std::string detail = "The request has invalid values.") {
+    return Error{ErrorCode::validation_failed, std::move(detail), std::move(errors), {}};
+  }
+  static Error not_found(std::string what) {
+    return Error{ErrorCode::not_found, std::move(what) + " was not found.", {}, {}};
+  }
+};
+
+// A value or an Error. Deliberately small: C++20 has no std::expected.
+template <typename T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : state_(std::move(value)) {}             // NOLINT: implicit by design
+  Result(Error error) : state_(std::move(error)) {}         // NOLINT: implicit by design
+
+  bool ok() const { return state_.index() == 0; }
+  explicit operator bool() const { return ok(); }
+  T& value() & { return std::get<0>(state_); }
+  const T& value() const& { return std::get<0>(state_); }
+  T&& value() && { return std::get<0>(std::move(state_)); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+  T& operator*() & { return value(); }
+  const Error& error() const { return std::get<1>(state_); }
+  Error&& take_error() { return std::get<1>(std::move(state_)); }
+
+ private:
+  std::variant<T, Error> state_;
+};
+
+struct Unit {};
+using Status = Result<Unit>;
+inline Status ok_status() { return Unit{}; }
+
+}  // namespace neruba

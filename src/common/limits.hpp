@@ -1,0 +1,29 @@
+#pragma once
+// Every bound of the system, named in one place, enforced at the edge and asserted in the core.
+#include <cstddef>
+#include <cstdint>
+
+namespace neruba::limits {
+
+inline constexpr std::size_t body_bytes_max = 10 * 1024 * 1024;  // API.md: 10 MiB a batch
+inline constexpr std::size_t header_bytes_max = 16 * 1024;
+inline constexpr std::size_t json_depth_max = 64;
+inline constexpr std::size_t events_per_batch_max = 10'000;
+inline constexpr std::size_t page_size_default = 100;
+inline constexpr std::size_t page_size_max = 1000;
+inline constexpr std::size_t name_length_max = 200;
+inline constexpr std::size_t external_id_length_max = 255;
+inline constexpr std::size_t idempotency_key_length_max = 255;
+inline constexpr std::size_t justification_length_max = 2000;
+inline constexpr std::size_t request_id_length_max = 128;
+inline constexpr std::int64_t idempotency_retention_seconds = 24 * 3600;
+inline constexpr std::int64_t idempotency_in_flight_lease_seconds = 120;
+inline constexpr int header_timeout_seconds = 10;
+inline constexpr int idle_timeout_seconds = 60;
+inline constexpr int drain_timeout_seconds = 20;
+inline constexpr int late_event_window_days_default = 35;
+inline constexpr int late_event_window_days_max = 3650;
+inline constexpr int future_event_skew_seconds_default = 300;
+inline constexpr int future_event_skew_seconds_max = 86400;
+
+}  // namespace neruba::limits

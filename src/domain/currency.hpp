@@ -1,0 +1,62 @@
+#pragma once
+// ISO 4217 currencies and their minor units, and the rules for money amounts on the wire
+// (API.md "Conventions"): an amount carries exactly its currency's minor-unit digits ("100.00",
+// JPY "2", KWD "0.004"), and is rounded once, to that many digits, where money is computed.
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "domain/decimal.hpp"
+
+namespace neruba::domain {
+
+// Digits after the point in the currency's minor unit: USD 2, JPY 0, KWD 3, CLF 4. Codes are the
+// upper-case alphabetic ISO 4217 codes; anything else (including "usd") is unknown. Codes without
+// a minor unit (precious metals XAU..., XDR, XTS, XXX) are not billing currencies and are unknown.
+std::optional<int> minor_unit_digits(std::string_view currency);
+bool is_known_currency(std::string_view currency);
+
+enum class MoneyError {
+  none,
+  unknown_currency,          // not an ISO 4217 code this table knows
+  invalid_syntax,            // not "-?digits(.digits)?"
+  too_many_fraction_digits,  // "1.005" in USD: more digits than the minor unit allows
+  overflow,                  // too many digits for a Decimal at the currency's scale
+};
+
+std::string_view money_error_name(MoneyError error);
+
+struct MoneyResult {
+  std::optional<Decimal> value;
+  MoneyError error = MoneyError::none;
+
+  bool ok() const { return value.has_value(); }
+  explicit operator bool() const { return ok(); }
+  const Decimal& operator*() const { return *value; }
+  const Decimal* operator->() const { return &*value; }
+};
+
+struct MoneyTextResult {
+  std::optional<std::string> text;
+  MoneyError error = MoneyError::none;
+
+  bool ok() const { return text.has_value(); }
+  explicit operator bool() const { return ok(); }
+  const std::string& operator*() const { return *text; }
+};
+
+// The amount rounded once to the currency's minor unit; its scale is exactly the minor-unit digits.
+MoneyResult round_to_minor_unit(const Decimal& amount, std::string_view currency,
+                                RoundingMode mode);
+
+// round_to_minor_unit, as text: "100.00", JPY "2", KWD "0.004".
+MoneyTextResult format_amount(const Decimal& amount, std::string_view currency,
+                              RoundingMode mode);
+
+// A money amount supplied by an API client, as a decimal string. Fewer fraction digits than the
+// currency's are accepted and padded ("12.5" USD → 12.50); more are rejected, even zeros ("1.000"
+// USD), because silently rounding what a client sent would change the amount it meant. No exponent.
+// Negative amounts parse (adjustments use them); whether a sign is allowed is the caller's rule.
+MoneyResult parse_amount(std::string_view text, std::string_view currency);
+
+}  // namespace neruba::domain

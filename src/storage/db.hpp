@@ -1,0 +1,94 @@
+#pragma once
+// The SQL seam shared by both backends. Repositories (storage/repositories.hpp) are written once
+// against this interface with `$1`-style placeholders, which PostgreSQL and SQLite both accept;
+// where the dialects disagree, a repository asks `dialect()`.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace neruba::storage {
+
+enum class Dialect { sqlite, postgres };
+
+// A bound parameter: NULL, an integer or text.
+using Param = std::variant<std::monostate, std::int64_t, std::string>;
+
+// One result row; columns in select order, NULL as nullopt. Integers come back as decimal text.
+class Row {
+ public:
+  explicit Row(std::vector<std::optional<std::string>> columns) : columns_(std::move(columns)) {}
+  bool is_null(std::size_t i) const { return !columns_.at(i).has_value(); }
+  const std::string& text(std::size_t i) const;  // throws StorageError on NULL
+  std::optional<std::string> optional_text(std::size_t i) const { return columns_.at(i); }
+  std::int64_t integer(std::size_t i) const;
+  std::size_t size() const { return columns_.size(); }
+
+ private:
+  std::vector<std::optional<std::string>> columns_;
+};
+
+using Rows = std::vector<Row>;
+
+// Storage failures that are not a caller's mistake (I/O, lost connection, constraint bugs):
+// exceptional by design, mapped to 500/503 at the edge.
+class StorageError : public std::runtime_error {
+ public:
+  enum class Kind { other, unavailable, serialization };
+  StorageError(Kind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
+  Kind kind() const { return kind_; }
+
+ private:
+  Kind kind_;
+};
+
+enum class TxMode { read, write };
+
+// A transaction on one connection. Destroying an uncommitted Tx rolls it back.
+class Tx {
+ public:
+  virtual ~Tx() = default;
+  virtual Dialect dialect() const = 0;
+  virtual Rows query(std::string_view sql, std::span<const Param> params = {}) = 0;
+  // Returns the number of rows changed.
+  virtual std::int64_t exec(std::string_view sql, std::span<const Param> params = {}) = 0;
+  // Durable when it returns (SQLite synchronous=FULL; PostgreSQL synchronous_commit on).
+  virtual void commit() = 0;
+
+  Rows query(std::string_view sql, std::initializer_list<Param> params) {
+    return query(sql, std::span<const Param>(params.begin(), params.size()));
+  }
+  std::int64_t exec(std::string_view sql, std::initializer_list<Param> params) {
+    return exec(sql, std::span<const Param>(params.begin(), params.size()));
+  }
+};
+
+class Db {
+ public:
+  virtual ~Db() = default;
+  virtual Dialect dialect() const = 0;
+  // Write transactions on one tenant serialize on that tenant's row lock (see repositories);
+  // SQLite additionally serializes all writers on its single writer connection.
+  virtual std::unique_ptr<Tx> begin(TxMode mode) = 0;
+  // True when the database answers a trivial query (readiness).
+  virtual bool ping() = 0;
+  // A short label for logs: "sqlite:/path" or "postgresql://host:port/db" without the password.
+  virtual std::string describe() const = 0;
+};
+
+// "sqlite:PATH", "postgresql://…" / "postgres://…" (libpq URI). Applies pending migrations.
+std::unique_ptr<Db> open_database(const std::string& url);
+
+// Backends, for tests that want one explicitly.
+std::unique_ptr<Db> open_sqlite(const std::string& path);
+std::unique_ptr<Db> open_postgres(const std::string& conninfo);
+
+// Applies every migration newer than the recorded schema version; returns how many it applied.
+int migrate(Db& db);
+
+}  // namespace neruba::storage
