@@ -57,8 +57,9 @@ MODES = {
     "up": decimal.ROUND_UP,
 }
 
-JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
-PLAIN_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
+MANTISSA = r"(?P<mantissa>-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?)"
+JSON_NUMBER = re.compile(MANTISSA + r"(?:[eE](?P<exponent>[+-]?[0-9]+))?")
+PLAIN_NUMBER = re.compile(MANTISSA)
 
 
 class Failure(Exception):
@@ -124,16 +125,21 @@ def round_to(a, scale, mode):
 
 
 def parse(text, grammar):
-    if not grammar.fullmatch(text):
+    match = grammar.fullmatch(text)
+    if not match:
         raise Failure("invalid_syntax")
-    value = Decimal(text)
-    scale = scale_of(value)
+    # The exponent is kept apart as a Python int: JSON allows any number of exponent digits, more
+    # than a Decimal's exponent range holds, and the range checks below must see its exact value.
+    mantissa = Decimal(match["mantissa"])
+    exponent = int(match.groupdict().get("exponent") or 0)
+    scale = max(0, -(mantissa.as_tuple().exponent + exponent))
     if scale > MAX_SCALE:
         raise Failure("scale_out_of_range")
-    # Checked before quantize so that "1e999999999" never builds a billion-digit number.
-    if not value.is_zero() and value.adjusted() + scale >= MAX_DIGITS:
+    if mantissa.is_zero():
+        return fit(Decimal(0), scale)
+    if mantissa.adjusted() + exponent + scale >= MAX_DIGITS:  # more than 36 digits at `scale`
         raise Failure("overflow")
-    return fit(value, scale)
+    return fit(mantissa.scaleb(exponent), scale)
 
 
 def evaluate(fields):
