@@ -8,12 +8,13 @@ this script writes one result per line to OUT, and the test compares them with i
 Standard library only.
 
 Operations (fields separated by one space; operands are plain decimal text such as "-0.50"):
-    add A B            sub A B            mul A B
+    add A B            sub A B            mul A B            cmp A B
     div A B SCALE MODE round A SCALE MODE
     parse TEXT         parse_plain TEXT   (TEXT may be empty or malformed: that is the point)
 MODE is one of half_even, half_up, down, up.
 
-A result is the value in plain notation with exactly its scale's fraction digits and never "-0",
+cmp answers -1, 0 or 1 (value order, the scale ignored). Any other result is the value in plain
+notation with exactly its scale's fraction digits and never "-0",
 or "error:<name>" with name one of invalid_syntax, overflow, division_by_zero,
 scale_out_of_range.
 
@@ -66,8 +67,11 @@ class Failure(Exception):
     """An expected error result; its message is the error name."""
 
 
+QUANTA = [Decimal(1).scaleb(-scale) for scale in range(MAX_SCALE + 1)]  # 10^-scale
+
+
 def quantum(scale):
-    return Decimal(1).scaleb(-scale)
+    return QUANTA[scale]
 
 
 def checked_scale(text):
@@ -158,12 +162,16 @@ def evaluate(fields):
         return fit(CONTEXT.subtract(a, b), max(scale_of(a), scale_of(b)))
     if operation == "mul":
         return multiply(a, b)
+    if operation == "cmp":
+        return (a > b) - (a < b)
     if operation == "div":
         return divide(a, b, checked_scale(arguments[2]), arguments[3])
     raise ValueError(f"unknown operation {operation!r}")
 
 
 def format_plain(value):
+    if isinstance(value, int):
+        return str(value)  # cmp
     text = format(value, "f")
     return text[1:] if value.is_zero() and text.startswith("-") else text
 

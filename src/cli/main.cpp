@@ -146,8 +146,9 @@ int serve(const Options& options) {
   http::Server server(api, server_options);
   const auto port = server.listen();
   IdempotencyJanitor janitor(*db, clock);
-  log::info("neruba serving", {{"url", "http://" + server_options.host + ":" + std::to_string(port)},
-                               {"db", db->describe()}});
+  log::info("neruba serving",
+            {{"url", "http://" + server_options.host + ":" + std::to_string(port)},
+             {"db", db->describe()}});
   server.run();
   log::info("neruba stopped");
   return 0;
@@ -160,7 +161,8 @@ int migrate_command(const Options& options) {
 }
 
 int audit_command(const Options& options) {
-  if (options.positional.empty() || options.positional[0] != "verify" || !options.flags.count("tenant")) {
+  if (options.positional.empty() || options.positional[0] != "verify" ||
+      !options.flags.count("tenant")) {
     std::cerr << usage_text;
     return 2;
   }

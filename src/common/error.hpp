@@ -10,22 +10,22 @@
 namespace neruba {
 
 enum class ErrorCode {
-  malformed_request,        // 400: unparseable body, bad JSON, bad header
-  validation_failed,        // 422: well-formed but invalid values (see FieldError list)
-  unauthenticated,          // 401
-  insufficient_scope,       // 403
-  tenant_boundary,          // 403: admin key without tenant + justification, etc.
-  not_found,                // 404
-  method_not_allowed,       // 405
-  already_exists,           // 409
-  conflict,                 // 409: state conflict
-  idempotency_key_reused,   // 409: same key, different request
-  idempotency_in_flight,    // 409: same key, first request still running
-  payload_too_large,        // 413
-  unsupported_media_type,   // 415
-  rate_limited,             // 429
-  unavailable,              // 503
-  internal,                 // 500
+  malformed_request,       // 400: unparseable body, bad JSON, bad header
+  validation_failed,       // 422: well-formed but invalid values (see FieldError list)
+  unauthenticated,         // 401
+  insufficient_scope,      // 403
+  tenant_boundary,         // 403: admin key without tenant + justification, etc.
+  not_found,               // 404
+  method_not_allowed,      // 405
+  already_exists,          // 409
+  conflict,                // 409: state conflict
+  idempotency_key_reused,  // 409: same key, different request
+  idempotency_in_flight,   // 409: same key, first request still running
+  payload_too_large,       // 413
+  unsupported_media_type,  // 415
+  rate_limited,            // 429
+  unavailable,             // 503
+  internal,                // 500
 };
 
 // One problem with one field or item of a request.
@@ -42,8 +42,11 @@ struct Error {
   std::vector<FieldError> errors;
   std::optional<int> retry_after_seconds;
 
-  static Error make(ErrorCode code, std::string detail) { return Error{code, std::move(detail), {}, {}}; }
-  static Error invalid(std::vector<FieldError> errors, std::string detail = "The request has invalid values.") {
+  static Error make(ErrorCode code, std::string detail) {
+    return Error{code, std::move(detail), {}, {}};
+  }
+  static Error invalid(std::vector<FieldError> errors,
+                       std::string detail = "The request has invalid values.") {
     return Error{ErrorCode::validation_failed, std::move(detail), std::move(errors), {}};
   }
   static Error not_found(std::string what) {
@@ -55,8 +58,8 @@ struct Error {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::move(value)) {}             // NOLINT: implicit by design
-  Result(Error error) : state_(std::move(error)) {}         // NOLINT: implicit by design
+  Result(T value) : state_(std::move(value)) {}      // NOLINT: implicit by design
+  Result(Error error) : state_(std::move(error)) {}  // NOLINT: implicit by design
 
   bool ok() const { return state_.index() == 0; }
   explicit operator bool() const { return ok(); }

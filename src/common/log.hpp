@@ -12,13 +12,17 @@ void set_min_level(Level level);
 void write(Level level, std::string_view message,
            std::initializer_list<std::pair<std::string_view, std::string_view>> fields = {});
 
-inline void info(std::string_view message, std::initializer_list<std::pair<std::string_view, std::string_view>> fields = {}) {
+inline void info(std::string_view message,
+                 std::initializer_list<std::pair<std::string_view, std::string_view>> fields = {}) {
   write(Level::info, message, fields);
 }
-inline void warn(std::string_view message, std::initializer_list<std::pair<std::string_view, std::string_view>> fields = {}) {
+inline void warn(std::string_view message,
+                 std::initializer_list<std::pair<std::string_view, std::string_view>> fields = {}) {
   write(Level::warn, message, fields);
 }
-inline void error(std::string_view message, std::initializer_list<std::pair<std::string_view, std::string_view>> fields = {}) {
+inline void error(
+    std::string_view message,
+    std::initializer_list<std::pair<std::string_view, std::string_view>> fields = {}) {
   write(Level::error, message, fields);
 }
 

@@ -71,8 +71,7 @@ MoneyError money_error_from(DecimalError error) {
 
 std::optional<int> minor_unit_digits(std::string_view currency) {
   const CurrencyMinorUnit key{currency, 0};
-  const auto found =
-      std::lower_bound(currency_table.begin(), currency_table.end(), key, code_less);
+  const auto found = std::lower_bound(currency_table.begin(), currency_table.end(), key, code_less);
   if (found == currency_table.end() || found->code != currency) {
     return std::nullopt;
   }
@@ -112,8 +111,7 @@ MoneyResult round_to_minor_unit(const Decimal& amount, std::string_view currency
   return MoneyResult{rounded.value, MoneyError::none};
 }
 
-MoneyTextResult format_amount(const Decimal& amount, std::string_view currency,
-                              RoundingMode mode) {
+MoneyTextResult format_amount(const Decimal& amount, std::string_view currency, RoundingMode mode) {
   const MoneyResult rounded = round_to_minor_unit(amount, currency, mode);
   if (!rounded) {
     return MoneyTextResult{std::nullopt, rounded.error};

@@ -50,8 +50,7 @@ MoneyResult round_to_minor_unit(const Decimal& amount, std::string_view currency
                                 RoundingMode mode);
 
 // round_to_minor_unit, as text: "100.00", JPY "2", KWD "0.004".
-MoneyTextResult format_amount(const Decimal& amount, std::string_view currency,
-                              RoundingMode mode);
+MoneyTextResult format_amount(const Decimal& amount, std::string_view currency, RoundingMode mode);
 
 // A money amount supplied by an API client, as a decimal string. Fewer fraction digits than the
 // currency's are accepted and padded ("12.5" USD → 12.50); more are rejected, even zeros ("1.000"

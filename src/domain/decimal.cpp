@@ -12,31 +12,37 @@
 namespace neruba::domain {
 namespace {
 
-// Wide enough for every intermediate: a product of two coefficients is below 10^72, and a division
-// numerator is a coefficient times at most 10^72, below 10^108 < 2^359.
+// Only mul and div need more than 128 bits: a product of two coefficients is below 10^72, and a
+// division numerator is a coefficient times at most 10^72, below 10^108 < 2^359.
 using Wide = boost::multiprecision::int512_t;
 __extension__ using UInt128 = unsigned __int128;
-
-// Largest power of ten an operation aligns by: division scales by up to 10^(36 + 36).
-constexpr int pow10_max = 2 * Decimal::max_scale;
 
 // Exponents beyond this are saturated while parsing: they are far out of range either way, and
 // saturating keeps "1e99999999999999999999" a range error instead of an integer overflow.
 constexpr std::int64_t exponent_saturation = 1'000'000'000;
 
-constexpr Int128 int128_pow10(int exponent) {
-  Int128 power = 1;
-  for (int i = 0; i < exponent; ++i) {
-    power *= 10;
+// 10^38 is the largest power of ten below 2^127.
+constexpr int int128_pow10_max = 38;
+
+constexpr std::array<Int128, int128_pow10_max + 1> int128_powers = [] {
+  std::array<Int128, int128_pow10_max + 1> powers{};
+  powers[0] = 1;
+  for (std::size_t i = 1; i < powers.size(); ++i) {
+    powers[i] = powers[i - 1] * 10;
   }
-  return power;
+  return powers;
+}();
+
+constexpr Int128 int128_pow10(int exponent) {
+  return int128_powers.at(static_cast<std::size_t>(exponent));
 }
 
 constexpr Int128 coefficient_limit = int128_pow10(Decimal::max_digits);
 
-const Wide& pow10(int exponent) {
-  static const std::array<Wide, pow10_max + 1> table = [] {
-    std::array<Wide, pow10_max + 1> powers;
+// Division aligns by up to 10^(36 + 36).
+const Wide& wide_pow10(int exponent) {
+  static const std::array<Wide, 2 * Decimal::max_scale + 1> table = [] {
+    std::array<Wide, 2 * Decimal::max_scale + 1> powers;
     powers[0] = 1;
     for (std::size_t i = 1; i < powers.size(); ++i) {
       powers[i] = powers[i - 1] * 10;
@@ -70,18 +76,28 @@ Int128 to_int128(const Wide& value) {
   return value < 0 ? -result : result;
 }
 
+Int128 absolute(Int128 value) { return value < 0 ? -value : value; }  // |value| < 10^38 here
+Wide absolute(const Wide& value) { return boost::multiprecision::abs(value); }
+
 DecimalResult failure(DecimalError error) { return DecimalResult{std::nullopt, error}; }
 
 bool scale_in_range(int scale) { return scale >= 0 && scale <= Decimal::max_scale; }
 
-// The coefficient of `value` at a scale at least as large as its own.
-Wide aligned(const Decimal& value, int scale) {
-  return to_wide(value.coefficient()) * pow10(scale - value.scale());
+// The coefficient of `value` at `scale` (at least its own) when that is below 10^38 and so fits in
+// 128 bits; nothing otherwise. Nothing means more than 36 digits by a factor of 100: no other
+// coefficient (below 10^36) can bring a sum or a comparison back into range.
+std::optional<Int128> aligned(const Decimal& value, int scale) {
+  const int shift = scale - value.scale();
+  if (magnitude_of(value.coefficient()) >=
+      static_cast<UInt128>(int128_pow10(int128_pow10_max - shift))) {
+    return std::nullopt;
+  }
+  return value.coefficient() * int128_pow10(shift);
 }
 
-// The one place a wide intermediate becomes a Decimal: too many digits is overflow, never a wrap.
+// Where a wide intermediate becomes a Decimal: too many digits is overflow, never a wrap.
 DecimalResult checked(const Wide& coefficient, int scale) {
-  if (boost::multiprecision::abs(coefficient) >= pow10(Decimal::max_digits)) {
+  if (absolute(coefficient) >= wide_pow10(Decimal::max_digits)) {
     return failure(DecimalError::overflow);
   }
   return Decimal::from_parts(to_int128(coefficient), scale);
@@ -103,18 +119,37 @@ bool rounds_away_from_zero(RoundingMode mode, int half_comparison, bool truncate
 }
 
 // numerator / denominator rounded to an integer, for denominator > 0. Rounding happens exactly
-// once, on the exact remainder, so no double-rounding can creep in.
-Wide divide_rounded(const Wide& numerator, const Wide& denominator, RoundingMode mode) {
-  Wide quotient = numerator / denominator;         // truncated toward zero
-  const Wide remainder = numerator % denominator;  // carries the numerator's sign
+// once, on the exact remainder, so no double rounding can creep in. Integer: Int128 or Wide.
+template <typename Integer>
+Integer divide_rounded(const Integer& numerator, const Integer& denominator, RoundingMode mode) {
+  Integer quotient = numerator / denominator;         // truncated toward zero
+  const Integer remainder = numerator % denominator;  // carries the numerator's sign
   if (remainder == 0) {
     return quotient;
   }
-  const int half_comparison = (boost::multiprecision::abs(remainder) * 2).compare(denominator);
+  const Integer twice_remainder = absolute(remainder) * 2;
+  const int half_comparison =
+      twice_remainder < denominator ? -1 : (twice_remainder == denominator ? 0 : 1);
   if (rounds_away_from_zero(mode, half_comparison, quotient % 2 != 0)) {
     quotient += numerator < 0 ? -1 : 1;
   }
   return quotient;
+}
+
+// Above 36 fraction digits only zero digits may be dropped: anything else would be rounding,
+// which mul never does.
+DecimalResult multiply_wide(const Decimal& a, const Decimal& b) {
+  Wide product = to_wide(a.coefficient()) * to_wide(b.coefficient());
+  int scale = a.scale() + b.scale();
+  if (scale > Decimal::max_scale) {
+    const Wide& dropped = wide_pow10(scale - Decimal::max_scale);
+    if (product % dropped != 0) {
+      return failure(DecimalError::scale_out_of_range);
+    }
+    product /= dropped;
+    scale = Decimal::max_scale;
+  }
+  return checked(product, scale);
 }
 
 // A number split into its parts by the grammar; the value is built separately.
@@ -218,7 +253,7 @@ DecimalResult build(const NumberText& number) {
     return failure(DecimalError::overflow);
   }
   if (coefficient != 0) {
-    coefficient *= int128_pow10(static_cast<int>(zeros_appended));
+    coefficient *= int128_pow10(static_cast<int>(zeros_appended));  // at most 10^35 here
   }
   return Decimal::from_parts(number.negative ? -coefficient : coefficient, static_cast<int>(scale));
 }
@@ -292,28 +327,22 @@ DecimalResult Decimal::parse(std::string_view text) { return parse_with(text, tr
 DecimalResult Decimal::parse_plain(std::string_view text) { return parse_with(text, false); }
 
 std::string Decimal::to_string() const {
-  // Digits least significant first, padded so there is always one digit before the point.
-  std::string digits;
+  // Filled from the right: at most 37 digits (36, or a "0" before 36 fraction digits), '.', '-'.
+  std::array<char, max_digits + 3> buffer{};
+  std::size_t start = buffer.size();
   UInt128 magnitude = magnitude_of(coefficient_);
-  do {
-    digits.push_back(static_cast<char>('0' + static_cast<int>(magnitude % 10)));
-    magnitude /= 10;
-  } while (magnitude != 0);
-  const auto units_position = static_cast<std::size_t>(scale_);
-  if (digits.size() <= units_position) {
-    digits.resize(units_position + 1, '0');
-  }
-  std::string text;
-  if (coefficient_ < 0) {
-    text.push_back('-');
-  }
-  for (std::size_t position = digits.size(); position-- > 0;) {
-    text.push_back(digits[position]);
-    if (position == units_position && scale_ > 0) {
-      text.push_back('.');
+  // Digit `position` 0 is the last one; the loop runs on to the units digit, even for 0.05.
+  for (int position = 0; magnitude != 0 || position <= scale_; ++position) {
+    if (position == scale_ && scale_ > 0) {
+      buffer[--start] = '.';
     }
+    buffer[--start] = static_cast<char>('0' + static_cast<int>(magnitude % 10));
+    magnitude /= 10;
   }
-  return text;
+  if (coefficient_ < 0) {
+    buffer[--start] = '-';
+  }
+  return std::string(buffer.data() + start, buffer.size() - start);
 }
 
 DecimalResult Decimal::round(int scale, RoundingMode mode) const {
@@ -321,31 +350,33 @@ DecimalResult Decimal::round(int scale, RoundingMode mode) const {
     return failure(DecimalError::scale_out_of_range);
   }
   if (scale >= scale_) {
-    return checked(aligned(*this, scale), scale);  // padding with zeros is exact
+    const std::optional<Int128> padded = aligned(*this, scale);  // zero padding is exact
+    return padded ? from_parts(*padded, scale) : failure(DecimalError::overflow);
   }
-  return checked(divide_rounded(to_wide(coefficient_), pow10(scale_ - scale), mode), scale);
+  return from_parts(divide_rounded(coefficient_, int128_pow10(scale_ - scale), mode), scale);
 }
 
 DecimalResult Decimal::add(const Decimal& other) const {
   const int scale = std::max(scale_, other.scale_);
-  return checked(aligned(*this, scale) + aligned(other, scale), scale);
+  const std::optional<Int128> left = aligned(*this, scale);
+  const std::optional<Int128> right = aligned(other, scale);
+  if (!left || !right) {
+    return failure(DecimalError::overflow);
+  }
+  // One operand is already at `scale`, below 10^36, so the sum stays below 10^38 + 10^36.
+  return from_parts(*left + *right, scale);
 }
 
 DecimalResult Decimal::sub(const Decimal& other) const { return add(other.neg()); }
 
 DecimalResult Decimal::mul(const Decimal& other) const {
-  Wide product = to_wide(coefficient_) * to_wide(other.coefficient_);
-  int scale = scale_ + other.scale_;
-  if (scale > max_scale) {
-    // Only zero digits may be dropped: anything else would be rounding, which mul never does.
-    const Wide& dropped = pow10(scale - max_scale);
-    if (product % dropped != 0) {
-      return failure(DecimalError::scale_out_of_range);
-    }
-    product /= dropped;
-    scale = max_scale;
+  // The common case needs no wide arithmetic: two factors below 10^18 multiply to below 10^36.
+  const Int128 factor_limit = int128_pow10(Decimal::max_digits / 2);
+  if (absolute(coefficient_) < factor_limit && absolute(other.coefficient_) < factor_limit &&
+      scale_ + other.scale_ <= max_scale) {
+    return from_parts(coefficient_ * other.coefficient_, scale_ + other.scale_);
   }
-  return checked(product, scale);
+  return multiply_wide(*this, other);
 }
 
 DecimalResult Decimal::div(const Decimal& divisor, int scale, RoundingMode mode) const {
@@ -360,9 +391,9 @@ DecimalResult Decimal::div(const Decimal& divisor, int scale, RoundingMode mode)
   Wide numerator = to_wide(coefficient_);
   Wide denominator = to_wide(divisor.coefficient_);
   if (exponent >= 0) {
-    numerator *= pow10(exponent);
+    numerator *= wide_pow10(exponent);
   } else {
-    denominator *= pow10(-exponent);
+    denominator *= wide_pow10(-exponent);
   }
   if (denominator < 0) {
     numerator = -numerator;
@@ -372,13 +403,17 @@ DecimalResult Decimal::div(const Decimal& divisor, int scale, RoundingMode mode)
 }
 
 std::weak_ordering Decimal::compare(const Decimal& other) const {
-  if (scale_ == other.scale_) {
-    return coefficient_ <=> other.coefficient_;
-  }
   const int scale = std::max(scale_, other.scale_);
-  const int order = aligned(*this, scale).compare(aligned(other, scale));
-  return order < 0 ? std::weak_ordering::less
-                   : (order > 0 ? std::weak_ordering::greater : std::weak_ordering::equivalent);
+  const std::optional<Int128> left = aligned(*this, scale);
+  const std::optional<Int128> right = aligned(other, scale);
+  // One that cannot be aligned outweighs the other, which is already at `scale`, below 10^36.
+  if (!left) {
+    return sign() < 0 ? std::weak_ordering::less : std::weak_ordering::greater;
+  }
+  if (!right) {
+    return other.sign() < 0 ? std::weak_ordering::greater : std::weak_ordering::less;
+  }
+  return *left <=> *right;
 }
 
 std::ostream& operator<<(std::ostream& out, const Decimal& value) {

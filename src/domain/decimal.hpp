@@ -75,9 +75,10 @@ class Decimal {
   // The value rounded (or zero-padded) to exactly `scale` fraction digits.
   DecimalResult round(int scale, RoundingMode mode) const;
 
-  // Exact. add/sub: result scale is the larger scale. mul: the sum of the scales; above 36, trailing
-  // zero digits are dropped down to scale 36, and if a non-zero digit would be lost the result is
-  // scale_out_of_range. Afterwards a result with 37 or more digits at its scale is overflow.
+  // Exact. add/sub: result scale is the larger scale. mul: the sum of the scales; above 36,
+  // trailing zero digits are dropped down to scale 36, and if a non-zero digit would be lost the
+  // result is scale_out_of_range. Afterwards a result with 37 or more digits at its scale is
+  // overflow.
   DecimalResult add(const Decimal& other) const;
   DecimalResult sub(const Decimal& other) const;
   DecimalResult mul(const Decimal& other) const;
@@ -91,7 +92,7 @@ class Decimal {
 
   // Value comparison, scale ignored.
   std::weak_ordering compare(const Decimal& other) const;
-  friend bool operator==(const Decimal& a, const Decimal& b) { return a.compare(b) == 0; }
+  friend bool operator==(const Decimal& a, const Decimal& b) { return std::is_eq(a.compare(b)); }
   friend std::weak_ordering operator<=>(const Decimal& a, const Decimal& b) { return a.compare(b); }
   // Equal value and equal scale: the two print identically.
   bool same_representation(const Decimal& other) const {

@@ -23,6 +23,12 @@ bool expect(std::string_view text, std::size_t pos, char a, char b = '\0') {
   return pos < text.size() && (text[pos] == a || (b != '\0' && text[pos] == b));
 }
 
+// RFC 3339 years have four digits, and format_rfc3339 writes the UTC form, so an instant is only
+// accepted when its UTC form is in 0000..9999 too: an offset must not carry it outside
+// ("0000-01-01T00:30:00+05:30" would otherwise format as "-001-12-31T19:00:00Z").
+constexpr Instant earliest_instant{sys_days{std::chrono::year{0} / January / 1}};
+constexpr Instant end_instant{sys_days{std::chrono::year{10000} / January / 1}};
+
 }  // namespace
 
 std::optional<Instant> parse_rfc3339(std::string_view text) {
@@ -34,7 +40,8 @@ std::optional<Instant> parse_rfc3339(std::string_view text) {
       !read_digits(text, 17, 2, second)) {
     return std::nullopt;
   }
-  const year_month_day date{std::chrono::year{year}, std::chrono::month{static_cast<unsigned>(month)},
+  const year_month_day date{std::chrono::year{year},
+                            std::chrono::month{static_cast<unsigned>(month)},
                             std::chrono::day{static_cast<unsigned>(day)}};
   if (!date.ok() || hour > 23 || minute > 59 || second > 59) return std::nullopt;
   std::size_t pos = 19;
@@ -68,8 +75,10 @@ std::optional<Instant> parse_rfc3339(std::string_view text) {
   }
   if (pos != text.size()) return std::nullopt;
   const sys_days days{date};
-  return Instant{duration_cast<microseconds>(days.time_since_epoch()) + hours{hour} +
-                 minutes{minute} + seconds{second - offset_seconds} + microseconds{micros}};
+  const Instant instant{duration_cast<microseconds>(days.time_since_epoch()) + hours{hour} +
+                        minutes{minute} + seconds{second - offset_seconds} + microseconds{micros}};
+  if (instant < earliest_instant || instant >= end_instant) return std::nullopt;
+  return instant;
 }
 
 std::string format_rfc3339(Instant instant) {
@@ -78,11 +87,11 @@ std::string format_rfc3339(Instant instant) {
   const hh_mm_ss<microseconds> time{instant - days};
   char buffer[40];
   const int year = static_cast<int>(date.year());
-  int written = std::snprintf(buffer, sizeof buffer, "%04d-%02u-%02uT%02d:%02d:%02d", year,
-                              static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
-                              static_cast<int>(time.hours().count()),
-                              static_cast<int>(time.minutes().count()),
-                              static_cast<int>(time.seconds().count()));
+  int written = std::snprintf(
+      buffer, sizeof buffer, "%04d-%02u-%02uT%02d:%02d:%02d", year,
+      static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+      static_cast<int>(time.hours().count()), static_cast<int>(time.minutes().count()),
+      static_cast<int>(time.seconds().count()));
   std::string out(buffer, static_cast<std::size_t>(written));
   if (const auto fraction = time.subseconds().count(); fraction != 0) {
     written = std::snprintf(buffer, sizeof buffer, ".%06lld", static_cast<long long>(fraction));

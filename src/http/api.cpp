@@ -42,21 +42,44 @@ std::optional<std::string> percent_decode(std::string_view text, bool plus_is_sp
   return out;
 }
 
+// No control characters (the bytes of multi-byte UTF-8 sequences are all >= 0x80).
+bool is_printable_text(std::string_view text) {
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return false;
+  }
+  return true;
+}
+
+// Printable ASCII without spaces: API keys, tenant ids.
+bool is_ascii_token(std::string_view text) {
+  for (const char c : text) {
+    if (c <= 0x20 || c >= 0x7f) return false;
+  }
+  return !text.empty();
+}
+
 // Splits "/v1/a/b?x=1&y=2" into decoded path segments and query parameters.
 Result<ParsedTarget> parse_target(const std::string& target) {
   const auto question = target.find('?');
   const std::string_view path = std::string_view(target).substr(0, question);
   ParsedTarget parsed;
   if (path.empty() || path.front() != '/') {
-    return Error::make(ErrorCode::malformed_request, "The request target must be an absolute path.");
+    return Error::make(ErrorCode::malformed_request,
+                       "The request target must be an absolute path.");
   }
   std::size_t start = 1;
   while (start <= path.size()) {
     const auto end = path.find('/', start);
-    const auto raw = path.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    const auto raw =
+        path.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
     auto segment = percent_decode(raw, false);
-    if (!segment) return Error::make(ErrorCode::malformed_request, "The path has an invalid percent-encoding.");
-    if (!segment->empty() || end != std::string_view::npos) parsed.segments.push_back(std::move(*segment));
+    if (!segment || !json::is_valid_utf8(*segment) || !is_printable_text(*segment)) {
+      return Error::make(ErrorCode::malformed_request,
+                         "The path has an invalid percent-encoding or is not UTF-8.");
+    }
+    if (!segment->empty() || end != std::string_view::npos)
+      parsed.segments.push_back(std::move(*segment));
     if (end == std::string_view::npos) break;
     start = end + 1;
   }
@@ -67,13 +90,31 @@ Result<ParsedTarget> parse_target(const std::string& target) {
     const auto pair = query.substr(0, amp);
     const auto eq = pair.find('=');
     auto key = percent_decode(pair.substr(0, eq), true);
-    auto value = percent_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), true);
-    if (!key || !value) return Error::make(ErrorCode::malformed_request, "The query has an invalid percent-encoding.");
+    auto value = percent_decode(
+        eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), true);
+    if (!key || !value || !json::is_valid_utf8(*key) || !json::is_valid_utf8(*value) ||
+        !is_printable_text(*key) || !is_printable_text(*value)) {
+      return Error::make(ErrorCode::malformed_request,
+                         "The query has an invalid percent-encoding or is not UTF-8.");
+    }
     if (!key->empty()) parsed.query[*key] = *value;
     if (amp == std::string_view::npos) break;
     query = query.substr(amp + 1);
   }
   return parsed;
+}
+
+// "application/json", optionally with parameters ("; charset=utf-8"), case-insensitive.
+bool is_json_media_type(std::string_view type) {
+  constexpr std::string_view json_type = "application/json";
+  const auto end = type.find(';');
+  auto media = type.substr(0, end);
+  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+  if (media.size() != json_type.size()) return false;
+  for (std::size_t i = 0; i < media.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(media[i])) != json_type[i]) return false;
+  }
+  return true;
 }
 
 std::string make_request_id(const Request& request) {
@@ -100,18 +141,25 @@ Result<services::Principal> authenticate(const Request& request, storage::Db& db
   constexpr std::string_view bearer = "Bearer ";
   if (authorization == nullptr || authorization->size() <= bearer.size() ||
       std::string_view(*authorization).substr(0, bearer.size()) != bearer) {
-    return Error::make(ErrorCode::unauthenticated, "Send an API key as 'Authorization: Bearer <key>'.");
+    return Error::make(ErrorCode::unauthenticated,
+                       "Send an API key as 'Authorization: Bearer <key>'.");
   }
-  return authenticator.authenticate(db, std::string_view(*authorization).substr(bearer.size()));
+  const std::string_view credential = std::string_view(*authorization).substr(bearer.size());
+  if (!is_ascii_token(credential) || credential.size() > 512) {
+    return Error::make(ErrorCode::unauthenticated, "The API key is invalid or revoked.");
+  }
+  return authenticator.authenticate(db, credential);
 }
 
 // Applies the route's access rule; for the admin reading tenant data, fixes the tenant from
 // X-Neruba-Tenant and records the read with its justification before anything is served.
-Status authorize(const Route& route, const Request& request, services::RequestContext& ctx, storage::Db& db) {
+Status authorize(const Route& route, const Request& request, services::RequestContext& ctx,
+                 storage::Db& db) {
   services::Principal& principal = ctx.principal;
   if (route.access == Access::admin) {
     if (!principal.is_admin()) {
-      return Error::make(ErrorCode::insufficient_scope, "This endpoint needs the platform admin key.");
+      return Error::make(ErrorCode::insufficient_scope,
+                         "This endpoint needs the platform admin key.");
     }
     return ok_status();
   }
@@ -120,18 +168,27 @@ Status authorize(const Route& route, const Request& request, services::RequestCo
       if (principal.has_scope(scope)) return ok_status();
     }
     std::string wanted;
-    for (const auto scope : route.scopes) wanted += (wanted.empty() ? "" : " or ") + std::string(scope);
-    return Error::make(ErrorCode::insufficient_scope, "This endpoint needs an API key with scope " + wanted + ".");
+    for (const auto scope : route.scopes)
+      wanted += (wanted.empty() ? "" : " or ") + std::string(scope);
+    return Error::make(ErrorCode::insufficient_scope,
+                       "This endpoint needs an API key with scope " + wanted + ".");
   }
   const auto* tenant = request.header("x-neruba-tenant");
   const auto* justification = request.header("x-neruba-justification");
-  if (request.method != "GET" || tenant == nullptr || justification == nullptr || justification->empty()) {
+  if (request.method != "GET" || tenant == nullptr || justification == nullptr ||
+      justification->empty()) {
     return Error::make(ErrorCode::tenant_boundary,
                        "The platform admin key reads tenant data only with GET and both "
                        "X-Neruba-Tenant and X-Neruba-Justification headers; it never writes it.");
   }
-  if (justification->size() > limits::justification_length_max) {
-    return Error::make(ErrorCode::malformed_request, "X-Neruba-Justification is too long.");
+  if (justification->size() > limits::justification_length_max ||
+      !json::is_valid_utf8(*justification) || !is_printable_text(*justification)) {
+    return Error::make(ErrorCode::malformed_request,
+                       "X-Neruba-Justification must be printable UTF-8 text of at most " +
+                           std::to_string(limits::justification_length_max) + " bytes.");
+  }
+  if (!is_ascii_token(*tenant) || tenant->size() > limits::external_id_length_max) {
+    return Error::make(ErrorCode::malformed_request, "X-Neruba-Tenant is not a tenant id.");
   }
   principal.tenant = TenantId(*tenant);
   principal.justification = *justification;
@@ -144,10 +201,11 @@ Status authorize(const Route& route, const Request& request, services::RequestCo
   return ok_status();
 }
 
-Result<std::optional<services::IdempotencyClaim>> idempotency_claim(const Request& request,
-                                                                    const services::RequestContext& ctx) {
+Result<std::optional<services::IdempotencyClaim>> idempotency_claim(
+    const Request& request, const services::RequestContext& ctx) {
   const auto* key = request.header("idempotency-key");
-  if (request.method != "POST" || key == nullptr) return std::optional<services::IdempotencyClaim>();
+  if (request.method != "POST" || key == nullptr)
+    return std::optional<services::IdempotencyClaim>();
   bool printable = !key->empty() && key->size() <= limits::idempotency_key_length_max;
   for (const char c : *key) printable = printable && c >= 0x20 && c < 0x7f;
   if (!printable) {
@@ -157,7 +215,8 @@ Result<std::optional<services::IdempotencyClaim>> idempotency_claim(const Reques
   services::IdempotencyClaim claim;
   claim.scope = ctx.principal.is_admin() ? TenantId() : ctx.principal.tenant;
   claim.key = *key;
-  claim.request_hash = crypto::sha256_hex(request.method + " " + request.target + "\n" + request.body);
+  claim.request_hash =
+      crypto::sha256_hex(request.method + " " + request.target + "\n" + request.body);
   return std::optional(claim);
 }
 
@@ -193,22 +252,25 @@ Response Api::handle(const Request& request) {
   } catch (const storage::StorageError& failure) {
     log::error("storage failure", {{"request_id", request_id}, {"error", failure.what()}});
     const bool unavailable = failure.kind() != storage::StorageError::Kind::other;
-    response = problem_response(
-        Error::make(unavailable ? ErrorCode::unavailable : ErrorCode::internal,
-                    unavailable ? "The database is unavailable; retry shortly." : "An internal error occurred."),
-        request_id);
+    response =
+        problem_response(Error::make(unavailable ? ErrorCode::unavailable : ErrorCode::internal,
+                                     unavailable ? "The database is unavailable; retry shortly."
+                                                 : "An internal error occurred."),
+                         request_id);
   } catch (const std::exception& failure) {
     log::error("unhandled exception", {{"request_id", request_id}, {"error", failure.what()}});
-    response = problem_response(Error::make(ErrorCode::internal, "An internal error occurred."), request_id);
+    response = problem_response(Error::make(ErrorCode::internal, "An internal error occurred."),
+                                request_id);
   }
   response.headers.emplace_back("X-Request-Id", request_id);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   metrics_.record(request.method, route_name, response.status, seconds);
   return response;
 }
 
-Response dispatch_route(Api& api, const Route& route, const Request& request, const ParsedTarget& target,
-                        const std::string& request_id) {
+Response dispatch_route(Api& api, const Route& route, const Request& request,
+                        const ParsedTarget& target, const std::string& request_id) {
   services::RequestContext ctx;
   ctx.request_id = request_id;
   ctx.now = api.now();
@@ -226,7 +288,7 @@ Response dispatch_route(Api& api, const Route& route, const Request& request, co
   }
   if (request.method == "POST" || request.method == "PATCH") {
     if (const auto* type = request.header("content-type");
-        type != nullptr && type->rfind("application/json", 0) != 0) {
+        type != nullptr && !is_json_media_type(*type)) {
       return problem_response(Error::make(ErrorCode::unsupported_media_type,
                                           "Send request bodies as Content-Type: application/json."),
                               request_id);
@@ -245,9 +307,19 @@ Response dispatch_route(Api& api, const Route& route, const Request& request, co
   }
   Call call{api, request, ctx, target, std::nullopt, std::nullopt};
   call.claim = claim.value();
-  auto reply = route.handler(call);
-  if (!reply) return problem_response(reply.error(), request_id);
-  return json_response(reply.value());
+  // A request that fails before or inside its write frees its key: nothing is kept of an error.
+  std::optional<Result<services::Reply>> reply;
+  try {
+    reply.emplace(route.handler(call));
+  } catch (...) {
+    if (call.claim) services::release_idempotency_key(api.db(), *call.claim);
+    throw;
+  }
+  if (!*reply) {
+    if (call.claim) services::release_idempotency_key(api.db(), *call.claim);
+    return problem_response(reply->error(), request_id);
+  }
+  return json_response(reply->value());
 }
 
 }  // namespace neruba::http

@@ -33,7 +33,6 @@ class Api {
   const services::platform::Authenticator& authenticator() const { return authenticator_; }
 
  private:
-
   storage::Db& db_;
   const Clock& clock_;
   IdGenerator& ids_;

@@ -8,8 +8,8 @@
 namespace neruba::http {
 
 struct Request {
-  std::string method;  // "GET", "POST", …
-  std::string target;  // path and query as received: "/v1/customers/c1?x=y"
+  std::string method;                          // "GET", "POST", …
+  std::string target;                          // path and query as received: "/v1/customers/c1?x=y"
   std::map<std::string, std::string> headers;  // names lowercased
   std::string body;
   std::string remote_address;

@@ -4,7 +4,8 @@
 
 namespace neruba::http {
 
-void Metrics::record(const std::string& method, const std::string& route, int status, double seconds) {
+void Metrics::record(const std::string& method, const std::string& route, int status,
+                     double seconds) {
   std::lock_guard lock(mutex_);
   Series& series = series_[{method, route, status}];
   ++series.count;
@@ -40,7 +41,8 @@ std::string Metrics::render() const {
            std::to_string(series.count) + "\n";
     std::snprintf(buffer, sizeof buffer, "%.6f", series.sum_seconds);
     out += "neruba_http_request_duration_seconds_sum{" + common + "} " + buffer + "\n";
-    out += "neruba_http_request_duration_seconds_count{" + common + "} " + std::to_string(series.count) + "\n";
+    out += "neruba_http_request_duration_seconds_count{" + common + "} " +
+           std::to_string(series.count) + "\n";
   }
   return out;
 }

@@ -14,30 +14,48 @@ const ProblemType& problem_type(ErrorCode code) {
   static const ProblemType method{405, "method-not-allowed", "Method not allowed"};
   static const ProblemType exists{409, "already-exists", "Already exists"};
   static const ProblemType conflict{409, "conflict", "Conflict"};
-  static const ProblemType reused{409, "idempotency-key-reused", "Idempotency-Key reused with another request"};
-  static const ProblemType in_flight{409, "idempotency-request-in-flight", "Request with this Idempotency-Key in flight"};
+  static const ProblemType reused{409, "idempotency-key-reused",
+                                  "Idempotency-Key reused with another request"};
+  static const ProblemType in_flight{409, "idempotency-request-in-flight",
+                                     "Request with this Idempotency-Key in flight"};
   static const ProblemType too_large{413, "payload-too-large", "Request body too large"};
   static const ProblemType media{415, "unsupported-media-type", "Unsupported media type"};
   static const ProblemType rate{429, "rate-limited", "Too many requests"};
   static const ProblemType unavailable{503, "unavailable", "Service unavailable"};
   static const ProblemType internal{500, "internal-error", "Internal error"};
   switch (code) {
-    case ErrorCode::malformed_request: return malformed;
-    case ErrorCode::validation_failed: return validation;
-    case ErrorCode::unauthenticated: return unauthenticated;
-    case ErrorCode::insufficient_scope: return scope;
-    case ErrorCode::tenant_boundary: return boundary;
-    case ErrorCode::not_found: return not_found;
-    case ErrorCode::method_not_allowed: return method;
-    case ErrorCode::already_exists: return exists;
-    case ErrorCode::conflict: return conflict;
-    case ErrorCode::idempotency_key_reused: return reused;
-    case ErrorCode::idempotency_in_flight: return in_flight;
-    case ErrorCode::payload_too_large: return too_large;
-    case ErrorCode::unsupported_media_type: return media;
-    case ErrorCode::rate_limited: return rate;
-    case ErrorCode::unavailable: return unavailable;
-    case ErrorCode::internal: return internal;
+    case ErrorCode::malformed_request:
+      return malformed;
+    case ErrorCode::validation_failed:
+      return validation;
+    case ErrorCode::unauthenticated:
+      return unauthenticated;
+    case ErrorCode::insufficient_scope:
+      return scope;
+    case ErrorCode::tenant_boundary:
+      return boundary;
+    case ErrorCode::not_found:
+      return not_found;
+    case ErrorCode::method_not_allowed:
+      return method;
+    case ErrorCode::already_exists:
+      return exists;
+    case ErrorCode::conflict:
+      return conflict;
+    case ErrorCode::idempotency_key_reused:
+      return reused;
+    case ErrorCode::idempotency_in_flight:
+      return in_flight;
+    case ErrorCode::payload_too_large:
+      return too_large;
+    case ErrorCode::unsupported_media_type:
+      return media;
+    case ErrorCode::rate_limited:
+      return rate;
+    case ErrorCode::unavailable:
+      return unavailable;
+    case ErrorCode::internal:
+      return internal;
   }
   return internal;
 }

@@ -18,14 +18,16 @@ std::vector<std::string> split_template(std::string_view name) {
   std::size_t start = 1;
   while (start <= name.size()) {
     const auto end = name.find('/', start);
-    out.emplace_back(name.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+    out.emplace_back(
+        name.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
     if (end == std::string_view::npos) break;
     start = end + 1;
   }
   return out;
 }
 
-bool match_segments(const std::vector<std::string>& pattern, const std::vector<std::string>& segments,
+bool match_segments(const std::vector<std::string>& pattern,
+                    const std::vector<std::string>& segments,
                     std::map<std::string, std::string>& params) {
   if (pattern.size() != segments.size()) return false;
   for (std::size_t i = 0; i < pattern.size(); ++i) {
@@ -47,7 +49,8 @@ Result<Reply> health(Call&) {
 }
 
 Result<Reply> ready(Call& call) {
-  if (!call.api.db().ping()) return Error::make(ErrorCode::unavailable, "The database is not reachable.");
+  if (!call.api.db().ping())
+    return Error::make(ErrorCode::unavailable, "The database is not reachable.");
   json::Value body = json::Value::object();
   body.set("status", json::Value::string("ready"));
   return Reply{200, std::move(body)};
@@ -65,13 +68,16 @@ Result<Reply> create_tenant(Call& call) {
   auto body = call.body();
   if (!body) return body.take_error();
   const TenantId id(call.api.ids().next(id_prefix::tenant));
-  return call.write([&](storage::Tx& tx) { return services::platform::create_tenant(tx, call.ctx, *body, id); });
+  return call.write(
+      [&](storage::Tx& tx) { return services::platform::create_tenant(tx, call.ctx, *body, id); });
 }
 
 Result<Reply> list_tenants(Call& call) {
   auto page = call.page();
   if (!page) return page.take_error();
-  return call.read([&](storage::Tx& tx) { return services::platform::list_tenants(tx, page->cursor, page->limit); });
+  return call.read([&](storage::Tx& tx) {
+    return services::platform::list_tenants(tx, page->cursor, page->limit);
+  });
 }
 
 Result<Reply> get_tenant(Call& call) {
@@ -83,7 +89,8 @@ Result<Reply> update_tenant(Call& call) {
   auto body = call.body();
   if (!body) return body.take_error();
   const TenantId id(call.param("tenant_id"));
-  return call.write([&](storage::Tx& tx) { return services::platform::update_tenant(tx, call.ctx, id, *body); });
+  return call.write(
+      [&](storage::Tx& tx) { return services::platform::update_tenant(tx, call.ctx, id, *body); });
 }
 
 Result<Reply> create_api_key(Call& call) {
@@ -91,45 +98,54 @@ Result<Reply> create_api_key(Call& call) {
   if (!body) return body.take_error();
   const TenantId tenant(call.param("tenant_id"));
   const ApiKeyId id(call.api.ids().next(id_prefix::api_key));
-  return call.write(
-      [&](storage::Tx& tx) { return services::platform::create_api_key(tx, call.ctx, tenant, *body, id); });
+  return call.write([&](storage::Tx& tx) {
+    return services::platform::create_api_key(tx, call.ctx, tenant, *body, id);
+  });
 }
 
 Result<Reply> list_api_keys(Call& call) {
   auto page = call.page();
   if (!page) return page.take_error();
   const TenantId tenant(call.param("tenant_id"));
-  return call.read(
-      [&](storage::Tx& tx) { return services::platform::list_api_keys(tx, tenant, page->cursor, page->limit); });
+  return call.read([&](storage::Tx& tx) {
+    return services::platform::list_api_keys(tx, tenant, page->cursor, page->limit);
+  });
 }
 
 Result<Reply> revoke_api_key(Call& call) {
   const TenantId tenant(call.param("tenant_id"));
   const ApiKeyId id(call.param("key_id"));
-  return call.write([&](storage::Tx& tx) { return services::platform::revoke_api_key(tx, call.ctx, tenant, id); });
+  return call.write([&](storage::Tx& tx) {
+    return services::platform::revoke_api_key(tx, call.ctx, tenant, id);
+  });
 }
 
 Result<Reply> get_settings(Call& call) {
-  return call.read([&](storage::Tx& tx) { return services::platform::get_settings(tx, call.ctx.principal.tenant); });
+  return call.read([&](storage::Tx& tx) {
+    return services::platform::get_settings(tx, call.ctx.principal.tenant);
+  });
 }
 
 Result<Reply> create_customer(Call& call) {
   auto body = call.body();
   if (!body) return body.take_error();
   const CustomerId id(call.api.ids().next(id_prefix::customer));
-  return call.write([&](storage::Tx& tx) { return services::customers::create(tx, call.ctx, *body, id); });
+  return call.write(
+      [&](storage::Tx& tx) { return services::customers::create(tx, call.ctx, *body, id); });
 }
 
 Result<Reply> get_customer(Call& call) {
   const std::string external_id = call.param("external_id");
-  return call.read([&](storage::Tx& tx) { return services::customers::get(tx, call.ctx, external_id); });
+  return call.read(
+      [&](storage::Tx& tx) { return services::customers::get(tx, call.ctx, external_id); });
 }
 
 Result<Reply> list_customers(Call& call) {
   auto page = call.page();
   if (!page) return page.take_error();
-  return call.read(
-      [&](storage::Tx& tx) { return services::customers::list(tx, call.ctx, page->cursor, page->limit); });
+  return call.read([&](storage::Tx& tx) {
+    return services::customers::list(tx, call.ctx, page->cursor, page->limit);
+  });
 }
 
 Result<std::optional<Instant>> instant_query(const Call& call, const std::string& name) {
@@ -151,7 +167,8 @@ Result<Reply> list_audit(Call& call) {
     try {
       filter.after_seq = std::stoll(page->cursor);
     } catch (const std::exception&) {
-      return Error::invalid({FieldError{"cursor", "invalid_value", "is not a cursor this API returned", {}}});
+      return Error::invalid(
+          {FieldError{"cursor", "invalid_value", "is not a cursor this API returned", {}}});
     }
   }
   auto from = instant_query(call, "from");
@@ -168,7 +185,8 @@ Result<Reply> list_audit(Call& call) {
 
 Result<Reply> verify_audit(Call& call) {
   return call.read([&](storage::Tx& tx) {
-    return Result<Reply>(Reply{200, services::audit::to_json(services::audit::verify(tx, call.ctx.principal.tenant))});
+    return Result<Reply>(Reply{
+        200, services::audit::to_json(services::audit::verify(tx, call.ctx.principal.tenant))});
   });
 }
 
@@ -180,7 +198,8 @@ const std::string* Call::query(const std::string& name) const {
 }
 
 Result<json::Value> Call::body() const {
-  if (request.body.empty()) return Error::make(ErrorCode::malformed_request, "The request needs a JSON body.");
+  if (request.body.empty())
+    return Error::make(ErrorCode::malformed_request, "The request needs a JSON body.");
   return json::parse_object_body(request.body);
 }
 
@@ -195,8 +214,11 @@ Result<Page> Call::page() const {
       if (valid) parsed = parsed * 10 + static_cast<std::size_t>(c - '0');
     }
     if (!valid || parsed < 1 || parsed > limits::page_size_max) {
-      return Error::invalid({FieldError{"limit", "out_of_range",
-                                        "must be an integer from 1 to " + std::to_string(limits::page_size_max), {}}});
+      return Error::invalid(
+          {FieldError{"limit",
+                      "out_of_range",
+                      "must be an integer from 1 to " + std::to_string(limits::page_size_max),
+                      {}}});
     }
     page.limit = parsed;
   }
@@ -227,7 +249,11 @@ const std::vector<Route>& routes() {
       {"GET", "/v1/settings", Access::tenant, {scope::write}, get_settings},
       {"POST", "/v1/customers", Access::tenant, {scope::write}, create_customer},
       {"GET", "/v1/customers", Access::tenant, {scope::read, scope::write}, list_customers},
-      {"GET", "/v1/customers/{external_id}", Access::tenant, {scope::read, scope::write}, get_customer},
+      {"GET",
+       "/v1/customers/{external_id}",
+       Access::tenant,
+       {scope::read, scope::write},
+       get_customer},
       {"GET", "/v1/audit", Access::tenant, {scope::read, scope::operator_}, list_audit},
       {"GET", "/v1/audit/verify", Access::tenant, {scope::read, scope::operator_}, verify_audit},
   };
@@ -255,7 +281,8 @@ RouteMatch match_route(const std::string& method, const std::vector<std::string>
     match.allow += (match.allow.empty() ? "" : ", ") + std::string(routes()[i].method);
   }
   if (!match.allow.empty()) {
-    match.error = Error::make(ErrorCode::method_not_allowed, "This path does not support " + method + ".");
+    match.error =
+        Error::make(ErrorCode::method_not_allowed, "This path does not support " + method + ".");
   } else {
     match.error = Error::make(ErrorCode::not_found, "No such endpoint.");
   }

@@ -66,7 +66,7 @@ struct RouteMatch {
 
 const std::vector<Route>& routes();
 RouteMatch match_route(const std::string& method, const std::vector<std::string>& segments);
-Response dispatch_route(Api& api, const Route& route, const Request& request, const ParsedTarget& target,
-                        const std::string& request_id);
+Response dispatch_route(Api& api, const Route& route, const Request& request,
+                        const ParsedTarget& target, const std::string& request_id);
 
 }  // namespace neruba::http

@@ -11,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include "common/crypto.hpp"
+#include "common/ids.hpp"
 #include "common/limits.hpp"
 #include "common/log.hpp"
 #include "http/problem.hpp"
@@ -41,24 +43,27 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(static_cast<std::uint32_t>(limits::header_bytes_max));
     parser_->body_limit(limits::body_bytes_max);
     // The first request must arrive promptly; a kept-alive connection may idle longer.
-    stream_.expires_after(std::chrono::seconds(requests_served_ == 0 ? limits::header_timeout_seconds
-                                                                     : limits::idle_timeout_seconds));
+    stream_.expires_after(std::chrono::seconds(
+        requests_served_ == 0 ? limits::header_timeout_seconds : limits::idle_timeout_seconds));
     bhttp::async_read(stream_, buffer_, *parser_,
                       beast::bind_front_handler(&Session::on_read, shared_from_this()));
   }
 
   void on_read(beast::error_code ec, std::size_t) {
     if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
-        ec == beast::error::timeout || ec == asio::error::connection_reset || ec == asio::error::eof) {
+        ec == beast::error::timeout || ec == asio::error::connection_reset ||
+        ec == asio::error::eof) {
       return close();
     }
     if (ec == bhttp::error::body_limit || ec == bhttp::error::header_limit) {
-      return reject(Error::make(ErrorCode::payload_too_large,
-                                ec == bhttp::error::body_limit
-                                    ? "The request body exceeds " + std::to_string(limits::body_bytes_max) + " bytes."
-                                    : "The request headers are too large."));
+      return reject(Error::make(
+          ErrorCode::payload_too_large,
+          ec == bhttp::error::body_limit
+              ? "The request body exceeds " + std::to_string(limits::body_bytes_max) + " bytes."
+              : "The request headers are too large."));
     }
-    if (ec) return reject(Error::make(ErrorCode::malformed_request, "The HTTP request is malformed."));
+    if (ec)
+      return reject(Error::make(ErrorCode::malformed_request, "The HTTP request is malformed."));
     ++shared_.active_requests;
     const auto& message = parser_->get();
     Request request;
@@ -79,7 +84,13 @@ class Session : public std::enable_shared_from_this<Session> {
     write(std::move(response), keep_alive);
   }
 
-  void reject(const Error& error) { write(problem_response(error, ""), false); }
+  // Requests that never reach the Api (unreadable, too large) still get a request id.
+  void reject(const Error& error) {
+    const std::string request_id = std::string(id_prefix::request) + crypto::random_token(24);
+    Response response = problem_response(error, request_id);
+    response.headers.emplace_back("X-Request-Id", request_id);
+    write(std::move(response), false);
+  }
 
   void write(Response response, bool keep_alive) {
     auto message = std::make_shared<bhttp::response<bhttp::string_body>>();
@@ -93,11 +104,12 @@ class Session : public std::enable_shared_from_this<Session> {
     message->prepare_payload();
     ++requests_served_;
     stream_.expires_after(std::chrono::seconds(limits::idle_timeout_seconds));
-    bhttp::async_write(stream_, *message,
-                       [self = shared_from_this(), message, keep_alive](beast::error_code ec, std::size_t) {
-                         if (ec || !keep_alive || self->shared_.draining) return self->close();
-                         self->read_request();
-                       });
+    bhttp::async_write(
+        stream_, *message,
+        [self = shared_from_this(), message, keep_alive](beast::error_code ec, std::size_t) {
+          if (ec || !keep_alive || self->shared_.draining) return self->close();
+          self->read_request();
+        });
   }
 
   void close() {
@@ -116,8 +128,12 @@ class Session : public std::enable_shared_from_this<Session> {
 
 struct Server::Impl {
   Impl(Api& api, ServerOptions opts)
-      : options(std::move(opts)), io(options.threads), acceptor(io), signals(io, SIGTERM, SIGINT),
-        drain_timer(io), shared{api} {}
+      : options(std::move(opts)),
+        io(options.threads),
+        acceptor(io),
+        signals(io, SIGTERM, SIGINT),
+        drain_timer(io),
+        shared{api} {}
 
   void accept() {
     acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
@@ -136,7 +152,8 @@ struct Server::Impl {
     log::info("draining: no new connections, finishing in-flight requests");
     beast::error_code ec;
     acceptor.close(ec);
-    drain_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(limits::drain_timeout_seconds);
+    drain_deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(limits::drain_timeout_seconds);
     poll_drain();
   }
 
@@ -158,7 +175,8 @@ struct Server::Impl {
   std::chrono::steady_clock::time_point drain_deadline;
 };
 
-Server::Server(Api& api, ServerOptions options) : impl_(std::make_unique<Impl>(api, std::move(options))) {}
+Server::Server(Api& api, ServerOptions options)
+    : impl_(std::make_unique<Impl>(api, std::move(options))) {}
 Server::~Server() = default;
 
 unsigned short Server::listen() {
@@ -177,7 +195,8 @@ void Server::run() {
   });
   impl_->accept();
   std::vector<std::thread> workers;
-  for (int i = 1; i < impl_->options.threads; ++i) workers.emplace_back([this] { impl_->io.run(); });
+  for (int i = 1; i < impl_->options.threads; ++i)
+    workers.emplace_back([this] { impl_->io.run(); });
   impl_->io.run();
   for (auto& worker : workers) worker.join();
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <unordered_set>
 
 #include "common/limits.hpp"
 
@@ -81,11 +82,15 @@ Value& Value::push_back(Value value) {
 bool operator==(const Value& a, const Value& b) {
   if (a.kind_ != b.kind_) return false;
   switch (a.kind_) {
-    case Value::Kind::null: return true;
-    case Value::Kind::boolean: return a.bool_ == b.bool_;
+    case Value::Kind::null:
+      return true;
+    case Value::Kind::boolean:
+      return a.bool_ == b.bool_;
     case Value::Kind::number:
-    case Value::Kind::string: return a.text_ == b.text_;
-    case Value::Kind::array: return a.array_ == b.array_;
+    case Value::Kind::string:
+      return a.text_ == b.text_;
+    case Value::Kind::array:
+      return a.array_ == b.array_;
     case Value::Kind::object:
       return std::equal(a.object_.begin(), a.object_.end(), b.object_.begin(), b.object_.end(),
                         [](const Value::Member& x, const Value::Member& y) {
@@ -119,10 +124,13 @@ class Parser {
                        "Malformed JSON at byte " + std::to_string(error_offset_) + ": " + error_);
   }
 
-  bool set_error(std::string message) {
+  bool set_error(std::string message) { return set_error_at(pos_, std::move(message)); }
+
+  // Keeps the first error: the offset names where the input first went wrong.
+  bool set_error_at(std::size_t offset, std::string message) {
     if (error_.empty()) {
       error_ = std::move(message);
-      error_offset_ = pos_;
+      error_offset_ = offset;
     }
     return false;
   }
@@ -141,28 +149,54 @@ class Parser {
     return true;
   }
 
+  // `depth` counts the arrays and objects around the value: up to limits::json_depth_max of them
+  // may nest, and a scalar inside the innermost one is no further level. The bound also keeps this
+  // recursion (and every recursive walk of the resulting Value) far from exhausting the stack.
   bool parse_value(Value& out, std::size_t depth) {
-    if (depth >= limits::json_depth_max) return set_error("nesting deeper than the limit");
     if (pos_ >= text_.size()) return set_error("unexpected end of input");
-    switch (text_[pos_]) {
-      case '{': return parse_object(out, depth);
-      case '[': return parse_array(out, depth);
+    const char c = text_[pos_];
+    if ((c == '{' || c == '[') && depth >= limits::json_depth_max) {
+      return set_error("nesting deeper than the limit of " +
+                       std::to_string(limits::json_depth_max));
+    }
+    switch (c) {
+      case '{':
+        return parse_object(out, depth);
+      case '[':
+        return parse_array(out, depth);
       case '"': {
         std::string s;
         if (!parse_string(s)) return false;
         out = Value::string(std::move(s));
         return true;
       }
-      case 't': out = Value::boolean(true); return consume_literal("true");
-      case 'f': out = Value::boolean(false); return consume_literal("false");
-      case 'n': out = Value::null(); return consume_literal("null");
-      default: return parse_number(out);
+      case 't':
+        out = Value::boolean(true);
+        return consume_literal("true");
+      case 'f':
+        out = Value::boolean(false);
+        return consume_literal("false");
+      case 'n':
+        out = Value::null();
+        return consume_literal("null");
+      default:
+        return parse_number(out);
     }
+  }
+
+  // Small objects are checked for a repeated name by scanning; from this many members on, by a
+  // hash set, so an object with a million members costs linear time, not 10^12 comparisons.
+  static constexpr std::size_t members_scanned_max = 16;
+
+  static bool has_member(const Value::Object& members, std::string_view key) {
+    return std::any_of(members.begin(), members.end(),
+                       [&](const Value::Member& member) { return member.key == key; });
   }
 
   bool parse_object(Value& out, std::size_t depth) {
     ++pos_;  // '{'
     Value::Object members;
+    std::unordered_set<std::string> names;  // filled only once members_scanned_max is reached
     skip_whitespace();
     if (pos_ < text_.size() && text_[pos_] == '}') {
       ++pos_;
@@ -171,12 +205,25 @@ class Parser {
     }
     while (true) {
       skip_whitespace();
-      if (pos_ >= text_.size() || text_[pos_] != '"') return set_error("expected a member name");
+      if (pos_ >= text_.size() || text_[pos_] != '"') {
+        if (!members.empty() && pos_ < text_.size() && text_[pos_] == '}') {
+          return set_error("trailing comma before '}'");
+        }
+        return set_error("expected a member name");
+      }
+      const std::size_t key_offset = pos_;
       std::string key;
       if (!parse_string(key)) return false;
-      for (const auto& member : members) {
-        if (member.key == key) return set_error("duplicate member name \"" + key + "\"");
+      bool duplicate = false;
+      if (members.size() < members_scanned_max) {
+        duplicate = has_member(members, key);
+      } else {
+        if (names.empty()) {
+          for (const auto& member : members) names.insert(member.key);
+        }
+        duplicate = !names.insert(key).second;
       }
+      if (duplicate) return set_error_at(key_offset, "duplicate member name \"" + key + "\"");
       skip_whitespace();
       if (pos_ >= text_.size() || text_[pos_] != ':') return set_error("expected ':'");
       ++pos_;
@@ -209,6 +256,9 @@ class Parser {
     }
     while (true) {
       skip_whitespace();
+      if (!items.empty() && pos_ < text_.size() && text_[pos_] == ']') {
+        return set_error("trailing comma before ']'");
+      }
       Value value;
       if (!parse_value(value, depth + 1)) return false;
       items.push_back(std::move(value));
@@ -255,16 +305,23 @@ class Parser {
     return true;
   }
 
-  bool parse_hex4(std::uint32_t& out) {
-    if (pos_ + 4 > text_.size()) return set_error("truncated \\u escape");
+  // Reads the four hex digits after "\\u"; `escape` is the offset of the backslash, which errors
+  // name, as for every error inside an escape sequence.
+  bool parse_hex4(std::size_t escape, std::uint32_t& out) {
+    if (pos_ + 4 > text_.size()) return set_error_at(escape, "truncated \\u escape");
     out = 0;
     for (int i = 0; i < 4; ++i) {
       const char c = text_[pos_++];
       out <<= 4;
-      if (c >= '0' && c <= '9') out |= static_cast<std::uint32_t>(c - '0');
-      else if (c >= 'a' && c <= 'f') out |= static_cast<std::uint32_t>(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F') out |= static_cast<std::uint32_t>(c - 'A' + 10);
-      else return set_error("invalid \\u escape");
+      if (c >= '0' && c <= '9') {
+        out |= static_cast<std::uint32_t>(c - '0');
+      } else if (c >= 'a' && c <= 'f') {
+        out |= static_cast<std::uint32_t>(c - 'a' + 10);
+      } else if (c >= 'A' && c <= 'F') {
+        out |= static_cast<std::uint32_t>(c - 'A' + 10);
+      } else {
+        return set_error_at(escape, "invalid \\u escape");
+      }
     }
     return true;
   }
@@ -288,29 +345,49 @@ class Parser {
   }
 
   bool parse_escape(std::string& out) {
-    if (pos_ >= text_.size()) return set_error("truncated escape");
+    const std::size_t escape = pos_ - 1;  // the backslash
+    if (pos_ >= text_.size()) return set_error_at(escape, "truncated escape");
     const char c = text_[pos_++];
     switch (c) {
-      case '"': out.push_back('"'); return true;
-      case '\\': out.push_back('\\'); return true;
-      case '/': out.push_back('/'); return true;
-      case 'b': out.push_back('\b'); return true;
-      case 'f': out.push_back('\f'); return true;
-      case 'n': out.push_back('\n'); return true;
-      case 'r': out.push_back('\r'); return true;
-      case 't': out.push_back('\t'); return true;
-      case 'u': break;
-      default: return set_error("invalid escape");
+      case '"':
+        out.push_back('"');
+        return true;
+      case '\\':
+        out.push_back('\\');
+        return true;
+      case '/':
+        out.push_back('/');
+        return true;
+      case 'b':
+        out.push_back('\b');
+        return true;
+      case 'f':
+        out.push_back('\f');
+        return true;
+      case 'n':
+        out.push_back('\n');
+        return true;
+      case 'r':
+        out.push_back('\r');
+        return true;
+      case 't':
+        out.push_back('\t');
+        return true;
+      case 'u':
+        break;
+      default:
+        return set_error_at(escape, "invalid escape");
     }
     std::uint32_t cp = 0;
-    if (!parse_hex4(cp)) return false;
-    if (cp >= 0xDC00 && cp <= 0xDFFF) return set_error("unpaired low surrogate");
+    if (!parse_hex4(escape, cp)) return false;
+    if (cp >= 0xDC00 && cp <= 0xDFFF) return set_error_at(escape, "unpaired low surrogate");
     if (cp >= 0xD800 && cp <= 0xDBFF) {
       std::uint32_t low = 0;
-      if (text_.substr(pos_, 2) != "\\u") return set_error("unpaired high surrogate");
+      const std::size_t low_escape = pos_;
+      if (text_.substr(pos_, 2) != "\\u") return set_error_at(escape, "unpaired high surrogate");
       pos_ += 2;
-      if (!parse_hex4(low)) return false;
-      if (low < 0xDC00 || low > 0xDFFF) return set_error("unpaired high surrogate");
+      if (!parse_hex4(low_escape, low)) return false;
+      if (low < 0xDC00 || low > 0xDFFF) return set_error_at(escape, "unpaired high surrogate");
       cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
     }
     append_utf8(out, cp);
@@ -323,11 +400,17 @@ class Parser {
     const auto lead = static_cast<unsigned char>(text_[pos_]);
     std::size_t length = 0;
     std::uint32_t cp = 0;
-    if (lead < 0x80) length = 1, cp = lead;
-    else if ((lead & 0xE0) == 0xC0) length = 2, cp = lead & 0x1F;
-    else if ((lead & 0xF0) == 0xE0) length = 3, cp = lead & 0x0F;
-    else if ((lead & 0xF8) == 0xF0) length = 4, cp = lead & 0x07;
-    else return set_error("invalid UTF-8");
+    if (lead < 0x80) {
+      length = 1, cp = lead;
+    } else if ((lead & 0xE0) == 0xC0) {
+      length = 2, cp = lead & 0x1F;
+    } else if ((lead & 0xF0) == 0xE0) {
+      length = 3, cp = lead & 0x0F;
+    } else if ((lead & 0xF8) == 0xF0) {
+      length = 4, cp = lead & 0x07;
+    } else {
+      return set_error("invalid UTF-8");
+    }
     if (pos_ + length > text_.size()) return set_error("truncated UTF-8 sequence");
     for (std::size_t i = 1; i < length; ++i) {
       const auto byte = static_cast<unsigned char>(text_[pos_ + i]);
@@ -373,10 +456,18 @@ class Parser {
 
 void write(std::string& out, const Value& value, bool canonical) {
   switch (value.kind()) {
-    case Value::Kind::null: out += "null"; return;
-    case Value::Kind::boolean: out += value.as_bool() ? "true" : "false"; return;
-    case Value::Kind::number: out += value.text(); return;
-    case Value::Kind::string: append_quoted(out, value.text()); return;
+    case Value::Kind::null:
+      out += "null";
+      return;
+    case Value::Kind::boolean:
+      out += value.as_bool() ? "true" : "false";
+      return;
+    case Value::Kind::number:
+      out += value.text();
+      return;
+    case Value::Kind::string:
+      append_quoted(out, value.text());
+      return;
     case Value::Kind::array: {
       out.push_back('[');
       bool first = true;
@@ -415,19 +506,64 @@ void write(std::string& out, const Value& value, bool canonical) {
 
 Result<Value> parse(std::string_view text) { return Parser(text).run(); }
 
+bool is_valid_utf8(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    std::size_t length = 0;
+    std::uint32_t cp = 0;
+    if (lead < 0x80) {
+      ++i;
+      continue;
+    }
+    if ((lead & 0xE0) == 0xC0)
+      length = 2, cp = lead & 0x1F;
+    else if ((lead & 0xF0) == 0xE0)
+      length = 3, cp = lead & 0x0F;
+    else if ((lead & 0xF8) == 0xF0)
+      length = 4, cp = lead & 0x07;
+    else
+      return false;
+    if (i + length > text.size()) return false;
+    for (std::size_t k = 1; k < length; ++k) {
+      const auto byte = static_cast<unsigned char>(text[i + k]);
+      if ((byte & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (byte & 0x3F);
+    }
+    static constexpr std::uint32_t minimum[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < minimum[length] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += length;
+  }
+  return true;
+}
+
 void append_quoted(std::string& out, std::string_view text) {
   static constexpr char hex[] = "0123456789abcdef";
   out.push_back('"');
   for (const char ch : text) {
     const auto c = static_cast<unsigned char>(ch);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if (c < 0x20) {
           out += "\\u00";

@@ -76,5 +76,7 @@ std::string serialize(const Value& value);
 // Canonical form for hashing: members sorted by key (bytewise), no whitespace.
 std::string serialize_canonical(const Value& value);
 void append_quoted(std::string& out, std::string_view text);
+// RFC 3629 well-formed UTF-8: no overlongs, no surrogates, nothing above U+10FFFF.
+bool is_valid_utf8(std::string_view text);
 
 }  // namespace neruba::json

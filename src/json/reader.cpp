@@ -5,12 +5,18 @@ namespace {
 
 const char* kind_name(Value::Kind kind) {
   switch (kind) {
-    case Value::Kind::null: return "null";
-    case Value::Kind::boolean: return "a boolean";
-    case Value::Kind::number: return "a number";
-    case Value::Kind::string: return "a string";
-    case Value::Kind::array: return "an array";
-    case Value::Kind::object: return "an object";
+    case Value::Kind::null:
+      return "null";
+    case Value::Kind::boolean:
+      return "a boolean";
+    case Value::Kind::number:
+      return "a number";
+    case Value::Kind::string:
+      return "a string";
+    case Value::Kind::array:
+      return "an array";
+    case Value::Kind::object:
+      return "an object";
   }
   return "unknown";
 }
@@ -40,8 +46,10 @@ ObjectReader::ObjectReader(const Value& value, std::string path, std::vector<Fie
   } else {
     std::string name = path_;
     if (!name.empty() && name.back() == '.') name.pop_back();
-    errors_.push_back(FieldError{name, "invalid_type",
-                                 std::string("must be an object, not ") + kind_name(value.kind()), {}});
+    errors_.push_back(FieldError{name,
+                                 "invalid_type",
+                                 std::string("must be an object, not ") + kind_name(value.kind()),
+                                 {}});
   }
 }
 
@@ -56,11 +64,13 @@ const Value* ObjectReader::get(std::string_view name) {
   return (value == nullptr || value->is_null()) ? nullptr : value;
 }
 
-std::optional<std::string> ObjectReader::optional_string(std::string_view name, std::size_t max_length) {
+std::optional<std::string> ObjectReader::optional_string(std::string_view name,
+                                                         std::size_t max_length) {
   const Value* value = get(name);
   if (value == nullptr) return std::nullopt;
   if (!value->is_string()) {
-    add_error(name, "invalid_type", std::string("must be a string, not ") + kind_name(value->kind()));
+    add_error(name, "invalid_type",
+              std::string("must be a string, not ") + kind_name(value->kind()));
     return std::nullopt;
   }
   if (value->text().size() > max_length) {
@@ -70,7 +80,8 @@ std::optional<std::string> ObjectReader::optional_string(std::string_view name, 
   return value->text();
 }
 
-std::optional<std::string> ObjectReader::required_string(std::string_view name, std::size_t max_length) {
+std::optional<std::string> ObjectReader::required_string(std::string_view name,
+                                                         std::size_t max_length) {
   if (object_ != nullptr && get(name) == nullptr) {
     add_error(name, "required", "is required");
     return std::nullopt;
@@ -83,8 +94,8 @@ std::optional<std::string> ObjectReader::required_string(std::string_view name, 
   return value;
 }
 
-std::optional<std::string> ObjectReader::optional_enum(std::string_view name,
-                                                       const std::vector<std::string_view>& allowed) {
+std::optional<std::string> ObjectReader::optional_enum(
+    std::string_view name, const std::vector<std::string_view>& allowed) {
   auto value = optional_string(name, 64);
   if (value && !contains(allowed, *value)) {
     add_error(name, "invalid_value", "must be one of: " + allowed_list(allowed));
@@ -101,7 +112,8 @@ std::optional<std::vector<std::string>> ObjectReader::required_string_array(
     return std::nullopt;
   }
   if (!value->is_array()) {
-    add_error(name, "invalid_type", std::string("must be an array, not ") + kind_name(value->kind()));
+    add_error(name, "invalid_type",
+              std::string("must be an array, not ") + kind_name(value->kind()));
     return std::nullopt;
   }
   std::vector<std::string> out;
@@ -141,18 +153,21 @@ std::optional<bool> ObjectReader::optional_bool(std::string_view name) {
   const Value* value = get(name);
   if (value == nullptr) return std::nullopt;
   if (!value->is_bool()) {
-    add_error(name, "invalid_type", std::string("must be a boolean, not ") + kind_name(value->kind()));
+    add_error(name, "invalid_type",
+              std::string("must be a boolean, not ") + kind_name(value->kind()));
     return std::nullopt;
   }
   return value->as_bool();
 }
 
-std::optional<Value> ObjectReader::optional_string_map(std::string_view name, std::size_t max_entries,
+std::optional<Value> ObjectReader::optional_string_map(std::string_view name,
+                                                       std::size_t max_entries,
                                                        std::size_t max_length) {
   const Value* value = get(name);
   if (value == nullptr) return std::nullopt;
   if (!value->is_object()) {
-    add_error(name, "invalid_type", std::string("must be an object, not ") + kind_name(value->kind()));
+    add_error(name, "invalid_type",
+              std::string("must be an object, not ") + kind_name(value->kind()));
     return std::nullopt;
   }
   if (value->members().size() > max_entries) {
@@ -166,7 +181,8 @@ std::optional<Value> ObjectReader::optional_string_map(std::string_view name, st
       add_error(member_name, "invalid_type", "metadata values must be strings");
       valid = false;
     } else if (member.value.text().size() > max_length || member.key.size() > max_length) {
-      add_error(member_name, "too_long", "must be at most " + std::to_string(max_length) + " bytes");
+      add_error(member_name, "too_long",
+                "must be at most " + std::to_string(max_length) + " bytes");
       valid = false;
     }
   }

@@ -22,13 +22,16 @@ class ObjectReader {
   std::optional<std::string> required_string(std::string_view name, std::size_t max_length);
   std::optional<std::string> optional_string(std::string_view name, std::size_t max_length);
   // A string out of a fixed set; errors list the allowed values.
-  std::optional<std::string> optional_enum(std::string_view name, const std::vector<std::string_view>& allowed);
-  std::optional<std::vector<std::string>> required_string_array(std::string_view name,
-                                                                const std::vector<std::string_view>& allowed);
-  std::optional<std::int64_t> optional_integer(std::string_view name, std::int64_t min, std::int64_t max);
+  std::optional<std::string> optional_enum(std::string_view name,
+                                           const std::vector<std::string_view>& allowed);
+  std::optional<std::vector<std::string>> required_string_array(
+      std::string_view name, const std::vector<std::string_view>& allowed);
+  std::optional<std::int64_t> optional_integer(std::string_view name, std::int64_t min,
+                                               std::int64_t max);
   std::optional<bool> optional_bool(std::string_view name);
   // An object whose values are all strings (metadata).
-  std::optional<Value> optional_string_map(std::string_view name, std::size_t max_entries, std::size_t max_length);
+  std::optional<Value> optional_string_map(std::string_view name, std::size_t max_entries,
+                                           std::size_t max_length);
   // Adds an error for every member never asked for.
   void reject_unknown();
 

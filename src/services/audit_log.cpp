@@ -49,7 +49,9 @@ json::Value to_json(const storage::AuditRecord& record) {
 
 void append(storage::Tx& tx, const RequestContext& ctx, const TenantId& tenant, Entry entry) {
   const auto head = storage::tenants::lock_audit_head(tx, tenant);
-  if (!head) throw storage::StorageError(storage::StorageError::Kind::other, "audit append for unknown tenant");
+  if (!head)
+    throw storage::StorageError(storage::StorageError::Kind::other,
+                                "audit append for unknown tenant");
   storage::AuditRecord record;
   record.tenant = tenant;
   record.seq = head->seq + 1;
@@ -88,10 +90,17 @@ VerifyReport verify(storage::Tx& tx, const TenantId& tenant) {
       if (record.seq != expected_seq) {
         return fail(expected_seq, "record " + std::to_string(expected_seq) + " is missing");
       }
+      const bool self_consistent = record_hash(record) == record.hash;
       if (record.prev_hash != prev) {
+        // An intact record still names its predecessor's original hash: then the predecessor was
+        // altered and re-hashed. Otherwise this record's own link was altered.
+        if (self_consistent && record.seq > 1) {
+          return fail(record.seq - 1,
+                      "the record was altered and re-hashed: the next record's link disagrees");
+        }
         return fail(record.seq, "prev_hash does not match the hash of the record before it");
       }
-      if (record_hash(record) != record.hash) {
+      if (!self_consistent) {
         return fail(record.seq, "content does not match its hash (the record was altered)");
       }
       prev = record.hash;
@@ -105,7 +114,12 @@ VerifyReport verify(storage::Tx& tx, const TenantId& tenant) {
   const auto head = storage::tenants::audit_head(tx, tenant);
   if (head.seq > report.records) {
     return fail(report.records + 1, "record " + std::to_string(report.records + 1) +
-                                        " is missing (the chain head is at " + std::to_string(head.seq) + ")");
+                                        " is missing (the chain head is at " +
+                                        std::to_string(head.seq) + ")");
+  }
+  if (head.seq < report.records) {
+    return fail(head.seq + 1, "record " + std::to_string(head.seq + 1) +
+                                  " lies beyond the recorded chain head (it was inserted)");
   }
   if (head.seq == report.records && head.seq > 0 && head.hash != report.head) {
     return fail(head.seq, "the newest record does not match the recorded chain head");
@@ -135,7 +149,8 @@ Result<Reply> list(storage::Tx& tx, const RequestContext& ctx, const storage::Au
   for (const auto& record : records) data.push_back(to_json(record));
   json::Value body = json::Value::object();
   body.set("data", std::move(data));
-  body.set("next_cursor", more ? json::Value::string(std::to_string(records.back().seq)) : json::Value::null());
+  body.set("next_cursor",
+           more ? json::Value::string(std::to_string(records.back().seq)) : json::Value::null());
   return Reply{200, std::move(body)};
 }
 

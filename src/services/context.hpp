@@ -20,7 +20,8 @@ inline constexpr std::string_view operator_ = "operator";
 }  // namespace scope
 
 inline const std::vector<std::string_view>& all_scopes() {
-  static const std::vector<std::string_view> scopes = {scope::ingest, scope::read, scope::write, scope::operator_};
+  static const std::vector<std::string_view> scopes = {scope::ingest, scope::read, scope::write,
+                                                       scope::operator_};
   return scopes;
 }
 
@@ -51,6 +52,9 @@ struct RequestContext {
 struct Reply {
   int status = 200;
   json::Value body;
+  // What an Idempotency-Key replay answers, when it must differ from the first response: a
+  // secret is shown once and never stored, so its replay omits it.
+  std::optional<json::Value> replay_body;
 };
 
 }  // namespace neruba::services

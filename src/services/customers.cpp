@@ -27,7 +27,8 @@ json::Value customer_json(const storage::CustomerRecord& customer) {
 
 }  // namespace
 
-Result<Reply> create(storage::Tx& tx, const RequestContext& ctx, const json::Value& body, CustomerId id) {
+Result<Reply> create(storage::Tx& tx, const RequestContext& ctx, const json::Value& body,
+                     CustomerId id) {
   std::vector<FieldError> errors;
   json::ObjectReader reader(body, "", errors);
   const auto external_id = reader.required_string("external_id", limits::external_id_length_max);
@@ -38,20 +39,27 @@ Result<Reply> create(storage::Tx& tx, const RequestContext& ctx, const json::Val
   const auto name = reader.required_string("name", limits::name_length_max);
   const auto currency = read_currency(reader, "currency", false);
   const auto timezone = read_timezone(reader, "timezone", false);
-  const auto metadata = reader.optional_string_map("metadata", metadata_entries_max, metadata_value_length_max);
+  const auto metadata =
+      reader.optional_string_map("metadata", metadata_entries_max, metadata_value_length_max);
   reader.reject_unknown();
   if (!errors.empty()) return Error::invalid(std::move(errors));
 
   const auto tenant = storage::tenants::find(tx, ctx.principal.tenant);
   if (!tenant) return Error::not_found("The tenant");
-  storage::CustomerRecord customer{ctx.principal.tenant, std::move(id), *external_id, *name,
-                                   currency.value_or(tenant->currency), timezone.value_or(tenant->timezone),
-                                   metadata.value_or(json::Value::object()), ctx.now};
+  storage::CustomerRecord customer{ctx.principal.tenant,
+                                   std::move(id),
+                                   *external_id,
+                                   *name,
+                                   currency.value_or(tenant->currency),
+                                   timezone.value_or(tenant->timezone),
+                                   metadata.value_or(json::Value::object()),
+                                   ctx.now};
   if (!storage::customers::insert(tx, customer)) {
-    return Error{ErrorCode::already_exists,
-                 "A customer with external_id \"" + *external_id + "\" already exists.",
-                 {FieldError{"external_id", "already_exists", "is already used by another customer", {}}},
-                 {}};
+    return Error{
+        ErrorCode::already_exists,
+        "A customer with external_id \"" + *external_id + "\" already exists.",
+        {FieldError{"external_id", "already_exists", "is already used by another customer", {}}},
+        {}};
   }
   json::Value representation = customer_json(customer);
   audit::append(tx, ctx, ctx.principal.tenant,
@@ -60,12 +68,14 @@ Result<Reply> create(storage::Tx& tx, const RequestContext& ctx, const json::Val
 }
 
 Result<Reply> get(storage::Tx& tx, const RequestContext& ctx, const std::string& external_id) {
-  const auto customer = storage::customers::find_by_external_id(tx, ctx.principal.tenant, external_id);
+  const auto customer =
+      storage::customers::find_by_external_id(tx, ctx.principal.tenant, external_id);
   if (!customer) return Error::not_found("The customer");
   return Reply{200, customer_json(*customer)};
 }
 
-Result<Reply> list(storage::Tx& tx, const RequestContext& ctx, const std::string& cursor, std::size_t limit) {
+Result<Reply> list(storage::Tx& tx, const RequestContext& ctx, const std::string& cursor,
+                   std::size_t limit) {
   auto customers = storage::customers::list(tx, ctx.principal.tenant, cursor, limit + 1);
   const bool more = customers.size() > limit;
   if (more) customers.pop_back();
@@ -73,7 +83,8 @@ Result<Reply> list(storage::Tx& tx, const RequestContext& ctx, const std::string
   for (const auto& customer : customers) data.push_back(customer_json(customer));
   json::Value out = json::Value::object();
   out.set("data", std::move(data));
-  out.set("next_cursor", more ? json::Value::string(customers.back().external_id) : json::Value::null());
+  out.set("next_cursor",
+          more ? json::Value::string(customers.back().external_id) : json::Value::null());
   return Reply{200, std::move(out)};
 }
 

@@ -19,7 +19,8 @@ struct IdempotencyClaim {
 };
 
 // nullopt: go ahead (the key is now in flight). A Reply: replay it. An Error: 409.
-Result<std::optional<Reply>> claim_idempotency_key(storage::Db& db, const IdempotencyClaim& claim, Instant now);
+Result<std::optional<Reply>> claim_idempotency_key(storage::Db& db, const IdempotencyClaim& claim,
+                                                   Instant now);
 
 // Runs `work` in one write transaction. On success stores the reply under the claimed key (if any)
 // and commits; on failure rolls back and releases the key so the client may retry corrected input.
@@ -28,6 +29,9 @@ Result<Reply> execute_write(storage::Db& db, const std::optional<IdempotencyClai
 
 // Runs `work` in one read transaction.
 Result<Reply> execute_read(storage::Db& db, const std::function<Result<Reply>(storage::Tx&)>& work);
+
+// Frees a key still in flight (a no-op for a completed one), so a corrected retry can use it.
+void release_idempotency_key(storage::Db& db, const IdempotencyClaim& claim);
 
 // Deletes completed keys older than the retention (at least 24 h).
 std::int64_t purge_idempotency_keys(storage::Db& db, Instant now);

@@ -28,8 +28,9 @@ json::Value key_json(const storage::ApiKeyRecord& key) {
   out.set("scopes", string_array(key.scopes));
   out.set("prefix", json::Value::string(key.key_prefix));
   out.set("created_at", json::Value::string(domain::format_rfc3339(key.created_at)));
-  out.set("revoked_at", key.revoked_at ? json::Value::string(domain::format_rfc3339(*key.revoked_at))
-                                       : json::Value::null());
+  out.set("revoked_at", key.revoked_at
+                            ? json::Value::string(domain::format_rfc3339(*key.revoked_at))
+                            : json::Value::null());
   return out;
 }
 
@@ -58,7 +59,8 @@ json::Value tenant_json(const storage::TenantRecord& tenant) {
 IssuedKey issue_key_secret(const TenantId& tenant) {
   const std::string tenant_part = tenant.str().substr(id_prefix::tenant.size());
   IssuedKey key;
-  key.secret = std::string(key_prefix) + tenant_part + "_" + crypto::random_token(key_secret_length);
+  key.secret =
+      std::string(key_prefix) + tenant_part + "_" + crypto::random_token(key_secret_length);
   key.hash = crypto::sha256_hex(key.secret);
   key.prefix = key.secret.substr(0, key_prefix.size() + tenant_part.size() + 5);
   return key;
@@ -79,7 +81,8 @@ Result<Principal> Authenticator::authenticate(storage::Db& db, std::string_view 
     admin.kind = Principal::Kind::admin;
     return admin;
   }
-  const auto unauthenticated = Error::make(ErrorCode::unauthenticated, "The API key is invalid or revoked.");
+  const auto unauthenticated =
+      Error::make(ErrorCode::unauthenticated, "The API key is invalid or revoked.");
   const auto tenant = tenant_of_key(bearer);
   if (!tenant) return unauthenticated;
   auto tx = db.begin(storage::TxMode::read);
@@ -94,7 +97,8 @@ Result<Principal> Authenticator::authenticate(storage::Db& db, std::string_view 
   return principal;
 }
 
-Result<Reply> create_tenant(storage::Tx& tx, const RequestContext& ctx, const json::Value& body, TenantId id) {
+Result<Reply> create_tenant(storage::Tx& tx, const RequestContext& ctx, const json::Value& body,
+                            TenantId id) {
   std::vector<FieldError> errors;
   json::ObjectReader reader(body, "", errors);
   const auto name = reader.required_string("name", limits::name_length_max);
@@ -111,13 +115,18 @@ Result<Reply> create_tenant(storage::Tx& tx, const RequestContext& ctx, const js
   }
   reader.reject_unknown();
   if (!errors.empty()) return Error::invalid(std::move(errors));
-  storage::TenantRecord tenant{std::move(id), *name, currency.value_or("USD"), timezone.value_or("UTC"),
-                               std::move(tenant_settings), ctx.now};
+  storage::TenantRecord tenant{std::move(id),
+                               *name,
+                               currency.value_or("USD"),
+                               timezone.value_or("UTC"),
+                               std::move(tenant_settings),
+                               ctx.now};
   if (!storage::tenants::insert(tx, tenant)) {
     return Error::make(ErrorCode::already_exists, "A tenant with this id already exists.");
   }
   json::Value representation = tenant_json(tenant);
-  audit::append(tx, ctx, tenant.id, {"tenant.created", tenant.id.str(), std::nullopt, representation, {}, {}});
+  audit::append(tx, ctx, tenant.id,
+                {"tenant.created", tenant.id.str(), std::nullopt, representation, {}, {}});
   return Reply{201, std::move(representation)};
 }
 
@@ -133,15 +142,18 @@ Result<Reply> list_tenants(storage::Tx& tx, const std::string& cursor, std::size
   if (more) tenants.pop_back();
   json::Value data = json::Value::array();
   for (const auto& tenant : tenants) data.push_back(tenant_json(tenant));
-  return Reply{200, page_json(std::move(data), more ? std::optional(tenants.back().id.str()) : std::nullopt)};
+  return Reply{200, page_json(std::move(data),
+                              more ? std::optional(tenants.back().id.str()) : std::nullopt)};
 }
 
-Result<Reply> update_tenant(storage::Tx& tx, const RequestContext& ctx, const TenantId& id, const json::Value& body) {
+Result<Reply> update_tenant(storage::Tx& tx, const RequestContext& ctx, const TenantId& id,
+                            const json::Value& body) {
   auto tenant = storage::tenants::find(tx, id);
   if (!tenant) return unknown_tenant();
   std::vector<FieldError> errors;
   json::ObjectReader reader(body, "", errors);
   const auto name = reader.optional_string("name", limits::name_length_max);
+  if (name && name->empty()) reader.add_error("name", "invalid_value", "must not be empty");
   std::optional<json::Value> new_settings;
   if (const json::Value* patch = reader.get("settings")) {
     auto merged = settings::merge(tenant->settings, *patch, "settings.");
@@ -156,8 +168,9 @@ Result<Reply> update_tenant(storage::Tx& tx, const RequestContext& ctx, const Te
   const json::Value before = tenant_json(*tenant);
   if (name) tenant->name = *name;
   if (new_settings) tenant->settings = std::move(*new_settings);
-  storage::tenants::update(tx, *tenant);
   json::Value after = tenant_json(*tenant);
+  if (after == before) return Reply{200, std::move(after)};  // nothing changed, nothing to record
+  storage::tenants::update(tx, *tenant);
   audit::append(tx, ctx, id, {"tenant.updated", id.str(), before, after, {}, {}});
   return Reply{200, std::move(after)};
 }
@@ -178,7 +191,8 @@ Result<Reply> create_api_key(storage::Tx& tx, const RequestContext& ctx, const T
   json::ObjectReader reader(body, "", errors);
   const auto name = reader.required_string("name", limits::name_length_max);
   const auto scopes = reader.required_string_array("scopes", all_scopes());
-  if (scopes && scopes->empty()) reader.add_error("scopes", "invalid_value", "must name at least one scope");
+  if (scopes && scopes->empty())
+    reader.add_error("scopes", "invalid_value", "must name at least one scope");
   reader.reject_unknown();
   if (!errors.empty()) return Error::invalid(std::move(errors));
   std::vector<std::string> unique_scopes;
@@ -188,16 +202,19 @@ Result<Reply> create_api_key(storage::Tx& tx, const RequestContext& ctx, const T
     }
   }
   const IssuedKey issued = issue_key_secret(tenant);
-  storage::ApiKeyRecord key{tenant, std::move(id), *name, unique_scopes, issued.hash, issued.prefix, ctx.now,
-                            std::nullopt};
+  storage::ApiKeyRecord key{tenant,      std::move(id), *name,   unique_scopes,
+                            issued.hash, issued.prefix, ctx.now, std::nullopt};
   storage::api_keys::insert(tx, key);
   json::Value representation = key_json(key);
-  audit::append(tx, ctx, tenant, {"api_key.created", key.id.str(), std::nullopt, representation, {}, {}});
+  audit::append(tx, ctx, tenant,
+                {"api_key.created", key.id.str(), std::nullopt, representation, {}, {}});
+  json::Value replay = representation;
   representation.set("key", json::Value::string(issued.secret));  // shown once, never stored
-  return Reply{201, std::move(representation)};
+  return Reply{201, std::move(representation), std::move(replay)};
 }
 
-Result<Reply> revoke_api_key(storage::Tx& tx, const RequestContext& ctx, const TenantId& tenant, const ApiKeyId& id) {
+Result<Reply> revoke_api_key(storage::Tx& tx, const RequestContext& ctx, const TenantId& tenant,
+                             const ApiKeyId& id) {
   auto key = storage::api_keys::find(tx, tenant, id);
   if (!key) return Error::not_found("The API key");
   if (key->revoked_at) return Reply{200, key_json(*key)};  // revoking twice changes nothing
@@ -209,23 +226,26 @@ Result<Reply> revoke_api_key(storage::Tx& tx, const RequestContext& ctx, const T
   return Reply{200, std::move(after)};
 }
 
-Result<Reply> list_api_keys(storage::Tx& tx, const TenantId& tenant, const std::string& cursor, std::size_t limit) {
+Result<Reply> list_api_keys(storage::Tx& tx, const TenantId& tenant, const std::string& cursor,
+                            std::size_t limit) {
   if (!storage::tenants::find(tx, tenant)) return unknown_tenant();
   auto keys = storage::api_keys::list(tx, tenant, cursor, limit + 1);
   const bool more = keys.size() > limit;
   if (more) keys.pop_back();
   json::Value data = json::Value::array();
   for (const auto& key : keys) data.push_back(key_json(key));
-  return Reply{200, page_json(std::move(data), more ? std::optional(keys.back().id.str()) : std::nullopt)};
+  return Reply{
+      200, page_json(std::move(data), more ? std::optional(keys.back().id.str()) : std::nullopt)};
 }
 
-Result<Reply> record_admin_read(storage::Tx& tx, const RequestContext& ctx, const std::string& method,
-                                const std::string& path) {
+Result<Reply> record_admin_read(storage::Tx& tx, const RequestContext& ctx,
+                                const std::string& method, const std::string& path) {
   if (!storage::tenants::find(tx, ctx.principal.tenant)) return unknown_tenant();
   json::Value what = json::Value::object();
   what.set("method", json::Value::string(method));
   what.set("path", json::Value::string(path));
-  audit::append(tx, ctx, ctx.principal.tenant, {"tenant.data_read", path, std::nullopt, what, {}, {}});
+  audit::append(tx, ctx, ctx.principal.tenant,
+                {"tenant.data_read", path, std::nullopt, what, {}, {}});
   return Reply{200, json::Value::object()};
 }
 

@@ -8,14 +8,16 @@ namespace neruba::services::settings {
 json::Value defaults() {
   json::Value out = json::Value::object();
   out.set("late_event_window_days", json::Value::number(limits::late_event_window_days_default));
-  out.set("future_event_skew_seconds", json::Value::number(limits::future_event_skew_seconds_default));
+  out.set("future_event_skew_seconds",
+          json::Value::number(limits::future_event_skew_seconds_default));
   out.set("ingest_events_per_second", json::Value::number(ingest_events_per_second_default));
   out.set("ingest_burst", json::Value::number(ingest_burst_default));
   out.set("auto_create_customers", json::Value::boolean(false));
   return out;
 }
 
-Result<json::Value> merge(const json::Value& current, const json::Value& patch, const std::string& path) {
+Result<json::Value> merge(const json::Value& current, const json::Value& patch,
+                          const std::string& path) {
   std::vector<FieldError> errors;
   json::ObjectReader reader(patch, path, errors);
   json::Value merged = current;

@@ -12,6 +12,7 @@ inline constexpr std::int64_t ingest_burst_default = 100'000;
 
 json::Value defaults();
 // Applies a partial settings object onto `current`; every unknown or invalid field is reported.
-Result<json::Value> merge(const json::Value& current, const json::Value& patch, const std::string& path);
+Result<json::Value> merge(const json::Value& current, const json::Value& patch,
+                          const std::string& path);
 
 }  // namespace neruba::services::settings

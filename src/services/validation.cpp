@@ -5,7 +5,8 @@
 
 namespace neruba::services {
 
-std::optional<std::string> read_currency(json::ObjectReader& reader, std::string_view name, bool required) {
+std::optional<std::string> read_currency(json::ObjectReader& reader, std::string_view name,
+                                         bool required) {
   auto code = required ? reader.required_string(name, 3) : reader.optional_string(name, 3);
   if (code && !domain::is_known_currency(*code)) {
     reader.add_error(name, "invalid_value", "must be an ISO 4217 currency code such as \"USD\"");
@@ -14,7 +15,8 @@ std::optional<std::string> read_currency(json::ObjectReader& reader, std::string
   return code;
 }
 
-std::optional<std::string> read_timezone(json::ObjectReader& reader, std::string_view name, bool required) {
+std::optional<std::string> read_timezone(json::ObjectReader& reader, std::string_view name,
+                                         bool required) {
   auto zone = required ? reader.required_string(name, 64) : reader.optional_string(name, 64);
   if (zone && !is_known_timezone(*zone)) {
     reader.add_error(name, "invalid_value", "must be an IANA time zone such as \"Europe/Berlin\"");

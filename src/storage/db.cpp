@@ -6,7 +6,8 @@ namespace neruba::storage {
 
 const std::string& Row::text(std::size_t i) const {
   const auto& column = columns_.at(i);
-  if (!column) throw StorageError(StorageError::Kind::other, "unexpected NULL in column " + std::to_string(i));
+  if (!column)
+    throw StorageError(StorageError::Kind::other, "unexpected NULL in column " + std::to_string(i));
   return *column;
 }
 
@@ -15,7 +16,8 @@ std::int64_t Row::integer(std::size_t i) const {
   std::int64_t out = 0;
   const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), out);
   if (ec != std::errc{} || ptr != value.data() + value.size()) {
-    throw StorageError(StorageError::Kind::other, "column " + std::to_string(i) + " is not an integer");
+    throw StorageError(StorageError::Kind::other,
+                       "column " + std::to_string(i) + " is not an integer");
   }
   return out;
 }
@@ -27,7 +29,8 @@ std::unique_ptr<Db> open_database(const std::string& url) {
   } else if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
     db = open_postgres(url);
   } else {
-    throw std::invalid_argument("unsupported database URL (want sqlite:PATH or postgresql://…): " + url);
+    throw std::invalid_argument("unsupported database URL (want sqlite:PATH or postgresql://…): " +
+                                url);
   }
   migrate(*db);
   return db;

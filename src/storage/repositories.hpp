@@ -102,34 +102,39 @@ void set_audit_head(Tx& tx, const TenantId& id, const AuditHead& head);
 
 namespace api_keys {
 void insert(Tx& tx, const ApiKeyRecord& key);
-std::optional<ApiKeyRecord> find_by_hash(Tx& tx, const TenantId& tenant, const std::string& key_hash);
+std::optional<ApiKeyRecord> find_by_hash(Tx& tx, const TenantId& tenant,
+                                         const std::string& key_hash);
 std::optional<ApiKeyRecord> find(Tx& tx, const TenantId& tenant, const ApiKeyId& id);
-std::vector<ApiKeyRecord> list(Tx& tx, const TenantId& tenant, const std::string& after_id, std::size_t limit);
+std::vector<ApiKeyRecord> list(Tx& tx, const TenantId& tenant, const std::string& after_id,
+                               std::size_t limit);
 void revoke(Tx& tx, const TenantId& tenant, const ApiKeyId& id, Instant at);
 }  // namespace api_keys
 
 namespace customers {
 // False when the external id is taken.
 bool insert(Tx& tx, const CustomerRecord& customer);
-std::optional<CustomerRecord> find_by_external_id(Tx& tx, const TenantId& tenant, const std::string& external_id);
-std::vector<CustomerRecord> list(Tx& tx, const TenantId& tenant, const std::string& after_external_id,
-                                 std::size_t limit);
+std::optional<CustomerRecord> find_by_external_id(Tx& tx, const TenantId& tenant,
+                                                  const std::string& external_id);
+std::vector<CustomerRecord> list(Tx& tx, const TenantId& tenant,
+                                 const std::string& after_external_id, std::size_t limit);
 }  // namespace customers
 
 namespace audit {
 void insert(Tx& tx, const AuditRecord& record);
 std::vector<AuditRecord> list(Tx& tx, const TenantId& tenant, const AuditFilter& filter);
 // Records in seq order starting after `after_seq`, for verification in pages.
-std::vector<AuditRecord> page(Tx& tx, const TenantId& tenant, std::int64_t after_seq, std::size_t limit);
+std::vector<AuditRecord> page(Tx& tx, const TenantId& tenant, std::int64_t after_seq,
+                              std::size_t limit);
 }  // namespace audit
 
 namespace idempotency {
 std::optional<IdempotencyRecord> find(Tx& tx, const TenantId& scope, const std::string& key);
 // False when a row for the key exists already.
-bool insert_in_flight(Tx& tx, const TenantId& scope, const std::string& key, const std::string& request_hash,
-                      Instant now, Instant locked_until);
+bool insert_in_flight(Tx& tx, const TenantId& scope, const std::string& key,
+                      const std::string& request_hash, Instant now, Instant locked_until);
 void take_over(Tx& tx, const TenantId& scope, const std::string& key, Instant locked_until);
-void complete(Tx& tx, const TenantId& scope, const std::string& key, int status, const std::string& body);
+void complete(Tx& tx, const TenantId& scope, const std::string& key, int status,
+              const std::string& body);
 void release(Tx& tx, const TenantId& scope, const std::string& key);
 std::int64_t purge_older_than(Tx& tx, Instant cutoff);
 }  // namespace idempotency

@@ -38,9 +38,8 @@ TEST(Currency, MinorUnitDigitsFollowIso4217) {
 
 TEST(Currency, UnknownCodes) {
   // Lower case, wrong length, no minor unit (metals, XDR, test and no-currency codes), withdrawn.
-  for (const std::string_view code :
-       {"usd", "Usd", "", "US", "USDD", "USD ", "XXX", "XTS", "XAU", "XDR", "HRK", "ABC", "AAA",
-        "ZZZ"}) {
+  for (const std::string_view code : {"usd", "Usd", "", "US", "USDD", "USD ", "XXX", "XTS", "XAU",
+                                      "XDR", "HRK", "ABC", "AAA", "ZZZ"}) {
     EXPECT_EQ(minor_unit_digits(code), std::nullopt) << '"' << code << '"';
     EXPECT_FALSE(is_known_currency(code)) << '"' << code << '"';
   }

@@ -1,5 +1,6 @@
 // Algebraic properties of Decimal, checked with RapidCheck on generated values.
-// RC_PARAMS="max_success=10000" in the environment runs more cases; failures print a seed to replay.
+// RC_PARAMS="max_success=10000" in the environment runs more cases; failures print a seed to
+// replay.
 #include <string>
 #include <vector>
 
@@ -17,7 +18,8 @@ using test::result_text;
 
 // Values with up to `max_digits` digits and a scale up to `max_scale`. Built from a digit list, so
 // RapidCheck shrinks a failure toward fewer and smaller digits and a smaller scale.
-rc::Gen<Decimal> decimals(int max_digits = Decimal::max_digits, int max_scale = Decimal::max_scale) {
+rc::Gen<Decimal> decimals(int max_digits = Decimal::max_digits,
+                          int max_scale = Decimal::max_scale) {
   const auto digit_lists = rc::gen::mapcat(rc::gen::inRange(0, max_digits + 1), [](int count) {
     return rc::gen::container<std::vector<int>>(static_cast<std::size_t>(count),
                                                 rc::gen::inRange(0, 10));
@@ -125,6 +127,20 @@ RC_GTEST_PROP(DecimalProperty, RoundingMovesLessThanOneUnit, ()) {
   if (mode == RoundingMode::up) {
     RC_ASSERT(rounded->abs() >= x.abs());
   }
+}
+
+// A value exactly halfway between two neighbours at `scale`: half_even picks the even one, half_up
+// the one away from zero.
+RC_GTEST_PROP(DecimalProperty, TiesGoToEvenOrAwayFromZero, ()) {
+  const Decimal lower = *decimals(30, 20);  // the neighbour nearer zero
+  const Decimal half = must(Decimal::from_parts(lower.sign() < 0 ? -5 : 5, lower.scale() + 1));
+  const Decimal tie = must(lower.add(half));
+  const Decimal away = must(tie.add(half));  // the other neighbour
+  const Decimal even_choice = lower.coefficient() % 2 == 0 ? lower : away;
+  RC_ASSERT(must(tie.round(lower.scale(), RoundingMode::half_even)) == even_choice);
+  RC_ASSERT(must(tie.round(lower.scale(), RoundingMode::half_up)) == away);
+  RC_ASSERT(must(tie.round(lower.scale(), RoundingMode::down)) == lower);
+  RC_ASSERT(must(tie.round(lower.scale(), RoundingMode::up)) == away);
 }
 
 RC_GTEST_PROP(DecimalProperty, ParsingThePrintedTextGivesTheSameValueAndScale, ()) {

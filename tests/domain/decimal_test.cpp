@@ -65,10 +65,10 @@ TEST(DecimalParse, AcceptsPlainAndJsonNumbers) {
 
 TEST(DecimalParse, RejectsWhatJsonRejects) {
   const std::vector<std::string> inputs = {
-      "",      "-",     "+1",    "+0",   " 1",   "1 ",    "\t1",   "1\n",  "- 1",  "--1",
-      "1.",    ".5",    "-.5",   "01",   "-01",  "00",    "00.5",  "1..2", "1.2.3", "1,5",
-      "NaN",   "nan",   "Inf",   "-Inf", "Infinity", "0x10", "1_000", "1e",  "1e+",  "1e-",
-      "e5",    "1E+-2", "1e5.5", "1e 5", "0.5e", "1f",    "1d",    "١",    "１",   "1e٣",
+      "",    "-",     "+1",    "+0",   " 1",       "1 ",   "\t1",   "1\n",  "- 1",   "--1",
+      "1.",  ".5",    "-.5",   "01",   "-01",      "00",   "00.5",  "1..2", "1.2.3", "1,5",
+      "NaN", "nan",   "Inf",   "-Inf", "Infinity", "0x10", "1_000", "1e",   "1e+",   "1e-",
+      "e5",  "1E+-2", "1e5.5", "1e 5", "0.5e",     "1f",   "1d",    "١",    "１",    "1e٣",
   };
   for (const std::string& input : inputs) {
     EXPECT_EQ(result_text(Decimal::parse(input)), "error:invalid_syntax")
@@ -84,7 +84,7 @@ TEST(DecimalParse, RejectsValuesOutOfRange) {
       {"1e400", "error:overflow"},
       {"1e99999999999999999999", "error:overflow"},
       {"0." + std::string(36, '0') + "1", "error:scale_out_of_range"},  // 37 fraction digits
-      {"1." + std::string(37, '0'), "error:scale_out_of_range"},  // the zeros count: scale 37
+      {"1." + std::string(37, '0'), "error:scale_out_of_range"},        // the zeros count: scale 37
       {"1e-37", "error:scale_out_of_range"},
       {"0e-37", "error:scale_out_of_range"},
       {"100e-37", "error:scale_out_of_range"},
@@ -173,8 +173,13 @@ TEST(DecimalCompare, ComparesValuesAndIgnoresScale) {
   EXPECT_LT(dec("0"), dec("0.0001"));
   EXPECT_GT(dec("10"), dec("9.999999999999"));
   EXPECT_NE(dec("0.1"), dec("0.10000000000000000000000000000000001"));
-  EXPECT_LT(dec("-" + max_integer), dec("-0." + max_integer));
+  // Across the widest scale gap, where one side cannot even be aligned to the other's scale.
   EXPECT_GT(dec(max_integer), dec("0." + max_integer));
+  EXPECT_LT(dec("0." + max_integer), dec(max_integer));
+  EXPECT_LT(dec("-" + max_integer), dec("-0." + max_integer));
+  EXPECT_GT(dec("-0." + max_integer), dec("-" + max_integer));
+  EXPECT_GT(dec("1"), dec("0." + max_integer));
+  EXPECT_EQ(dec("1"), dec("1." + std::string(35, '0')));
 }
 
 TEST(DecimalCompare, SignAndZero) {
@@ -232,10 +237,8 @@ TEST(DecimalRound, EachModeMatchesPythonDecimal) {
 }
 
 TEST(DecimalRound, ReportsErrors) {
-  EXPECT_EQ(result_text(dec("1.5").round(-1, RoundingMode::half_even)),
-            "error:scale_out_of_range");
-  EXPECT_EQ(result_text(dec("1.5").round(37, RoundingMode::half_even)),
-            "error:scale_out_of_range");
+  EXPECT_EQ(result_text(dec("1.5").round(-1, RoundingMode::half_even)), "error:scale_out_of_range");
+  EXPECT_EQ(result_text(dec("1.5").round(37, RoundingMode::half_even)), "error:scale_out_of_range");
   // Padding a 36-digit integer with one zero needs 37 digits.
   EXPECT_EQ(result_text(dec(max_integer).round(1, RoundingMode::down)), "error:overflow");
   EXPECT_EQ(result_text(dec("1").round(36, RoundingMode::down)), "error:overflow");
@@ -272,7 +275,9 @@ TEST(DecimalArithmetic, AddAndSubAreExactAtTheLargerScale) {
       // The sum is about 10^36 but is needed at scale 1: 37 digits.
       {max_integer, "0.1", "error:overflow"},
       {"5" + std::string(35, '0'), "5" + std::string(35, '0'), "error:overflow"},
-      // Large operands cancel: the aligned intermediate is wide, the result is not.
+      // Large operands cancel: 1 aligned to scale 36 has 37 digits, the result has one.
+      {"1", "-0." + max_integer, one_unit_at_scale_36},
+      {"-0." + max_integer, "1", one_unit_at_scale_36},
       {"0." + max_integer, "-0." + max_integer, "0." + std::string(36, '0')},
   };
   for (const BinaryCase& c : sums) {
@@ -298,9 +303,9 @@ TEST(DecimalArithmetic, MulIsExactAtTheSumOfScales) {
       {"-3", "-4", "12"},
       {"0.000123456789", "123456789012", "15241578.751672002468"},
       {"999999999999999999", "1000000000000000000", std::string(18, '9') + std::string(18, '0')},
-      {"1000000000000000000", "1000000000000000000", "error:overflow"},  // 10^36
+      {"1000000000000000000", "1000000000000000000", "error:overflow"},         // 10^36
       {"1000000000000000", "1000000.000000", "1000000000000000000000.000000"},  // 28 digits
-      {"1000000000000000.000000000000", "1000000.000000", "error:overflow"},  // 40 digits
+      {"1000000000000000.000000000000", "1000000.000000", "error:overflow"},    // 40 digits
       // Scale 37: the trailing zero of 10.0 × 10^-36 is dropped, down to scale 36.
       {one_unit_at_scale_36, "10.0", "0." + std::string(34, '0') + "10"},
       {"0.5", "0." + std::string(35, '0') + "2", one_unit_at_scale_36},
@@ -332,15 +337,14 @@ TEST(DecimalArithmetic, DivRoundsOnceToTheRequestedScale) {
       {"7", "-2", 0, "-4", "-4", "-3", "-4"},
       {"1.00", "0.25", 0, "4", "4", "4", "4"},
       {"0", "7", 3, "0.000", "0.000", "0.000", "0.000"},
-      {"100", "7", 12, "14.285714285714", "14.285714285714", "14.285714285714",
-       "14.285714285715"},
+      {"100", "7", 12, "14.285714285714", "14.285714285714", "14.285714285714", "14.285714285715"},
       {"49.00", "30", 6, "1.633333", "1.633333", "1.633333", "1.633334"},
       // A dividend far below the quotient's last digit: only `up` sees it.
       {one_unit_at_scale_36, "1" + std::string(33, '0'), 12, "0.000000000000", "0.000000000000",
        "0.000000000000", "0.000000000001"},
       // The widest intermediates: a coefficient times 10^72.
-      {max_integer, one_unit_at_scale_36, 36, "error:overflow", "error:overflow",
-       "error:overflow", "error:overflow"},
+      {max_integer, one_unit_at_scale_36, 36, "error:overflow", "error:overflow", "error:overflow",
+       "error:overflow"},
       {"0", one_unit_at_scale_36, 36, "0." + std::string(36, '0'), "0." + std::string(36, '0'),
        "0." + std::string(36, '0'), "0." + std::string(36, '0')},
       {"1" + std::string(35, '0'), "0.1", 0, "error:overflow", "error:overflow", "error:overflow",

@@ -81,8 +81,8 @@ TEST_P(SqlSeamTest, RoundTripsNullIntegersAndText) {
       {4, std::int64_t{0}, std::string("Grüße, Zürich — 日本語 ✓ 🎉")},
       {5, std::int64_t{-1}, std::string("it's \"quoted\"; DROP TABLE scratch; -- \\ back\\slash")},
       {6, std::int64_t{42}, std::string("line one\nline two\ttabbed\r\n")},
-      {7, std::int64_t{1'000'000'000'000}, std::string("0042")},  // digits stay text
-      {8, {}, std::string("$1 ?1 :name @x %s")},                   // placeholders in data
+      {7, std::int64_t{1'000'000'000'000}, std::string("0042")},             // digits stay text
+      {8, {}, std::string("$1 ?1 :name @x %s")},                             // placeholders in data
       {9, std::int64_t{-9'007'199'254'740'993}, std::string(200'000, 'x')},  // > 2^53; long text
   };
   {
@@ -124,11 +124,11 @@ TEST_P(SqlSeamTest, RoundTripsNullIntegersAndText) {
   // Bound parameters match stored values exactly, including the extremes.
   EXPECT_EQ(tx->query("SELECT id FROM scratch WHERE n = $1", {kMin}).at(0).integer(0), 2);
   EXPECT_EQ(tx->query("SELECT id FROM scratch WHERE n = $1", {kMax}).at(0).integer(0), 3);
-  EXPECT_EQ(tx->query("SELECT id FROM scratch WHERE s = $1",
-                      {std::string("Grüße, Zürich — 日本語 ✓ 🎉")})
-                .at(0)
-                .integer(0),
-            4);
+  EXPECT_EQ(
+      tx->query("SELECT id FROM scratch WHERE s = $1", {std::string("Grüße, Zürich — 日本語 ✓ 🎉")})
+          .at(0)
+          .integer(0),
+      4);
   EXPECT_EQ(tx->query("SELECT id FROM scratch WHERE s = $1", {std::string("")}).at(0).integer(0),
             2);
   EXPECT_EQ(tx->query("SELECT id FROM scratch WHERE n IS NULL ORDER BY id").size(), 2u);
@@ -186,7 +186,8 @@ TEST_P(SqlSeamTest, NumbersParametersOneToTwelveAndReusesThem) {
     tx->commit();
   }
   auto tx = db().begin(TxMode::read);
-  const std::string select_all = "SELECT c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12 FROM wide";
+  const std::string select_all =
+      "SELECT c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12 FROM wide";
   Rows rows = tx->query(select_all + " ORDER BY c1");
   ASSERT_EQ(rows.size(), 2u);
   expect_row(rows[0], 100);
@@ -235,13 +236,15 @@ TEST_P(SqlSeamTest, NumbersParametersOneToTwelveAndReusesThem) {
 TEST_P(SqlSeamTest, CountsChangedRows) {
   create_scratch();
   auto tx = db().begin(TxMode::write);
-  EXPECT_EQ(tx->exec("INSERT INTO scratch (id, n) VALUES ($1, $2)", {std::int64_t{1}, std::int64_t{10}}),
-            1);
+  EXPECT_EQ(
+      tx->exec("INSERT INTO scratch (id, n) VALUES ($1, $2)", {std::int64_t{1}, std::int64_t{10}}),
+      1);
   EXPECT_EQ(tx->exec("INSERT INTO scratch (id, n) VALUES ($1, 20), ($2, 30), ($3, 40)",
                      {std::int64_t{2}, std::int64_t{3}, std::int64_t{4}}),
             3);
-  EXPECT_EQ(tx->exec("UPDATE scratch SET s = $1 WHERE n >= $2", {std::string("big"), std::int64_t{25}}),
-            2);
+  EXPECT_EQ(
+      tx->exec("UPDATE scratch SET s = $1 WHERE n >= $2", {std::string("big"), std::int64_t{25}}),
+      2);
   EXPECT_EQ(tx->exec("UPDATE scratch SET s = 'none' WHERE n > $1", {std::int64_t{1000}}), 0);
   EXPECT_EQ(tx->exec("UPDATE scratch SET n = n + 1"), 4);
   EXPECT_EQ(tx->exec("DELETE FROM scratch WHERE id = $1", {std::int64_t{999}}), 0);
@@ -262,20 +265,24 @@ TEST_P(SqlSeamTest, DdlReportsNoChangedRows) {
 
 TEST_P(SqlSeamTest, OnConflictDoNothingChangesNoRowsTheSecondTime) {
   create_scratch();
-  auto tx = db().begin(TxMode::write);
   const std::string insert = "INSERT INTO scratch (id, s) VALUES ($1, $2) ON CONFLICT DO NOTHING";
-  EXPECT_EQ(tx->exec(insert, {std::int64_t{1}, std::string("first")}), 1);
-  EXPECT_EQ(tx->exec(insert, {std::int64_t{1}, std::string("second")}), 0);
-  EXPECT_EQ(tx->exec("INSERT INTO scratch (id, s) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
-                     {std::int64_t{1}, std::string("third")}),
-            0);
-  // The transaction is still healthy after a conflict that did nothing.
-  EXPECT_EQ(tx->exec(insert, {std::int64_t{2}, std::string("other")}), 1);
-  tx->commit();
+  {
+    auto tx = db().begin(TxMode::write);
+    EXPECT_EQ(tx->exec(insert, {std::int64_t{1}, std::string("first")}), 1);
+    EXPECT_EQ(tx->exec(insert, {std::int64_t{1}, std::string("second")}), 0);
+    EXPECT_EQ(tx->exec("INSERT INTO scratch (id, s) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+                       {std::int64_t{1}, std::string("third")}),
+              0);
+    // The transaction is still healthy after a conflict that did nothing.
+    EXPECT_EQ(tx->exec(insert, {std::int64_t{2}, std::string("other")}), 1);
+    tx->commit();
+  }
 
-  auto again = db().begin(TxMode::write);
-  EXPECT_EQ(again->exec(insert, {std::int64_t{1}, std::string("fourth")}), 0);
-  again->commit();
+  {
+    auto again = db().begin(TxMode::write);
+    EXPECT_EQ(again->exec(insert, {std::int64_t{1}, std::string("fourth")}), 0);
+    again->commit();
+  }
 
   auto read = db().begin(TxMode::read);
   const Rows rows = read->query("SELECT s FROM scratch WHERE id = $1", {std::int64_t{1}});
@@ -309,7 +316,7 @@ TEST_P(SqlSeamTest, DestroyingAnUncommittedTransactionRollsBack) {
     tx->exec("CREATE TABLE vanishing (id BIGINT)");
   }
   auto write = db().begin(TxMode::write);
-  EXPECT_EQ(write->exec("CREATE TABLE vanishing (id BIGINT)"), 0);
+  EXPECT_NO_THROW(write->exec("CREATE TABLE vanishing (id BIGINT)"));
   write->commit();
 }
 
@@ -487,7 +494,7 @@ TEST_P(SqlSeamTest, TestDatabasesAreIsolated) {
   insert(1);
   TestDatabase other(GetParam());
   EXPECT_NE(other.url(), database_.url());
-  EXPECT_EQ(other.raw_exec("CREATE TABLE scratch (id BIGINT NOT NULL PRIMARY KEY)"), 0);
+  other.raw_exec("CREATE TABLE scratch (id BIGINT NOT NULL PRIMARY KEY)");
   auto tx = other.db().begin(TxMode::read);
   EXPECT_EQ(tx->query("SELECT COUNT(*) FROM scratch").at(0).integer(0), 0);
   EXPECT_EQ(count_scratch(), 1);
@@ -537,9 +544,13 @@ TEST_F(PostgresBackendTest, ReplacesAPooledConnectionTheServerDropped) {
   const std::int64_t pid = backend_pid();
   EXPECT_EQ(backend_pid(), pid);  // the pooled connection is reused
 
-  EXPECT_EQ(
-      database().db().begin(TxMode::read)->query("SELECT pg_terminate_backend($1)", {pid}).at(0).text(0),
-      "t");
+  EXPECT_EQ(database()
+                .db()
+                .begin(TxMode::read)
+                ->query("SELECT pg_terminate_backend($1)", {pid})
+                .at(0)
+                .text(0),
+            "t");
   for (int i = 0; i < 100; ++i) {
     auto tx = database().db().begin(TxMode::read);
     if (tx->query("SELECT COUNT(*) FROM pg_stat_activity WHERE pid = $1", {pid}).at(0).integer(0) ==
@@ -635,7 +646,8 @@ TEST_F(PostgresBackendTest, ErrorMessagesCarryNoParameters) {
   database().raw_exec("INSERT INTO t (id, s) VALUES (1, 'x')");
   auto tx = database().db().begin(TxMode::write);
   try {
-    tx->exec("INSERT INTO t (id, s) VALUES ($1, $2)", {std::int64_t{1}, std::string("secret-value")});
+    tx->exec("INSERT INTO t (id, s) VALUES ($1, $2)",
+             {std::int64_t{1}, std::string("secret-value")});
     ADD_FAILURE() << "duplicate key not raised";
   } catch (const StorageError& error) {
     const std::string message = error.what();

@@ -8,7 +8,8 @@ namespace neruba::test {
 const std::string* TestResponse::header(std::string_view name) const {
   for (const auto& [key, value] : headers) {
     if (key.size() == name.size() &&
-        std::equal(key.begin(), key.end(), name.begin(), [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+        std::equal(key.begin(), key.end(), name.begin(),
+                   [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
       return &value;
     }
   }
@@ -25,10 +26,12 @@ TestApi::TestApi(Backend backend)
     : database_(backend),
       clock_(*domain::parse_rfc3339("2026-01-05T10:00:00Z")),
       ids_(make_random_id_generator()),
-      api_(std::make_unique<http::Api>(database_.db(), clock_, *ids_, crypto::sha256_hex(test_admin_key))) {}
+      api_(std::make_unique<http::Api>(database_.db(), clock_, *ids_,
+                                       crypto::sha256_hex(test_admin_key))) {}
 
-TestResponse TestApi::call(const std::string& method, const std::string& target, const std::string& bearer,
-                           const std::string& body, std::vector<std::pair<std::string, std::string>> headers) {
+TestResponse TestApi::call(const std::string& method, const std::string& target,
+                           const std::string& bearer, const std::string& body,
+                           std::vector<std::pair<std::string, std::string>> headers) {
   http::Request request;
   request.method = method;
   request.target = target;
@@ -51,7 +54,8 @@ TestResponse TestApi::call(const std::string& method, const std::string& target,
 }
 
 TestTenant TestApi::create_tenant(const std::string& name, const std::string& scopes) {
-  const auto tenant = post("/v1/tenants", test_admin_key, R"({"name":")" + name + R"(","currency":"USD"})");
+  const auto tenant =
+      post("/v1/tenants", test_admin_key, R"({"name":")" + name + R"(","currency":"USD"})");
   if (tenant.status != 201) throw std::runtime_error("create tenant failed: " + tenant.body);
   TestTenant out;
   out.id = tenant.field("id");

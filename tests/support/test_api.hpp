@@ -49,7 +49,9 @@ class TestApi {
   TestResponse call(const std::string& method, const std::string& target, const std::string& bearer,
                     const std::string& body = "",
                     std::vector<std::pair<std::string, std::string>> headers = {});
-  TestResponse get(const std::string& target, const std::string& bearer) { return call("GET", target, bearer); }
+  TestResponse get(const std::string& target, const std::string& bearer) {
+    return call("GET", target, bearer);
+  }
   TestResponse post(const std::string& target, const std::string& bearer, const std::string& body,
                     std::vector<std::pair<std::string, std::string>> headers = {}) {
     return call("POST", target, bearer, body, std::move(headers));

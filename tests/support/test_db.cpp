@@ -38,8 +38,8 @@ std::filesystem::path make_temp_directory() {
 // NERUBA_TEST_PG_URL plus a libpq URI parameter selecting `schema` on every connection.
 std::string url_with_search_path(const std::string& base, const std::string& schema) {
   if (!base.starts_with("postgresql://") && !base.starts_with("postgres://")) {
-    throw std::invalid_argument(
-        "NERUBA_TEST_PG_URL must be a postgresql:// URI, got \"" + base + "\"");
+    throw std::invalid_argument("NERUBA_TEST_PG_URL must be a postgresql:// URI, got \"" + base +
+                                "\"");
   }
   // `=` inside a URI query value must be percent-encoded; the schema name is [a-z0-9_].
   const char separator = base.find('?') == std::string::npos ? '?' : '&';
@@ -52,6 +52,8 @@ std::string to_string(Backend backend) {
   return backend == Backend::sqlite ? "sqlite" : "postgres";
 }
 
+void PrintTo(Backend backend, std::ostream* out) { *out << to_string(backend); }
+
 bool postgres_available() { return env("NERUBA_TEST_PG_URL") != nullptr; }
 
 std::vector<Backend> test_backends() {
@@ -60,9 +62,10 @@ std::vector<Backend> test_backends() {
     backends.push_back(Backend::postgres);
   } else if (const char* required = env("NERUBA_REQUIRE_POSTGRES");
              required != nullptr && std::string_view(required) == "1") {
-    std::fprintf(stderr,
-                 "NERUBA_REQUIRE_POSTGRES=1 but NERUBA_TEST_PG_URL is not set: refusing to skip "
-                 "the PostgreSQL backend. Run the tests under scripts/with-postgres -- ctest ...\n");
+    std::fprintf(
+        stderr,
+        "NERUBA_REQUIRE_POSTGRES=1 but NERUBA_TEST_PG_URL is not set: refusing to skip "
+        "the PostgreSQL backend. Run the tests under scripts/with-postgres -- ctest ...\n");
     std::fflush(stderr);
     std::abort();
   }
@@ -91,7 +94,8 @@ TestDatabase::TestDatabase(Backend backend) : backend_(backend) {
 
   const char* base = env("NERUBA_TEST_PG_URL");
   if (base == nullptr) {
-    throw std::runtime_error("TestDatabase(postgres) needs NERUBA_TEST_PG_URL (scripts/with-postgres)");
+    throw std::runtime_error(
+        "TestDatabase(postgres) needs NERUBA_TEST_PG_URL (scripts/with-postgres)");
   }
   schema_ = "t_" + random_suffix();
   url_ = url_with_search_path(base, schema_);

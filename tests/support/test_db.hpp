@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +19,8 @@ enum class Backend { sqlite, postgres };
 
 // "sqlite" / "postgres".
 std::string to_string(Backend backend);
+// Lets gtest print a Backend parameter by name.
+void PrintTo(Backend backend, std::ostream* out);
 
 // The backends to run against: sqlite always; postgres when NERUBA_TEST_PG_URL is set. With
 // NERUBA_REQUIRE_POSTGRES=1 and no NERUBA_TEST_PG_URL it aborts the process, so a CI run cannot
@@ -55,9 +58,9 @@ class TestDatabase {
 
  private:
   Backend backend_;
-  std::filesystem::path directory_;       // sqlite
-  std::string schema_;                    // postgres
-  std::unique_ptr<storage::Db> admin_;    // postgres: connection outside the schema, for cleanup
+  std::filesystem::path directory_;     // sqlite
+  std::string schema_;                  // postgres
+  std::unique_ptr<storage::Db> admin_;  // postgres: connection outside the schema, for cleanup
   std::string url_;
   std::unique_ptr<storage::Db> db_;
 };

@@ -214,8 +214,8 @@ class Pool {
   // Lends a connection that is healthy as far as libpq knows (a broken one is reset first).
   std::unique_ptr<Connection> acquire(Clock::duration timeout) {
     std::unique_lock lock(mutex_);
-    const bool ready = available_.wait_for(
-        lock, timeout, [&] { return !idle_.empty() || total_ < max_size_; });
+    const bool ready =
+        available_.wait_for(lock, timeout, [&] { return !idle_.empty() || total_ < max_size_; });
     if (!ready) {
       throw StorageError(Kind::unavailable,
                          "postgres: no pooled connection became free in time (pool size " +
@@ -296,7 +296,8 @@ class PostgresTx final : public Tx {
   PostgresTx& operator=(const PostgresTx&) = delete;
 
   ~PostgresTx() override {
-    if (!finished_ && connection_->healthy()) connection_->exec_simple("ROLLBACK");
+    if (connection_ == nullptr) return;  // committed: already back in the pool
+    if (connection_->healthy()) connection_->exec_simple("ROLLBACK");
     pool_->release(std::move(connection_));
   }
 
@@ -333,13 +334,17 @@ class PostgresTx final : public Tx {
     return changed;
   }
 
+  // Ends the transaction and hands the connection back to the pool at once (not only when the Tx
+  // is destroyed), whether COMMIT succeeds or not.
   void commit() override {
     ensure_open();
-    finished_ = true;
     Result result = connection_->exec_simple("COMMIT");
+    std::optional<StorageError> error;
     if (result == nullptr || PQresultStatus(result.get()) != PGRES_COMMAND_OK) {
-      throw result_error(connection_->get(), result.get(), "COMMIT");
+      error = result_error(connection_->get(), result.get(), "COMMIT");
     }
+    pool_->release(std::move(connection_));
+    if (error) throw *error;
     // COMMIT of a transaction that an earlier error aborted "succeeds" as a rollback.
     if (std::string_view(PQcmdStatus(result.get())) == "ROLLBACK") {
       throw StorageError(Kind::other,
@@ -350,7 +355,9 @@ class PostgresTx final : public Tx {
 
  private:
   void ensure_open() const {
-    if (finished_) throw StorageError(Kind::other, "postgres: transaction already finished");
+    if (connection_ == nullptr) {
+      throw StorageError(Kind::other, "postgres: transaction already committed");
+    }
   }
 
   Result run(std::string_view sql, std::span<const Param> params) {
@@ -368,8 +375,8 @@ class PostgresTx final : public Tx {
         } else if (const auto* text = std::get_if<std::string>(&params[i])) {
           if (text->find('\0') != std::string::npos) {
             throw StorageError(Kind::other, "postgres: text parameter $" + std::to_string(i + 1) +
-                                                " contains a NUL byte [sql: " +
-                                                sql_excerpt(sql) + "]");
+                                                " contains a NUL byte [sql: " + sql_excerpt(sql) +
+                                                "]");
           }
           values[i] = text->c_str();
         }
@@ -385,8 +392,7 @@ class PostgresTx final : public Tx {
   }
 
   std::shared_ptr<Pool> pool_;
-  std::unique_ptr<Connection> connection_;
-  bool finished_ = false;
+  std::unique_ptr<Connection> connection_;  // null once committed
 };
 
 class PostgresDb final : public Db {

@@ -17,7 +17,8 @@ std::size_t postgres_pool_size_from_env();
 
 // Opens a pool of at most `pool_size` connections (created lazily; one is opened eagerly so a bad
 // conninfo or an unreachable server fails here with StorageError::Kind::unavailable).
-// `conninfo` is anything libpq accepts: "postgresql://user@host:port/db?options=…" or "key=value …".
+// `conninfo` is anything libpq accepts: "postgresql://user@host:port/db?options=…" or "key=value
+// …".
 std::unique_ptr<Db> open_postgres(const std::string& conninfo, std::size_t pool_size);
 
 }  // namespace neruba::storage

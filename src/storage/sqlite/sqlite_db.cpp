@@ -71,6 +71,9 @@ class Connection {
   // Runs one statement; collects rows when `rows` is non-null.
   std::int64_t step_all(std::string_view sql, std::span<const Param> params, Rows* rows) {
     sqlite3_stmt* statement = prepare(sql);
+    // sqlite3_changes() keeps the count of the last DML statement across DDL; the difference of
+    // totals counts only what this statement changed.
+    const sqlite3_int64 changes_before = sqlite3_total_changes64(db_);
     bind(statement, params);
     const int columns = sqlite3_column_count(statement);
     while (true) {
@@ -88,28 +91,31 @@ class Connection {
           values.emplace_back(std::nullopt);
         } else {
           const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(statement, i));
-          values.emplace_back(std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(statement, i))));
+          values.emplace_back(
+              std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(statement, i))));
         }
       }
       rows->emplace_back(std::move(values));
     }
     sqlite3_reset(statement);
     sqlite3_clear_bindings(statement);
-    return sqlite3_changes64(db_);
+    return sqlite3_total_changes64(db_) - changes_before;
   }
 
  private:
   // `$N` placeholders are named parameters to SQLite; bind by name so `$1` may appear twice.
   void bind(sqlite3_stmt* statement, std::span<const Param> params) {
     for (std::size_t i = 0; i < params.size(); ++i) {
-      const std::string name = "$" + std::to_string(i + 1);
+      std::string name(1, '$');
+      name += std::to_string(i + 1);
       const int index = sqlite3_bind_parameter_index(statement, name.c_str());
       if (index == 0) continue;  // parameter not used by this statement
       int rc = SQLITE_OK;
       if (const auto* integer = std::get_if<std::int64_t>(&params[i])) {
         rc = sqlite3_bind_int64(statement, index, *integer);
       } else if (const auto* text = std::get_if<std::string>(&params[i])) {
-        rc = sqlite3_bind_text(statement, index, text->data(), static_cast<int>(text->size()), SQLITE_TRANSIENT);
+        rc = sqlite3_bind_text(statement, index, text->data(), static_cast<int>(text->size()),
+                               SQLITE_TRANSIENT);
       } else {
         rc = sqlite3_bind_null(statement, index);
       }
@@ -130,19 +136,24 @@ class SqliteTx final : public Tx {
 
   Dialect dialect() const override { return Dialect::sqlite; }
   Rows query(std::string_view sql, std::span<const Param> params) override {
+    require_open();
     Rows rows;
     connection_->step_all(sql, params, &rows);
     return rows;
   }
   std::int64_t exec(std::string_view sql, std::span<const Param> params) override {
+    require_open();
     return connection_->step_all(sql, params, nullptr);
   }
-  void commit() override {
-    connection_->run("COMMIT");
-    committed_ = true;
-  }
+  // Hands the connection back at once, so a committed Tx never blocks the next writer.
+  void commit() override;
 
  private:
+  void require_open() const {
+    if (!connection_)
+      throw StorageError(StorageError::Kind::other, "transaction already committed");
+  }
+
   SqliteDb& owner_;
   std::unique_ptr<Connection> connection_;
   TxMode mode_;
@@ -224,7 +235,15 @@ SqliteTx::SqliteTx(SqliteDb& owner, std::unique_ptr<Connection> connection, TxMo
   }
 }
 
+void SqliteTx::commit() {
+  require_open();
+  connection_->run("COMMIT");
+  committed_ = true;
+  owner_.give_back(std::move(connection_), mode_);
+}
+
 SqliteTx::~SqliteTx() {
+  if (!connection_) return;  // committed: already handed back
   if (!committed_) {
     try {
       connection_->run("ROLLBACK");
@@ -237,6 +256,8 @@ SqliteTx::~SqliteTx() {
 
 }  // namespace
 
-std::unique_ptr<Db> open_sqlite(const std::string& path) { return std::make_unique<SqliteDb>(path); }
+std::unique_ptr<Db> open_sqlite(const std::string& path) {
+  return std::make_unique<SqliteDb>(path);
+}
 
 }  // namespace neruba::storage

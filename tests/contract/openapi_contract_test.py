@@ -1,0 +1,1106 @@
+#!/usr/bin/python3
+"""Checks the running server against docs/openapi.yaml.
+
+    /usr/bin/python3 tests/contract/openapi_contract_test.py PATH/TO/neruba [--backend sqlite|postgres]
+
+Starts `neruba serve` on a free port against a fresh database, drives every documented operation
+(successes and error cases), and checks each response against the document: the path and method are
+documented, the status is documented for the operation, the Content-Type matches, the documented
+headers are there, and the body validates against the schema (Draft 2020-12, $refs resolved). Response
+objects are validated strictly: an object schema with `properties` and no `additionalProperties`
+gets `additionalProperties: false` here, so a field the server sends but the document does not name
+fails the test (the published document itself stays open for clients). Request bodies that succeed
+must validate against the documented request schema, and requests the server rejects as invalid must
+be rejected by the schema too where the rule is expressible. Finally every documented operation must
+have been exercised with a documented success status.
+
+Database: env NERUBA_TEST_DB_URL (default: sqlite in a temp dir). A postgresql:// URL gets a fresh
+schema (selected with `?options=-csearch_path%3D<schema>`) that is dropped afterwards.
+--backend postgres takes the URL from NERUBA_TEST_PG_URL instead; without it the test is skipped
+(exit 77), or fails when NERUBA_REQUIRE_POSTGRES=1.
+
+Needs Debian's python3-yaml and python3-jsonschema (run with /usr/bin/python3).
+"""
+
+import argparse
+import copy
+import glob
+import http.client
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import urllib.parse
+
+try:
+    import yaml
+    import jsonschema
+except ImportError as missing:  # pragma: no cover - environment problem
+    print(f"openapi contract: cannot import {missing.name}: install the Debian packages python3-yaml and "
+          f"python3-jsonschema and run with /usr/bin/python3", file=sys.stderr)
+    sys.exit(2)
+
+SKIP = 77
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_DOC = os.path.normpath(os.path.join(HERE, "..", "..", "docs", "openapi.yaml"))
+METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+ADMIN_KEY = "nrb_admin_contract_" + secrets.token_hex(16)
+
+
+class ContractFailure(Exception):
+    pass
+
+
+# ------------------------------------------------------------------------------------------------
+# The document
+
+
+def strictify(node):
+    """Object schemas with `properties` and no additionalProperties get additionalProperties: false."""
+    if isinstance(node, dict):
+        types = node.get("type")
+        is_object = types == "object" or (isinstance(types, list) and "object" in types)
+        if (is_object and "properties" in node and "additionalProperties" not in node
+                and "unevaluatedProperties" not in node):
+            node["additionalProperties"] = False
+        for value in node.values():
+            strictify(value)
+    elif isinstance(node, list):
+        for item in node:
+            strictify(item)
+    return node
+
+
+class Document:
+    def __init__(self, path):
+        with open(path, encoding="utf-8") as handle:
+            self.doc = yaml.safe_load(handle)
+        self.path = path
+        self.strict = strictify(copy.deepcopy(self.doc))
+        self.resolver = jsonschema.RefResolver(base_uri="urn:neruba:openapi", referrer=self.doc)
+        self.strict_resolver = jsonschema.RefResolver(base_uri="urn:neruba:openapi", referrer=self.strict)
+        self.format_checker = jsonschema.FormatChecker()
+        self.templates = []  # (template, [segments], literal count)
+        for template in self.doc.get("paths", {}):
+            segments = template.strip("/").split("/")
+            literals = sum(1 for s in segments if not (s.startswith("{") and s.endswith("}")))
+            self.templates.append((template, segments, literals))
+        self.templates.sort(key=lambda item: -item[2])
+
+    def self_check(self):
+        problems = []
+        if not str(self.doc.get("openapi", "")).startswith("3.1"):
+            problems.append("the document is not OpenAPI 3.1")
+        for name, schema in self.doc.get("components", {}).get("schemas", {}).items():
+            try:
+                jsonschema.Draft202012Validator.check_schema(schema)
+            except jsonschema.exceptions.SchemaError as error:
+                problems.append(f"components.schemas.{name} is not a valid JSON Schema: {error.message}")
+        # Every $ref resolves.
+        def walk(node, where):
+            if isinstance(node, dict):
+                ref = node.get("$ref")
+                if isinstance(ref, str):
+                    try:
+                        self.resolver.resolve(ref)
+                    except jsonschema.exceptions.RefResolutionError as error:
+                        problems.append(f"{where}: unresolvable $ref {ref}: {error}")
+                for key, value in node.items():
+                    walk(value, f"{where}.{key}")
+            elif isinstance(node, list):
+                for index, item in enumerate(node):
+                    walk(item, f"{where}[{index}]")
+        walk(self.doc, "$")
+        ids = {}
+        for template, method, operation in self.operations():
+            op_id = operation.get("operationId")
+            if not op_id:
+                problems.append(f"{method.upper()} {template} has no operationId")
+            elif op_id in ids:
+                problems.append(f"operationId {op_id} is used twice")
+            ids[op_id] = True
+            if not operation.get("responses"):
+                problems.append(f"{method.upper()} {template} documents no responses")
+        return problems
+
+    def operations(self):
+        for template, item in self.doc.get("paths", {}).items():
+            for method in METHODS:
+                if method in item:
+                    yield template, method, item[method]
+
+    def deref(self, node, strict=False):
+        resolver = self.strict_resolver if strict else self.resolver
+        seen = 0
+        while isinstance(node, dict) and "$ref" in node and seen < 20:
+            _, node = resolver.resolve(node["$ref"])
+            seen += 1
+        return node
+
+    def match_path(self, path):
+        """The documented template of `path` (literal segments win), and the decoded parameters."""
+        raw_segments = path[1:].split("/")
+        segments = [urllib.parse.unquote(s) for s in raw_segments]
+        for template, pattern, _ in self.templates:
+            if len(pattern) != len(segments):
+                continue
+            params = {}
+            for part, segment in zip(pattern, segments):
+                if part.startswith("{") and part.endswith("}"):
+                    if segment == "":
+                        break
+                    params[part[1:-1]] = segment
+                elif part != segment:
+                    break
+            else:
+                return template, params
+        return None, {}
+
+    def parameters(self, template, method):
+        item = self.doc["paths"][template]
+        out = {}
+        for parameter in item.get("parameters", []) + item[method].get("parameters", []):
+            parameter = self.deref(parameter)
+            out[(parameter["in"], parameter["name"].lower())] = parameter
+        return out
+
+    def validate(self, instance, schema, strict):
+        validator = jsonschema.Draft202012Validator(
+            schema, resolver=self.strict_resolver if strict else self.resolver,
+            format_checker=self.format_checker)
+        return sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
+
+
+def describe_errors(errors, limit=5):
+    lines = []
+    for error in errors[:limit]:
+        where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+        lines.append(f"at {where}: {error.message[:300]}")
+    if len(errors) > limit:
+        lines.append(f"... and {len(errors) - limit} more")
+    return "; ".join(lines)
+
+
+# ------------------------------------------------------------------------------------------------
+# HTTP
+
+
+class Exchange:
+    def __init__(self, method, target, request_headers, request_body, status, headers, body, label):
+        self.method = method
+        self.target = target
+        self.request_headers = request_headers
+        self.request_body = request_body
+        self.status = status
+        self.headers = headers  # lowercased name -> value
+        self.body = body
+        self.label = label
+        self._json = None
+
+    def json(self):
+        if self._json is None:
+            self._json = json.loads(self.body.decode("utf-8"))
+        return self._json
+
+    def header(self, name):
+        return self.headers.get(name.lower())
+
+
+class Checker:
+    def __init__(self, document, base_host, port):
+        self.document = document
+        self.host = base_host
+        self.port = port
+        self.passed = 0
+        self.failures = []
+        self.exercised = {}  # (template, method) -> set of statuses
+
+    # -- issuing requests ---------------------------------------------------------------------
+
+    def call(self, method, target, *, key=None, body=None, raw=None, headers=None, expect=None,
+             label=None, expect_unmatched=False, request_invalid=False, content_type="application/json"):
+        """Sends one request, checks it against the document, checks `expect`, returns the Exchange."""
+        request_headers = {}
+        if key is not None:
+            request_headers["Authorization"] = f"Bearer {key}"
+        payload = None
+        if raw is not None:
+            payload = raw if isinstance(raw, bytes) else raw.encode("utf-8")
+        elif body is not None:
+            payload = json.dumps(body).encode("utf-8")
+        if payload is not None and content_type is not None:
+            request_headers["Content-Type"] = content_type
+        request_headers.update(headers or {})
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        try:
+            connection.request(method, target, body=payload, headers=request_headers)
+            response = connection.getresponse()
+            data = response.read()
+            response_headers = {name.lower(): value for name, value in response.getheaders()}
+            status = response.status
+        finally:
+            connection.close()
+        exchange = Exchange(method, target, request_headers, body if raw is None else raw, status,
+                            response_headers, data, label or f"{method} {target}")
+        self.check(exchange, expect=expect, expect_unmatched=expect_unmatched, request_invalid=request_invalid)
+        return exchange
+
+    def call_oversized(self, method, target, *, key, size, expect=413, label=None):
+        """Sends a body of `size` bytes over a raw socket while reading the answer."""
+        head = (f"{method} {target} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+                f"Authorization: Bearer {key}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {size}\r\nConnection: close\r\n\r\n").encode("ascii")
+        sock = socket.create_connection((self.host, self.port), timeout=30)
+        sent = {"bytes": 0}
+
+        def send_body():
+            chunk = b"[" + b"0," * (1 << 15)
+            try:
+                sock.sendall(head)
+                remaining = size
+                while remaining > 0:
+                    piece = chunk[:remaining]
+                    sock.sendall(piece)
+                    remaining -= len(piece)
+                    sent["bytes"] += len(piece)
+            except OSError:
+                pass  # the server answered and closed: expected for a refused body
+
+        sender = threading.Thread(target=send_body, daemon=True)
+        sender.start()
+        received = b""
+        try:
+            while True:
+                piece = sock.recv(65536)
+                if not piece:
+                    break
+                received += piece
+        except OSError as error:
+            if not received:
+                raise ContractFailure(f"{label or target}: no answer to an oversized body ({error})")
+        finally:
+            sender.join(timeout=30)
+            sock.close()
+        head_bytes, _, body_bytes = received.partition(b"\r\n\r\n")
+        lines = head_bytes.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ")[1])
+        response_headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            response_headers[name.strip().lower()] = value.strip()
+        length = int(response_headers.get("content-length", len(body_bytes)))
+        exchange = Exchange(method, target, {}, None, status, response_headers, body_bytes[:length],
+                            label or f"{method} {target} ({size} byte body)")
+        self.check(exchange, expect=expect)
+        return exchange
+
+    # -- checking -------------------------------------------------------------------------------
+
+    def fail(self, exchange, message):
+        self.failures.append(f"{exchange.label}: {message}")
+
+    def check(self, exchange, *, expect=None, expect_unmatched=False, request_invalid=False):
+        before = len(self.failures)
+        if expect is not None and exchange.status != expect:
+            snippet = exchange.body[:400].decode("utf-8", "replace")
+            self.fail(exchange, f"expected status {expect}, got {exchange.status}: {snippet}")
+        try:
+            self._check(exchange, expect_unmatched, request_invalid)
+        except ContractFailure as failure:
+            self.fail(exchange, str(failure))
+        except Exception:  # a bug in the check itself, or an unparseable response
+            self.fail(exchange, "checking raised:\n" + traceback.format_exc())
+        if len(self.failures) == before:
+            self.passed += 1
+
+    def _check(self, exchange, expect_unmatched, request_invalid):
+        doc = self.document
+        parsed = urllib.parse.urlsplit(exchange.target)
+        status = exchange.status
+
+        template, _ = doc.match_path(parsed.path)
+        components = doc.doc["components"]["responses"]
+        if template is None:
+            if not expect_unmatched:
+                raise ContractFailure(f"path {parsed.path} is not in the document")
+            if status != 404:
+                raise ContractFailure(f"an undocumented path answered {status}, not 404")
+            self.check_response(exchange, components["NotFound"], "unmatched path")
+            return
+        if expect_unmatched:
+            raise ContractFailure(f"expected {parsed.path} to match no documented path, it matches {template}")
+
+        method = exchange.method.lower()
+        item = doc.doc["paths"][template]
+        if method not in item:
+            if status != 405:
+                raise ContractFailure(f"{exchange.method} {template} is not documented, yet the server "
+                                      f"answered {status} (want 405)")
+            allowed = {m.upper() for m in METHODS if m in item}
+            got = {m.strip() for m in (exchange.header("allow") or "").split(",") if m.strip()}
+            if got != allowed:
+                raise ContractFailure(f"405 Allow is {sorted(got)}, the document has {sorted(allowed)}")
+            self.check_response(exchange, components["MethodNotAllowed"], f"{exchange.method} {template}")
+            return
+
+        operation = item[method]
+        where = f"{exchange.method} {template}"
+        self.exercised.setdefault((template, method), set()).add(status)
+        responses = operation.get("responses", {})
+        response = responses.get(str(status))
+        if response is None:
+            response = responses.get(f"{str(status)[0]}XX") or responses.get("default")
+        if response is None:
+            raise ContractFailure(f"status {status} is not documented for {where} "
+                                  f"(documented: {', '.join(sorted(responses))})")
+        self.check_response(exchange, response, where)
+
+        # A success with query parameters: each must be documented, and its value allowed.
+        parameters = doc.parameters(template, method)
+        query = urllib.parse.parse_qs(parsed.query, keep_blank_values=True) if 200 <= status < 300 else {}
+        for name, values in query.items():
+            parameter = parameters.get(("query", name.lower()))
+            if parameter is None:
+                raise ContractFailure(f"query parameter {name!r} is not documented for {where}")
+            if "schema" in parameter:
+                value = values[-1]
+                schema = parameter["schema"]
+                resolved = doc.deref(schema)
+                if resolved.get("type") == "integer":
+                    try:
+                        value = int(value)
+                    except ValueError:
+                        raise ContractFailure(f"{where} accepted non-integer {name}={values[-1]!r}")
+                errors = doc.validate(value, schema, strict=False)
+                if errors:
+                    raise ContractFailure(f"{where} accepted {name}={values[-1]!r} which the document "
+                                          f"forbids: {describe_errors(errors)}")
+        for (location, name), parameter in parameters.items():
+            if location == "header" and parameter.get("required") and name not in \
+                    {h.lower() for h in exchange.request_headers}:
+                if 200 <= status < 300:
+                    raise ContractFailure(f"{where} succeeded without the required header {name}")
+
+        # Request bodies: a success must satisfy the documented schema; a 422 the schema can
+        # express must be rejected by it too.
+        request_body = operation.get("requestBody")
+        sent = exchange.request_body
+        if request_body is not None and isinstance(sent, (dict, list)):
+            media = request_body.get("content", {}).get("application/json")
+            if media is None:
+                raise ContractFailure(f"{where} documents no application/json request body")
+            errors = doc.validate(sent, media["schema"], strict=False)
+            if 200 <= status < 300 and errors:
+                raise ContractFailure(f"the server accepted a body the document rejects: "
+                                      f"{describe_errors(errors)}")
+            if request_invalid and not errors:
+                raise ContractFailure("the server rejected the body as invalid but the documented request "
+                                      "schema accepts it")
+        elif request_body is None and exchange.request_body not in (None, b"", ""):
+            if 200 <= status < 300:
+                raise ContractFailure(f"{where} accepted a body but documents none")
+
+    def check_response(self, exchange, response, where):
+        doc = self.document
+        response = doc.deref(response)
+        status = exchange.status
+        # Headers.
+        for name, header in (response.get("headers") or {}).items():
+            header = doc.deref(header)
+            value = exchange.header(name)
+            if value is None:
+                if header.get("required"):
+                    raise ContractFailure(f"{status} for {where} lacks the documented header {name}")
+                continue
+            if "schema" in header:
+                errors = doc.validate(value, header["schema"], strict=False)
+                if errors:
+                    raise ContractFailure(f"header {name}: {value!r} does not match: {describe_errors(errors)}")
+        sent_id = {k.lower(): v for k, v in exchange.request_headers.items()}.get("x-request-id")
+        if sent_id is not None and exchange.header("x-request-id") not in (None, sent_id):
+            raise ContractFailure(f"X-Request-Id {sent_id!r} was not echoed (got {exchange.header('x-request-id')!r})")
+
+        # Content.
+        content = response.get("content") or {}
+        content_type = exchange.header("content-type")
+        if not content:
+            if exchange.body:
+                raise ContractFailure(f"{status} for {where} documents no body but one was sent")
+            return
+        media_type = None
+        if content_type in content:
+            media_type = content_type
+        else:
+            base = (content_type or "").split(";")[0].strip().lower()
+            for candidate in content:
+                if candidate.split(";")[0].strip().lower() == base:
+                    media_type = candidate
+                    break
+        if media_type is None:
+            raise ContractFailure(f"Content-Type {content_type!r} is not documented for {status} of {where} "
+                                  f"(documented: {', '.join(content)})")
+        schema = content[media_type].get("schema")
+        base = media_type.split(";")[0].strip().lower()
+        if base == "application/json" or base.endswith("+json"):
+            try:
+                body = exchange.json()
+            except ValueError as error:
+                raise ContractFailure(f"the body is not JSON: {error}")
+        else:
+            body = exchange.body.decode("utf-8")
+        if schema is not None:
+            errors = doc.validate(body, schema, strict=True)
+            if errors:
+                raise ContractFailure(f"the {status} body does not match the documented schema: "
+                                      f"{describe_errors(errors)}; body: {exchange.body[:300]!r}")
+        if base == "application/problem+json":
+            if body.get("status") != status:
+                raise ContractFailure(f"problem status {body.get('status')} differs from the HTTP status {status}")
+            slug = body.get("type", "").rsplit("/", 1)[-1]
+            allowed = response.get("x-problem-types")
+            if allowed is not None and slug not in allowed:
+                raise ContractFailure(f"problem type {slug!r} is not among the documented {allowed}")
+            header_id = exchange.header("x-request-id")
+            if header_id is not None and body.get("request_id") != header_id:
+                raise ContractFailure(f"problem request_id {body.get('request_id')!r} differs from "
+                                      f"X-Request-Id {header_id!r}")
+
+    # -- scenario assertions ----------------------------------------------------------------------
+
+    def expect_true(self, exchange_or_label, condition, message):
+        """An extra behavioural assertion (counted as its own check)."""
+        label = exchange_or_label.label if isinstance(exchange_or_label, Exchange) else exchange_or_label
+        if condition:
+            self.passed += 1
+        else:
+            self.failures.append(f"{label}: {message}")
+
+    def coverage(self):
+        missing = []
+        for template, method, operation in self.document.operations():
+            statuses = self.exercised.get((template, method))
+            if not statuses:
+                missing.append(f"{method.upper()} {template} was never exercised")
+                continue
+            successes = [s for s in statuses if 200 <= s < 300]
+            if not successes:
+                missing.append(f"{method.upper()} {template} was never exercised with a success "
+                               f"(saw {sorted(statuses)})")
+        return missing
+
+
+# ------------------------------------------------------------------------------------------------
+# Database and server
+
+
+def find_psql():
+    found = shutil.which("psql")
+    if found:
+        return found
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/psql"), reverse=True)
+    if candidates:
+        return candidates[0]
+    raise ContractFailure("psql not found (Debian package postgresql-client)")
+
+
+def psql(base_url, sql):
+    result = subprocess.run([find_psql(), base_url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql],
+                            capture_output=True, text=True, timeout=60)
+    if result.returncode != 0:
+        raise ContractFailure(f"psql failed ({sql}): {result.stderr.strip()}")
+    return result.stdout
+
+
+class Database:
+    """A fresh database for one run: a temp SQLite file or a new PostgreSQL schema."""
+
+    def __init__(self, base_url, temp_dir):
+        self.base_url = base_url
+        self.schema = None
+        if base_url is None:
+            self.url = "sqlite:" + os.path.join(temp_dir, "neruba.db")
+            self.kind = "sqlite"
+        elif base_url.startswith(("postgresql://", "postgres://")):
+            self.kind = "postgres"
+            self.schema = "contract_" + secrets.token_hex(8)
+            psql(base_url, f"CREATE SCHEMA {self.schema}")
+            separator = "&" if "?" in base_url else "?"
+            self.url = f"{base_url}{separator}options=-csearch_path%3D{self.schema}"
+        elif base_url.startswith("sqlite:"):
+            self.kind = "sqlite"
+            self.url = base_url
+        else:
+            raise ContractFailure(f"unsupported NERUBA_TEST_DB_URL {base_url!r}")
+
+    def tamper_audit(self, tenant, seq):
+        """Alters one stored audit record behind the server's back."""
+        sql = (f"UPDATE audit_records SET action = 'tampered' "
+               f"WHERE tenant_id = '{tenant}' AND seq = {int(seq)}")
+        if self.kind == "postgres":
+            psql(self.base_url, f"SET search_path TO {self.schema}; {sql}")
+        else:
+            import sqlite3
+            connection = sqlite3.connect(self.url[len("sqlite:"):], timeout=30)
+            try:
+                connection.execute(sql)
+                connection.commit()
+            finally:
+                connection.close()
+
+    def drop(self):
+        if self.schema is not None:
+            try:
+                psql(self.base_url, f"SET lock_timeout = '10s'; DROP SCHEMA IF EXISTS {self.schema} CASCADE")
+            except ContractFailure as error:
+                print(f"warning: cannot drop schema {self.schema}: {error}", file=sys.stderr)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    def __init__(self, binary, db_url, data_dir, log_path):
+        self.binary = binary
+        self.db_url = db_url
+        self.data_dir = data_dir
+        self.log_path = log_path
+        self.process = None
+        self.port = None
+
+    def start(self):
+        env = dict(os.environ)
+        env.pop("NERUBA_DB", None)
+        env["NERUBA_ADMIN_KEY"] = ADMIN_KEY
+        for attempt in range(3):
+            self.port = free_port()
+            with open(self.log_path, "ab") as log:
+                self.process = subprocess.Popen(
+                    [self.binary, "serve", "--listen", f"127.0.0.1:{self.port}", "--data-dir", self.data_dir,
+                     "--db", self.db_url, "--threads", "4"],
+                    env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    break
+                try:
+                    connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                    connection.request("GET", "/readyz")
+                    if connection.getresponse().status == 200:
+                        connection.close()
+                        return
+                    connection.close()
+                except OSError:
+                    pass
+                time.sleep(0.1)
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()
+                raise ContractFailure(f"the server did not become ready within 60 s\n{self.log_tail()}")
+        raise ContractFailure(f"the server exited with {self.process.returncode} while starting\n{self.log_tail()}")
+
+    def stop(self):
+        """SIGTERM: the server drains and must exit 0."""
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else 0
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise ContractFailure(f"the server did not exit within 40 s of SIGTERM\n{self.log_tail()}")
+
+    def log_tail(self, lines=40):
+        try:
+            with open(self.log_path, encoding="utf-8", errors="replace") as handle:
+                return "server log (tail):\n" + "".join(handle.readlines()[-lines:])
+        except OSError:
+            return "(no server log)"
+
+
+# ------------------------------------------------------------------------------------------------
+# The scenario
+
+
+def follow_pages(c, target, key, headers=None, limit=2, label=""):
+    """Walks every page of a list with ?limit=; returns all items in order."""
+    items = []
+    cursor = None
+    for _ in range(1000):
+        query = {"limit": str(limit)}
+        if cursor is not None:
+            query["cursor"] = cursor
+        separator = "&" if "?" in target else "?"
+        page = c.call("GET", f"{target}{separator}{urllib.parse.urlencode(query)}", key=key, headers=headers,
+                      expect=200, label=f"{label} page {len(items) // limit + 1}")
+        if page.status != 200:
+            return items
+        body = page.json()
+        c.expect_true(page, len(body["data"]) <= limit, f"page has {len(body['data'])} items, limit {limit}")
+        items.extend(body["data"])
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return items
+    c.expect_true(label, False, "pagination did not end")
+    return items
+
+
+def admin_read(tenant, why="contract test: support ticket 42"):
+    return {"X-Neruba-Tenant": tenant, "X-Neruba-Justification": why}
+
+
+def scenario(c, database):
+    admin = ADMIN_KEY
+
+    # ---- operations endpoints ---------------------------------------------------------------------
+    c.call("GET", "/healthz", expect=200)
+    c.call("GET", "/readyz", expect=200)
+    c.call("GET", "/metrics", expect=200)
+    c.call("GET", "/healthz?x=%zz", expect=400, label="GET /healthz with a bad percent-encoding")
+    c.call("POST", "/healthz", expect=405)
+
+    # ---- authentication ---------------------------------------------------------------------------
+    c.call("POST", "/v1/tenants", body={"name": "No key"}, expect=401, label="create tenant without a key")
+    c.call("GET", "/v1/tenants", key="not-a-key", expect=401, label="list tenants with a bogus key")
+    c.call("GET", "/v1/tenants", key="nrb_nosuchtenant_abcdef", expect=401,
+           label="list tenants with an unknown tenant-shaped key")
+    c.call("GET", "/v1/tenants", headers={"Authorization": "Basic YWRtaW46YWRtaW4="}, expect=401,
+           label="list tenants with Basic auth")
+
+    # ---- tenants ------------------------------------------------------------------------------------
+    request_id = "contract-" + secrets.token_hex(6)
+    acme_body = {"name": "Acme", "currency": "EUR", "timezone": "Europe/Berlin"}
+    idem = "idem-tenant-" + secrets.token_hex(4)
+    first = c.call("POST", "/v1/tenants", key=admin, body=acme_body,
+                   headers={"Idempotency-Key": idem, "X-Request-Id": request_id}, expect=201,
+                   label="create tenant Acme")
+    acme = first.json()
+    c.expect_true(first, first.header("x-request-id") == request_id, "X-Request-Id not echoed")
+    c.expect_true(first, first.header("idempotent-replayed") is None, "first response marked as replayed")
+    c.expect_true(first, (acme["name"], acme["currency"], acme["timezone"]) == ("Acme", "EUR", "Europe/Berlin"),
+                  f"tenant fields not as sent: {acme}")
+    c.expect_true(first, acme["settings"] == {"late_event_window_days": 35, "future_event_skew_seconds": 300,
+                                              "ingest_events_per_second": 50000, "ingest_burst": 100000,
+                                              "auto_create_customers": False},
+                  f"default settings differ: {acme['settings']}")
+    replay = c.call("POST", "/v1/tenants", key=admin, body=acme_body, headers={"Idempotency-Key": idem},
+                    expect=201, label="replay create tenant")
+    c.expect_true(replay, replay.header("idempotent-replayed") == "true", "replay lacks Idempotent-Replayed: true")
+    c.expect_true(replay, replay.json() == acme, "replay body differs from the first response")
+    c.call("POST", "/v1/tenants", key=admin, body={"name": "Other"}, headers={"Idempotency-Key": idem},
+           expect=409, label="idempotency key reused with another body")
+    beta = c.call("POST", "/v1/tenants", key=admin, body={"name": "Beta"}, expect=201, label="create tenant Beta").json()
+    c.expect_true("create tenant Beta", (beta["currency"], beta["timezone"]) == ("USD", "UTC"),
+                  f"tenant defaults are not USD/UTC: {beta}")
+    gamma = c.call("POST", "/v1/tenants", key=admin,
+                   body={"name": "Gamma", "settings": {"late_event_window_days": 400}}, expect=201,
+                   label="create tenant with settings").json()
+    c.expect_true("create tenant with settings", gamma["settings"]["late_event_window_days"] == 400,
+                  "settings in the create body were not applied")
+    c.call("POST", "/v1/tenants", key=admin, body={}, expect=422, request_invalid=True,
+           label="create tenant without name")
+    c.call("POST", "/v1/tenants", key=admin, body={"name": "X", "colour": "red"}, expect=422,
+           request_invalid=True, label="create tenant with an unknown field")
+    c.call("POST", "/v1/tenants", key=admin, body={"name": "X", "currency": "EURO"}, expect=422,
+           request_invalid=True, label="create tenant with a bad currency")
+    c.call("POST", "/v1/tenants", key=admin, body={"name": "X", "settings": {"ingest_burst": 0}}, expect=422,
+           request_invalid=True, label="create tenant with an out-of-range setting")
+    c.call("POST", "/v1/tenants", key=admin, raw="{not json", expect=400, label="create tenant with bad JSON")
+    c.call("POST", "/v1/tenants", key=admin, raw="", expect=400, label="create tenant without a body")
+    c.call("POST", "/v1/tenants", key=admin, raw="[1, 2]", expect=400, label="create tenant with an array body")
+    c.call("POST", "/v1/tenants", key=admin, raw='{"name": "a", "name": "b"}', expect=400,
+           label="create tenant with a duplicate member")
+    c.call("POST", "/v1/tenants", key=admin, body={"name": "X"}, content_type="text/plain", expect=415,
+           label="create tenant as text/plain")
+    c.call("POST", "/v1/tenants", key=admin, body={"name": "X"}, headers={"Idempotency-Key": "k" * 256},
+           expect=400, label="create tenant with an over-long Idempotency-Key")
+
+    everything = c.call("GET", "/v1/tenants", key=admin, expect=200, label="list tenants").json()
+    all_ids = [t["id"] for t in everything["data"]]
+    c.expect_true("list tenants", {acme["id"], beta["id"], gamma["id"]} <= set(all_ids),
+                  "created tenants missing from the list")
+    c.expect_true("list tenants", everything["next_cursor"] is None, "a short list has a next_cursor")
+    paged = follow_pages(c, "/v1/tenants", admin, limit=2, label="list tenants")
+    c.expect_true("list tenants paged", [t["id"] for t in paged] == all_ids,
+                  "paging with limit=2 does not give the same tenants in the same order")
+    for bad in ("0", "1001", "abc", "-1"):
+        c.call("GET", f"/v1/tenants?limit={bad}", key=admin, expect=422, label=f"list tenants limit={bad}")
+
+    got = c.call("GET", f"/v1/tenants/{acme['id']}", key=admin, expect=200, label="get tenant")
+    c.expect_true(got, got.json() == acme, "GET tenant differs from the create response")
+    c.call("GET", "/v1/tenants/ten_doesnotexist", key=admin, expect=404, label="get unknown tenant")
+
+    patched = c.call("PATCH", f"/v1/tenants/{acme['id']}", key=admin,
+                     body={"settings": {"late_event_window_days": 90, "auto_create_customers": True}},
+                     expect=200, label="patch tenant settings").json()
+    c.expect_true("patch tenant settings", patched["settings"]["late_event_window_days"] == 90
+                  and patched["settings"]["auto_create_customers"] is True
+                  and patched["settings"]["future_event_skew_seconds"] == 300,
+                  f"settings not merged: {patched['settings']}")
+    c.call("PATCH", f"/v1/tenants/{acme['id']}", key=admin, body={"name": "Acme GmbH"}, expect=200,
+           label="rename tenant")
+    c.call("PATCH", f"/v1/tenants/{acme['id']}", key=admin, body={"settings": {"late_event_window_days": 5000}},
+           expect=422, request_invalid=True, label="patch tenant with an out-of-range setting")
+    c.call("PATCH", f"/v1/tenants/{acme['id']}", key=admin, body={"settings": {"colour": 1}},
+           expect=422, request_invalid=True, label="patch tenant with an unknown setting")
+    c.call("PATCH", f"/v1/tenants/{acme['id']}", key=admin, body={"settings": {"auto_create_customers": "yes"}},
+           expect=422, request_invalid=True, label="patch tenant with a mistyped setting")
+    c.call("PATCH", "/v1/tenants/ten_doesnotexist", key=admin, body={"name": "x"}, expect=404,
+           label="patch unknown tenant")
+    c.call("PATCH", f"/v1/tenants/{acme['id']}", key=admin, body={"name": "x"}, content_type="text/xml",
+           expect=415, label="patch tenant as text/xml")
+    c.call("PATCH", f"/v1/tenants/{acme['id']}", key=admin, raw="nope", expect=400, label="patch with bad JSON")
+    c.call("PUT", f"/v1/tenants/{acme['id']}", key=admin, body={"name": "x"}, expect=405, label="PUT tenant")
+    c.call("DELETE", "/v1/tenants", key=admin, expect=405, label="DELETE tenants")
+
+    # ---- API keys -----------------------------------------------------------------------------------
+    keys_path = f"/v1/tenants/{acme['id']}/api-keys"
+
+    def make_key(name, scopes, tenant_path=keys_path):
+        created = c.call("POST", tenant_path, key=admin, body={"name": name, "scopes": scopes}, expect=201,
+                         label=f"create key {name}")
+        return created.json()
+
+    writer = make_key("writer", ["write", "write"])
+    c.expect_true("create key writer", writer["scopes"] == ["write"], f"scopes not deduplicated: {writer['scopes']}")
+    c.expect_true("create key writer", writer["key"].startswith(writer["prefix"]), "prefix is not the key's start")
+    reader = make_key("reader", ["read"])
+    ingester = make_key("ingester", ["ingest"])
+    operator = make_key("operator", ["operator"])
+    beta_writer = make_key("beta writer", ["write", "read"], f"/v1/tenants/{beta['id']}/api-keys")
+    gamma_reader = make_key("gamma reader", ["read"], f"/v1/tenants/{gamma['id']}/api-keys")
+
+    idem_key = "idem-key-" + secrets.token_hex(4)
+    key_first = c.call("POST", keys_path, key=admin, body={"name": "retried", "scopes": ["read"]},
+                       headers={"Idempotency-Key": idem_key}, expect=201, label="create key with Idempotency-Key")
+    key_replay = c.call("POST", keys_path, key=admin, body={"name": "retried", "scopes": ["read"]},
+                        headers={"Idempotency-Key": idem_key}, expect=201, label="replay create key")
+    c.expect_true(key_replay, key_replay.header("idempotent-replayed") == "true" and
+                  key_replay.json()["id"] == key_first.json()["id"], "key creation was not replayed")
+    c.call("POST", keys_path, key=admin, body={"name": "bad", "scopes": ["admin"]}, expect=422,
+           request_invalid=True, label="create key with an unknown scope")
+    c.call("POST", keys_path, key=admin, body={"name": "bad", "scopes": []}, expect=422, request_invalid=True,
+           label="create key without scopes")
+    c.call("POST", keys_path, key=admin, body={"name": "", "scopes": ["read"]}, expect=422, request_invalid=True,
+           label="create key with an empty name")
+    c.call("POST", keys_path, key=admin, body={"scopes": ["read"]}, expect=422, request_invalid=True,
+           label="create key without a name")
+    c.call("POST", "/v1/tenants/ten_doesnotexist/api-keys", key=admin, body={"name": "x", "scopes": ["read"]},
+           expect=404, label="create key for an unknown tenant")
+    c.call("POST", keys_path, key=admin, raw="{", expect=400, label="create key with bad JSON")
+    c.call("POST", keys_path, key=admin, body={"name": "x", "scopes": ["read"]}, content_type="text/plain",
+           expect=415, label="create key as text/plain")
+    c.call("POST", keys_path, key=writer["key"], body={"name": "x", "scopes": ["read"]}, expect=403,
+           label="create key with a tenant key")
+
+    listed = c.call("GET", keys_path, key=admin, expect=200, label="list keys").json()
+    listed_ids = [k["id"] for k in listed["data"]]
+    c.expect_true("list keys", {writer["id"], reader["id"], ingester["id"], operator["id"]} <= set(listed_ids),
+                  "created keys missing from the list")
+    c.expect_true("list keys", all("key" not in k for k in listed["data"]), "a listed key shows its secret")
+    paged_keys = follow_pages(c, keys_path, admin, limit=2, label="list keys")
+    c.expect_true("list keys paged", [k["id"] for k in paged_keys] == listed_ids, "paging keys differs")
+    c.call("GET", "/v1/tenants/ten_doesnotexist/api-keys", key=admin, expect=404, label="list keys of unknown tenant")
+    c.call("GET", f"{keys_path}?limit=1001", key=admin, expect=422, label="list keys limit=1001")
+    c.call("GET", keys_path, key=reader["key"], expect=403, label="list keys with a tenant key")
+
+    # ---- tenant keys on admin endpoints --------------------------------------------------------------
+    c.call("GET", "/v1/tenants", key=writer["key"], expect=403, label="list tenants with a tenant key")
+    c.call("POST", "/v1/tenants", key=writer["key"], body={"name": "x"}, expect=403,
+           label="create tenant with a tenant key")
+    c.call("GET", f"/v1/tenants/{acme['id']}", key=operator["key"], expect=403, label="get tenant with a tenant key")
+    c.call("PATCH", f"/v1/tenants/{acme['id']}", key=writer["key"], body={"name": "x"}, expect=403,
+           label="patch tenant with a tenant key")
+
+    # ---- settings ------------------------------------------------------------------------------------
+    settings = c.call("GET", "/v1/settings", key=writer["key"], expect=200, label="get settings").json()
+    c.expect_true("get settings", settings["tenant"] == acme["id"] and settings["settings"] == patched["settings"],
+                  f"settings differ from the patched tenant: {settings}")
+    c.call("GET", "/v1/settings", key=reader["key"], expect=403, label="get settings with scope read")
+    c.call("GET", "/v1/settings", key=admin, expect=403, label="admin reads settings without headers")
+    c.call("GET", "/v1/settings", key=admin, headers={"X-Neruba-Tenant": acme["id"]}, expect=403,
+           label="admin reads settings without a justification")
+    c.call("GET", "/v1/settings", key=admin, headers={"X-Neruba-Justification": "why"}, expect=403,
+           label="admin reads settings without a tenant")
+    admin_settings = c.call("GET", "/v1/settings", key=admin, headers=admin_read(acme["id"]), expect=200,
+                            label="admin reads settings")
+    c.expect_true(admin_settings, admin_settings.json() == settings, "admin read differs from the tenant's own")
+    c.call("GET", "/v1/settings", key=admin, headers=admin_read("ten_doesnotexist"), expect=404,
+           label="admin reads settings of an unknown tenant")
+    c.call("GET", "/v1/settings", key=admin, headers=admin_read(acme["id"], "x" * 2001), expect=400,
+           label="admin reads settings with an over-long justification")
+    c.call("POST", "/v1/settings", key=writer["key"], body={}, expect=405, label="POST settings")
+
+    # ---- customers -----------------------------------------------------------------------------------
+    idem_customer = "idem-customer-" + secrets.token_hex(4)
+    one_body = {"external_id": "cust-1", "name": "One", "metadata": {"plan": "gold"}}
+    one = c.call("POST", "/v1/customers", key=writer["key"], body=one_body,
+                 headers={"Idempotency-Key": idem_customer}, expect=201, label="create customer cust-1")
+    customer = one.json()
+    c.expect_true(one, (customer["currency"], customer["timezone"]) == ("EUR", "Europe/Berlin"),
+                  f"customer does not inherit the tenant's currency and time zone: {customer}")
+    again = c.call("POST", "/v1/customers", key=writer["key"], body=one_body,
+                   headers={"Idempotency-Key": idem_customer}, expect=201, label="replay create customer")
+    c.expect_true(again, again.header("idempotent-replayed") == "true" and again.json() == customer,
+                  "customer creation was not replayed")
+    c.call("POST", "/v1/customers", key=writer["key"], body={"external_id": "cust-9", "name": "Nine"},
+           headers={"Idempotency-Key": idem_customer}, expect=409, label="customer idempotency key reused")
+    # The same Idempotency-Key in another tenant is another key.
+    c.call("POST", "/v1/customers", key=beta_writer["key"], body=one_body,
+           headers={"Idempotency-Key": idem_customer}, expect=201, label="same Idempotency-Key in another tenant")
+    duplicate = c.call("POST", "/v1/customers", key=writer["key"], body={"external_id": "cust-1", "name": "Dup"},
+                       expect=409, label="create duplicate customer")
+    c.expect_true(duplicate, duplicate.json().get("type", "").endswith("/already-exists"),
+                  "duplicate customer is not already-exists")
+    for number in range(2, 6):
+        c.call("POST", "/v1/customers", key=writer["key"],
+               body={"external_id": f"cust-{number}", "name": f"Customer {number}", "currency": "USD",
+                     "timezone": "America/New_York"}, expect=201, label=f"create customer cust-{number}")
+    c.call("POST", "/v1/customers", key=writer["key"], body={"external_id": "bad id", "name": "x"}, expect=422,
+           request_invalid=True, label="create customer with a space in external_id")
+    c.call("POST", "/v1/customers", key=writer["key"], body={"external_id": "a/b", "name": "x"}, expect=422,
+           request_invalid=True, label="create customer with a slash in external_id")
+    c.call("POST", "/v1/customers", key=writer["key"], body={"name": "x"}, expect=422, request_invalid=True,
+           label="create customer without external_id")
+    c.call("POST", "/v1/customers", key=writer["key"], body={"external_id": "c", "name": "x", "currency": "usd"},
+           expect=422, request_invalid=True, label="create customer with a lower-case currency")
+    c.call("POST", "/v1/customers", key=writer["key"],
+           body={"external_id": "c", "name": "x", "timezone": "Mars/Olympus_Mons"}, expect=422,
+           label="create customer with an unknown time zone")
+    c.call("POST", "/v1/customers", key=writer["key"], body={"external_id": "c", "name": "x", "metadata": {"a": 1}},
+           expect=422, request_invalid=True, label="create customer with non-string metadata")
+    c.call("POST", "/v1/customers", key=writer["key"], body={"external_id": "c", "name": "x", "extra": True},
+           expect=422, request_invalid=True, label="create customer with an unknown field")
+    c.call("POST", "/v1/customers", key=writer["key"], raw="{]", expect=400, label="create customer with bad JSON")
+    c.call("POST", "/v1/customers", key=writer["key"], body={"external_id": "c", "name": "x"},
+           content_type="application/xml", expect=415, label="create customer as application/xml")
+    c.call_oversized("POST", "/v1/customers", key=writer["key"], size=11 * 1024 * 1024, expect=413,
+                     label="create customer with an 11 MiB body")
+    c.call("POST", "/v1/customers", key=reader["key"], body={"external_id": "c", "name": "x"}, expect=403,
+           label="create customer with scope read")
+    c.call("POST", "/v1/customers", key=admin, headers=admin_read(acme["id"]),
+           body={"external_id": "c", "name": "x"}, expect=403, label="admin writes a customer")
+    c.call("POST", "/v1/customers", body={"external_id": "c", "name": "x"}, expect=401,
+           label="create customer without a key")
+
+    customers = c.call("GET", "/v1/customers", key=reader["key"], expect=200, label="list customers").json()
+    external_ids = [x["external_id"] for x in customers["data"]]
+    c.expect_true("list customers", external_ids == [f"cust-{n}" for n in range(1, 6)],
+                  f"customers are not cust-1..cust-5 in order: {external_ids}")
+    paged_customers = follow_pages(c, "/v1/customers", reader["key"], limit=2, label="list customers")
+    c.expect_true("list customers paged", [x["external_id"] for x in paged_customers] == external_ids,
+                  "paging customers differs")
+    c.call("GET", "/v1/customers", key=writer["key"], expect=200, label="list customers with scope write")
+    c.call("GET", "/v1/customers?limit=5000", key=reader["key"], expect=422, label="list customers limit=5000")
+    c.call("GET", "/v1/customers", key=ingester["key"], expect=403, label="list customers with scope ingest")
+    admin_list = c.call("GET", "/v1/customers", key=admin, headers=admin_read(acme["id"]), expect=200,
+                        label="admin lists customers")
+    c.expect_true(admin_list, admin_list.json() == customers, "admin list differs")
+    c.call("GET", "/v1/customers", key=admin, expect=403, label="admin lists customers without headers")
+
+    got_customer = c.call("GET", "/v1/customers/cust-1", key=reader["key"], expect=200, label="get customer")
+    c.expect_true(got_customer, got_customer.json() == customer, "GET customer differs from the create response")
+    c.call("GET", "/v1/customers/cust-1", key=writer["key"], expect=200, label="get customer with scope write")
+    c.call("GET", "/v1/customers/cust-1", key=admin, headers=admin_read(acme["id"]), expect=200,
+           label="admin reads a customer")
+    c.call("GET", "/v1/customers/cust-1", key=gamma_reader["key"], expect=404,
+           label="another tenant's key cannot see the customer")
+    c.call("GET", "/v1/customers/nobody", key=reader["key"], expect=404, label="get unknown customer")
+    c.call("GET", "/v1/customers/%zz", key=reader["key"], expect=400, label="get customer with a bad percent-encoding")
+    c.call("GET", "/v1/customers/cust-1", key=ingester["key"], expect=403, label="get customer with scope ingest")
+    c.call("GET", "/v1/customers/cust-1", expect=401, label="get customer without a key")
+    c.call("DELETE", "/v1/customers/cust-1", key=writer["key"], expect=405, label="DELETE customer")
+
+    # ---- audit -----------------------------------------------------------------------------------------
+    audit = c.call("GET", "/v1/audit", key=reader["key"], expect=200, label="list audit").json()
+    records = audit["data"]
+    seqs = [r["seq"] for r in records]
+    c.expect_true("list audit", seqs == list(range(1, len(records) + 1)), f"seq is not 1..n: {seqs}")
+    c.expect_true("list audit", bool(records) and records[0]["prev_hash"] == "0" * 64, "first prev_hash is not genesis")
+    c.expect_true("list audit", all(records[i]["prev_hash"] == records[i - 1]["hash"] for i in range(1, len(records))),
+                  "prev_hash does not chain")
+    actions = [r["action"] for r in records]
+    for wanted in ("tenant.created", "tenant.updated", "api_key.created", "customer.created", "tenant.data_read"):
+        c.expect_true("list audit", wanted in actions, f"no {wanted} record: {actions}")
+    created = next((r for r in records if r["action"] == "tenant.created"), None)
+    c.expect_true("list audit", created is not None and created["request_id"] == request_id,
+                  "tenant.created does not carry the request's X-Request-Id")
+    reads = [r for r in records if r["action"] == "tenant.data_read"]
+    c.expect_true("list audit", all(r["actor"]["type"] == "admin" and r.get("justification") for r in reads),
+                  "admin reads are not recorded with the admin actor and a justification")
+    c.call("GET", "/v1/audit", key=operator["key"], expect=200, label="list audit with scope operator")
+    c.call("GET", "/v1/audit", key=writer["key"], expect=403, label="list audit with scope write")
+    paged_audit = follow_pages(c, "/v1/audit", reader["key"], limit=3, label="list audit")
+    c.expect_true("list audit paged", [r["seq"] for r in paged_audit][:len(seqs)] == seqs, "paging audit differs")
+    only = c.call("GET", "/v1/audit?action=customer.created", key=reader["key"], expect=200,
+                  label="list audit by action").json()
+    c.expect_true("list audit by action", len(only["data"]) == 5 and
+                  all(r["action"] == "customer.created" for r in only["data"]),
+                  f"action filter gave {[r['action'] for r in only['data']]}")
+    by_actor = c.call("GET", f"/v1/audit?actor={writer['id']}", key=reader["key"], expect=200,
+                      label="list audit by actor").json()
+    c.expect_true("list audit by actor", by_actor["data"] and
+                  all(r["actor"]["id"] == writer["id"] for r in by_actor["data"]), "actor filter")
+    by_target = c.call("GET", f"/v1/audit?target={customer['id']}", key=reader["key"], expect=200,
+                       label="list audit by target").json()
+    c.expect_true("list audit by target", len(by_target["data"]) == 1, "target filter")
+    window = c.call("GET", "/v1/audit?" + urllib.parse.urlencode({"from": "2000-01-01T00:00:00Z",
+                                                                  "to": "2999-01-01T00:00:00Z"}),
+                    key=reader["key"], expect=200, label="list audit in a time window").json()
+    c.expect_true("list audit in a time window", len(window["data"]) >= len(records), "time window lost records")
+    empty = c.call("GET", "/v1/audit?to=2000-01-01T00:00:00Z", key=reader["key"], expect=200,
+                   label="list audit before 2000").json()
+    c.expect_true("list audit before 2000", empty == {"data": [], "next_cursor": None}, "records before 2000")
+    c.call("GET", "/v1/audit?from=yesterday", key=reader["key"], expect=422, label="list audit from=yesterday")
+    c.call("GET", "/v1/audit?cursor=abc", key=reader["key"], expect=422, label="list audit cursor=abc")
+    c.call("GET", "/v1/audit?limit=0", key=reader["key"], expect=422, label="list audit limit=0")
+    admin_audit = c.call("GET", "/v1/audit?limit=1000", key=admin, headers=admin_read(acme["id"], "audit review"),
+                         expect=200, label="admin reads the audit trail").json()
+    last = admin_audit["data"][-1]
+    c.expect_true("admin reads the audit trail", last["action"] == "tenant.data_read" and
+                  last.get("justification") == "audit review" and last["actor"]["type"] == "admin",
+                  f"the admin's read is not the newest record: {last}")
+    c.call("POST", "/v1/audit", key=operator["key"], body={}, expect=405, label="POST audit")
+
+    verify = c.call("GET", "/v1/audit/verify", key=reader["key"], expect=200, label="verify audit").json()
+    c.expect_true("verify audit", verify["ok"] is True and verify["records"] == len(admin_audit["data"])
+                  and verify["head"] == last["hash"], f"verify report: {verify}")
+    c.call("GET", "/v1/audit/verify", key=operator["key"], expect=200, label="verify audit with scope operator")
+    c.call("GET", "/v1/audit/verify", key=admin, headers=admin_read(acme["id"]), expect=200,
+           label="admin verifies the audit trail")
+    c.call("GET", "/v1/audit/verify", key=writer["key"], expect=403, label="verify audit with scope write")
+    c.call("GET", "/v1/audit/verify", expect=401, label="verify audit without a key")
+    c.call("POST", "/v1/audit/verify", key=operator["key"], body={}, expect=405, label="POST audit/verify")
+
+    # A tampered chain is still a 200, with ok: false.
+    database.tamper_audit(gamma["id"], 1)
+    broken = c.call("GET", "/v1/audit/verify", key=gamma_reader["key"], expect=200,
+                    label="verify a tampered audit trail").json()
+    c.expect_true("verify a tampered audit trail", broken["ok"] is False and broken.get("first_broken_seq") == 1,
+                  f"tampering not detected: {broken}")
+
+    # ---- revoking keys ---------------------------------------------------------------------------------
+    revoked = c.call("DELETE", f"{keys_path}/{reader['id']}", key=admin, expect=200, label="revoke key").json()
+    c.expect_true("revoke key", revoked["revoked_at"] is not None and "key" not in revoked, f"revoked: {revoked}")
+    again = c.call("DELETE", f"{keys_path}/{reader['id']}", key=admin, expect=200, label="revoke key again").json()
+    c.expect_true("revoke key again", again == revoked, "revoking twice changed the key")
+    c.call("GET", "/v1/customers", key=reader["key"], expect=401, label="use a revoked key")
+    c.call("DELETE", f"{keys_path}/key_doesnotexist", key=admin, expect=404, label="revoke unknown key")
+    c.call("DELETE", f"/v1/tenants/{beta['id']}/api-keys/{writer['id']}", key=admin, expect=404,
+           label="revoke a key through another tenant")
+    c.call("DELETE", f"{keys_path}/{ingester['id']}", key=writer["key"], expect=403, label="revoke with a tenant key")
+    c.call("DELETE", f"{keys_path}/{ingester['id']}", expect=401, label="revoke without a key")
+    c.call("GET", f"{keys_path}/{ingester['id']}", key=admin, expect=405, label="GET a key")
+    after = c.call("GET", "/v1/audit?action=api_key.revoked", key=operator["key"], expect=200,
+                   label="audit of the revocation").json()
+    c.expect_true("audit of the revocation", len(after["data"]) == 1 and
+                  after["data"][0]["before"]["revoked_at"] is None and
+                  after["data"][0]["after"]["revoked_at"] == revoked["revoked_at"],
+                  "the revocation is not audited once with before/after")
+
+    # ---- unknown paths and metrics ----------------------------------------------------------------
+    c.call("GET", "/v1/nothing-here", key=admin, expect=404, expect_unmatched=True, label="unknown path")
+    metrics = c.call("GET", "/metrics", expect=200, label="metrics after traffic")
+    text = metrics.body.decode("utf-8")
+    sample = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*",?)*\})? '
+                        r'[-+]?([0-9.]+([eE][-+]?[0-9]+)?|NaN|Inf)$')
+    bad_lines = [line for line in text.splitlines() if line and not line.startswith("#") and not sample.match(line)]
+    c.expect_true(metrics, not bad_lines, f"lines that are not Prometheus samples: {bad_lines[:3]}")
+    c.expect_true(metrics, 'route="/v1/customers/{external_id}"' in text and 'route="unmatched"' in text,
+                  "metrics lack route labels")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("binary", help="the neruba executable")
+    parser.add_argument("--backend", choices=("any", "sqlite", "postgres"), default="any",
+                        help="postgres: take the database from NERUBA_TEST_PG_URL (skip with 77 when unset)")
+    parser.add_argument("--openapi", default=os.environ.get("NERUBA_OPENAPI", DEFAULT_DOC))
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir and server log")
+    args = parser.parse_args()
+
+    base_url = os.environ.get("NERUBA_TEST_DB_URL") or None
+    if args.backend == "postgres":
+        base_url = os.environ.get("NERUBA_TEST_PG_URL") or None
+        if base_url is None:
+            if os.environ.get("NERUBA_REQUIRE_POSTGRES") == "1":
+                print("openapi contract: NERUBA_REQUIRE_POSTGRES=1 but NERUBA_TEST_PG_URL is not set; run "
+                      "under scripts/with-postgres", file=sys.stderr)
+                return 1
+            print("openapi contract: NERUBA_TEST_PG_URL is not set; skipping the PostgreSQL run")
+            return SKIP
+    elif args.backend == "sqlite":
+        base_url = None
+
+    binary = os.path.abspath(args.binary)
+    if not os.access(binary, os.X_OK):
+        print(f"openapi contract: {binary} is not an executable", file=sys.stderr)
+        return 2
+    document = Document(args.openapi)
+    problems = document.self_check()
+    if problems:
+        for problem in problems:
+            print(f"FAIL document: {problem}", file=sys.stderr)
+        print(f"openapi contract: 0 passed, {len(problems)} failed (the document is invalid)")
+        return 1
+
+    temp_dir = tempfile.mkdtemp(prefix="neruba-contract-")
+    database = None
+    server = None
+    checker = None
+    failures = []
+    try:
+        database = Database(base_url, temp_dir)
+        server = Server(binary, database.url, os.path.join(temp_dir, "data"), os.path.join(temp_dir, "server.log"))
+        server.start()
+        checker = Checker(document, "127.0.0.1", server.port)
+        try:
+            scenario(checker, database)
+        except ContractFailure as failure:
+            failures.append(f"scenario aborted: {failure}")
+        except Exception:
+            failures.append("scenario aborted:\n" + traceback.format_exc())
+        failures = checker.failures + failures + checker.coverage()
+        code = server.stop()
+        if code != 0:
+            failures.append(f"the server exited with {code} after SIGTERM (want 0)\n{server.log_tail()}")
+    except ContractFailure as failure:
+        failures.append(str(failure))
+    finally:
+        if server is not None and server.process is not None and server.process.poll() is None:
+            server.process.kill()
+            server.process.wait()
+        if database is not None:
+            database.drop()
+        if failures and server is not None:
+            print(server.log_tail(), file=sys.stderr)
+        if args.keep:
+            print(f"kept {temp_dir}")
+        else:
+            shutil.rmtree(temp_dir, ignore_errors=True)
+
+    passed = checker.passed if checker else 0
+    for failure in failures:
+        print(f"FAIL {failure}", file=sys.stderr)
+    backend = database.kind if database else "?"
+    operations = sum(1 for _ in document.operations())
+    exercised = len(checker.exercised) if checker else 0
+    print(f"openapi contract: {passed} passed, {len(failures)} failed "
+          f"({backend}; {exercised} of {operations} documented operations exercised)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,290 @@
+// The audit trail (API.md "Audit", DESIGN.md "audit record"): every state-changing request writes
+// exactly one record with tenant, actor, action, target, request id (= the X-Request-Id response
+// header), time and before/after; GET /v1/audit filters and pages by cursor; GET /v1/audit/verify
+// answers { ok, records, head }.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <set>
+
+#include "domain/time.hpp"
+#include "http_test_support.hpp"
+
+namespace neruba::test::http_tests {
+namespace {
+
+using namespace std::chrono_literals;
+
+Instant at(const char* text) { return *domain::parse_rfc3339(text); }
+
+bool is_sha256_hex(const std::string& text) {
+  if (text.size() != 64) return false;
+  for (const char c : text) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+std::vector<std::string> actions_of(const std::vector<json::Value>& records) {
+  std::vector<std::string> out;
+  for (const auto& record : records) out.push_back(text_of(record, "action"));
+  return out;
+}
+
+class AuditTrail : public HttpTest {};
+
+TEST_P(AuditTrail, EveryStateChangeWritesExactlyOneRecord) {
+  const Tenant tenant = make_tenant("Acme");  // tenant.created + api_key.created
+  EXPECT_EQ(audit_count(tenant.id), 2);
+
+  ASSERT_EQ(create_customer(tenant, "c1").status, 201);
+  EXPECT_EQ(audit_count(tenant.id), 3);
+
+  ASSERT_EQ(api()
+                .call("PATCH", "/v1/tenants/" + tenant.id, test_admin_key,
+                      R"({"settings":{"ingest_burst":500}})")
+                .status,
+            200);
+  EXPECT_EQ(audit_count(tenant.id), 4);
+
+  const Key extra = make_key(tenant.id, R"(["read"])", "extra");
+  EXPECT_EQ(audit_count(tenant.id), 5);
+
+  ASSERT_EQ(
+      api()
+          .call("DELETE", "/v1/tenants/" + tenant.id + "/api-keys/" + extra.id, test_admin_key)
+          .status,
+      200);
+  EXPECT_EQ(audit_count(tenant.id), 6);
+
+  // Reads with a tenant key write nothing.
+  for (const std::string target :
+       {"/v1/customers", "/v1/customers/c1", "/v1/settings", "/v1/audit", "/v1/audit/verify"}) {
+    ASSERT_EQ(api().get(target, tenant.key).status, 200) << target;
+  }
+  ASSERT_EQ(admin_get("/v1/tenants/" + tenant.id).status, 200);
+  ASSERT_EQ(admin_get("/v1/tenants/" + tenant.id + "/api-keys").status, 200);
+  EXPECT_EQ(audit_count(tenant.id), 6);
+
+  EXPECT_EQ(actions_of(audit_trail(tenant)),
+            (std::vector<std::string>{"tenant.created", "api_key.created", "customer.created",
+                                      "tenant.updated", "api_key.created", "api_key.revoked"}));
+}
+
+TEST_P(AuditTrail, RecordNamesTenantActorActionTargetRequestTimeAndAfter) {
+  const Tenant tenant = make_tenant("Acme");
+  api().clock().set(at("2026-02-01T08:30:00Z"));
+  const auto created = create_customer(tenant, "c1");
+  ASSERT_EQ(created.status, 201);
+  const auto* request_id = created.header("X-Request-Id");
+  ASSERT_NE(request_id, nullptr);
+  ASSERT_FALSE(request_id->empty());
+
+  const auto records = walk("/v1/audit?action=customer.created", tenant.key, 10);
+  ASSERT_EQ(records.size(), 1u);
+  const auto& record = records[0];
+  EXPECT_FALSE(text_of(record, "id").empty());
+  EXPECT_EQ(int_of(record, "seq"), 3);
+  if (!member(record, "tenant").is_null()) {
+    EXPECT_EQ(text_of(record, "tenant"), tenant.id);
+  }
+  const auto& actor = member(record, "actor");
+  EXPECT_EQ(text_of(actor, "type"), "api_key");
+  EXPECT_EQ(text_of(actor, "id"), tenant.key_id);
+  EXPECT_EQ(text_of(actor, "name"), tenant.key_name);
+  EXPECT_EQ(text_of(record, "action"), "customer.created");
+  EXPECT_EQ(text_of(record, "target"), created.field("id"));
+  EXPECT_EQ(text_of(record, "request_id"), *request_id);
+  const auto time = domain::parse_rfc3339(text_of(record, "time"));
+  ASSERT_TRUE(time.has_value()) << text_of(record, "time");
+  EXPECT_EQ(*time, at("2026-02-01T08:30:00Z"));
+  EXPECT_TRUE(member(record, "before").is_null());
+  EXPECT_EQ(text_of(member(record, "after"), "external_id"), "c1");
+  EXPECT_EQ(text_of(member(record, "after"), "id"), created.field("id"));
+  EXPECT_TRUE(is_sha256_hex(text_of(record, "hash"))) << text_of(record, "hash");
+  EXPECT_TRUE(is_sha256_hex(text_of(record, "prev_hash"))) << text_of(record, "prev_hash");
+  EXPECT_NE(text_of(record, "hash"), text_of(record, "prev_hash"));
+}
+
+TEST_P(AuditTrail, UpdateRecordCarriesBeforeAndAfter) {
+  const Tenant tenant = make_tenant("Acme");
+  const auto patched =
+      api().call("PATCH", "/v1/tenants/" + tenant.id, test_admin_key, R"({"name":"Acme Renamed"})");
+  ASSERT_EQ(patched.status, 200);
+  const auto records = walk("/v1/audit?action=tenant.updated", tenant.key, 10);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(text_of(member(records[0], "before"), "name"), "Acme");
+  EXPECT_EQ(text_of(member(records[0], "after"), "name"), "Acme Renamed");
+  EXPECT_EQ(text_of(member(records[0], "actor"), "type"), "admin");
+  EXPECT_EQ(text_of(records[0], "target"), tenant.id);
+  EXPECT_EQ(text_of(records[0], "request_id"), *patched.header("X-Request-Id"));
+}
+
+TEST_P(AuditTrail, ClientRequestIdIsEchoedAndRecorded) {
+  const Tenant tenant = make_tenant("Acme");
+  const auto created =
+      create_customer(tenant, "c1", "", {{"X-Request-Id", "client-req-2026-0001"}});
+  ASSERT_EQ(created.status, 201);
+  ASSERT_NE(created.header("X-Request-Id"), nullptr);
+  EXPECT_EQ(*created.header("X-Request-Id"), "client-req-2026-0001");
+  const auto records = walk("/v1/audit?target=" + created.field("id"), tenant.key, 10);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(text_of(records[0], "request_id"), "client-req-2026-0001");
+}
+
+TEST_P(AuditTrail, SeqIsContiguousAndEachRecordChainsToThePrevious) {
+  const Tenant tenant = make_tenant("Acme");
+  for (int i = 0; i < 5; ++i)
+    ASSERT_EQ(create_customer(tenant, "c" + std::to_string(i)).status, 201);
+  const auto trail = audit_trail(tenant);
+  ASSERT_EQ(trail.size(), 7u);
+  std::set<std::string> ids;
+  for (std::size_t i = 0; i < trail.size(); ++i) {
+    EXPECT_EQ(int_of(trail[i], "seq"), static_cast<std::int64_t>(i + 1));
+    ids.insert(text_of(trail[i], "id"));
+    if (i > 0) {
+      EXPECT_EQ(text_of(trail[i], "prev_hash"), text_of(trail[i - 1], "hash")) << "seq " << i + 1;
+    }
+  }
+  EXPECT_EQ(ids.size(), trail.size()) << "record ids are unique";
+}
+
+TEST_P(AuditTrail, CursorWithLimitOneWalksTheWholeTrail) {
+  const Tenant tenant = make_tenant("Acme");
+  for (int i = 0; i < 6; ++i)
+    ASSERT_EQ(create_customer(tenant, "c" + std::to_string(i)).status, 201);
+  std::size_t pages = 0;
+  const auto one_by_one = walk("/v1/audit", tenant.key, 1, {}, &pages);
+  const auto at_once = walk("/v1/audit", tenant.key, 1000);
+  ASSERT_EQ(at_once.size(), 8u);
+  ASSERT_EQ(one_by_one.size(), at_once.size());
+  EXPECT_GE(pages, 8u);
+  for (std::size_t i = 0; i < at_once.size(); ++i) {
+    EXPECT_EQ(json::serialize(one_by_one[i]), json::serialize(at_once[i])) << "item " << i;
+    EXPECT_EQ(int_of(one_by_one[i], "seq"), static_cast<std::int64_t>(i + 1));
+  }
+  // Other page sizes give the same sequence.
+  for (const std::size_t limit : {2u, 3u, 7u, 8u, 9u}) {
+    const auto paged = walk("/v1/audit", tenant.key, limit);
+    ASSERT_EQ(paged.size(), at_once.size()) << "limit " << limit;
+    for (std::size_t i = 0; i < paged.size(); ++i) {
+      EXPECT_EQ(int_of(paged[i], "seq"), static_cast<std::int64_t>(i + 1)) << "limit " << limit;
+    }
+  }
+}
+
+class AuditFilters : public HttpTest {
+ protected:
+  void SetUp() override {
+    api().clock().set(at("2026-03-01T10:00:00Z"));
+    tenant_ = make_tenant("Acme");                         // seq 1, 2 at 10:00 (admin)
+    second_ = make_key(tenant_.id, kAllScopes, "second");  // seq 3 at 10:00 (admin)
+    api().clock().set(at("2026-03-01T11:00:00Z"));
+    c1_ = create_customer(tenant_, "c1").field("id");  // seq 4 at 11:00 (first key)
+    api().clock().set(at("2026-03-01T12:00:00Z"));
+    c2_ = api().post("/v1/customers", second_.secret, customer_body("c2")).field("id");  // seq 5
+    api().clock().set(at("2026-03-01T13:00:00Z"));
+    ASSERT_EQ(
+        api()
+            .call("PATCH", "/v1/tenants/" + tenant_.id, test_admin_key, R"({"name":"Acme 2"})")
+            .status,
+        200);  // seq 6 at 13:00 (admin)
+    ASSERT_FALSE(c1_.empty());
+    ASSERT_FALSE(c2_.empty());
+  }
+
+  std::vector<std::int64_t> seqs(const std::string& query, std::size_t limit = 1000) {
+    std::vector<std::int64_t> out;
+    for (const auto& record : walk("/v1/audit" + query, tenant_.key, limit)) {
+      out.push_back(int_of(record, "seq"));
+    }
+    return out;
+  }
+
+  using Seqs = std::vector<std::int64_t>;
+  Tenant tenant_;
+  Key second_;
+  std::string c1_, c2_;
+};
+
+TEST_P(AuditFilters, FromIsInclusiveAndToIsExclusive) {
+  EXPECT_EQ(seqs("?from=2026-03-01T12:00:00Z"), (Seqs{5, 6}));
+  EXPECT_EQ(seqs("?to=2026-03-01T12:00:00Z"), (Seqs{1, 2, 3, 4}));
+  EXPECT_EQ(seqs("?from=2026-03-01T11:00:00Z&to=2026-03-01T12:00:00Z"), (Seqs{4}));
+  EXPECT_EQ(seqs("?from=2026-03-01T11:30:00Z&to=2026-03-01T11:59:59Z"), (Seqs{}));
+  EXPECT_EQ(seqs("?from=2026-03-01T00:00:00Z&to=2026-03-02T00:00:00Z"), (Seqs{1, 2, 3, 4, 5, 6}));
+}
+
+TEST_P(AuditFilters, ActorActionAndTarget) {
+  EXPECT_EQ(seqs("?actor=" + tenant_.key_id), (Seqs{4}));
+  EXPECT_EQ(seqs("?actor=" + second_.id), (Seqs{5}));
+  EXPECT_EQ(seqs("?action=customer.created"), (Seqs{4, 5}));
+  EXPECT_EQ(seqs("?action=api_key.created"), (Seqs{2, 3}));
+  EXPECT_EQ(seqs("?action=tenant.updated"), (Seqs{6}));
+  EXPECT_EQ(seqs("?action=no.such.action"), (Seqs{}));
+  EXPECT_EQ(seqs("?target=" + c1_), (Seqs{4}));
+  EXPECT_EQ(seqs("?target=" + second_.id), (Seqs{3}));
+  EXPECT_EQ(seqs("?target=" + tenant_.id), (Seqs{1, 6}));
+}
+
+TEST_P(AuditFilters, FiltersCombineAndPageByCursor) {
+  EXPECT_EQ(seqs("?action=customer.created&actor=" + second_.id), (Seqs{5}));
+  EXPECT_EQ(seqs("?action=customer.created&from=2026-03-01T11:30:00Z"), (Seqs{5}));
+  EXPECT_EQ(seqs("?action=api_key.created", 1), (Seqs{2, 3}));
+  EXPECT_EQ(seqs("?from=2026-03-01T10:00:00Z", 1), (Seqs{1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(seqs("?target=" + tenant_.id, 1), (Seqs{1, 6}));
+}
+
+TEST_P(AuditFilters, TimeFilterAcceptsOffsets) {
+  // 13:00+01:00 is 12:00Z.
+  EXPECT_EQ(seqs("?from=" + percent_encode("2026-03-01T13:00:00+01:00")), (Seqs{5, 6}));
+}
+
+class AuditVerify : public HttpTest {};
+
+TEST_P(AuditVerify, IntactChainReportsOkRecordsAndHead) {
+  const Tenant tenant = make_tenant("Acme");
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(create_customer(tenant, "c" + std::to_string(i)).status, 201);
+  const auto verify = api().get("/v1/audit/verify", tenant.key);
+  ASSERT_EQ(verify.status, 200) << verify.body;
+  EXPECT_TRUE(member(verify.json, "ok").is_bool());
+  EXPECT_TRUE(member(verify.json, "ok").as_bool()) << verify.body;
+  EXPECT_EQ(int_of(verify.json, "records"), 5);
+  const auto trail = audit_trail(tenant);
+  ASSERT_EQ(trail.size(), 5u);
+  EXPECT_EQ(verify.field("head"), text_of(trail.back(), "hash"));
+  EXPECT_TRUE(member(verify.json, "first_broken_seq").is_null()) << verify.body;
+
+  // The head follows the chain.
+  ASSERT_EQ(create_customer(tenant, "c9").status, 201);
+  const auto again = api().get("/v1/audit/verify", tenant.key);
+  EXPECT_EQ(int_of(again.json, "records"), 6);
+  EXPECT_NE(again.field("head"), verify.field("head"));
+  EXPECT_EQ(again.field("head"), text_of(audit_trail(tenant).back(), "hash"));
+}
+
+TEST_P(AuditVerify, AdminReadsAreChainedLikeEverythingElse) {
+  const Tenant tenant = make_tenant("Acme");
+  ASSERT_EQ(admin_read("/v1/customers", tenant.id, "one").status, 200);
+  ASSERT_EQ(admin_read("/v1/audit", tenant.id, "two").status, 200);
+  const auto verify = admin_read("/v1/audit/verify", tenant.id, "three");
+  ASSERT_EQ(verify.status, 200) << verify.body;
+  EXPECT_TRUE(member(verify.json, "ok").as_bool()) << verify.body;
+  EXPECT_EQ(int_of(verify.json, "records"), 5) << "2 setup records + 3 recorded admin reads";
+}
+
+TEST_P(AuditVerify, OperatorScopeMayVerifyAndList) {
+  const Tenant tenant = make_tenant("Acme");
+  const Key op = make_key(tenant.id, R"(["operator"])", "operator");
+  EXPECT_EQ(api().get("/v1/audit/verify", op.secret).status, 200);
+  EXPECT_EQ(api().get("/v1/audit", op.secret).status, 200);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, AuditTrail, ::testing::ValuesIn(test_backends()), backend_name);
+INSTANTIATE_TEST_SUITE_P(Backends, AuditFilters, ::testing::ValuesIn(test_backends()),
+                         backend_name);
+INSTANTIATE_TEST_SUITE_P(Backends, AuditVerify, ::testing::ValuesIn(test_backends()), backend_name);
+
+}  // namespace
+}  // namespace neruba::test::http_tests

@@ -1,0 +1,303 @@
+#pragma once
+// Shared helpers of the HTTP suites (tests/http): a fixture with an in-process API over a fresh
+// database per backend, tenant/key/customer shortcuts, problem-details assertions, cursor walks and
+// a fingerprint of everything a tenant has stored (to prove that failing requests write nothing).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "json/json.hpp"
+#include "storage/db.hpp"
+#include "support/test_api.hpp"
+#include "support/test_db.hpp"
+
+namespace neruba::test::http_tests {
+
+inline constexpr const char* kAllScopes = R"(["ingest","read","write","operator"])";
+inline constexpr const char* kErrorTypePrefix = "https://neruba.dev/errors/";
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+// A tenant with one key whose id, name and secret the test knows.
+struct Tenant {
+  std::string id;
+  std::string key;  // the secret
+  std::string key_id;
+  std::string key_name;
+};
+
+struct Key {
+  std::string id;
+  std::string secret;
+  std::string name;
+};
+
+// The member `name` of an object, or a null value when absent (or not an object).
+inline const json::Value& member(const json::Value& value, std::string_view name) {
+  static const json::Value null_value;
+  if (!value.is_object()) return null_value;
+  const json::Value* found = value.find(name);
+  return found == nullptr ? null_value : *found;
+}
+
+inline std::string text_of(const json::Value& value, std::string_view name) {
+  return member(value, name).text();
+}
+
+inline std::int64_t int_of(const json::Value& value, std::string_view name) {
+  return member(value, name).as_int64().value_or(-999999);
+}
+
+inline std::string percent_encode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if ((u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || u == '-' ||
+        u == '_' || u == '.' || u == '~') {
+      out.push_back(c);
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[u >> 4]);
+      out.push_back(kHex[u & 0xf]);
+    }
+  }
+  return out;
+}
+
+// Quotes a string as a JSON string literal.
+inline std::string json_string(std::string_view text) {
+  std::string out;
+  json::append_quoted(out, text);
+  return out;
+}
+
+class HttpTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  HttpTest() : api_(GetParam()) {}
+
+  TestApi& api() { return api_; }
+  storage::Db& db() { return api_.database().db(); }
+
+  // --- platform -------------------------------------------------------------------------------
+
+  TestResponse admin_post(const std::string& target, const std::string& body,
+                          Headers headers = {}) {
+    return api_.post(target, test_admin_key, body, std::move(headers));
+  }
+  TestResponse admin_get(const std::string& target) { return api_.get(target, test_admin_key); }
+  // The admin reading tenant data the documented way: GET with both headers.
+  TestResponse admin_read(const std::string& target, const std::string& tenant_id,
+                          const std::string& justification = "support ticket 4711") {
+    return api_.call("GET", target, test_admin_key, "",
+                     {{"X-Neruba-Tenant", tenant_id}, {"X-Neruba-Justification", justification}});
+  }
+
+  Key make_key(const std::string& tenant_id, const std::string& scopes,
+               const std::string& name = "test key") {
+    const auto response =
+        admin_post("/v1/tenants/" + tenant_id + "/api-keys",
+                   R"({"name":)" + json_string(name) + R"(,"scopes":)" + scopes + "}");
+    EXPECT_EQ(response.status, 201) << response.body;
+    return Key{response.field("id"), response.field("key"), name};
+  }
+
+  Tenant make_tenant(const std::string& name, const std::string& extra_fields = "",
+                     const std::string& scopes = kAllScopes) {
+    const auto response =
+        admin_post("/v1/tenants", R"({"name":)" + json_string(name) + extra_fields + "}");
+    EXPECT_EQ(response.status, 201) << response.body;
+    Tenant tenant;
+    tenant.id = response.field("id");
+    const Key key = make_key(tenant.id, scopes, name + " full key");
+    tenant.key = key.secret;
+    tenant.key_id = key.id;
+    tenant.key_name = key.name;
+    return tenant;
+  }
+
+  // --- customers ------------------------------------------------------------------------------
+
+  static std::string customer_body(const std::string& external_id,
+                                   const std::string& extra_fields = "") {
+    return R"({"external_id":)" + json_string(external_id) + R"(,"name":"Customer )" + external_id +
+           "\"" + extra_fields + "}";
+  }
+
+  TestResponse create_customer(const Tenant& tenant, const std::string& external_id,
+                               const std::string& extra_fields = "", Headers headers = {}) {
+    return api_.post("/v1/customers", tenant.key, customer_body(external_id, extra_fields),
+                     std::move(headers));
+  }
+
+  // --- lists ----------------------------------------------------------------------------------
+
+  // Follows next_cursor from the first page to the last and returns every item in order.
+  // `pages` (optional) receives the number of pages fetched.
+  std::vector<json::Value> walk(const std::string& path, const std::string& bearer,
+                                std::size_t limit, Headers headers = {},
+                                std::size_t* pages = nullptr) {
+    std::vector<json::Value> items;
+    std::string cursor;
+    std::size_t fetched = 0;
+    for (int guard = 0; guard < 10000; ++guard) {
+      std::string target = path + (path.find('?') == std::string::npos ? "?" : "&") +
+                           "limit=" + std::to_string(limit);
+      if (!cursor.empty()) target += "&cursor=" + percent_encode(cursor);
+      const auto response = api_.call("GET", target, bearer, "", headers);
+      EXPECT_EQ(response.status, 200) << target << ": " << response.body;
+      if (response.status != 200) break;
+      ++fetched;
+      const auto& data = member(response.json, "data");
+      EXPECT_TRUE(data.is_array()) << response.body;
+      EXPECT_LE(data.items().size(), limit) << target;
+      for (const auto& item : data.items()) items.push_back(item);
+      const auto& next = member(response.json, "next_cursor");
+      EXPECT_TRUE(next.is_null() || next.is_string()) << response.body;
+      if (next.is_null()) break;
+      EXPECT_FALSE(next.text().empty()) << response.body;
+      if (next.text() == cursor) {
+        ADD_FAILURE() << "next_cursor did not advance: " << response.body;
+        break;
+      }
+      cursor = next.text();
+    }
+    if (pages != nullptr) *pages = fetched;
+    return items;
+  }
+
+  std::vector<json::Value> audit_trail(const Tenant& tenant, std::size_t limit = 1000) {
+    return walk("/v1/audit", tenant.key, limit);
+  }
+
+  std::vector<std::string> customer_external_ids(const Tenant& tenant) {
+    std::vector<std::string> out;
+    for (const auto& customer : walk("/v1/customers", tenant.key, 1000)) {
+      out.push_back(text_of(customer, "external_id"));
+    }
+    return out;
+  }
+
+  // --- database -------------------------------------------------------------------------------
+
+  storage::Rows query(std::string_view sql, std::initializer_list<storage::Param> params = {}) {
+    auto tx = db().begin(storage::TxMode::read);
+    return tx->query(sql, params);
+  }
+
+  std::int64_t scalar(std::string_view sql, std::initializer_list<storage::Param> params = {}) {
+    const auto rows = query(sql, params);
+    return rows.at(0).integer(0);
+  }
+
+  std::int64_t audit_count(const std::string& tenant_id) {
+    return scalar("SELECT COUNT(*) FROM audit_records WHERE tenant_id = $1", {tenant_id});
+  }
+
+  std::int64_t customer_count(const std::string& tenant_id) {
+    return scalar("SELECT COUNT(*) FROM customers WHERE tenant_id = $1", {tenant_id});
+  }
+
+  // Everything stored for the tenant (and the platform-scoped idempotency keys), as text: equal
+  // fingerprints before and after a request prove the request wrote nothing.
+  std::string fingerprint(const std::string& tenant_id) {
+    std::string out;
+    const auto dump = [&](std::string_view label, std::string_view sql,
+                          std::initializer_list<storage::Param> params) {
+      out += label;
+      out += ":\n";
+      for (const auto& row : query(sql, params)) {
+        for (std::size_t i = 0; i < row.size(); ++i) {
+          out += row.is_null(i) ? std::string("NULL") : row.text(i);
+          out += '|';
+        }
+        out += '\n';
+      }
+    };
+    dump("tenant", "SELECT * FROM tenants WHERE tenant_id = $1", {tenant_id});
+    dump("keys", "SELECT * FROM api_keys WHERE tenant_id = $1 ORDER BY key_id", {tenant_id});
+    dump("customers", "SELECT * FROM customers WHERE tenant_id = $1 ORDER BY customer_id",
+         {tenant_id});
+    dump("audit", "SELECT * FROM audit_records WHERE tenant_id = $1 ORDER BY seq", {tenant_id});
+    dump("idempotency",
+         "SELECT * FROM idempotency_keys WHERE tenant_id = $1 OR tenant_id = '' ORDER BY "
+         "tenant_id, idempotency_key",
+         {tenant_id});
+    return out;
+  }
+
+  TestApi api_;
+};
+
+// A short description of where two fingerprints first differ (full dumps are unreadable).
+inline std::string first_difference(const std::string& before, const std::string& after) {
+  std::size_t i = 0;
+  while (i < before.size() && i < after.size() && before[i] == after[i]) ++i;
+  const auto line_start = [](const std::string& text, std::size_t at) {
+    const auto found = text.rfind('\n', at == 0 ? 0 : at - 1);
+    return found == std::string::npos ? 0 : found + 1;
+  };
+  const auto line_of = [&](const std::string& text) {
+    const std::size_t start = line_start(text, std::min(i, text.size()));
+    const std::size_t end = text.find('\n', std::min(i, text.size()));
+    return text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  };
+  // The section header ("customers:", "audit:", ...) the difference is in.
+  std::string section;
+  for (std::size_t at = 0; at < i && at < before.size();) {
+    const auto end = before.find('\n', at);
+    if (end == std::string::npos) break;
+    const std::string line = before.substr(at, end - at);
+    if (!line.empty() && line.back() == ':') section = line;
+    at = end + 1;
+  }
+  return "stored rows changed in [" + section + "]\n  before: " + line_of(before) +
+         "\n  after:  " + line_of(after);
+}
+
+#define EXPECT_UNCHANGED(before, after) \
+  EXPECT_TRUE((before) == (after))      \
+      << ::neruba::test::http_tests::first_difference((before), (after))
+
+// Asserts an RFC 9457 problem-details response with the given status and type slug.
+inline void expect_problem(const TestResponse& response, int status, std::string_view slug,
+                           std::string_view context = "") {
+  EXPECT_EQ(response.status, status) << context << "\n" << response.body;
+  const auto* content_type = response.header("Content-Type");
+  ASSERT_NE(content_type, nullptr) << context;
+  EXPECT_EQ(content_type->rfind("application/problem+json", 0), 0u)
+      << context << " content type " << *content_type;
+  ASSERT_TRUE(response.json.is_object()) << context << "\n" << response.body;
+  EXPECT_EQ(text_of(response.json, "type"), std::string(kErrorTypePrefix) + std::string(slug))
+      << context << "\n"
+      << response.body;
+  EXPECT_TRUE(member(response.json, "title").is_string()) << context;
+  EXPECT_FALSE(text_of(response.json, "title").empty()) << context;
+  EXPECT_EQ(int_of(response.json, "status"), status) << context;
+  EXPECT_TRUE(member(response.json, "detail").is_string()) << context;
+  EXPECT_FALSE(text_of(response.json, "detail").empty()) << context;
+  const auto& errors = member(response.json, "errors");
+  EXPECT_TRUE(errors.is_array()) << context << "\n" << response.body;
+  for (const auto& item : errors.items()) {
+    EXPECT_TRUE(member(item, "type").is_string()) << context << "\n" << response.body;
+    EXPECT_TRUE(member(item, "detail").is_string()) << context << "\n" << response.body;
+  }
+}
+
+// True when the problem's errors[] has an item for `field` with `type`.
+inline bool has_field_error(const TestResponse& response, std::string_view field,
+                            std::string_view type) {
+  for (const auto& item : member(response.json, "errors").items()) {
+    if (text_of(item, "field") == field && text_of(item, "type") == type) return true;
+  }
+  return false;
+}
+
+}  // namespace neruba::test::http_tests

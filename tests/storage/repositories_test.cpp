@@ -1,0 +1,241 @@
+// Storage conformance: the repositories behave the same on every backend.
+#include <gtest/gtest.h>
+
+#include "domain/time.hpp"
+#include "storage/repositories.hpp"
+#include "support/test_db.hpp"
+
+namespace neruba::storage {
+namespace {
+
+using test::Backend;
+using test::TestDatabase;
+
+Instant at(const char* text) { return *domain::parse_rfc3339(text); }
+
+TenantRecord tenant(const std::string& id) {
+  json::Value settings = json::Value::object();
+  settings.set("late_event_window_days", json::Value::number(35));
+  return TenantRecord{TenantId(id),    "Tenant " + id, "EUR",
+                      "Europe/Berlin", settings,       at("2026-01-01T00:00:00Z")};
+}
+
+class RepositoryConformance : public ::testing::TestWithParam<Backend> {
+ protected:
+  RepositoryConformance() : database_(GetParam()) {}
+
+  std::unique_ptr<Tx> write() { return database_.db().begin(TxMode::write); }
+  std::unique_ptr<Tx> read() { return database_.db().begin(TxMode::read); }
+
+  TestDatabase database_;
+};
+
+TEST_P(RepositoryConformance, TenantRoundTripsAndRejectsDuplicateId) {
+  auto tx = write();
+  ASSERT_TRUE(tenants::insert(*tx, tenant("ten_a")));
+  EXPECT_FALSE(tenants::insert(*tx, tenant("ten_a")));
+  tx->commit();
+
+  auto check = read();
+  const auto found = tenants::find(*check, TenantId("ten_a"));
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->name, "Tenant ten_a");
+  EXPECT_EQ(found->currency, "EUR");
+  EXPECT_EQ(found->timezone, "Europe/Berlin");
+  EXPECT_EQ(found->settings.find("late_event_window_days")->text(), "35");
+  EXPECT_EQ(found->created_at, at("2026-01-01T00:00:00Z"));
+  EXPECT_FALSE(tenants::find(*check, TenantId("ten_b")).has_value());
+}
+
+TEST_P(RepositoryConformance, TenantListPagesInIdOrder) {
+  auto tx = write();
+  for (const char* id : {"ten_c", "ten_a", "ten_b"}) ASSERT_TRUE(tenants::insert(*tx, tenant(id)));
+  tx->commit();
+  auto check = read();
+  const auto first = tenants::list(*check, "", 2);
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_EQ(first[0].id.str(), "ten_a");
+  EXPECT_EQ(first[1].id.str(), "ten_b");
+  const auto second = tenants::list(*check, "ten_b", 2);
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].id.str(), "ten_c");
+}
+
+TEST_P(RepositoryConformance, AuditHeadStartsEmptyAndMovesWithEachRecord) {
+  auto tx = write();
+  ASSERT_TRUE(tenants::insert(*tx, tenant("ten_a")));
+  const auto head = tenants::lock_audit_head(*tx, TenantId("ten_a"));
+  ASSERT_TRUE(head.has_value());
+  EXPECT_EQ(head->seq, 0);
+  EXPECT_EQ(head->hash, "");
+  tenants::set_audit_head(*tx, TenantId("ten_a"), AuditHead{1, "abc"});
+  EXPECT_FALSE(tenants::lock_audit_head(*tx, TenantId("ten_missing")).has_value());
+  tx->commit();
+  auto check = read();
+  const auto moved = tenants::audit_head(*check, TenantId("ten_a"));
+  EXPECT_EQ(moved.seq, 1);
+  EXPECT_EQ(moved.hash, "abc");
+}
+
+TEST_P(RepositoryConformance, ApiKeysAreFoundByHashOnlyWithinTheirTenant) {
+  auto tx = write();
+  ASSERT_TRUE(tenants::insert(*tx, tenant("ten_a")));
+  ASSERT_TRUE(tenants::insert(*tx, tenant("ten_b")));
+  api_keys::insert(*tx, ApiKeyRecord{TenantId("ten_a"),
+                                     ApiKeyId("key_1"),
+                                     "backend",
+                                     {"read", "write"},
+                                     "hash1",
+                                     "nrb_a_x",
+                                     at("2026-01-02T00:00:00Z"),
+                                     std::nullopt});
+  tx->commit();
+
+  auto check = read();
+  const auto found = api_keys::find_by_hash(*check, TenantId("ten_a"), "hash1");
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->id.str(), "key_1");
+  EXPECT_EQ(found->scopes, (std::vector<std::string>{"read", "write"}));
+  EXPECT_FALSE(found->revoked_at.has_value());
+  EXPECT_FALSE(api_keys::find_by_hash(*check, TenantId("ten_b"), "hash1").has_value());
+  EXPECT_FALSE(api_keys::find(*check, TenantId("ten_b"), ApiKeyId("key_1")).has_value());
+}
+
+TEST_P(RepositoryConformance, RevokingAKeyRecordsTheInstantOnce) {
+  auto tx = write();
+  ASSERT_TRUE(tenants::insert(*tx, tenant("ten_a")));
+  api_keys::insert(*tx, ApiKeyRecord{TenantId("ten_a"),
+                                     ApiKeyId("key_1"),
+                                     "k",
+                                     {"read"},
+                                     "h",
+                                     "p",
+                                     at("2026-01-02T00:00:00Z"),
+                                     std::nullopt});
+  api_keys::revoke(*tx, TenantId("ten_a"), ApiKeyId("key_1"), at("2026-01-03T00:00:00Z"));
+  api_keys::revoke(*tx, TenantId("ten_a"), ApiKeyId("key_1"), at("2026-01-04T00:00:00Z"));
+  tx->commit();
+  auto check = read();
+  const auto key = api_keys::find(*check, TenantId("ten_a"), ApiKeyId("key_1"));
+  ASSERT_TRUE(key && key->revoked_at);
+  EXPECT_EQ(*key->revoked_at, at("2026-01-03T00:00:00Z"));
+}
+
+TEST_P(RepositoryConformance, CustomerExternalIdIsUniquePerTenantOnly) {
+  auto tx = write();
+  ASSERT_TRUE(tenants::insert(*tx, tenant("ten_a")));
+  ASSERT_TRUE(tenants::insert(*tx, tenant("ten_b")));
+  json::Value metadata = json::Value::object();
+  metadata.set("plan", json::Value::string("gold \"vip\" ✓"));
+  const CustomerRecord customer{
+      TenantId("ten_a"), CustomerId("cus_1"),       "acme", "Acme", "USD", "UTC",
+      metadata,          at("2026-01-02T00:00:00Z")};
+  ASSERT_TRUE(customers::insert(*tx, customer));
+  CustomerRecord clash = customer;
+  clash.id = CustomerId("cus_2");
+  EXPECT_FALSE(customers::insert(*tx, clash));
+  CustomerRecord other_tenant = clash;
+  other_tenant.tenant = TenantId("ten_b");
+  EXPECT_TRUE(customers::insert(*tx, other_tenant));
+  tx->commit();
+
+  auto check = read();
+  const auto found = customers::find_by_external_id(*check, TenantId("ten_a"), "acme");
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->id.str(), "cus_1");
+  EXPECT_EQ(found->metadata, metadata);
+  EXPECT_EQ(customers::find_by_external_id(*check, TenantId("ten_b"), "acme")->id.str(), "cus_2");
+  EXPECT_EQ(customers::list(*check, TenantId("ten_a"), "", 10).size(), 1u);
+}
+
+TEST_P(RepositoryConformance, AuditRecordsRoundTripAndFilter) {
+  auto tx = write();
+  ASSERT_TRUE(tenants::insert(*tx, tenant("ten_a")));
+  for (int seq = 1; seq <= 4; ++seq) {
+    AuditRecord record;
+    record.tenant = TenantId("ten_a");
+    record.seq = seq;
+    record.id = AuditRecordId("aud_" + std::to_string(seq));
+    record.time = at("2026-01-02T00:00:00Z") + std::chrono::hours(seq);
+    record.actor_type = "api_key";
+    record.actor_id = seq % 2 == 0 ? "key_even" : "key_odd";
+    record.actor_name = "n";
+    record.action = seq == 3 ? "customer.created" : "tenant.updated";
+    record.target = "t" + std::to_string(seq);
+    if (seq == 2) record.reason_code = "goodwill";
+    record.request_id = "req_" + std::to_string(seq);
+    if (seq == 2) record.before = json::Value::object();
+    record.prev_hash = "p";
+    record.hash = "h" + std::to_string(seq);
+    audit::insert(*tx, record);
+  }
+  tx->commit();
+
+  auto check = read();
+  const auto all = audit::page(*check, TenantId("ten_a"), 0, 100);
+  ASSERT_EQ(all.size(), 4u);
+  EXPECT_EQ(all[1].reason_code.value_or(""), "goodwill");
+  EXPECT_TRUE(all[1].before.has_value());
+  EXPECT_FALSE(all[0].before.has_value());
+  EXPECT_FALSE(all[0].justification.has_value());
+
+  AuditFilter by_actor;
+  by_actor.actor = "key_even";
+  const auto even = audit::list(*check, TenantId("ten_a"), by_actor);
+  ASSERT_EQ(even.size(), 2u);
+  EXPECT_EQ(even[0].seq, 2);
+  EXPECT_EQ(even[1].seq, 4);
+
+  AuditFilter window;  // [03:00, 05:00) holds records 3 and 4
+  window.from = at("2026-01-02T03:00:00Z");
+  window.to = at("2026-01-02T05:00:00Z");
+  const auto in_window = audit::list(*check, TenantId("ten_a"), window);
+  ASSERT_EQ(in_window.size(), 2u);
+  EXPECT_EQ(in_window[0].seq, 3);
+
+  AuditFilter action;
+  action.action = "customer.created";
+  action.after_seq = 0;
+  EXPECT_EQ(audit::list(*check, TenantId("ten_a"), action).size(), 1u);
+  EXPECT_TRUE(audit::list(*check, TenantId("ten_b"), AuditFilter{}).empty());
+}
+
+TEST_P(RepositoryConformance, IdempotencyKeyLifecycle) {
+  const TenantId scope("ten_a");
+  const Instant now = at("2026-01-02T00:00:00Z");
+  auto tx = write();
+  ASSERT_TRUE(
+      idempotency::insert_in_flight(*tx, scope, "k1", "hash", now, now + std::chrono::seconds(60)));
+  EXPECT_FALSE(
+      idempotency::insert_in_flight(*tx, scope, "k1", "hash", now, now + std::chrono::seconds(60)));
+  EXPECT_TRUE(idempotency::insert_in_flight(*tx, TenantId("ten_b"), "k1", "hash", now, now));
+  idempotency::complete(*tx, scope, "k1", 201, R"({"id":"x"})");
+  tx->commit();
+
+  auto check = write();
+  auto record = idempotency::find(*check, scope, "k1");
+  ASSERT_TRUE(record.has_value());
+  EXPECT_EQ(record->state, IdempotencyState::done);
+  EXPECT_EQ(record->response_status, 201);
+  EXPECT_EQ(record->response_body, R"({"id":"x"})");
+  idempotency::release(*check, scope, "k1");  // a done key is never released
+  EXPECT_TRUE(idempotency::find(*check, scope, "k1").has_value());
+  idempotency::release(*check, TenantId("ten_b"), "k1");
+  EXPECT_FALSE(idempotency::find(*check, TenantId("ten_b"), "k1").has_value());
+  EXPECT_EQ(idempotency::purge_older_than(*check, now + std::chrono::seconds(1)), 1);
+  EXPECT_FALSE(idempotency::find(*check, scope, "k1").has_value());
+  check->commit();
+}
+
+TEST_P(RepositoryConformance, MigrationsAreIdempotent) {
+  EXPECT_EQ(migrate(database_.db()), 0);  // TestDatabase already migrated
+  auto check = read();
+  const auto rows = check->query("SELECT COUNT(*) FROM schema_migrations");
+  EXPECT_GE(rows.at(0).integer(0), 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, RepositoryConformance,
+                         ::testing::ValuesIn(test::test_backends()), test::backend_name);
+
+}  // namespace
+}  // namespace neruba::storage
