@@ -223,7 +223,13 @@ Result<std::optional<services::IdempotencyClaim>> idempotency_claim(
 }  // namespace
 
 Api::Api(storage::Db& db, const Clock& clock, IdGenerator& ids, std::string admin_key_hash)
-    : db_(db), clock_(clock), ids_(ids), authenticator_(std::move(admin_key_hash)) {}
+    : db_(db),
+      clock_(clock),
+      ids_(ids),
+      authenticator_(std::move(admin_key_hash)),
+      rate_limiter_(clock),
+      pipeline_(
+          std::make_unique<services::ingest::Pipeline>(db, limits::ingest_events_per_commit_max)) {}
 
 Api::~Api() = default;
 

@@ -11,7 +11,9 @@
 #include "http/message.hpp"
 #include "http/metrics.hpp"
 #include "services/context.hpp"
+#include "services/ingest.hpp"
 #include "services/platform.hpp"
+#include "services/rate_limit.hpp"
 #include "storage/db.hpp"
 
 namespace neruba::http {
@@ -31,6 +33,8 @@ class Api {
   IdGenerator& ids() { return ids_; }
   Instant now() const { return clock_.now(); }
   const services::platform::Authenticator& authenticator() const { return authenticator_; }
+  services::ingest::Pipeline& pipeline() { return *pipeline_; }
+  services::RateLimiter& rate_limiter() { return rate_limiter_; }
 
  private:
   storage::Db& db_;
@@ -38,6 +42,9 @@ class Api {
   IdGenerator& ids_;
   services::platform::Authenticator authenticator_;
   Metrics metrics_;
+  services::RateLimiter rate_limiter_;
+  std::unique_ptr<services::ingest::Pipeline>
+      pipeline_;  // last: its writer drains before the rest goes
 };
 
 }  // namespace neruba::http

@@ -6,6 +6,9 @@
 #include "services/audit_log.hpp"
 #include "services/customers.hpp"
 #include "services/platform.hpp"
+#include "services/settings.hpp"
+#include "services/usage.hpp"
+#include "storage/repositories.hpp"
 
 namespace neruba::http {
 namespace {
@@ -190,6 +193,103 @@ Result<Reply> verify_audit(Call& call) {
   });
 }
 
+// Reads the ingest settings and rate of the tenant (one indexed row).
+struct TenantIngestConfig {
+  services::ingest::IngestSettings settings;
+  std::int64_t events_per_second = 0;
+  std::int64_t burst = 0;
+};
+
+Result<TenantIngestConfig> ingest_config(Call& call) {
+  auto tx = call.api.db().begin(storage::TxMode::read);
+  const auto tenant = storage::tenants::find(*tx, call.ctx.principal.tenant);
+  if (!tenant) return Error::not_found("The tenant");
+  const auto integer = [&](std::string_view name, std::int64_t fallback) {
+    const json::Value* value = tenant->settings.find(name);
+    return value ? value->as_int64().value_or(fallback) : fallback;
+  };
+  TenantIngestConfig config;
+  config.settings.late_event_window_days =
+      integer("late_event_window_days", limits::late_event_window_days_default);
+  config.settings.future_event_skew_seconds =
+      integer("future_event_skew_seconds", limits::future_event_skew_seconds_default);
+  const json::Value* auto_create = tenant->settings.find("auto_create_customers");
+  config.settings.auto_create_customers =
+      auto_create != nullptr && auto_create->is_bool() && auto_create->as_bool();
+  config.events_per_second =
+      integer("ingest_events_per_second", services::settings::ingest_events_per_second_default);
+  config.burst = integer("ingest_burst", services::settings::ingest_burst_default);
+  return config;
+}
+
+Result<Reply> ingest_events(Call& call) {
+  if (call.request.body.empty())
+    return Error::make(ErrorCode::malformed_request, "The request needs a JSON body.");
+  auto config = ingest_config(call);
+  if (!config) return config.take_error();
+  auto batch = services::ingest::parse_batch(call.request.body, config->settings, call.ctx.now);
+  if (!batch) return batch.take_error();
+  const TenantId& tenant = call.ctx.principal.tenant;
+  // Backpressure before any work is queued: the tenant's own rate, then its in-flight budget.
+  if (const auto wait =
+          call.api.rate_limiter().admit(tenant, static_cast<std::int64_t>(batch->size),
+                                        config->events_per_second, config->burst)) {
+    Error error =
+        Error::make(ErrorCode::rate_limited, "The tenant's ingest rate limit of " +
+                                                 std::to_string(config->events_per_second) +
+                                                 " events per second is exhausted; retry later.");
+    error.retry_after_seconds = *wait;
+    return error;
+  }
+  if (call.api.pipeline().in_flight(tenant) + batch->size > limits::ingest_in_flight_events_max) {
+    Error error = Error::make(ErrorCode::rate_limited,
+                              "Too many of the tenant's events are waiting to be written.");
+    error.retry_after_seconds = 1;
+    return error;
+  }
+  auto job = std::make_unique<services::ingest::Pipeline::Job>();
+  job->ctx = call.ctx;
+  job->settings = config->settings;
+  job->batch = std::move(batch).value();
+  job->claim = call.claim;
+  return call.api.pipeline().submit(std::move(job)).get();
+}
+
+Result<Reply> create_meter(Call& call) {
+  auto body = call.body();
+  if (!body) return body.take_error();
+  std::string id = call.api.ids().next("mtr_");
+  return call.write(
+      [&](storage::Tx& tx) { return services::usage::create_meter(tx, call.ctx, *body, id); });
+}
+
+Result<Reply> list_meters(Call& call) {
+  return call.read([&](storage::Tx& tx) { return services::usage::list_meters(tx, call.ctx); });
+}
+
+Result<Reply> get_meter(Call& call) {
+  const std::string code = call.param("code");
+  return call.read([&](storage::Tx& tx) { return services::usage::get_meter(tx, call.ctx, code); });
+}
+
+Result<Reply> customer_usage(Call& call) {
+  auto from = instant_query(call, "from");
+  if (!from) return from.take_error();
+  auto to = instant_query(call, "to");
+  if (!to) return to.take_error();
+  std::vector<FieldError> errors;
+  if (!from.value()) errors.push_back(FieldError{"from", "required", "is required (RFC 3339)", {}});
+  if (!to.value()) errors.push_back(FieldError{"to", "required", "is required (RFC 3339)", {}});
+  if (errors.empty() && *to.value() < *from.value()) {
+    errors.push_back(FieldError{"to", "invalid_value", "must not be before from", {}});
+  }
+  if (!errors.empty()) return Error::invalid(std::move(errors));
+  const std::string external_id = call.param("external_id");
+  return call.read([&](storage::Tx& tx) {
+    return services::usage::customer_usage(tx, call.ctx, external_id, *from.value(), *to.value());
+  });
+}
+
 }  // namespace
 
 const std::string* Call::query(const std::string& name) const {
@@ -254,6 +354,11 @@ const std::vector<Route>& routes() {
        Access::tenant,
        {scope::read, scope::write},
        get_customer},
+      {"POST", "/v1/events", Access::tenant, {scope::ingest}, ingest_events},
+      {"POST", "/v1/meters", Access::tenant, {scope::write}, create_meter},
+      {"GET", "/v1/meters", Access::tenant, {scope::read, scope::write}, list_meters},
+      {"GET", "/v1/meters/{code}", Access::tenant, {scope::read, scope::write}, get_meter},
+      {"GET", "/v1/customers/{external_id}/usage", Access::tenant, {scope::read}, customer_usage},
       {"GET", "/v1/audit", Access::tenant, {scope::read, scope::operator_}, list_audit},
       {"GET", "/v1/audit/verify", Access::tenant, {scope::read, scope::operator_}, verify_audit},
   };

@@ -1,0 +1,557 @@
+// neruba_bench_ingest_ceiling: the raw-engine ceiling of `bench/ingest`.
+//
+// Writes the rows the server writes for N benchmark events — one `events` row per event (its
+// primary key is the dedupe key) and the `usage_deltas` rows each 1,000-event batch implies (one
+// per meter × customer × hour × group, computed by the same domain metering code the server
+// uses) — straight into the same engine, schema and indexes (a fresh database migrated by
+// storage::open_database), by the fastest plain path:
+//   SQLite      prepared single-row INSERTs, WAL, synchronous=FULL (the server's settings)
+//   PostgreSQL  COPY … FROM STDIN into events, then into usage_deltas
+// in two modes, each on empty tables:
+//   durable  one transaction per 1,000-event batch (the server's durability contract: a batch
+//            is acknowledged only once committed)
+//   single   every row in one transaction (the engine's bulk-load ceiling)
+// Rows are generated and formatted outside the timer; the timer covers the engine calls from
+// BEGIN to COMMIT.
+#include <libpq-fe.h>
+#include <sqlite3.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "bench_events.hpp"
+#include "common/crypto.hpp"
+#include "domain/metering.hpp"
+#include "json/json.hpp"
+#include "storage/db.hpp"
+
+namespace neruba::bench {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+struct Options {
+  std::string db_url;
+  std::uint64_t events = 100'000;
+  std::size_t batch_events = 1000;
+  std::uint32_t customers = 1000;
+  std::int64_t age_seconds_max = 120;
+  std::uint64_t seed = 42;
+  bool durable = true;
+  bool single = true;
+  std::string summary_path;
+  std::string create_pg_database;  // only create this database on the server of --db, then exit
+};
+
+constexpr const char* usage_text =
+    "usage: neruba_bench_ingest_ceiling --db URL [options]\n"
+    "  --db URL                  sqlite:PATH (a fresh file) or postgresql://… (a fresh database)\n"
+    "  --events N                events to write (default 100000)\n"
+    "  --batch-events N          events per batch: one durable transaction (default 1000)\n"
+    "  --customers N             customers the events spread over (default 1000)\n"
+    "  --seed N                  event generator seed (default 42)\n"
+    "  --mode durable|single|both  (default both)\n"
+    "  --summary FILE            also write the results as key=value lines to FILE\n"
+    "  --create-pg-database NAME create database NAME on the server of --db and exit\n";
+
+std::optional<Options> parse_options(int argc, char** argv) {
+  Options options;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string arg = argv[i];
+    const std::string value = argv[i + 1];
+    if (arg == "--db") options.db_url = value;
+    else if (arg == "--events") options.events = std::stoull(value);
+    else if (arg == "--batch-events") options.batch_events = std::stoul(value);
+    else if (arg == "--customers") options.customers = static_cast<std::uint32_t>(std::stoul(value));
+    else if (arg == "--seed") options.seed = std::stoull(value);
+    else if (arg == "--summary") options.summary_path = value;
+    else if (arg == "--create-pg-database") options.create_pg_database = value;
+    else if (arg == "--mode") {
+      options.durable = value == "durable" || value == "both";
+      options.single = value == "single" || value == "both";
+      if (!options.durable && !options.single) return std::nullopt;
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (argc % 2 == 0 || options.db_url.empty() || options.batch_events == 0 || options.customers == 0) {
+    return std::nullopt;
+  }
+  return options;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The rows.
+
+struct EventRow {
+  std::string event_id;
+  std::string customer_id;
+  std::string event_type;
+  std::int64_t occurred_at = 0;
+  std::string properties;
+  std::string content_hash;
+  std::int64_t received_at = 0;
+};
+
+struct DeltaRow {
+  std::string meter_id;
+  std::string customer_id;
+  std::int64_t bucket_start = 0;
+  std::string group_key;
+  std::string batch_id;
+  domain::Aggregate aggregate;
+};
+
+struct Batch {
+  std::vector<EventRow> events;
+  std::vector<DeltaRow> deltas;
+};
+
+std::int64_t unix_micros_now() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Generates the benchmark's events batch by batch, with the ids and pre-aggregates the server
+// would store for them.
+class RowSource {
+ public:
+  explicit RowSource(const Options& options) : options_(options), random_(options.seed) {
+    tenant_id_ = "ten_" + crypto::random_token(24);
+    run_id_ = crypto::random_token(8);
+    for (std::uint32_t i = 0; i < options.customers; ++i) customer_ids_.push_back("cus_" + crypto::random_token(24));
+    for (const auto& spec : meters) {
+      domain::MeterDefinition meter;
+      meter.id = "mtr_" + crypto::random_token(24);
+      meter.code = spec.code;
+      meter.event_type = spec.event_type;
+      meter.aggregation = *domain::parse_aggregation(spec.aggregation);
+      meter.field = spec.field;
+      if (!spec.group_by.empty()) meter.group_by.emplace_back(spec.group_by);
+      meters_.push_back(std::move(meter));
+    }
+  }
+
+  const std::string& tenant_id() const { return tenant_id_; }
+
+  Batch next(std::size_t size) {
+    Batch batch;
+    const std::int64_t now = unix_micros_now();
+    const std::string batch_id = "bat_" + crypto::random_token(24);
+    using Key = std::tuple<std::size_t, std::uint32_t, std::int64_t, std::string>;
+    std::map<Key, domain::Aggregate> aggregates;
+    for (std::size_t i = 0; i < size; ++i) {
+      auto generated = generate_event(random_, options_.customers, options_.age_seconds_max);
+      EventRow row;
+      row.event_id = event_id(run_id_, counter_++);
+      row.customer_id = customer_ids_[generated.customer];
+      row.event_type = generated.is_api_call ? api_call_type : storage_type;
+      row.occurred_at = (now / 1'000'000 - generated.age_seconds) * 1'000'000;
+      row.properties = std::move(generated.properties);
+      row.content_hash = crypto::sha256_hex(row.event_id + '\n' + row.customer_id + '\n' + row.event_type + '\n' +
+                                            std::to_string(row.occurred_at) + '\n' + row.properties);
+      row.received_at = now;
+      const auto properties = json::parse(row.properties);
+      const std::int64_t bucket_start = row.occurred_at - row.occurred_at % 3'600'000'000LL;
+      for (std::size_t m = 0; m < meters_.size(); ++m) {
+        const auto result = domain::contribute(meters_[m], row.event_type, *properties);
+        if (result.error != domain::ContributionError::none) continue;
+        aggregates[Key{m, generated.customer, bucket_start, result.contribution.group_key}].add(
+            result.contribution, row.occurred_at, row.event_id);
+      }
+      batch.events.push_back(std::move(row));
+    }
+    for (auto& [key, aggregate] : aggregates) {
+      const auto& [meter, customer, bucket_start, group_key] = key;
+      batch.deltas.push_back(
+          DeltaRow{meters_[meter].id, customer_ids_[customer], bucket_start, group_key, batch_id, std::move(aggregate)});
+    }
+    return batch;
+  }
+
+ private:
+  const Options& options_;
+  Random random_;
+  std::string tenant_id_;
+  std::string run_id_;
+  std::uint64_t counter_ = 0;
+  std::vector<std::string> customer_ids_;
+  std::vector<domain::MeterDefinition> meters_;
+};
+
+std::optional<std::string> decimal_text(const std::optional<domain::Decimal>& value) {
+  if (!value) return std::nullopt;
+  return value->to_string();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The engines.
+
+class Writer {
+ public:
+  virtual ~Writer() = default;
+  // Empty tables, same schema and indexes.
+  virtual void reset() = 0;
+  virtual void begin() = 0;
+  // Prepares a batch for write() outside the timer (PostgreSQL formats its COPY text here).
+  virtual void prepare(const Batch& batch) { (void)batch; }
+  virtual void write(const Batch& batch) = 0;
+  virtual void commit() = 0;
+};
+
+class SqliteWriter final : public Writer {
+ public:
+  SqliteWriter(std::string path, std::string tenant_id) : path_(std::move(path)), tenant_id_(std::move(tenant_id)) {}
+  ~SqliteWriter() override { close(); }
+
+  void reset() override {
+    close();
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix);
+    storage::open_database("sqlite:" + path_);  // migrates the fresh file, then closes it
+    check(sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr), "open");
+    run("PRAGMA journal_mode=WAL");
+    run("PRAGMA synchronous=FULL");
+    check(sqlite3_prepare_v3(db_,
+                             "INSERT INTO events (tenant_id, event_id, customer_id, event_type, occurred_at, "
+                             "properties, content_hash, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                             -1, SQLITE_PREPARE_PERSISTENT, &insert_event_, nullptr),
+          "prepare events");
+    check(sqlite3_prepare_v3(db_,
+                             "INSERT INTO usage_deltas (tenant_id, meter_id, customer_id, bucket_start, group_key, "
+                             "batch_id, event_count, sum_value, max_value, latest_at, latest_event_id, latest_value) "
+                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                             -1, SQLITE_PREPARE_PERSISTENT, &insert_delta_, nullptr),
+          "prepare usage_deltas");
+  }
+
+  void begin() override { run("BEGIN IMMEDIATE"); }
+  void commit() override { run("COMMIT"); }
+
+  void write(const Batch& batch) override {
+    for (const auto& e : batch.events) {
+      text(insert_event_, 1, tenant_id_);
+      text(insert_event_, 2, e.event_id);
+      text(insert_event_, 3, e.customer_id);
+      text(insert_event_, 4, e.event_type);
+      sqlite3_bind_int64(insert_event_, 5, e.occurred_at);
+      text(insert_event_, 6, e.properties);
+      text(insert_event_, 7, e.content_hash);
+      sqlite3_bind_int64(insert_event_, 8, e.received_at);
+      step(insert_event_, "insert event");
+    }
+    for (const auto& d : batch.deltas) {
+      const auto& a = d.aggregate;
+      text(insert_delta_, 1, tenant_id_);
+      text(insert_delta_, 2, d.meter_id);
+      text(insert_delta_, 3, d.customer_id);
+      sqlite3_bind_int64(insert_delta_, 4, d.bucket_start);
+      text(insert_delta_, 5, d.group_key);
+      text(insert_delta_, 6, d.batch_id);
+      sqlite3_bind_int64(insert_delta_, 7, a.events);
+      const auto sum = decimal_text(a.sum);
+      const auto max = decimal_text(a.max);
+      const auto latest = decimal_text(a.latest_value);
+      optional_text(insert_delta_, 8, sum);
+      optional_text(insert_delta_, 9, max);
+      if (a.latest_at) {
+        sqlite3_bind_int64(insert_delta_, 10, *a.latest_at);
+        text(insert_delta_, 11, a.latest_event_id);
+      } else {
+        sqlite3_bind_null(insert_delta_, 10);
+        sqlite3_bind_null(insert_delta_, 11);
+      }
+      optional_text(insert_delta_, 12, latest);
+      step(insert_delta_, "insert delta");
+    }
+  }
+
+ private:
+  void close() {
+    sqlite3_finalize(insert_event_);
+    sqlite3_finalize(insert_delta_);
+    insert_event_ = insert_delta_ = nullptr;
+    if (db_ != nullptr) sqlite3_close(db_);
+    db_ = nullptr;
+  }
+  void check(int rc, const char* what) {
+    if (rc != SQLITE_OK) throw std::runtime_error(std::string("sqlite ") + what + ": " + sqlite3_errmsg(db_));
+  }
+  void run(const char* sql) { check(sqlite3_exec(db_, sql, nullptr, nullptr, nullptr), sql); }
+  static void text(sqlite3_stmt* statement, int index, const std::string& value) {
+    sqlite3_bind_text(statement, index, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
+  }
+  static void optional_text(sqlite3_stmt* statement, int index, const std::optional<std::string>& value) {
+    if (value) text(statement, index, *value);
+    else sqlite3_bind_null(statement, index);
+  }
+  void step(sqlite3_stmt* statement, const char* what) {
+    if (sqlite3_step(statement) != SQLITE_DONE) {
+      throw std::runtime_error(std::string("sqlite ") + what + ": " + sqlite3_errmsg(db_));
+    }
+    sqlite3_reset(statement);
+  }
+
+  std::string path_;
+  std::string tenant_id_;
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt* insert_event_ = nullptr;
+  sqlite3_stmt* insert_delta_ = nullptr;
+};
+
+// COPY text format: tab-separated, \N for NULL, backslash escapes.
+void copy_field(std::string& out, std::string_view value) {
+  for (const char c : value) {
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '\t': out += "\\t"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      default: out += c;
+    }
+  }
+}
+void copy_optional_field(std::string& out, const std::optional<std::string>& value) {
+  if (value) copy_field(out, *value);
+  else out += "\\N";
+}
+
+class PostgresWriter final : public Writer {
+ public:
+  PostgresWriter(std::string url, std::string tenant_id) : url_(std::move(url)), tenant_id_(std::move(tenant_id)) {}
+  ~PostgresWriter() override {
+    if (conn_ != nullptr) PQfinish(conn_);
+  }
+
+  void reset() override {
+    storage::open_database(url_);  // migrates, then closes its pool
+    if (conn_ == nullptr) {
+      conn_ = PQconnectdb(url_.c_str());
+      if (PQstatus(conn_) != CONNECTION_OK) throw std::runtime_error(std::string("postgres: ") + PQerrorMessage(conn_));
+    }
+    exec("TRUNCATE events, usage_deltas");
+    exec("CHECKPOINT");
+  }
+
+  void begin() override { exec("BEGIN"); }
+  void commit() override { exec("COMMIT"); }
+
+  void prepare(const Batch& batch) override {
+    events_copy_.clear();
+    deltas_copy_.clear();
+    for (const auto& e : batch.events) {
+      std::string& out = events_copy_;
+      copy_field(out, tenant_id_);
+      out += '\t';
+      copy_field(out, e.event_id);
+      out += '\t';
+      copy_field(out, e.customer_id);
+      out += '\t';
+      copy_field(out, e.event_type);
+      out += '\t';
+      out += std::to_string(e.occurred_at);
+      out += '\t';
+      copy_field(out, e.properties);
+      out += '\t';
+      copy_field(out, e.content_hash);
+      out += '\t';
+      out += std::to_string(e.received_at);
+      out += '\n';
+    }
+    for (const auto& d : batch.deltas) {
+      const auto& a = d.aggregate;
+      std::string& out = deltas_copy_;
+      for (const std::string_view field : {std::string_view(tenant_id_), std::string_view(d.meter_id),
+                                           std::string_view(d.customer_id)}) {
+        copy_field(out, field);
+        out += '\t';
+      }
+      out += std::to_string(d.bucket_start);
+      out += '\t';
+      copy_field(out, d.group_key);
+      out += '\t';
+      copy_field(out, d.batch_id);
+      out += '\t';
+      out += std::to_string(a.events);
+      out += '\t';
+      copy_optional_field(out, decimal_text(a.sum));
+      out += '\t';
+      copy_optional_field(out, decimal_text(a.max));
+      out += '\t';
+      copy_optional_field(out, a.latest_at ? std::optional(std::to_string(*a.latest_at)) : std::nullopt);
+      out += '\t';
+      copy_optional_field(out, a.latest_at ? std::optional(a.latest_event_id) : std::nullopt);
+      out += '\t';
+      copy_optional_field(out, decimal_text(a.latest_value));
+      out += '\n';
+    }
+  }
+
+  void write(const Batch&) override {
+    copy("COPY events (tenant_id, event_id, customer_id, event_type, occurred_at, properties, content_hash, "
+         "received_at) FROM STDIN",
+         events_copy_);
+    copy("COPY usage_deltas (tenant_id, meter_id, customer_id, bucket_start, group_key, batch_id, event_count, "
+         "sum_value, max_value, latest_at, latest_event_id, latest_value) FROM STDIN",
+         deltas_copy_);
+  }
+
+ private:
+  void exec(const char* sql) {
+    PGresult* result = PQexec(conn_, sql);
+    const auto status = PQresultStatus(result);
+    const std::string message = PQresultErrorMessage(result);
+    PQclear(result);
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+      throw std::runtime_error(std::string("postgres: ") + sql + ": " + message);
+    }
+  }
+
+  void copy(const char* sql, const std::string& data) {
+    PGresult* result = PQexec(conn_, sql);
+    const bool ready = PQresultStatus(result) == PGRES_COPY_IN;
+    PQclear(result);
+    if (!ready) throw std::runtime_error(std::string("postgres: ") + sql + ": " + PQerrorMessage(conn_));
+    if (PQputCopyData(conn_, data.data(), static_cast<int>(data.size())) != 1 || PQputCopyEnd(conn_, nullptr) != 1) {
+      throw std::runtime_error(std::string("postgres COPY: ") + PQerrorMessage(conn_));
+    }
+    bool ok = true;
+    std::string message;
+    while ((result = PQgetResult(conn_)) != nullptr) {
+      if (PQresultStatus(result) != PGRES_COMMAND_OK) {
+        ok = false;
+        message = PQresultErrorMessage(result);
+      }
+      PQclear(result);
+    }
+    if (!ok) throw std::runtime_error("postgres COPY: " + message);
+  }
+
+  std::string url_;
+  std::string tenant_id_;
+  PGconn* conn_ = nullptr;
+  std::string events_copy_;
+  std::string deltas_copy_;
+};
+
+// ---------------------------------------------------------------------------------------------
+
+struct ModeResult {
+  double seconds = 0;  // engine time, BEGIN to COMMIT
+  std::uint64_t events = 0;
+  std::uint64_t deltas = 0;
+  double events_per_second() const { return seconds > 0 ? static_cast<double>(events) / seconds : 0; }
+  double rows_per_second() const { return seconds > 0 ? static_cast<double>(events + deltas) / seconds : 0; }
+};
+
+ModeResult run_mode(const Options& options, Writer& writer, bool durable) {
+  RowSource source(options);
+  writer.reset();
+  ModeResult result;
+  SteadyClock::duration engine_time{};
+  auto timed = [&](auto&& work) {
+    const auto start = SteadyClock::now();
+    work();
+    engine_time += SteadyClock::now() - start;
+  };
+  if (!durable) timed([&] { writer.begin(); });
+  for (std::uint64_t done = 0; done < options.events;) {
+    const std::size_t size = static_cast<std::size_t>(std::min<std::uint64_t>(options.batch_events, options.events - done));
+    const Batch batch = source.next(size);
+    writer.prepare(batch);
+    timed([&] {
+      if (durable) writer.begin();
+      writer.write(batch);
+      if (durable) writer.commit();
+    });
+    done += size;
+    result.events += batch.events.size();
+    result.deltas += batch.deltas.size();
+  }
+  if (!durable) timed([&] { writer.commit(); });
+  result.seconds = std::chrono::duration<double>(engine_time).count();
+  return result;
+}
+
+std::string with_database(const std::string& url, const std::string& name) {
+  const auto slash = url.rfind('/');
+  const auto query = url.find('?', slash);
+  return url.substr(0, slash + 1) + name + (query == std::string::npos ? "" : url.substr(query));
+}
+
+int create_pg_database(const Options& options) {
+  PGconn* conn = PQconnectdb(options.db_url.c_str());
+  if (PQstatus(conn) != CONNECTION_OK) {
+    std::cerr << "ingest_ceiling: " << PQerrorMessage(conn);
+    PQfinish(conn);
+    return 1;
+  }
+  char* quoted = PQescapeIdentifier(conn, options.create_pg_database.c_str(), options.create_pg_database.size());
+  PGresult* result = PQexec(conn, (std::string("CREATE DATABASE ") + quoted).c_str());
+  PQfreemem(quoted);
+  const bool ok = PQresultStatus(result) == PGRES_COMMAND_OK;
+  if (!ok) std::cerr << "ingest_ceiling: CREATE DATABASE: " << PQresultErrorMessage(result);
+  PQclear(result);
+  PQfinish(conn);
+  if (ok) std::cout << with_database(options.db_url, options.create_pg_database) << "\n";
+  return ok ? 0 : 1;
+}
+
+int run(const Options& options) {
+  if (!options.create_pg_database.empty()) return create_pg_database(options);
+  const bool sqlite = options.db_url.rfind("sqlite:", 0) == 0;
+  const RowSource probe(options);  // the tenant id only
+  std::unique_ptr<Writer> writer;
+  if (sqlite) writer = std::make_unique<SqliteWriter>(options.db_url.substr(7), probe.tenant_id());
+  else writer = std::make_unique<PostgresWriter>(options.db_url, probe.tenant_id());
+  const char* engine = sqlite ? "SQLite prepared INSERTs" : "PostgreSQL COPY";
+
+  std::ofstream summary;
+  if (!options.summary_path.empty()) summary.open(options.summary_path);
+  for (const bool durable : {true, false}) {
+    if (durable ? !options.durable : !options.single) continue;
+    const auto result = run_mode(options, *writer, durable);
+    const char* mode = durable ? "durable" : "single";
+    char line[400];
+    std::snprintf(line, sizeof line,
+                  "ingest_ceiling: %s, %s: %llu events + %llu usage_deltas rows in %.2f s: %.0f events/s "
+                  "(%.0f rows/s)\n",
+                  engine,
+                  durable ? "one durable transaction per batch" : "one transaction for everything",
+                  static_cast<unsigned long long>(result.events), static_cast<unsigned long long>(result.deltas),
+                  result.seconds, result.events_per_second(), result.rows_per_second());
+    std::cout << line << std::flush;
+    if (summary) {
+      summary << mode << "_events_per_second=" << static_cast<long long>(result.events_per_second()) << "\n"
+              << mode << "_rows_per_second=" << static_cast<long long>(result.rows_per_second()) << "\n"
+              << mode << "_events=" << result.events << "\n"
+              << mode << "_delta_rows=" << result.deltas << "\n"
+              << mode << "_seconds=" << result.seconds << "\n";
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace neruba::bench
+
+int main(int argc, char** argv) {
+  const auto options = neruba::bench::parse_options(argc, argv);
+  if (!options) {
+    std::cerr << neruba::bench::usage_text;
+    return 2;
+  }
+  try {
+    return neruba::bench::run(*options);
+  } catch (const std::exception& failure) {
+    std::cerr << "ingest_ceiling: " << failure.what() << "\n";
+    return 1;
+  }
+}

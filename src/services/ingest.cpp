@@ -1,0 +1,191 @@
+#include "services/ingest.hpp"
+
+#include <algorithm>
+#include <set>
+#include <tuple>
+
+#include "common/crypto.hpp"
+#include "common/limits.hpp"
+#include "common/log.hpp"
+#include "domain/metering.hpp"
+#include "domain/time.hpp"
+#include "services/audit_log.hpp"
+#include "storage/repositories.hpp"
+#include "storage/usage_repository.hpp"
+
+namespace neruba::services::ingest {
+namespace {
+
+constexpr std::size_t event_id_length_max = 255;
+constexpr std::size_t event_type_length_max = 128;
+
+bool has_control_characters(std::string_view text) {
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return true;
+  }
+  return false;
+}
+
+EventOutcome rejection(std::size_t index, std::string event_id, std::string type, std::string field,
+                       std::string detail) {
+  return EventOutcome{OutcomeKind::rejected, index,
+                      std::move(event_id),   std::move(type),
+                      std::move(field),      std::move(detail)};
+}
+
+const json::Value* string_member(const json::Value& event, std::string_view name,
+                                 std::size_t max_length, std::string& problem) {
+  const json::Value* value = event.find(name);
+  if (value == nullptr || value->is_null()) {
+    problem = "is required";
+  } else if (!value->is_string()) {
+    problem = "must be a string";
+  } else if (value->text().empty() || value->text().size() > max_length) {
+    problem = "must be 1 to " + std::to_string(max_length) + " bytes";
+  } else if (has_control_characters(value->text())) {
+    problem = "must not contain control characters";
+  } else {
+    return value;
+  }
+  return nullptr;
+}
+
+// Validates one event; returns the prepared event or its rejection.
+std::variant<PreparedEvent, EventOutcome> prepare(const json::Value& event, std::size_t index,
+                                                  const IngestSettings& settings, Instant now) {
+  if (!event.is_object())
+    return rejection(index, "", "invalid_event", "", "an event must be a JSON object");
+  std::string problem;
+  const json::Value* id = string_member(event, "event_id", event_id_length_max, problem);
+  if (id == nullptr)
+    return rejection(index, "", "invalid_field", "event_id", "event_id " + problem);
+  const std::string event_id = id->text();
+  for (const auto& member : event.members()) {
+    if (member.key != "event_id" && member.key != "customer" && member.key != "type" &&
+        member.key != "timestamp" && member.key != "properties") {
+      return rejection(index, event_id, "unknown_field", member.key,
+                       member.key + " is not a recognised field");
+    }
+  }
+  const json::Value* customer =
+      string_member(event, "customer", limits::external_id_length_max, problem);
+  if (customer == nullptr)
+    return rejection(index, event_id, "invalid_field", "customer", "customer " + problem);
+  const json::Value* type = string_member(event, "type", event_type_length_max, problem);
+  if (type == nullptr)
+    return rejection(index, event_id, "invalid_field", "type", "type " + problem);
+  const json::Value* timestamp = string_member(event, "timestamp", 64, problem);
+  if (timestamp == nullptr)
+    return rejection(index, event_id, "invalid_field", "timestamp", "timestamp " + problem);
+  const auto occurred = domain::parse_rfc3339(timestamp->text());
+  if (!occurred) {
+    return rejection(index, event_id, "invalid_timestamp", "timestamp",
+                     "timestamp must be an RFC 3339 instant such as 2026-01-05T10:00:00Z");
+  }
+  if (*occurred > now + std::chrono::seconds(settings.future_event_skew_seconds)) {
+    return rejection(index, event_id, "timestamp_in_future", "timestamp",
+                     "timestamp is more than " +
+                         std::to_string(settings.future_event_skew_seconds) +
+                         " seconds in the future");
+  }
+  if (*occurred < now - std::chrono::hours(24 * settings.late_event_window_days)) {
+    return rejection(index, event_id, "timestamp_too_old", "timestamp",
+                     "timestamp is older than the late-arrival window of " +
+                         std::to_string(settings.late_event_window_days) + " days");
+  }
+  const json::Value* properties = event.find("properties");
+  if (properties != nullptr && !properties->is_null() && !properties->is_object()) {
+    return rejection(index, event_id, "invalid_field", "properties",
+                     "properties must be a JSON object");
+  }
+  PreparedEvent prepared;
+  prepared.index = index;
+  prepared.event_id = event_id;
+  prepared.customer = customer->text();
+  prepared.type = type->text();
+  prepared.occurred_at = domain::to_unix_micros(*occurred);
+  prepared.properties =
+      (properties != nullptr && properties->is_object()) ? *properties : json::Value::object();
+  prepared.canonical_properties = json::serialize_canonical(prepared.properties);
+  // The content that decides duplicate (same) versus conflict (different) for a resent event_id.
+  json::Value content = json::Value::object();
+  content.set("customer", json::Value::string(prepared.customer));
+  content.set("type", json::Value::string(prepared.type));
+  content.set("timestamp", json::Value::number(prepared.occurred_at));
+  content.set("properties", prepared.properties);
+  prepared.content_hash = crypto::sha256_hex(json::serialize_canonical(content));
+  return prepared;
+}
+
+}  // namespace
+
+Result<ParsedBatch> parse_batch(std::string_view body, const IngestSettings& settings,
+                                Instant now) {
+  auto parsed = json::parse(body);
+  if (!parsed) return parsed.take_error();
+  if (!parsed->is_object()) {
+    return Error::make(ErrorCode::malformed_request, "The request body must be a JSON object.");
+  }
+  for (const auto& member : parsed->members()) {
+    if (member.key != "events") {
+      return Error::invalid(
+          {FieldError{member.key, "unknown_field", "is not a recognised field", {}}});
+    }
+  }
+  const json::Value* events = parsed->find("events");
+  if (events == nullptr || !events->is_array()) {
+    return Error::invalid({FieldError{"events",
+                                      events == nullptr ? "required" : "invalid_type",
+                                      "must be an array of events",
+                                      {}}});
+  }
+  if (events->items().empty()) {
+    return Error::invalid(
+        {FieldError{"events", "invalid_value", "must hold at least one event", {}}});
+  }
+  if (events->items().size() > limits::events_per_batch_max) {
+    return Error::make(
+        ErrorCode::payload_too_large,
+        "A batch holds at most " + std::to_string(limits::events_per_batch_max) + " events.");
+  }
+  ParsedBatch batch;
+  batch.size = events->items().size();
+  batch.events.reserve(batch.size);
+  for (std::size_t i = 0; i < batch.size; ++i) {
+    auto outcome = prepare(events->items()[i], i, settings, now);
+    if (auto* event = std::get_if<PreparedEvent>(&outcome)) {
+      batch.events.push_back(std::move(*event));
+    } else {
+      batch.rejected.push_back(std::move(std::get<EventOutcome>(outcome)));
+    }
+  }
+  return batch;
+}
+
+json::Value response_json(std::size_t accepted, std::size_t duplicates,
+                          const std::vector<EventOutcome>& outcomes) {
+  json::Value conflicts = json::Value::array();
+  json::Value rejected = json::Value::array();
+  for (const auto& outcome : outcomes) {
+    json::Value item = json::Value::object();
+    item.set("index", json::Value::number(static_cast<std::int64_t>(outcome.index)));
+    item.set("event_id", json::Value::string(outcome.event_id));
+    if (outcome.kind == OutcomeKind::conflict) {
+      conflicts.push_back(std::move(item));
+    } else if (outcome.kind == OutcomeKind::rejected) {
+      item.set("type", json::Value::string(outcome.type));
+      if (!outcome.field.empty()) item.set("field", json::Value::string(outcome.field));
+      item.set("detail", json::Value::string(outcome.detail));
+      rejected.push_back(std::move(item));
+    }
+  }
+  json::Value out = json::Value::object();
+  out.set("accepted", json::Value::number(static_cast<std::int64_t>(accepted)));
+  out.set("duplicates", json::Value::number(static_cast<std::int64_t>(duplicates)));
+  out.set("conflicts", std::move(conflicts));
+  out.set("rejected", std::move(rejected));
+  return out;
+}
+
+}  // namespace neruba::services::ingest

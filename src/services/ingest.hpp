@@ -1,0 +1,109 @@
+#pragma once
+// Usage ingest: batch parse → validate → dedupe on (tenant_id, event_id) → append events and
+// pre-aggregated usage deltas in one transaction → group commit → answer. Every event gets exactly
+// one outcome; one bad event never blocks the rest.
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "common/error.hpp"
+#include "services/context.hpp"
+#include "services/idempotency.hpp"
+#include "storage/db.hpp"
+
+namespace neruba::services::ingest {
+
+enum class OutcomeKind { accepted, duplicate, conflict, rejected };
+
+struct EventOutcome {
+  OutcomeKind kind = OutcomeKind::accepted;
+  std::size_t index = 0;
+  std::string event_id;
+  std::string type;    // rejected: a stable slug ("timestamp_too_old", "unknown_customer", …)
+  std::string field;   // rejected: the field at fault, when there is one
+  std::string detail;  // rejected: for people
+};
+
+// An event that passed validation, waiting for the writer.
+struct PreparedEvent {
+  std::size_t index = 0;
+  std::string event_id;
+  std::string customer;  // external id
+  std::string type;
+  std::int64_t occurred_at = 0;  // unix micros
+  json::Value properties;
+  std::string canonical_properties;
+  std::string content_hash;
+};
+
+struct IngestSettings {
+  std::int64_t late_event_window_days = 35;
+  std::int64_t future_event_skew_seconds = 300;
+  bool auto_create_customers = false;
+};
+
+// Parses a POST /v1/events body. Whole-request problems (not JSON, no `events` array, too many
+// events) are an Error; per-event problems become rejected outcomes.
+struct ParsedBatch {
+  std::vector<PreparedEvent> events;
+  std::vector<EventOutcome> rejected;
+  std::size_t size = 0;
+};
+Result<ParsedBatch> parse_batch(std::string_view body, const IngestSettings& settings, Instant now);
+
+json::Value response_json(std::size_t accepted, std::size_t duplicates,
+                          const std::vector<EventOutcome>& outcomes);
+
+// Group commit: request threads submit jobs; one writer thread takes the queued jobs of all
+// tenants (round-robin, bounded per commit) and writes them in one transaction, so concurrent
+// batches share one durable commit. A job's promise is fulfilled only after that commit.
+class Pipeline {
+ public:
+  struct Job {
+    RequestContext ctx;
+    IngestSettings settings;
+    ParsedBatch batch;
+    std::optional<IdempotencyClaim> claim;
+    std::promise<Result<Reply>> done;
+  };
+
+  explicit Pipeline(storage::Db& db, std::size_t events_per_commit_max = 20'000);
+  ~Pipeline();
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  std::future<Result<Reply>> submit(std::unique_ptr<Job> job);
+  // Events queued or being written for the tenant (the in-flight budget the edge enforces).
+  std::size_t in_flight(const TenantId& tenant) const;
+
+ private:
+  void writer_loop();
+  std::vector<std::unique_ptr<Job>> take_group();
+  void write_group(std::vector<std::unique_ptr<Job>>& group);
+  std::optional<std::string> resolve_customer(storage::Tx& tx, const Job& job,
+                                              const std::string& external_id);
+
+  storage::Db& db_;
+  const std::size_t events_per_commit_max_;
+  mutable std::mutex mutex_;
+  std::condition_variable work_;
+  std::map<std::string, std::deque<std::unique_ptr<Job>>> queues_;  // GUARDED_BY(mutex_), by tenant
+  std::map<std::string, std::size_t> in_flight_;                    // GUARDED_BY(mutex_)
+  std::string next_tenant_;  // GUARDED_BY(mutex_), round-robin
+  bool stopping_ = false;    // GUARDED_BY(mutex_)
+  std::mutex customers_mutex_;
+  std::unordered_map<std::string, std::string>
+      customer_ids_;  // GUARDED_BY(customers_mutex_): tenant\0external → id
+  std::unordered_map<std::string, std::string>
+      created_customers_;  // writer thread only, until commit
+  std::thread writer_;
+};
+
+}  // namespace neruba::services::ingest
