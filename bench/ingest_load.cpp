@@ -9,6 +9,8 @@
 // Request bodies are serialized before the timed phase: a batch is a copy of one of a few
 // pre-built requests with its fixed-width event ids re-stamped in place, so the generator's own
 // CPU (it shares the machine with the server) stays small.
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -477,6 +479,14 @@ UsageCheck read_usage(const Options& options, const Tenant& tenant, const Totals
   return check;
 }
 
+// The generator's own CPU (it shares the cores with the server), user + system.
+double cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  const auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 // ---------------------------------------------------------------------------------------------
 
 int run(const Options& options) {
@@ -568,7 +578,8 @@ int run(const Options& options) {
             << "conflicts=" << all.conflicts << "\nrejected=" << all.rejected << "\n"
             << "retries_429=" << all.retries_429 << "\nretries_503=" << all.retries_503 << "\n"
             << "connections=" << options.connections << "\nbatch_events=" << options.batch_events << "\n"
-            << "usage_check=" << usage_status << "\n";
+            << "usage_check=" << usage_status << "\n"
+            << "generator_cpu_seconds=" << cpu_seconds() << "\n";
   }
   if (!problem.empty()) fail(problem);
   return 0;

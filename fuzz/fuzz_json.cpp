@@ -3,6 +3,7 @@
 //  - that re-parse serializes to the same bytes and to the same canonical form;
 //  - the canonical form is itself valid JSON and canonical again (idempotent), as hashing needs;
 //  - as_int64 agrees with the literal's text where it answers;
+//  - accepted input is valid UTF-8, and is_valid_utf8 agrees with the parser's string rules;
 //  - ObjectReader and parse_object_body handle any parsed object without crashing.
 #include <cstddef>
 #include <cstdint>
@@ -57,11 +58,25 @@ void exercise_reader(std::string_view text) {
   for (const auto& error : errors) NERUBA_FUZZ_CHECK(!error.type.empty());
 }
 
+// is_valid_utf8 (which guards paths, queries and headers) must agree with the parser: the same
+// bytes, quoted, form a valid JSON string exactly when they are valid UTF-8.
+void check_utf8_agreement(std::string_view text) {
+  for (const char c : text) {
+    if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) return;
+  }
+  const bool valid = neruba::json::is_valid_utf8(text);
+  const auto quoted = neruba::json::parse("\"" + std::string(text) + "\"");
+  NERUBA_FUZZ_CHECK(quoted.ok() == valid);
+  if (valid) NERUBA_FUZZ_CHECK(quoted->text() == text);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text = neruba::fuzz::as_text(data, size);
+  check_utf8_agreement(text);
   auto parsed = neruba::json::parse(text);
+  if (parsed) NERUBA_FUZZ_CHECK(neruba::json::is_valid_utf8(text));
   if (!parsed) {
     NERUBA_FUZZ_CHECK(parsed.error().detail.find("at byte ") != std::string::npos);
     return 0;

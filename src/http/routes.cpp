@@ -264,7 +264,11 @@ Result<Reply> create_meter(Call& call) {
 }
 
 Result<Reply> list_meters(Call& call) {
-  return call.read([&](storage::Tx& tx) { return services::usage::list_meters(tx, call.ctx); });
+  auto page = call.page();
+  if (!page) return page.take_error();
+  return call.read([&](storage::Tx& tx) {
+    return services::usage::list_meters(tx, call.ctx, page->cursor, page->limit);
+  });
 }
 
 Result<Reply> get_meter(Call& call) {

@@ -102,6 +102,43 @@ bool operator==(const Value& a, const Value& b) {
 
 namespace {
 
+enum class Utf8Status { valid, invalid, truncated };
+
+struct Utf8Sequence {
+  Utf8Status status = Utf8Status::invalid;
+  std::size_t length = 0;  // bytes, when valid
+};
+
+// The UTF-8 sequence starting at text[pos] (pos < text.size()), checked as RFC 3629 requires: no
+// overlong forms, no surrogates, nothing above U+10FFFF. `truncated` when text ends inside it.
+// The one decoder behind both json::parse and is_valid_utf8, so they cannot disagree.
+Utf8Sequence utf8_sequence_at(std::string_view text, std::size_t pos) {
+  const auto lead = static_cast<unsigned char>(text[pos]);
+  std::size_t length = 0;
+  std::uint32_t cp = 0;
+  if (lead < 0x80) return {Utf8Status::valid, 1};
+  if ((lead & 0xE0) == 0xC0) {
+    length = 2, cp = lead & 0x1F;
+  } else if ((lead & 0xF0) == 0xE0) {
+    length = 3, cp = lead & 0x0F;
+  } else if ((lead & 0xF8) == 0xF0) {
+    length = 4, cp = lead & 0x07;
+  } else {
+    return {Utf8Status::invalid, 0};
+  }
+  if (pos + length > text.size()) return {Utf8Status::truncated, 0};
+  for (std::size_t i = 1; i < length; ++i) {
+    const auto byte = static_cast<unsigned char>(text[pos + i]);
+    if ((byte & 0xC0) != 0x80) return {Utf8Status::invalid, 0};
+    cp = (cp << 6) | (byte & 0x3F);
+  }
+  static constexpr std::uint32_t minimum[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < minimum[length] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+    return {Utf8Status::invalid, 0};
+  }
+  return {Utf8Status::valid, length};
+}
+
 class Parser {
  public:
   explicit Parser(std::string_view text) : text_(text) {}
@@ -397,32 +434,11 @@ class Parser {
   // Validates one UTF-8 sequence starting at pos_ and appends it (RFC 3629: no overlongs, no
   // surrogates, nothing above U+10FFFF).
   bool copy_utf8(std::string& out) {
-    const auto lead = static_cast<unsigned char>(text_[pos_]);
-    std::size_t length = 0;
-    std::uint32_t cp = 0;
-    if (lead < 0x80) {
-      length = 1, cp = lead;
-    } else if ((lead & 0xE0) == 0xC0) {
-      length = 2, cp = lead & 0x1F;
-    } else if ((lead & 0xF0) == 0xE0) {
-      length = 3, cp = lead & 0x0F;
-    } else if ((lead & 0xF8) == 0xF0) {
-      length = 4, cp = lead & 0x07;
-    } else {
-      return set_error("invalid UTF-8");
-    }
-    if (pos_ + length > text_.size()) return set_error("truncated UTF-8 sequence");
-    for (std::size_t i = 1; i < length; ++i) {
-      const auto byte = static_cast<unsigned char>(text_[pos_ + i]);
-      if ((byte & 0xC0) != 0x80) return set_error("invalid UTF-8");
-      cp = (cp << 6) | (byte & 0x3F);
-    }
-    static constexpr std::uint32_t minimum[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < minimum[length] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return set_error("invalid UTF-8");
-    }
-    out.append(text_.substr(pos_, length));
-    pos_ += length;
+    const Utf8Sequence sequence = utf8_sequence_at(text_, pos_);
+    if (sequence.status == Utf8Status::truncated) return set_error("truncated UTF-8 sequence");
+    if (sequence.status == Utf8Status::invalid) return set_error("invalid UTF-8");
+    out.append(text_.substr(pos_, sequence.length));
+    pos_ += sequence.length;
     return true;
   }
 
@@ -507,32 +523,10 @@ void write(std::string& out, const Value& value, bool canonical) {
 Result<Value> parse(std::string_view text) { return Parser(text).run(); }
 
 bool is_valid_utf8(std::string_view text) {
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const auto lead = static_cast<unsigned char>(text[i]);
-    std::size_t length = 0;
-    std::uint32_t cp = 0;
-    if (lead < 0x80) {
-      ++i;
-      continue;
-    }
-    if ((lead & 0xE0) == 0xC0)
-      length = 2, cp = lead & 0x1F;
-    else if ((lead & 0xF0) == 0xE0)
-      length = 3, cp = lead & 0x0F;
-    else if ((lead & 0xF8) == 0xF0)
-      length = 4, cp = lead & 0x07;
-    else
-      return false;
-    if (i + length > text.size()) return false;
-    for (std::size_t k = 1; k < length; ++k) {
-      const auto byte = static_cast<unsigned char>(text[i + k]);
-      if ((byte & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (byte & 0x3F);
-    }
-    static constexpr std::uint32_t minimum[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < minimum[length] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += length;
+  for (std::size_t pos = 0; pos < text.size();) {
+    const Utf8Sequence sequence = utf8_sequence_at(text, pos);
+    if (sequence.status != Utf8Status::valid) return false;
+    pos += sequence.length;
   }
   return true;
 }

@@ -20,14 +20,19 @@ class Value {
   using Object = std::vector<Member>;
 
   Value() = default;
-  static Value null() { return Value{}; }
+  static Value null();
   static Value boolean(bool b);
   // `text` must be a valid JSON number literal (the parser guarantees it for parsed input).
   static Value number_literal(std::string text);
   static Value number(std::int64_t n);
   static Value string(std::string s);
-  static Value array(Array items = {});
-  static Value object(Object members = {});
+  // null(), array() and object() are defined after Member: creating a Value needs Member complete,
+  // which it is only after this class (clang rejects a default `{}` argument or an in-class body
+  // here; GCC happens to accept them).
+  static Value array();
+  static Value array(Array items);
+  static Value object();
+  static Value object(Object members);
 
   Kind kind() const { return kind_; }
   bool is_null() const { return kind_ == Kind::null; }
@@ -66,6 +71,10 @@ struct Value::Member {
   std::string key;
   Value value;
 };
+
+inline Value Value::null() { return Value{}; }
+inline Value Value::array() { return array(Array{}); }
+inline Value Value::object() { return object(Object{}); }
 
 // Strict RFC 8259 parsing: UTF-8 validated, duplicate keys and trailing data rejected, nesting
 // bounded by limits::json_depth_max. The error's detail names the byte offset.

@@ -5,11 +5,13 @@
 #include <unordered_map>
 
 #include "common/crypto.hpp"
+#include "common/limits.hpp"
 #include "common/log.hpp"
 #include "domain/metering.hpp"
 #include "domain/time.hpp"
 #include "services/audit_log.hpp"
 #include "services/ingest.hpp"
+#include "services/validation.hpp"
 #include "storage/repositories.hpp"
 #include "storage/usage_repository.hpp"
 
@@ -213,14 +215,21 @@ void Pipeline::write_group(std::vector<std::unique_ptr<Job>>& group) {
       }
       const auto customer_id = resolve_customer(*tx, job, event->customer);
       if (!customer_id) {
-        outcomes.push_back(rejected(*event, "unknown_customer", "customer",
-                                    "no customer with external_id \"" + event->customer + "\""));
+        outcomes.push_back(
+            rejected(*event, "unknown_customer", "customer",
+                     job.settings.auto_create_customers
+                         ? "\"" + event->customer +
+                               "\" cannot be created: external ids are printable "
+                               "ASCII without spaces, '/', '?', '#' or '%'"
+                         : "no customer with external_id \"" + event->customer + "\""));
         continue;
       }
       if (const auto field = invalid_meter_field(tenant_writes.meters, *event)) {
-        outcomes.push_back(
-            rejected(*event, "invalid_property", "properties." + *field,
-                     "properties." + *field + " must be a number for the meters that read it"));
+        outcomes.push_back(rejected(
+            *event, "invalid_property", "properties." + *field,
+            "properties." + *field +
+                " must be a number (sum, max, latest meters) or a string, number or boolean "
+                "(unique_count meters)"));
         continue;
       }
       rows.push_back(storage::EventRecord{
@@ -306,7 +315,11 @@ std::optional<std::string> Pipeline::resolve_customer(storage::Tx& tx, const Job
     customer_ids_.emplace(key, customer->id.str());
     return customer->id.str();
   }
-  if (!job.settings.auto_create_customers) return std::nullopt;
+  // Auto-created customers obey the rules of POST /v1/customers.
+  if (!job.settings.auto_create_customers ||
+      !is_valid_identifier(external_id, limits::external_id_length_max)) {
+    return std::nullopt;
+  }
   const auto tenant_record = storage::tenants::find(tx, tenant);
   if (!tenant_record) return std::nullopt;
   storage::CustomerRecord customer{

@@ -12,7 +12,8 @@ namespace neruba::services::usage {
 // transaction), so a meter created late still sees all usage.
 Result<Reply> create_meter(storage::Tx& tx, const RequestContext& ctx, const json::Value& body,
                            std::string id);
-Result<Reply> list_meters(storage::Tx& tx, const RequestContext& ctx);
+Result<Reply> list_meters(storage::Tx& tx, const RequestContext& ctx, const std::string& cursor,
+                          std::size_t limit);
 Result<Reply> get_meter(storage::Tx& tx, const RequestContext& ctx, const std::string& code);
 
 struct MeterUsage {

@@ -220,6 +220,18 @@ std::vector<MeterRecord> list(Tx& tx, const TenantId& tenant) {
   return out;
 }
 
+std::vector<MeterRecord> page(Tx& tx, const TenantId& tenant, const std::string& after_code,
+                              std::size_t limit) {
+  const auto rows = tx.query(
+      "SELECT meter_id, code, event_type, aggregation, field, filters, group_by, created_at FROM "
+      "meters "
+      "WHERE tenant_id = $1 AND code > $2 ORDER BY code LIMIT $3",
+      {tenant.str(), after_code, static_cast<std::int64_t>(limit)});
+  std::vector<MeterRecord> out;
+  for (const auto& row : rows) out.push_back(meter_from_row(row));
+  return out;
+}
+
 std::optional<MeterRecord> find_by_code(Tx& tx, const TenantId& tenant, const std::string& code) {
   const auto rows = tx.query(
       "SELECT meter_id, code, event_type, aggregation, field, filters, group_by, created_at FROM "

@@ -64,6 +64,9 @@ void scan_type(Tx& tx, const TenantId& tenant, const std::string& event_type,
 namespace meters {
 bool insert(Tx& tx, const TenantId& tenant, const MeterRecord& meter);
 std::vector<MeterRecord> list(Tx& tx, const TenantId& tenant);
+// One page in code order, after `after_code`.
+std::vector<MeterRecord> page(Tx& tx, const TenantId& tenant, const std::string& after_code,
+                              std::size_t limit);
 std::optional<MeterRecord> find_by_code(Tx& tx, const TenantId& tenant, const std::string& code);
 }  // namespace meters
 

@@ -11,8 +11,12 @@ objects are validated strictly: an object schema with `properties` and no `addit
 gets `additionalProperties: false` here, so a field the server sends but the document does not name
 fails the test (the published document itself stays open for clients). Request bodies that succeed
 must validate against the documented request schema, and requests the server rejects as invalid must
-be rejected by the schema too where the rule is expressible. Finally every documented operation must
-have been exercised with a documented success status.
+be rejected by the schema too where the rule is expressible. A batch operation (`x-item-outcomes`:
+POST /v1/events) answers 200 with one outcome per item: its envelope must match the schema, every
+item must have exactly one outcome, items the documented item schema rejects must be rejected, and
+items rejected for a schema-expressible reason must fail the item schema. Finally every documented
+operation must have been exercised with a documented success status, and the operations named in
+REQUIRED_STATUSES with each of the statuses listed there.
 
 Database: env NERUBA_TEST_DB_URL (default: sqlite in a temp dir). A postgresql:// URL gets a fresh
 schema (selected with `?options=-csearch_path%3D<schema>`) that is dropped afterwards.
@@ -24,6 +28,7 @@ Needs Debian's python3-yaml and python3-jsonschema (run with /usr/bin/python3).
 
 import argparse
 import copy
+import datetime
 import glob
 import http.client
 import json
@@ -54,6 +59,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_DOC = os.path.normpath(os.path.join(HERE, "..", "..", "docs", "openapi.yaml"))
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 ADMIN_KEY = "nrb_admin_contract_" + secrets.token_hex(16)
+
+# Statuses the scenario must have seen for an operation (beyond the one success every operation needs).
+REQUIRED_STATUSES = {
+    "ingestEvents": (200, 400, 401, 403, 409, 413, 415, 422, 429),
+    "createMeter": (201, 400, 401, 403, 409, 415, 422),
+    "listMeters": (200, 401, 403, 422),
+    "getMeter": (200, 401, 403, 404),
+    "getCustomerUsage": (200, 401, 403, 404, 422),
+}
 
 
 class ContractFailure(Exception):
@@ -398,6 +412,10 @@ class Checker:
             media = request_body.get("content", {}).get("application/json")
             if media is None:
                 raise ContractFailure(f"{where} documents no application/json request body")
+            outcomes = operation.get("x-item-outcomes")
+            if outcomes is not None and 200 <= status < 300:
+                self.check_item_outcomes(exchange, media["schema"], outcomes)
+                return
             errors = doc.validate(sent, media["schema"], strict=False)
             if 200 <= status < 300 and errors:
                 raise ContractFailure(f"the server accepted a body the document rejects: "
@@ -408,6 +426,57 @@ class Checker:
         elif request_body is None and exchange.request_body not in (None, b"", ""):
             if 200 <= status < 300:
                 raise ContractFailure(f"{where} accepted a body but documents none")
+
+    def check_item_outcomes(self, exchange, schema, spec):
+        """A batch operation (`x-item-outcomes`) answers a success even when some items are invalid.
+
+        The envelope must match the documented schema; each item gets exactly one outcome (counted,
+        or listed by index in one of the `listed` arrays, in index order, with the item's id); an item
+        the documented item schema rejects must be rejected, and an item rejected with one of the
+        `schema-rejections` types must be one the item schema rejects."""
+        doc = self.document
+        sent = exchange.request_body
+        name = spec["items"]
+        envelope = copy.deepcopy(doc.deref(schema))
+        item_schema = envelope["properties"][name]["items"]
+        envelope["properties"][name]["items"] = True
+        errors = doc.validate(sent, envelope, strict=False)
+        if errors:
+            raise ContractFailure(f"the server accepted a batch the document rejects: {describe_errors(errors)}")
+        items = sent[name]
+        body = exchange.json()
+        id_field = spec.get("id", "event_id")
+        seen = {}
+        for listed in spec["listed"]:
+            indices = [entry["index"] for entry in body[listed]]
+            if indices != sorted(indices):
+                raise ContractFailure(f"{listed} is not in index order: {indices}")
+            for entry in body[listed]:
+                index = entry["index"]
+                if index >= len(items):
+                    raise ContractFailure(f"{listed} names index {index} of a batch of {len(items)}")
+                if index in seen:
+                    raise ContractFailure(f"item {index} has two outcomes ({seen[index]} and {listed})")
+                seen[index] = listed
+                item = items[index]
+                item_id = item.get(id_field) if isinstance(item, dict) else None
+                wanted = item_id if isinstance(item_id, str) and entry.get("field") != id_field else ""
+                if entry.get(id_field) != wanted:
+                    raise ContractFailure(f"{listed} entry for item {index} has {id_field} "
+                                          f"{entry.get(id_field)!r}, want {wanted!r}")
+        counted = sum(body[counter] for counter in spec["counted"])
+        if counted + len(seen) != len(items):
+            raise ContractFailure(f"{counted} counted and {len(seen)} listed outcomes for {len(items)} items")
+        rejected = {entry["index"]: entry for entry in body[spec["rejected"]]}
+        schema_types = set(spec.get("schema-rejections", []))
+        for index, item in enumerate(items):
+            item_errors = doc.validate(item, item_schema, strict=False)
+            if item_errors and index not in rejected:
+                raise ContractFailure(f"item {index} does not match the documented item schema "
+                                      f"({describe_errors(item_errors, 2)}) but was not rejected")
+            if not item_errors and index in rejected and rejected[index]["type"] in schema_types:
+                raise ContractFailure(f"item {index} was rejected as {rejected[index]['type']} "
+                                      f"({rejected[index].get('detail')}) but the documented item schema accepts it")
 
     def check_response(self, exchange, response, where):
         doc = self.document
@@ -491,6 +560,11 @@ class Checker:
             if not statuses:
                 missing.append(f"{method.upper()} {template} was never exercised")
                 continue
+            wanted = REQUIRED_STATUSES.get(operation.get("operationId"), ())
+            unseen = sorted(set(wanted) - statuses)
+            if unseen:
+                missing.append(f"{method.upper()} {template} was never answered with {unseen} "
+                               f"(saw {sorted(statuses)})")
             successes = [s for s in statuses if 200 <= s < 300]
             if not successes:
                 missing.append(f"{method.upper()} {template} was never exercised with a success "
@@ -659,6 +733,421 @@ def follow_pages(c, target, key, headers=None, limit=2, label=""):
 
 def admin_read(tenant, why="contract test: support ticket 42"):
     return {"X-Neruba-Tenant": tenant, "X-Neruba-Justification": why}
+
+
+def rfc3339(moment):
+    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def usage_query(external_id, start, end):
+    return f"/v1/customers/{external_id}/usage?" + urllib.parse.urlencode({"from": start, "to": end})
+
+
+def usage_by_meter(exchange):
+    return {m["meter"]: m for m in exchange.json()["meters"]} if exchange.status == 200 else {}
+
+
+def usage(c, admin, make_key, gamma_reader, acme_writer):
+    """Meters, POST /v1/events and GET /v1/customers/{external_id}/usage on a tenant of their own."""
+    tenant = c.call("POST", "/v1/tenants", key=admin, body={"name": "Metered"}, expect=201,
+                    label="create tenant Metered").json()
+    tenant_path = f"/v1/tenants/{tenant['id']}"
+    keys_path = f"{tenant_path}/api-keys"
+    ingest = make_key("metered ingest", ["ingest"], keys_path)["key"]
+    read = make_key("metered read", ["read"], keys_path)["key"]
+    write = make_key("metered write", ["write"], keys_path)["key"]
+    for external_id in ("u-1", "u-2"):
+        c.call("POST", "/v1/customers", key=write, body={"external_id": external_id, "name": external_id},
+               expect=201, label=f"create customer {external_id} of Metered")
+
+    def patch_settings(settings, label):
+        patched = c.call("PATCH", tenant_path, key=admin, body={"settings": settings}, expect=200, label=label)
+        c.expect_true(patched, all(patched.json()["settings"].get(k) == v for k, v in settings.items()),
+                      f"settings not applied: {patched.body[:300]!r}")
+
+    # ---- meters ----
+    meter_bodies = {
+        "api_calls": {"code": "api_calls", "event_type": "api_call", "aggregation": "count"},
+        "tokens": {"code": "tokens", "event_type": "llm", "aggregation": "sum", "field": "tokens",
+                   "group_by": ["model"]},
+        "peak_tokens": {"code": "peak_tokens", "event_type": "llm", "aggregation": "max", "field": "tokens",
+                        "filters": {"region": ["eu", "us"]}},
+        "users": {"code": "users", "event_type": "login", "aggregation": "unique_count", "field": "user"},
+        "seats": {"code": "seats", "event_type": "seat_snapshot", "aggregation": "latest", "field": "seats"},
+        "storage": {"code": "storage", "event_type": "storage", "aggregation": "sum", "field": "gb",
+                    "filters": {"tier": ["pro", 1, True]}, "group_by": ["region", "tier"]},
+    }
+    meters = {}
+    idem_meter = "idem-meter-" + secrets.token_hex(4)
+    for code, body in meter_bodies.items():
+        headers = {"Idempotency-Key": idem_meter} if code == "api_calls" else None
+        created = c.call("POST", "/v1/meters", key=write, body=body, headers=headers, expect=201,
+                         label=f"create meter {code}")
+        meters[code] = created.json() if created.status == 201 else {}
+        got = meters[code]
+        c.expect_true(created, got.get("code") == code and got.get("event_type") == body["event_type"]
+                      and got.get("aggregation") == body["aggregation"] and got.get("field") == body.get("field")
+                      and got.get("group_by") == body.get("group_by", []),
+                      f"the meter does not echo its definition: {got}")
+    c.expect_true("create meter storage", meters["storage"].get("filters") == {"tier": ["pro", "1", "true"]},
+                  f"filter values are not their text: {meters['storage'].get('filters')}")
+    c.expect_true("create meter api_calls", meters["api_calls"].get("filters") == {},
+                  f"a meter without filters has {meters['api_calls'].get('filters')}")
+    replay = c.call("POST", "/v1/meters", key=write, body=meter_bodies["api_calls"],
+                    headers={"Idempotency-Key": idem_meter}, expect=201, label="replay create meter")
+    c.expect_true(replay, replay.header("idempotent-replayed") == "true" and replay.json() == meters["api_calls"],
+                  "meter creation was not replayed")
+    c.call("POST", "/v1/meters", key=write, body=meter_bodies["users"], headers={"Idempotency-Key": idem_meter},
+           expect=409, label="meter idempotency key reused")
+    duplicate = c.call("POST", "/v1/meters", key=write, body=dict(meter_bodies["api_calls"], event_type="other"),
+                       expect=409, label="create meter with a taken code")
+    c.expect_true(duplicate, duplicate.json().get("type", "").endswith("/already-exists"),
+                  "a taken code is not already-exists")
+    invalid_meters = {
+        "without aggregation": {"code": "m", "event_type": "e"},
+        "with an unknown aggregation": {"code": "m", "event_type": "e", "aggregation": "avg"},
+        "sum without field": {"code": "m", "event_type": "e", "aggregation": "sum"},
+        "sum with an empty field": {"code": "m", "event_type": "e", "aggregation": "sum", "field": ""},
+        "count with a field": {"code": "m", "event_type": "e", "aggregation": "count", "field": "x"},
+        "without code": {"event_type": "e", "aggregation": "count"},
+        "with an empty code": {"code": "", "event_type": "e", "aggregation": "count"},
+        "with a 65-byte code": {"code": "m" * 65, "event_type": "e", "aggregation": "count"},
+        "without event_type": {"code": "m", "aggregation": "count"},
+        "with an unknown field": {"code": "m", "event_type": "e", "aggregation": "count", "colour": "red"},
+        "with an empty filter": {"code": "m", "event_type": "e", "aggregation": "count", "filters": {"a": []}},
+        "with an object filter value": {"code": "m", "event_type": "e", "aggregation": "count",
+                                        "filters": {"a": [{"b": 1}]}},
+        "with filters as an array": {"code": "m", "event_type": "e", "aggregation": "count", "filters": ["a"]},
+        "with 17 filters": {"code": "m", "event_type": "e", "aggregation": "count",
+                            "filters": {f"p{n}": ["v"] for n in range(17)}},
+        "with group_by twice": {"code": "m", "event_type": "e", "aggregation": "count", "group_by": ["a", "a"]},
+        "with 9 group_by": {"code": "m", "event_type": "e", "aggregation": "count",
+                            "group_by": [f"p{n}" for n in range(9)]},
+        "with an empty group_by name": {"code": "m", "event_type": "e", "aggregation": "count", "group_by": [""]},
+    }
+    for what, body in invalid_meters.items():
+        c.call("POST", "/v1/meters", key=write, body=body, expect=422, request_invalid=True,
+               label=f"create meter {what}")
+    c.call("POST", "/v1/meters", key=write, raw="{nope", expect=400, label="create meter with bad JSON")
+    c.call("POST", "/v1/meters", key=write, raw="", expect=400, label="create meter without a body")
+    c.call("POST", "/v1/meters", key=write, body=meter_bodies["users"], content_type="text/plain", expect=415,
+           label="create meter as text/plain")
+    c.call("POST", "/v1/meters", key=read, body=meter_bodies["users"], expect=403, label="create meter with scope read")
+    c.call("POST", "/v1/meters", key=ingest, body=meter_bodies["users"], expect=403,
+           label="create meter with scope ingest")
+    c.call("POST", "/v1/meters", key=admin, headers=admin_read(tenant["id"]), body=meter_bodies["users"], expect=403,
+           label="admin creates a meter")
+    c.call("POST", "/v1/meters", body=meter_bodies["users"], expect=401, label="create meter without a key")
+
+    listed = c.call("GET", "/v1/meters", key=read, expect=200, label="list meters")
+    listed_codes = [m["code"] for m in listed.json()["data"]] if listed.status == 200 else []
+    c.expect_true(listed, listed_codes == sorted(meter_bodies) and listed.json()["next_cursor"] is None,
+                  f"meters are not every code in order: {listed_codes}")
+    c.expect_true(listed, listed.status == 200 and
+                  {m["code"]: m for m in listed.json()["data"]} == meters, "listed meters differ from the created")
+    c.call("GET", "/v1/meters", key=write, expect=200, label="list meters with scope write")
+    admin_meters = c.call("GET", "/v1/meters", key=admin, headers=admin_read(tenant["id"]), expect=200,
+                          label="admin lists meters")
+    c.expect_true(admin_meters, admin_meters.json() == listed.json(), "the admin's list differs")
+    c.call("GET", "/v1/meters", key=admin, expect=403, label="admin lists meters without headers")
+    c.call("GET", "/v1/meters", key=ingest, expect=403, label="list meters with scope ingest")
+    c.call("GET", "/v1/meters", expect=401, label="list meters without a key")
+    others = c.call("GET", "/v1/meters", key=acme_writer["key"], expect=200, label="another tenant lists meters")
+    c.expect_true(others, others.json() == {"data": [], "next_cursor": None}, "another tenant sees the meters")
+    c.call("DELETE", "/v1/meters", key=write, expect=405, label="DELETE meters")
+    # Paging walks every code once, in order.
+    paged, cursor = [], None
+    for _ in range(len(meter_bodies) + 1):
+        page = c.call("GET", "/v1/meters?limit=2" + (f"&cursor={cursor}" if cursor else ""), key=read, expect=200,
+                      label="list meters two at a time")
+        if page.status != 200:
+            break
+        paged += [m["code"] for m in page.json()["data"]]
+        cursor = page.json()["next_cursor"]
+        if cursor is None:
+            break
+    c.expect_true(page, paged == sorted(meter_bodies), f"paging meters gave {paged}")
+    c.call("GET", "/v1/meters?limit=5000", key=read, expect=422, label="list meters limit=5000")
+
+    for code in ("tokens", "storage"):
+        got = c.call("GET", f"/v1/meters/{code}", key=read, expect=200, label=f"get meter {code}")
+        c.expect_true(got, got.json() == meters[code], "GET meter differs from the create response")
+    c.call("GET", "/v1/meters/tokens", key=write, expect=200, label="get meter with scope write")
+    c.call("GET", "/v1/meters/tokens", key=admin, headers=admin_read(tenant["id"]), expect=200,
+           label="admin reads a meter")
+    c.call("GET", "/v1/meters/nothing", key=read, expect=404, label="get unknown meter")
+    c.call("GET", "/v1/meters/tokens", key=gamma_reader["key"], expect=404, label="another tenant gets the meter")
+    c.call("GET", "/v1/meters/tokens", key=ingest, expect=403, label="get meter with scope ingest")
+    c.call("GET", "/v1/meters/tokens", expect=401, label="get meter without a key")
+    c.call("GET", "/v1/meters/%zz", key=read, expect=400, label="get meter with a bad percent-encoding")
+    c.call("PUT", "/v1/meters/tokens", key=write, body=meter_bodies["tokens"], expect=405, label="PUT meter")
+
+    # ---- events ----
+    now = datetime.datetime.now(datetime.timezone.utc)
+    base = now.replace(minute=0, second=0, microsecond=0) - datetime.timedelta(hours=48)
+    t0 = base + datetime.timedelta(minutes=10)
+    t1 = base + datetime.timedelta(hours=1, minutes=20)
+    t2 = base + datetime.timedelta(hours=2, minutes=5)
+
+    def event(event_id, event_type, moment, properties=None, customer="u-1"):
+        out = {"event_id": event_id, "customer": customer, "type": event_type, "timestamp": rfc3339(moment)}
+        if properties is not None:
+            out["properties"] = properties
+        return out
+
+    batch = [
+        event("e-1", "api_call", t0, {}),
+        event("e-2", "api_call", t1, {"endpoint": "/x", "ms": 12}),
+        event("e-3", "llm", t0, {"tokens": 10, "model": "a", "region": "eu"}),
+        event("e-4", "llm", t1, {"tokens": "2.5", "model": "b", "region": "us"}),
+        event("e-5", "llm", t2, {"tokens": 7, "model": "a", "region": "apac"}),
+        event("e-6", "llm", t2, {"model": "a", "region": "eu"}),
+        event("l-1", "login", t0, {"user": "alice"}),
+        event("l-2", "login", t1, {"user": "bob"}),
+        event("l-3", "login", t2, {"user": "alice"}),
+        event("l-4", "login", t2, {"user": 42}),
+        event("s-5", "seat_snapshot", t1, {"seats": 5}),
+        event("s-2", "seat_snapshot", t2, {"seats": 3}),
+        event("s-1", "seat_snapshot", t2, {"seats": 8}),
+        event("s-0", "seat_snapshot", t0, {"seats": 4}),
+        event("g-1", "storage", t0, {"gb": "1.25", "tier": "pro", "region": "eu"}),
+        event("g-2", "storage", t1, {"gb": 2, "tier": 1}),
+        event("g-3", "storage", t2, {"gb": 4, "tier": True, "region": "us"}),
+        event("g-4", "storage", t1, {"gb": 8, "tier": "free", "region": "eu"}),
+        event("g-5", "storage", t1, {"gb": 16, "tier": "1.0", "region": "eu"}),
+        event("n-1", "not_metered", t1),
+    ]
+    idem_events = "idem-events-" + secrets.token_hex(4)
+    first = c.call("POST", "/v1/events", key=ingest, body={"events": batch}, headers={"Idempotency-Key": idem_events},
+                   expect=200, label="ingest a batch")
+    c.expect_true(first, first.status == 200 and first.json() == {"accepted": len(batch), "duplicates": 0,
+                                                                   "conflicts": [], "rejected": []},
+                  f"not every event was accepted: {first.body[:600]!r}")
+    replayed = c.call("POST", "/v1/events", key=ingest, body={"events": batch},
+                      headers={"Idempotency-Key": idem_events}, expect=200, label="replay an ingested batch")
+    c.expect_true(replayed, replayed.header("idempotent-replayed") == "true" and replayed.body == first.body,
+                  "the batch was not replayed")
+    c.call("POST", "/v1/events", key=ingest, body={"events": batch[:1]}, headers={"Idempotency-Key": idem_events},
+           expect=409, label="events idempotency key reused")
+    resent = c.call("POST", "/v1/events", key=ingest, body={"events": batch}, expect=200, label="resend a batch")
+    c.expect_true(resent, resent.status == 200 and resent.json() == {"accepted": 0, "duplicates": len(batch),
+                                                                     "conflicts": [], "rejected": []},
+                  f"a resent batch is not all duplicates: {resent.body[:600]!r}")
+
+    # Numbers parsed from their literal text, never through a double.
+    exact = (
+        '{"events": ['
+        '{"event_id": "x-1", "customer": "u-2", "type": "llm", "timestamp": "%s", '
+        '"properties": {"tokens": 1.50, "model": "a", "region": "eu"}},'
+        '{"event_id": "x-2", "customer": "u-2", "type": "llm", "timestamp": "%s", '
+        '"properties": {"tokens": 2.5e-1, "model": "a"}},'
+        '{"event_id": "x-3", "customer": "u-2", "type": "llm", "timestamp": "%s", '
+        '"properties": {"tokens": 0.1, "model": "a"}},'
+        '{"event_id": "x-4", "customer": "u-2", "type": "llm", "timestamp": "%s", '
+        '"properties": {"tokens": "0.2", "model": "a"}}]}'
+    ) % (rfc3339(t1), rfc3339(t1), rfc3339(t1), rfc3339(t1))
+    literal = c.call("POST", "/v1/events", key=ingest, raw=exact, expect=200, label="ingest exact number literals")
+    c.expect_true(literal, literal.status == 200 and literal.json()["accepted"] == 4,
+                  f"number literals not accepted: {literal.body[:300]!r}")
+
+    # One outcome per event: the good ones are kept, each bad one is reported with its reason.
+    one_hour_ahead = now + datetime.timedelta(hours=1)
+    forty_days_ago = now - datetime.timedelta(days=40)
+    mixed = [
+        event("r-ok", "api_call", t1, customer="u-2"),                            # 0 accepted
+        "not an object",                                                          # 1
+        {"customer": "u-1", "type": "api_call", "timestamp": rfc3339(t1)},        # 2 no event_id
+        dict(event("r-3", "api_call", t1), colour="red"),                         # 3 unknown field
+        dict(event("r-4", "api_call", t1), timestamp="yesterday"),                # 4
+        event("r-5", "api_call", one_hour_ahead),                                # 5 in the future
+        event("r-6", "api_call", forty_days_ago),                                 # 6 too old
+        event("r-7", "api_call", t1, customer="nobody"),                          # 7 unknown customer
+        event("r-8", "llm", t1, {"tokens": "lots", "model": "a"}),                # 8 not a number
+        dict(event("r-9", "api_call", t1), properties=[1, 2]),                    # 9
+        dict(event("r-10", "api_call", t1), customer=123),                        # 10
+        event("r-\u0001", "api_call", t1),                                        # 11 control character
+        dict(event("r-12", "api_call", t1), timestamp="2026-02-30T10:00:00Z"),    # 12 no such day
+        dict(event("r-13", "api_call", t1), type=""),                             # 13 empty type
+        # 14: e-2 again, properties reordered and the timestamp in another offset: a duplicate
+        {"event_id": "e-2", "customer": "u-1", "type": "api_call",
+         "timestamp": t1.astimezone(datetime.timezone(datetime.timedelta(hours=2))).isoformat(),
+         "properties": {"ms": 12, "endpoint": "/x"}},
+        event("e-3", "llm", t0, {"tokens": 11, "model": "a", "region": "eu"}),    # 15 conflict
+        event("r-ok", "api_call", t1, customer="u-2"),                            # 16 duplicate in the batch
+        event("r-ok", "api_call", t2, customer="u-2"),                            # 17 conflict in the batch
+    ]
+    outcome = c.call("POST", "/v1/events", key=ingest, body={"events": mixed}, expect=200,
+                     label="ingest a batch with bad events")
+    result = outcome.json() if outcome.status == 200 else {}
+    c.expect_true(outcome, (result.get("accepted"), result.get("duplicates")) == (1, 2) and
+                  [x["index"] for x in result.get("conflicts", [])] == [15, 17],
+                  f"accepted/duplicates/conflicts: {outcome.body[:400]!r}")
+    want = {1: ("invalid_event", None), 2: ("invalid_field", "event_id"), 3: ("unknown_field", "colour"),
+            4: ("invalid_timestamp", "timestamp"), 5: ("timestamp_in_future", "timestamp"),
+            6: ("timestamp_too_old", "timestamp"), 7: ("unknown_customer", "customer"),
+            8: ("invalid_property", "properties.tokens"), 9: ("invalid_field", "properties"),
+            10: ("invalid_field", "customer"), 11: ("invalid_field", "event_id"),
+            12: ("invalid_timestamp", "timestamp"), 13: ("invalid_field", "type")}
+    got = {x["index"]: (x["type"], x.get("field")) for x in result.get("rejected", [])}
+    c.expect_true(outcome, got == want, f"rejections differ: {got}")
+
+    # Whole-request problems.
+    c.call("POST", "/v1/events", key=ingest, body={}, expect=422, request_invalid=True, label="ingest without events")
+    c.call("POST", "/v1/events", key=ingest, body={"events": []}, expect=422, request_invalid=True,
+           label="ingest an empty batch")
+    c.call("POST", "/v1/events", key=ingest, body={"events": {"event_id": "x"}}, expect=422, request_invalid=True,
+           label="ingest events as an object")
+    c.call("POST", "/v1/events", key=ingest, body={"events": batch[:1], "source": "x"}, expect=422,
+           request_invalid=True, label="ingest with an unknown top-level field")
+    c.call("POST", "/v1/events", key=ingest, raw='{"events": [', expect=400, label="ingest bad JSON")
+    c.call("POST", "/v1/events", key=ingest, raw="[]", expect=400, label="ingest an array body")
+    c.call("POST", "/v1/events", key=ingest, raw="", expect=400, label="ingest without a body")
+    c.call("POST", "/v1/events", key=ingest, raw='{"events": [], "events": []}', expect=400,
+           label="ingest with a duplicate member")
+    c.call("POST", "/v1/events", key=ingest, body={"events": batch[:1]}, content_type="text/plain", expect=415,
+           label="ingest as text/plain")
+    too_many = [event(f"big-{n}", "api_call", t1) for n in range(10_001)]
+    big = c.call("POST", "/v1/events", key=ingest, body={"events": too_many}, expect=413,
+                 label="ingest 10,001 events")
+    c.expect_true(big, big.header("x-request-id") is not None, "the 10,001-event 413 has no X-Request-Id")
+    c.call_oversized("POST", "/v1/events", key=ingest, size=11 * 1024 * 1024, expect=413,
+                     label="ingest an 11 MiB body")
+    c.call("POST", "/v1/events", key=write, body={"events": batch[:1]}, expect=403, label="ingest with scope write")
+    c.call("POST", "/v1/events", key=read, body={"events": batch[:1]}, expect=403, label="ingest with scope read")
+    c.call("POST", "/v1/events", key=admin, headers=admin_read(tenant["id"]), body={"events": batch[:1]},
+           expect=403, label="admin ingests")
+    c.call("POST", "/v1/events", body={"events": batch[:1]}, expect=401, label="ingest without a key")
+    c.call("GET", "/v1/events", key=read, expect=405, label="GET events")
+    nothing = c.call("GET", usage_query("u-1", rfc3339(base), rfc3339(base + datetime.timedelta(hours=3))),
+                     key=read, expect=200, label="usage after the rejected requests")
+    c.expect_true(nothing, usage_by_meter(nothing).get("api_calls", {}).get("value") == "2",
+                  f"a refused request stored events: {nothing.body[:300]!r}")
+
+    # ---- usage ----
+    window = (rfc3339(base), rfc3339(base + datetime.timedelta(hours=3)))
+    full = c.call("GET", usage_query("u-1", *window), key=read, expect=200, label="get usage")
+    body = full.json() if full.status == 200 else {}
+    c.expect_true(full, (body.get("customer"), body.get("from"), body.get("to")) == ("u-1",) + window,
+                  f"usage header fields: {full.body[:200]!r}")
+    c.expect_true(full, [m["meter"] for m in body.get("meters", [])] == sorted(meter_bodies),
+                  "usage does not list every meter in code order")
+    by_meter = usage_by_meter(full)
+    expected = {
+        "api_calls": ("2", 2), "tokens": ("19.5", 3), "peak_tokens": ("10", 2), "users": ("3", 4),
+        "seats": ("3", 4), "storage": ("7.25", 3),
+    }
+    for code, (value, events) in expected.items():
+        got = by_meter.get(code, {})
+        c.expect_true(full, (got.get("value"), got.get("events"), got.get("aggregation")) ==
+                      (value, events, meter_bodies[code]["aggregation"]),
+                      f"{code}: want value {value} over {events} events, got {got}")
+    for code in ("api_calls", "peak_tokens", "users", "seats"):
+        c.expect_true(full, "groups" not in by_meter.get(code, {}), f"{code} has groups without group_by")
+
+    def groups_of(code, usage):
+        return sorted((json.dumps(g["group"], sort_keys=True), g["value"], g["events"])
+                      for g in usage.get(code, {}).get("groups", []))
+
+    c.expect_true(full, groups_of("tokens", by_meter) == [('{"model": "a"}', "17", 2), ('{"model": "b"}', "2.5", 1)],
+                  f"tokens groups: {groups_of('tokens', by_meter)}")
+    c.expect_true(full, groups_of("storage", by_meter) == sorted([
+        ('{"region": "eu", "tier": "pro"}', "1.25", 1), ('{"region": null, "tier": "1"}', "2", 1),
+        ('{"region": "us", "tier": "true"}', "4", 1)]), f"storage groups: {groups_of('storage', by_meter)}")
+    exact_usage = usage_by_meter(c.call("GET", usage_query("u-2", *window), key=read, expect=200,
+                                        label="get usage of exact literals"))
+    c.expect_true("get usage of exact literals", exact_usage.get("tokens", {}).get("value") == "2.05" and
+                  exact_usage.get("api_calls", {}).get("value") == "1",
+                  f"1.50 + 2.5e-1 + 0.1 + \"0.2\" is not 2.05: {exact_usage.get('tokens')}")
+
+    # [from, to): t0 is before the window, t2 is its excluded end; partial hours at both edges.
+    edge = usage_by_meter(c.call("GET", usage_query("u-1", rfc3339(base + datetime.timedelta(minutes=30)),
+                                                    rfc3339(t2)), key=read, expect=200,
+                                 label="get usage over partial hours"))
+    c.expect_true("get usage over partial hours",
+                  [(edge.get(k, {}).get("value"), edge.get(k, {}).get("events"))
+                   for k in ("api_calls", "tokens", "users", "seats")] ==
+                  [("1", 1), ("2.5", 1), ("1", 1), ("5", 1)], f"edges: {edge}")
+    offset = c.call("GET", usage_query("u-1", (base + datetime.timedelta(hours=2)).astimezone(
+        datetime.timezone(datetime.timedelta(hours=2))).isoformat(), window[1]), key=read, expect=200,
+        label="get usage with an offset instant")
+    c.expect_true(offset, offset.status == 200 and offset.json()["from"] == rfc3339(base + datetime.timedelta(hours=2)),
+                  f"from is not normalised to UTC: {offset.body[:200]!r}")
+    empty = usage_by_meter(c.call("GET", usage_query("u-1", window[0], window[0]), key=read, expect=200,
+                                  label="get usage over an empty window"))
+    c.expect_true("get usage over an empty window",
+                  {k: (v["value"], v["events"], v.get("groups")) for k, v in empty.items()} ==
+                  {"api_calls": ("0", 0, None), "tokens": ("0", 0, []), "peak_tokens": (None, 0, None),
+                   "users": ("0", 0, None), "seats": (None, 0, None), "storage": ("0", 0, [])},
+                  f"empty window: {empty}")
+    admin_usage = c.call("GET", usage_query("u-1", *window), key=admin, headers=admin_read(tenant["id"]),
+                         expect=200, label="admin reads usage")
+    c.expect_true(admin_usage, admin_usage.json() == full.json(), "the admin's usage read differs")
+
+    # A meter created after the events counts them too (backfill).
+    late = c.call("POST", "/v1/meters", key=write, body={"code": "zz_logins", "event_type": "login",
+                                                         "aggregation": "count"},
+                  expect=201, label="create a meter after its events")
+    backfilled = usage_by_meter(c.call("GET", usage_query("u-1", *window), key=read, expect=200,
+                                       label="get usage of a backfilled meter"))
+    c.expect_true(late, backfilled.get("zz_logins", {}).get("value") == "4",
+                  f"the late meter did not count earlier events: {backfilled.get('zz_logins')}")
+
+    for what, query in {
+        "without from": "?to=" + window[1], "without to": "?from=" + window[0], "without from and to": "",
+        "from=yesterday": "?" + urllib.parse.urlencode({"from": "yesterday", "to": window[1]}),
+        "to before from": "?" + urllib.parse.urlencode({"from": window[1], "to": window[0]}),
+        "with 7 fraction digits": "?" + urllib.parse.urlencode({"from": "2026-01-05T10:00:00.1234567Z",
+                                                                "to": window[1]}),
+    }.items():
+        c.call("GET", f"/v1/customers/u-1/usage{query}", key=read, expect=422, label=f"get usage {what}")
+    c.call("GET", usage_query("nobody", *window), key=read, expect=404, label="get usage of an unknown customer")
+    c.call("GET", usage_query("u-1", *window), key=gamma_reader["key"], expect=404,
+           label="another tenant gets the usage")
+    c.call("GET", usage_query("u-1", *window), key=write, expect=403, label="get usage with scope write")
+    c.call("GET", usage_query("u-1", *window), key=ingest, expect=403, label="get usage with scope ingest")
+    c.call("GET", usage_query("u-1", *window), key=admin, expect=403, label="admin gets usage without headers")
+    c.call("GET", usage_query("u-1", *window), expect=401, label="get usage without a key")
+    c.call("POST", "/v1/customers/u-1/usage", key=write, body={}, expect=405, label="POST usage")
+
+    # ---- tenant settings steer ingest ----
+    patch_settings({"late_event_window_days": 60, "future_event_skew_seconds": 7200,
+                    "auto_create_customers": True}, "widen the ingest windows and auto-create customers")
+    widened = c.call("POST", "/v1/events", key=ingest, body={"events": [
+        event("w-1", "api_call", forty_days_ago), event("w-2", "api_call", one_hour_ahead),
+        event("w-3", "api_call", t1, customer="auto-7")]}, expect=200, label="ingest under the widened settings")
+    c.expect_true(widened, widened.status == 200 and widened.json()["accepted"] == 3,
+                  f"the settings did not apply: {widened.body[:400]!r}")
+    auto = c.call("GET", "/v1/customers/auto-7", key=read, expect=200, label="get an auto-created customer")
+    c.expect_true(auto, auto.status == 200 and (auto.json()["name"], auto.json()["currency"]) == ("auto-7", "USD"),
+                  f"auto-created customer: {auto.body[:300]!r}")
+    created = c.call("GET", "/v1/audit?action=customer.created", key=read, expect=200,
+                     label="audit of auto-created customers").json()
+    c.expect_true("audit of auto-created customers",
+                  any((r.get("after") or {}).get("external_id") == "auto-7" for r in created["data"]),
+                  "auto-creation is not audited")
+    meter_audit = c.call("GET", "/v1/audit?action=meter.created", key=read, expect=200,
+                         label="audit of meter creation").json()
+    c.expect_true("audit of meter creation", len(meter_audit["data"]) == len(meter_bodies) + 1,
+                  f"{len(meter_audit['data'])} meter.created records for {len(meter_bodies) + 1} meters")
+
+    # ---- backpressure: the tenant's token bucket ----
+    patch_settings({"ingest_events_per_second": 1, "ingest_burst": 1}, "throttle ingest to 1 event per second")
+    debt = [event(f"t-{n}", "api_call", t1) for n in range(50)]
+    admitted = c.call("POST", "/v1/events", key=ingest, body={"events": debt}, expect=200,
+                      label="a batch larger than the burst is admitted into debt")
+    idem_throttled = "idem-throttled-" + secrets.token_hex(4)
+    throttled_batch = {"events": [event("t-late", "api_call", t1)]}
+    throttled = c.call("POST", "/v1/events", key=ingest, body=throttled_batch,
+                       headers={"Idempotency-Key": idem_throttled}, expect=429, label="ingest over the rate limit")
+    retry_after = throttled.header("retry-after") or ""
+    c.expect_true(throttled, retry_after.isdigit() and 30 <= int(retry_after) <= 60,
+                  f"Retry-After {retry_after!r} is not the ~50 s the debt of 49 events needs")
+    c.expect_true(admitted, admitted.status == 200 and admitted.json()["accepted"] == 50, "the batch was not stored")
+    patch_settings({"ingest_events_per_second": 50000, "ingest_burst": 100000}, "restore the ingest rate")
+    retried = c.call("POST", "/v1/events", key=ingest, body=throttled_batch,
+                     headers={"Idempotency-Key": idem_throttled}, expect=200, label="retry after a 429")
+    c.expect_true(retried, retried.header("idempotent-replayed") is None and retried.status == 200 and
+                  retried.json()["accepted"] == 1, "the 429 used up the Idempotency-Key or stored the event")
 
 
 def scenario(c, database):
@@ -990,6 +1479,9 @@ def scenario(c, database):
                     label="verify a tampered audit trail").json()
     c.expect_true("verify a tampered audit trail", broken["ok"] is False and broken.get("first_broken_seq") == 1,
                   f"tampering not detected: {broken}")
+
+    # ---- usage: meters, events, usage reads ------------------------------------------------------------
+    usage(c, admin, make_key, gamma_reader, writer)
 
     # ---- revoking keys ---------------------------------------------------------------------------------
     revoked = c.call("DELETE", f"{keys_path}/{reader['id']}", key=admin, expect=200, label="revoke key").json()

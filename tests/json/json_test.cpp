@@ -17,6 +17,7 @@ namespace neruba::json {
 namespace {
 
 using namespace std::string_literals;
+using namespace std::string_view_literals;
 
 Value parse_ok(std::string_view text) {
   auto result = parse(text);
@@ -209,6 +210,35 @@ TEST(JsonReject, InvalidUtf8) {
   expect_rejected("\"\xF4\x90\x80\x80\"", 1, "invalid UTF-8");
   // Invalid bytes in a member name are rejected the same way.
   expect_rejected("{\"\xC0\xAF\":1}", 2, "invalid UTF-8");
+}
+
+// is_valid_utf8 guards paths, query strings and headers (http/api.cpp) with the same rules.
+TEST(JsonUtf8, IsValidUtf8) {
+  for (const std::string_view valid :
+       {""sv, "plain ASCII"sv, "\0\x01\x1F\x7F"sv,   // control bytes are valid UTF-8
+        "\xC2\x80"sv, "\xDF\xBF"sv,                  // U+0080, U+07FF
+        "\xE0\xA0\x80"sv, "\xED\x9F\xBF"sv,          // U+0800, U+D7FF (below the surrogates)
+        "\xEE\x80\x80"sv, "\xEF\xBF\xBF"sv,          // U+E000 (above them), U+FFFF
+        "\xF0\x90\x80\x80"sv, "\xF4\x8F\xBF\xBF"sv,  // U+10000, U+10FFFF
+        "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"sv}) {
+    EXPECT_TRUE(is_valid_utf8(valid)) << testing::PrintToString(std::string(valid));
+    // The parser agrees: the same bytes inside a JSON string parse (controls aside).
+    if (valid.find_first_of("\0\x01\x1F"sv) == std::string_view::npos) {
+      EXPECT_TRUE(parse("\"" + std::string(valid) + "\"").ok());
+    }
+  }
+  for (const std::string_view invalid :
+       {"\x80"sv, "a\xBF"sv, "\xC3("sv, "\xC3"sv, "\xE2\x82"sv, "\xF0\x9F\x98"sv,  // stray, cut
+        "\xC0\xAF"sv, "\xC1\xBF"sv, "\xE0\x80\xAF"sv, "\xE0\x9F\xBF"sv,            // overlong
+        "\xF0\x8F\xBF\xBF"sv,                                                      // overlong
+        "\xED\xA0\x80"sv, "\xED\xBF\xBF"sv,                                        // surrogates
+        "\xF4\x90\x80\x80"sv, "\xF5\x80\x80\x80"sv, "\xF8\x88\x80\x80\x80"sv,      // > U+10FFFF
+        "\xFE"sv, "\xFF"sv,
+        "ok\xE2\x82\xAC"
+        "but\xE2"sv}) {
+    EXPECT_FALSE(is_valid_utf8(invalid)) << testing::PrintToString(std::string(invalid));
+    EXPECT_FALSE(parse("\"" + std::string(invalid) + "\"").ok());
+  }
 }
 
 TEST(JsonReject, ControlCharactersInStrings) {

@@ -1,0 +1,533 @@
+// POST /v1/events (API.md "Usage"): every event of a batch gets exactly one outcome — accepted,
+// duplicate (same event_id, same content: counted once), conflict (same event_id, other content:
+// the first stays, the second is reported) or rejected (with a type and the field at fault); one
+// bad event never blocks the others and the counts add up to the batch size. Whole-batch errors
+// (not JSON, no events array, too many events, no ingest scope) write nothing. Idempotency-Key
+// replays the first answer.
+//
+// Clock: 2026-01-10T00:00:00Z (kNow). Default windows: late 35 days → events at or after
+// 2025-12-06T00:00:00Z; future skew 300 s → events at or before 2026-01-10T00:05:00Z.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <set>
+
+#include "ingest_test_support.hpp"
+
+namespace neruba::test::ingest_tests {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr const char* kDayFrom = "2026-01-05T00:00:00Z";
+constexpr const char* kDayTo = "2026-01-06T00:00:00Z";
+
+// "api_call" events: meter `calls` counts them, meter `tokens` sums properties.tokens.
+class IngestOutcomes : public IngestTest {
+ protected:
+  void SetUp() override {
+    tenant_ = make_tenant("Outcomes Inc");
+    create_customer(tenant_, "alice");
+    create_meter(tenant_, R"({"code":"calls","event_type":"api_call","aggregation":"count"})");
+    create_meter(
+        tenant_,
+        R"({"code":"tokens","event_type":"api_call","aggregation":"sum","field":"tokens"})");
+  }
+
+  static std::string call(const std::string& id, const std::string& tokens,
+                          const std::string& at = "2026-01-05T10:00:00Z",
+                          const std::string& customer = "alice") {
+    return event_json(id, customer, "api_call", at, R"({"tokens":)" + tokens + "}");
+  }
+
+  // accepted + duplicates + conflicts + rejected == batch size.
+  static void expect_counts_add_up(const TestResponse& response, std::size_t size) {
+    const auto total =
+        int_of(response.json, "accepted") + int_of(response.json, "duplicates") +
+        static_cast<std::int64_t>(member(response.json, "conflicts").items().size()) +
+        static_cast<std::int64_t>(member(response.json, "rejected").items().size());
+    EXPECT_EQ(total, static_cast<std::int64_t>(size)) << response.body;
+  }
+
+  std::pair<std::string, std::int64_t> tokens(const std::string& customer = "alice") {
+    return value_and_events(tenant_, customer, "tokens", kDayFrom, kDayTo);
+  }
+  std::string calls(const std::string& customer = "alice") {
+    return value_and_events(tenant_, customer, "calls", kDayFrom, kDayTo).first;
+  }
+
+  Tenant tenant_;
+};
+
+TEST_P(IngestOutcomes, AcceptedEventsAreCounted) {
+  const std::vector<std::string> batch = {call("e1", "5", "2026-01-05T10:00:00Z"),
+                                          call("e2", "7", "2026-01-05T10:30:00Z"),
+                                          call("e3", "11", "2026-01-05T11:00:00Z")};
+  const auto response = post_expect(tenant_, batch, 3);
+  expect_counts_add_up(response, 3);
+  EXPECT_TRUE(member(response.json, "conflicts").is_array());
+  EXPECT_TRUE(member(response.json, "rejected").is_array());
+  // tokens: 5 + 7 + 11 = 23 over 3 events.
+  EXPECT_EQ(tokens(), std::make_pair(std::string("23"), std::int64_t{3}));
+  EXPECT_EQ(calls(), "3");
+  EXPECT_EQ(stored_events(tenant_), 3);
+}
+
+TEST_P(IngestOutcomes, ResentEventWithSameContentIsADuplicateCountedOnce) {
+  const std::string first = event_json("e1", "alice", "api_call", "2026-01-05T10:00:00Z",
+                                       R"({"tokens":5,"region":"eu"})");
+  post_expect(tenant_, {first}, 1);
+  const auto again = post_expect(tenant_, {first}, 0, 1);
+  expect_counts_add_up(again, 1);
+  // Same content written differently: properties in another order, the same instant with an
+  // offset and a zero fraction. Content is compared canonically, so still a duplicate.
+  const auto reordered =
+      post_expect(tenant_,
+                  {event_json("e1", "alice", "api_call", "2026-01-05T11:00:00.000+01:00",
+                              R"({ "region" : "eu", "tokens" : 5 })")},
+                  0, 1);
+  expect_counts_add_up(reordered, 1);
+  EXPECT_EQ(tokens(), std::make_pair(std::string("5"), std::int64_t{1}));
+  EXPECT_EQ(calls(), "1");
+  EXPECT_EQ(stored_events(tenant_), 1);
+}
+
+TEST_P(IngestOutcomes, SameEventIdWithOtherContentIsAConflictAndTheFirstStays) {
+  post_expect(tenant_, {call("e1", "5")}, 1);
+  // Each of these differs from the stored e1 in one part of its content.
+  const std::vector<std::string> variants = {
+      call("e1", "9"),                          // property value
+      call("e1", "5", "2026-01-05T10:00:01Z"),  // timestamp
+      event_json("e1", "alice", "other_type", "2026-01-05T10:00:00Z", R"({"tokens":5})"),  // type
+      event_json("e1", "alice", "api_call", "2026-01-05T10:00:00Z",
+                 R"({"tokens":5,"extra":"x"})"),  // an extra property
+  };
+  for (const auto& variant : variants) {
+    const auto response = post_expect(tenant_, {variant}, 0, 0, 1, 0);
+    const json::Value conflict = conflict_at(response, 0);
+    EXPECT_EQ(text_of(conflict, "event_id"), "e1") << response.body;
+    EXPECT_EQ(int_of(conflict, "index"), 0) << response.body;
+    expect_counts_add_up(response, 1);
+  }
+  // The first e1 (tokens 5) is what counts.
+  EXPECT_EQ(tokens(), std::make_pair(std::string("5"), std::int64_t{1}));
+  EXPECT_EQ(stored_events(tenant_), 1);
+}
+
+TEST_P(IngestOutcomes, DuplicatesAndConflictsInsideOneBatch) {
+  const auto response = post_events(tenant_, {
+                                                 call("e1", "5"),  // 0 accepted
+                                                 call("e1", "5"),  // 1 duplicate of 0
+                                                 call("e2", "7"),  // 2 accepted
+                                                 call("e1", "9"),  // 3 conflict with 0
+                                                 call("e2", "7"),  // 4 duplicate of 2
+                                             });
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(int_of(response.json, "accepted"), 2);
+  EXPECT_EQ(int_of(response.json, "duplicates"), 2);
+  ASSERT_EQ(member(response.json, "conflicts").items().size(), 1u) << response.body;
+  EXPECT_EQ(int_of(conflict_at(response, 3), "index"), 3);
+  EXPECT_EQ(text_of(conflict_at(response, 3), "event_id"), "e1");
+  EXPECT_TRUE(member(response.json, "rejected").items().empty());
+  expect_counts_add_up(response, 5);
+  // e1 (5) + e2 (7) = 12; the conflicting 9 is not counted.
+  EXPECT_EQ(tokens(), std::make_pair(std::string("12"), std::int64_t{2}));
+}
+
+TEST_P(IngestOutcomes, DuplicatesAndConflictsAcrossBatches) {
+  post_expect(tenant_, {call("e1", "5"), call("e2", "7")}, 2);
+  const auto response = post_events(tenant_, {
+                                                 call("e2", "7"),  // 0 duplicate
+                                                 call("e3", "1"),  // 1 accepted
+                                                 call("e1", "6"),  // 2 conflict
+                                             });
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(int_of(response.json, "accepted"), 1);
+  EXPECT_EQ(int_of(response.json, "duplicates"), 1);
+  ASSERT_EQ(member(response.json, "conflicts").items().size(), 1u) << response.body;
+  EXPECT_EQ(text_of(conflict_at(response, 2), "event_id"), "e1");
+  expect_counts_add_up(response, 3);
+  // 5 + 7 + 1 = 13 over 3 events.
+  EXPECT_EQ(tokens(), std::make_pair(std::string("13"), std::int64_t{3}));
+}
+
+// BUG (reported): an in-batch resend is compared with the first copy in the batch, not with what
+// is stored. When the first copy conflicts with the stored event, the second (identical to the
+// first copy) is reported as a "duplicate" — i.e. counted once — though it was never stored; it
+// must be a conflict too.
+TEST_P(IngestOutcomes, InBatchResendOfAConflictingEventIsAlsoAConflict) {
+  post_expect(tenant_, {call("e1", "5")}, 1);
+  const auto response = post_events(tenant_, {call("e1", "9"), call("e1", "9")});
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(int_of(response.json, "accepted"), 0) << response.body;
+  EXPECT_EQ(int_of(response.json, "duplicates"), 0) << response.body;
+  EXPECT_EQ(member(response.json, "conflicts").items().size(), 2u) << response.body;
+  EXPECT_EQ(tokens(), std::make_pair(std::string("5"), std::int64_t{1}));
+}
+
+// BUG (reported): same root cause. When the first copy of an event_id in a batch is rejected
+// during the write (unknown customer, invalid property), a second identical copy is reported as a
+// "duplicate" (counted once) although nothing was stored; it must be rejected like the first.
+TEST_P(IngestOutcomes, InBatchResendOfARejectedEventIsRejectedToo) {
+  const auto response = post_events(tenant_, {call("e1", "5", "2026-01-05T10:00:00Z", "ghost"),
+                                              call("e1", "5", "2026-01-05T10:00:00Z", "ghost")});
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(int_of(response.json, "accepted"), 0) << response.body;
+  EXPECT_EQ(int_of(response.json, "duplicates"), 0) << response.body;
+  EXPECT_EQ(member(response.json, "rejected").items().size(), 2u) << response.body;
+  EXPECT_EQ(text_of(rejected_at(response, 1), "type"), "unknown_customer") << response.body;
+  EXPECT_EQ(stored_events(tenant_), 0);
+}
+
+// BUG (reported): same root cause. The first copy is rejected (nothing stays), so the second copy
+// with other content is the first stored event with that id and must be accepted, not reported
+// as a conflict with an event that does not exist.
+TEST_P(IngestOutcomes, EventAfterARejectedCopyInTheSameBatchIsAccepted) {
+  const auto response = post_events(tenant_, {call("e1", R"("abc")"), call("e1", "5")});
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(text_of(rejected_at(response, 0), "type"), "invalid_property") << response.body;
+  EXPECT_EQ(int_of(response.json, "accepted"), 1) << response.body;
+  EXPECT_TRUE(member(response.json, "conflicts").items().empty()) << response.body;
+  EXPECT_EQ(tokens(), std::make_pair(std::string("5"), std::int64_t{1}));
+}
+
+TEST_P(IngestOutcomes, SameEventIdInTwoTenantsIsIndependent) {
+  const Tenant other = make_tenant("Other Inc");
+  create_customer(other, "alice");
+  create_meter(other,
+               R"({"code":"tokens","event_type":"api_call","aggregation":"sum","field":"tokens"})");
+  post_expect(tenant_, {call("e1", "5")}, 1);
+  // Same event_id, other content, other tenant: accepted there, no conflict.
+  const auto response = post_events(other, {call("e1", "9")});
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(int_of(response.json, "accepted"), 1) << response.body;
+  EXPECT_TRUE(member(response.json, "conflicts").items().empty()) << response.body;
+  // And the same content in the other tenant is no duplicate of this tenant's event either.
+  const auto same = post_events(other, {call("e2", "1")});
+  EXPECT_EQ(int_of(same.json, "accepted"), 1) << same.body;
+  post_expect(tenant_, {call("e2", "1")}, 1);
+
+  EXPECT_EQ(tokens(), std::make_pair(std::string("6"), std::int64_t{2}));  // 5 + 1
+  EXPECT_EQ(value_and_events(other, "alice", "tokens", kDayFrom, kDayTo),
+            std::make_pair(std::string("10"), std::int64_t{2}));  // 9 + 1
+}
+
+TEST_P(IngestOutcomes, EachBadEventIsRejectedWithItsTypeAndFieldAndTheRestIsKept) {
+  const std::string at = R"("timestamp":"2026-01-05T10:00:00Z")";
+  const std::vector<std::string> batch = {
+      call("ok-0", "1"),                                                                      // 0
+      R"({"customer":"alice","type":"api_call",)" + at + "}",                                 // 1
+      R"({"event_id":42,"customer":"alice","type":"api_call",)" + at + "}",                   // 2
+      R"({"event_id":"","customer":"alice","type":"api_call",)" + at + "}",                   // 3
+      R"({"event_id":"b4","type":"api_call",)" + at + "}",                                    // 4
+      R"({"event_id":"b5","customer":"alice",)" + at + "}",                                   // 5
+      R"({"event_id":"b6","customer":"alice","type":"api_call"})",                            // 6
+      event_json("b7", "alice", "api_call", "2026-01-05 10:00:00"),                           // 7
+      event_json("b8", "alice", "api_call", "2026-02-30T10:00:00Z"),                          // 8
+      event_json("b9", "alice", "api_call", "2026-01-05T10:00:00Z", "[1]"),                   // 9
+      R"({"event_id":"b10","customer":"alice","type":"api_call",)" + at + R"(,"amount":3})",  // 10
+      call("b11", "1", "2026-01-05T10:00:00Z", "ghost"),                                      // 11
+      call("b12", R"("abc")"),                                                                // 12
+      call("ok-13", "2"),                                                                     // 13
+      R"("just a string")",                                                                   // 14
+      R"({"event_id":"b15","customer":"alice","type":"api_call","timestamp":1767607200})",    // 15
+      event_json("b16", "alice", "api_call", "2026-01-05T10:00:00Z", R"("tokens")"),          // 16
+      R"({"event_id":"b17","customer":"alice","type":"","timestamp":"2026-01-05T10:00:00Z"})",  // 17
+  };
+  const auto response = post_events(tenant_, batch);
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(int_of(response.json, "accepted"), 2) << response.body;
+  EXPECT_EQ(int_of(response.json, "duplicates"), 0);
+  EXPECT_TRUE(member(response.json, "conflicts").items().empty());
+  EXPECT_EQ(member(response.json, "rejected").items().size(), 16u) << response.body;
+  expect_counts_add_up(response, batch.size());
+
+  struct Expected {
+    std::int64_t index;
+    std::string event_id;
+    std::string type;
+    std::string field;
+  };
+  const std::vector<Expected> expected = {
+      {1, "", "invalid_field", "event_id"},
+      {2, "", "invalid_field", "event_id"},
+      {3, "", "invalid_field", "event_id"},
+      {4, "b4", "invalid_field", "customer"},
+      {5, "b5", "invalid_field", "type"},
+      {6, "b6", "invalid_field", "timestamp"},
+      {7, "b7", "invalid_timestamp", "timestamp"},
+      {8, "b8", "invalid_timestamp", "timestamp"},
+      {9, "b9", "invalid_field", "properties"},
+      {10, "b10", "unknown_field", "amount"},
+      {11, "b11", "unknown_customer", "customer"},
+      {12, "b12", "invalid_property", "properties.tokens"},
+      {14, "", "invalid_event", ""},
+      {15, "b15", "invalid_field", "timestamp"},
+      {16, "b16", "invalid_field", "properties"},
+      {17, "b17", "invalid_field", "type"},
+  };
+  for (const auto& want : expected) {
+    const json::Value item = rejected_at(response, want.index);
+    ASSERT_TRUE(item.is_object()) << "no rejection for index " << want.index << "\n"
+                                  << response.body;
+    EXPECT_EQ(text_of(item, "event_id"), want.event_id) << "index " << want.index;
+    EXPECT_EQ(text_of(item, "type"), want.type) << "index " << want.index;
+    EXPECT_EQ(text_of(item, "field"), want.field) << "index " << want.index;
+    EXPECT_FALSE(text_of(item, "detail").empty()) << "index " << want.index;
+  }
+  // Only ok-0 (1) and ok-13 (2) count: 1 + 2 = 3.
+  EXPECT_EQ(tokens(), std::make_pair(std::string("3"), std::int64_t{2}));
+  EXPECT_EQ(stored_events(tenant_), 2);
+  // A rejected event leaves its event_id free: b12, corrected, is accepted.
+  post_expect(tenant_, {call("b12", "4")}, 1);
+  EXPECT_EQ(tokens(), std::make_pair(std::string("7"), std::int64_t{3}));  // 3 + 4
+}
+
+TEST_P(IngestOutcomes, NonNumericValueForSumMaxOrLatestFieldIsInvalidProperty) {
+  create_meter(tenant_,
+               R"({"code":"peak","event_type":"api_call","aggregation":"max","field":"peak"})");
+  create_meter(
+      tenant_,
+      R"({"code":"level","event_type":"api_call","aggregation":"latest","field":"level"})");
+  create_meter(
+      tenant_,
+      R"({"code":"users","event_type":"api_call","aggregation":"unique_count","field":"user"})");
+  const std::string at = "2026-01-05T10:00:00Z";
+  const auto response = post_events(
+      tenant_, {
+                   event_json("p0", "alice", "api_call", at, R"({"tokens":{"n":1}})"),  // 0
+                   event_json("p1", "alice", "api_call", at, R"({"peak":"high"})"),     // 1
+                   event_json("p2", "alice", "api_call", at, R"({"level":true})"),      // 2
+                   event_json("p3", "alice", "api_call", at, R"({"tokens":[1]})"),      // 3
+                   event_json("p4", "alice", "api_call", at, R"({"tokens":"1.5.0"})"),  // 4
+                   event_json("p5", "alice", "api_call", at, R"({"tokens":" 2"})"),     // 5
+                   // Not read by any numeric meter of its type: accepted as is.
+                   event_json("p6", "alice", "other", at, R"({"tokens":"abc"})"),  // 6
+                   // Field missing: counted by `calls`, not by `tokens`.
+                   event_json("p7", "alice", "api_call", at, R"({"user":"u1"})"),  // 7
+                   // Decimal strings are numbers.
+                   event_json("p8", "alice", "api_call", at,
+                              R"({"tokens":"2.5","peak":"3","level":"4"})"),  // 8
+               });
+  ASSERT_EQ(response.status, 200) << response.body;
+  const std::vector<std::pair<std::int64_t, std::string>> fields = {
+      {0, "properties.tokens"}, {1, "properties.peak"},   {2, "properties.level"},
+      {3, "properties.tokens"}, {4, "properties.tokens"}, {5, "properties.tokens"}};
+  for (const auto& [index, field] : fields) {
+    const json::Value item = rejected_at(response, index);
+    EXPECT_EQ(text_of(item, "type"), "invalid_property") << index << "\n" << response.body;
+    EXPECT_EQ(text_of(item, "field"), field) << index << "\n" << response.body;
+  }
+  EXPECT_EQ(int_of(response.json, "accepted"), 3) << response.body;
+  expect_counts_add_up(response, 9);
+  // calls: p7 and p8 (p6 is another type) = 2; tokens: only p8 carries it = 2.5 over 1 event.
+  EXPECT_EQ(calls(), "2");
+  EXPECT_EQ(tokens(), std::make_pair(std::string("2.5"), std::int64_t{1}));
+  EXPECT_EQ(value_and_events(tenant_, "alice", "peak", kDayFrom, kDayTo),
+            std::make_pair(std::string("3"), std::int64_t{1}));
+  EXPECT_EQ(value_and_events(tenant_, "alice", "level", kDayFrom, kDayTo),
+            std::make_pair(std::string("4"), std::int64_t{1}));
+  EXPECT_EQ(value_and_events(tenant_, "alice", "users", kDayFrom, kDayTo),
+            std::make_pair(std::string("1"), std::int64_t{1}));
+}
+
+TEST_P(IngestOutcomes, FutureTimestampsBeyondTheSkewAreRejected) {
+  // now = 2026-01-10T00:00:00Z, skew 300 s: 00:05:00 is the last accepted instant.
+  const auto response = post_events(tenant_, {call("f0", "1", "2026-01-10T00:05:00Z"),
+                                              call("f1", "1", "2026-01-10T00:05:00.000001Z"),
+                                              call("f2", "1", "2026-01-10T00:30:00Z")});
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(int_of(response.json, "accepted"), 1) << response.body;
+  for (const std::int64_t index : {1, 2}) {
+    EXPECT_EQ(text_of(rejected_at(response, index), "type"), "timestamp_in_future")
+        << response.body;
+    EXPECT_EQ(text_of(rejected_at(response, index), "field"), "timestamp");
+  }
+  // Skew raised to 3600 s: 00:30:00 is accepted now, 01:00:00.000001 still is not.
+  patch_settings(tenant_, R"({"future_event_skew_seconds":3600})");
+  const auto later = post_events(
+      tenant_, {call("f2", "1", "2026-01-10T00:30:00Z"), call("f3", "1", "2026-01-10T01:00:00Z"),
+                call("f4", "1", "2026-01-10T01:00:00.000001Z")});
+  ASSERT_EQ(later.status, 200) << later.body;
+  EXPECT_EQ(int_of(later.json, "accepted"), 2) << later.body;
+  EXPECT_EQ(text_of(rejected_at(later, 2), "type"), "timestamp_in_future") << later.body;
+  // Skew lowered to 0: one microsecond after now is in the future.
+  patch_settings(tenant_, R"({"future_event_skew_seconds":0})");
+  const auto strict = post_events(tenant_, {call("f5", "1", "2026-01-10T00:00:00Z"),
+                                            call("f6", "1", "2026-01-10T00:00:00.000001Z")});
+  EXPECT_EQ(int_of(strict.json, "accepted"), 1) << strict.body;
+  EXPECT_EQ(text_of(rejected_at(strict, 1), "type"), "timestamp_in_future") << strict.body;
+  // f0, f2, f3, f5 = 4 events of 1 token on 2026-01-10.
+  EXPECT_EQ(
+      value_and_events(tenant_, "alice", "tokens", "2026-01-10T00:00:00Z", "2026-01-11T00:00:00Z"),
+      std::make_pair(std::string("4"), std::int64_t{4}));
+}
+
+TEST_P(IngestOutcomes, EventsOlderThanTheLateWindowAreRejectedUntilTheWindowIsRaised) {
+  // 35 days before 2026-01-10T00:00:00Z is 2025-12-06T00:00:00Z (Jan 10 → Dec 31 is 10 days,
+  // → Dec 6 another 25): that instant is accepted, one microsecond earlier is not.
+  const auto response = post_events(tenant_, {call("l0", "1", "2025-12-06T00:00:00Z"),
+                                              call("l1", "1", "2025-12-05T23:59:59.999999Z"),
+                                              call("l2", "1", "2025-11-20T12:00:00Z")});
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(int_of(response.json, "accepted"), 1) << response.body;
+  for (const std::int64_t index : {1, 2}) {
+    EXPECT_EQ(text_of(rejected_at(response, index), "type"), "timestamp_too_old") << response.body;
+    EXPECT_EQ(text_of(rejected_at(response, index), "field"), "timestamp");
+  }
+  // A backfill raises the window to 90 days: 2026-01-10 − 90 d = 2025-10-12T00:00:00Z
+  // (Jan 10 → Dec 1 is 40 days, → Nov 1 is 70, → Oct 12 is 90).
+  patch_settings(tenant_, R"({"late_event_window_days":90})");
+  const auto raised = post_events(
+      tenant_,
+      {call("l1", "1", "2025-12-05T23:59:59.999999Z"), call("l2", "1", "2025-11-20T12:00:00Z"),
+       call("l3", "1", "2025-10-12T00:00:00Z"), call("l4", "1", "2025-10-11T23:59:59Z")});
+  ASSERT_EQ(raised.status, 200) << raised.body;
+  EXPECT_EQ(int_of(raised.json, "accepted"), 3) << raised.body;
+  EXPECT_EQ(text_of(rejected_at(raised, 3), "type"), "timestamp_too_old") << raised.body;
+  // The change of settings is audited.
+  const auto audit = api().get("/v1/audit?action=tenant.updated", tenant_.key);
+  ASSERT_EQ(audit.status, 200) << audit.body;
+  EXPECT_EQ(member(audit.json, "data").items().size(), 1u) << audit.body;
+  // The late events count where their timestamps are: l1 in [Dec 5, Dec 6), l2 on Nov 20.
+  EXPECT_EQ(
+      value_and_events(tenant_, "alice", "tokens", "2025-12-05T00:00:00Z", "2025-12-06T00:00:00Z"),
+      std::make_pair(std::string("1"), std::int64_t{1}));
+  // [Oct 1, Dec 7): l0, l1, l2, l3 = 4.
+  EXPECT_EQ(
+      value_and_events(tenant_, "alice", "tokens", "2025-10-01T00:00:00Z", "2025-12-07T00:00:00Z"),
+      std::make_pair(std::string("4"), std::int64_t{4}));
+}
+
+TEST_P(IngestOutcomes, UnknownCustomerIsRejectedUnlessAutoCreationIsOn) {
+  const auto response = post_events(tenant_, {call("u0", "1", "2026-01-05T10:00:00Z", "bob")});
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(text_of(rejected_at(response, 0), "type"), "unknown_customer") << response.body;
+  EXPECT_EQ(text_of(rejected_at(response, 0), "field"), "customer") << response.body;
+  EXPECT_EQ(api().get("/v1/customers/bob", tenant_.key).status, 404);
+  EXPECT_EQ(stored_customers(tenant_), 1);  // alice
+
+  patch_settings(tenant_, R"({"auto_create_customers":true})");
+  // Two events of the new customer bob and one of carol in one batch: two customers created.
+  const auto created = post_expect(tenant_,
+                                   {call("u0", "1", "2026-01-05T10:00:00Z", "bob"),
+                                    call("u1", "2", "2026-01-05T10:10:00Z", "bob"),
+                                    call("u2", "4", "2026-01-05T10:20:00Z", "carol")},
+                                   3);
+  EXPECT_EQ(stored_customers(tenant_), 3);
+  const auto bob = api().get("/v1/customers/bob", tenant_.key);
+  ASSERT_EQ(bob.status, 200) << bob.body;
+  EXPECT_EQ(bob.field("currency"), "USD");  // the tenant's
+  EXPECT_EQ(bob.field("timezone"), "UTC");
+  // bob: 1 + 2 = 3 over 2 events; carol: 4.
+  EXPECT_EQ(tokens("bob"), std::make_pair(std::string("3"), std::int64_t{2}));
+  EXPECT_EQ(tokens("carol"), std::make_pair(std::string("4"), std::int64_t{1}));
+  // A later batch for bob reuses the customer.
+  post_expect(tenant_, {call("u3", "8", "2026-01-05T11:00:00Z", "bob")}, 1);
+  EXPECT_EQ(stored_customers(tenant_), 3);
+  EXPECT_EQ(tokens("bob"), std::make_pair(std::string("11"), std::int64_t{3}));  // 3 + 8
+
+  // Each automatic creation is audited, naming the customer created.
+  const auto audit = api().get("/v1/audit?action=customer.created", tenant_.key);
+  ASSERT_EQ(audit.status, 200) << audit.body;
+  std::set<std::string> targets;
+  for (const auto& record : member(audit.json, "data").items())
+    targets.insert(text_of(record, "target"));
+  EXPECT_EQ(targets.count(bob.field("id")), 1u) << audit.body;
+  EXPECT_EQ(targets.count(api().get("/v1/customers/carol", tenant_.key).field("id")), 1u)
+      << audit.body;
+  EXPECT_EQ(targets.size(), 3u) << audit.body;  // alice (by POST /v1/customers), bob, carol
+  const auto verify = api().get("/v1/audit/verify", tenant_.key);
+  EXPECT_EQ(member(verify.json, "ok").as_bool(), true) << verify.body;
+}
+
+// Auto-creation obeys the external_id rules of POST /v1/customers (no '/', '?', '%', '#' or
+// space): otherwise the customer could never be addressed by GET /v1/customers/{external_id} or
+// its usage read. The event is rejected (field customer) and no customer is created.
+TEST_P(IngestOutcomes, AutoCreationRefusesExternalIdsTheCustomerApiRejects) {
+  patch_settings(tenant_, R"({"auto_create_customers":true})");
+  const auto response = post_events(tenant_, {call("x0", "1", "2026-01-05T10:00:00Z", "team/a"),
+                                              call("x1", "1", "2026-01-05T10:00:00Z", "team a"),
+                                              call("x2", "1", "2026-01-05T10:00:00Z", "team-a")});
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(int_of(response.json, "accepted"), 1) << response.body;
+  EXPECT_EQ(text_of(rejected_at(response, 0), "field"), "customer") << response.body;
+  EXPECT_EQ(text_of(rejected_at(response, 1), "field"), "customer") << response.body;
+  EXPECT_EQ(stored_customers(tenant_), 2);  // alice, team-a
+}
+
+TEST_P(IngestOutcomes, WholeBatchErrorsWriteNothing) {
+  post_expect(tenant_, {call("w0", "1")}, 1);
+  const auto events_before = stored_events(tenant_);
+
+  expect_problem(api().post("/v1/events", tenant_.key, "this is not JSON"), 400,
+                 "malformed-request");
+  expect_problem(api().post("/v1/events", tenant_.key, R"({"events":[)"), 400, "malformed-request");
+  expect_problem(api().post("/v1/events", tenant_.key, "{}"), 422, "validation-failed");
+  expect_problem(api().post("/v1/events", tenant_.key, R"({"events":5})"), 422,
+                 "validation-failed");
+  expect_problem(api().post("/v1/events", tenant_.key, R"({"events":{"event_id":"x"}})"), 422,
+                 "validation-failed");
+  expect_problem(api().post("/v1/events", tenant_.key, R"([)" + call("w1", "1") + "]"), 400,
+                 "malformed-request");
+
+  // 10,001 events: 413, and none of them is written.
+  std::vector<std::string> too_many;
+  for (int i = 0; i < 10'001; ++i) too_many.push_back(call("big-" + std::to_string(i), "1"));
+  expect_problem(post_events(tenant_, too_many), 413, "payload-too-large");
+
+  // A key without scope ingest (read, write and operator only) may not post events.
+  const Tenant limited{tenant_.id, make_key(tenant_.id, R"(["read","write","operator"])")};
+  expect_problem(post_events(limited, {call("w2", "1")}), 403, "insufficient-scope");
+
+  EXPECT_EQ(stored_events(tenant_), events_before);
+  EXPECT_EQ(tokens(), std::make_pair(std::string("1"), std::int64_t{1}));
+
+  // Exactly 10,000 events is allowed: 10,000 × 1 token (+1 from w0) = 10001.
+  too_many.pop_back();
+  const auto full = post_expect(tenant_, too_many, 10'000);
+  EXPECT_EQ(tokens(), std::make_pair(std::string("10001"), std::int64_t{10'001}));
+}
+
+TEST_P(IngestOutcomes, IdempotencyKeyReplaysTheFirstResponse) {
+  const Headers key = {{"Idempotency-Key", "batch-7"}};
+  const std::vector<std::string> batch = {call("i0", "5"), call("i1", R"("abc")")};
+  const auto first = post_events(tenant_, batch, key);
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(int_of(first.json, "accepted"), 1) << first.body;
+  EXPECT_EQ(first.header("Idempotent-Replayed"), nullptr);
+
+  api().clock().advance(10min);
+  const auto replay = post_events(tenant_, batch, key);
+  EXPECT_EQ(replay.status, 200);
+  EXPECT_EQ(replay.body, first.body);  // "accepted":1 again, not "duplicates":1
+  ASSERT_NE(replay.header("Idempotent-Replayed"), nullptr);
+  EXPECT_EQ(*replay.header("Idempotent-Replayed"), "true");
+  EXPECT_EQ(stored_events(tenant_), 1);
+  EXPECT_EQ(tokens(), std::make_pair(std::string("5"), std::int64_t{1}));
+
+  // The same key with another batch is refused.
+  expect_problem(post_events(tenant_, {call("i2", "1")}, key), 409, "idempotency-key-reused");
+  EXPECT_EQ(stored_events(tenant_), 1);
+  // Another key with the same batch is a new request: i0 is a duplicate now.
+  const auto fresh = post_events(tenant_, batch, {{"Idempotency-Key", "batch-8"}});
+  EXPECT_EQ(int_of(fresh.json, "accepted"), 0) << fresh.body;
+  EXPECT_EQ(int_of(fresh.json, "duplicates"), 1) << fresh.body;
+  EXPECT_EQ(tokens(), std::make_pair(std::string("5"), std::int64_t{1}));
+}
+
+TEST_P(IngestOutcomes, AFailedBatchFreesItsIdempotencyKey) {
+  const Headers key = {{"Idempotency-Key", "retry-me"}};
+  expect_problem(api().post("/v1/events", tenant_.key, R"({"events":5})", key), 422,
+                 "validation-failed");
+  // The corrected request may use the same key.
+  const auto corrected = post_events(tenant_, {call("k0", "3")}, key);
+  EXPECT_EQ(corrected.status, 200) << corrected.body;
+  EXPECT_EQ(int_of(corrected.json, "accepted"), 1) << corrected.body;
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, IngestOutcomes, ::testing::ValuesIn(test_backends()),
+                         backend_name);
+
+}  // namespace
+}  // namespace neruba::test::ingest_tests

@@ -1,0 +1,215 @@
+// Per-tenant ingest rate limits (DESIGN.md principle 7, API.md "Platform" settings
+// ingest_events_per_second / ingest_burst): a token bucket per tenant, one token per event. A batch
+// over the remaining budget is answered 429 with an integer Retry-After and writes nothing; once
+// the clock has moved far enough the same batch is accepted. One tenant exhausting its budget
+// never stops another tenant's batches, also under concurrent load.
+//
+// The test clock is a ManualClock: it only moves when the test advances it, so the token
+// arithmetic below is exact.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "ingest_test_support.hpp"
+
+namespace neruba::test::ingest_tests {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr const char* kDayFrom = "2026-01-05T00:00:00Z";
+constexpr const char* kDayTo = "2026-01-06T00:00:00Z";
+
+class RateLimit : public IngestTest {
+ protected:
+  Tenant tenant_with_meter(const std::string& name) {
+    Tenant tenant = make_tenant(name);
+    create_customer(tenant, "alice");
+    create_meter(
+        tenant,
+        R"({"code":"tokens","event_type":"api_call","aggregation":"sum","field":"tokens"})");
+    return tenant;
+  }
+
+  // `count` events with ids prefix0..prefix{count-1}, one token each, at 2026-01-05T10:00:00Z.
+  static std::vector<std::string> batch(const std::string& prefix, int count) {
+    std::vector<std::string> out;
+    for (int i = 0; i < count; ++i) {
+      out.push_back(event_json(prefix + std::to_string(i), "alice", "api_call",
+                               "2026-01-05T10:00:00Z", R"({"tokens":1})"));
+    }
+    return out;
+  }
+
+  static int retry_after(const TestResponse& response) {
+    const auto* header = response.header("Retry-After");
+    if (header == nullptr) {
+      ADD_FAILURE() << "429 without Retry-After: " << response.body;
+      return -1;
+    }
+    // An integer number of seconds: digits only.
+    EXPECT_FALSE(header->empty());
+    for (const char c : *header) EXPECT_TRUE(c >= '0' && c <= '9') << *header;
+    return std::stoi(*header);
+  }
+
+  std::pair<std::string, std::int64_t> tokens(const Tenant& tenant) {
+    return value_and_events(tenant, "alice", "tokens", kDayFrom, kDayTo);
+  }
+};
+
+TEST_P(RateLimit, BatchOverTheBudgetIs429WritesNothingAndIsAcceptedLater) {
+  const Tenant tenant = tenant_with_meter("Limited");
+  patch_settings(tenant, R"({"ingest_events_per_second":1,"ingest_burst":10})");
+
+  // Bucket starts full: 10 tokens. 8 events → 2 left.
+  post_expect(tenant, batch("a", 8), 8);
+  const auto before_events = stored_events(tenant);
+  const auto before_deltas = stored_deltas(tenant);
+
+  // 5 events need 5 tokens, 2 are there: 3 missing at 1 token/s → Retry-After 3.
+  const auto refused = post_events(tenant, batch("b", 5), {{"Idempotency-Key", "b-batch"}});
+  expect_problem(refused, 429, "rate-limited");
+  EXPECT_EQ(retry_after(refused), 3);
+  EXPECT_EQ(stored_events(tenant), before_events);
+  EXPECT_EQ(stored_deltas(tenant), before_deltas);
+  EXPECT_EQ(tokens(tenant), std::make_pair(std::string("8"), std::int64_t{8}));
+
+  // After 2 s: 2 + 2 = 4 tokens, still 1 short → 429, Retry-After 1; a refusal takes nothing.
+  api().clock().advance(2s);
+  const auto still = post_events(tenant, batch("b", 5), {{"Idempotency-Key", "b-batch"}});
+  expect_problem(still, 429, "rate-limited");
+  EXPECT_EQ(retry_after(still), 1);
+  EXPECT_EQ(stored_events(tenant), before_events);
+
+  // After 1 s more: 5 tokens → the same batch (same Idempotency-Key: the refusals kept nothing
+  // of it) is accepted.
+  api().clock().advance(1s);
+  const auto accepted = post_events(tenant, batch("b", 5), {{"Idempotency-Key", "b-batch"}});
+  ASSERT_EQ(accepted.status, 200) << accepted.body;
+  EXPECT_EQ(int_of(accepted.json, "accepted"), 5) << accepted.body;
+  EXPECT_EQ(accepted.header("Idempotent-Replayed"), nullptr);
+  // 8 + 5 = 13.
+  EXPECT_EQ(tokens(tenant), std::make_pair(std::string("13"), std::int64_t{13}));
+  // The bucket is empty now: one more event waits 1 s.
+  const auto empty = post_events(tenant, batch("c", 1));
+  expect_problem(empty, 429, "rate-limited");
+  EXPECT_EQ(retry_after(empty), 1);
+}
+
+TEST_P(RateLimit, BucketRefillsUpToTheBurstOnly) {
+  const Tenant tenant = tenant_with_meter("Refill");
+  patch_settings(tenant, R"({"ingest_events_per_second":2,"ingest_burst":6})");
+  post_expect(tenant, batch("a", 6), 6);  // 6 − 6 = 0 left
+  // An hour later the bucket holds the burst (6), not 0 + 3600 × 2 = 7200: 6 events pass and
+  // leave it empty, so one more event waits.
+  api().clock().advance(1h);
+  post_expect(tenant, batch("b", 6), 6);
+  const auto one = post_events(tenant, batch("c", 1));
+  expect_problem(one, 429, "rate-limited");
+  EXPECT_EQ(retry_after(one), 1);  // 1 missing at 2/s: ceil(0.5) = 1
+  // 3 events need 3 tokens at 2/s: ceil(3 / 2) = 2 s.
+  const auto again = post_events(tenant, batch("c", 3));
+  expect_problem(again, 429, "rate-limited");
+  EXPECT_EQ(retry_after(again), 2);
+  api().clock().advance(1500ms);  // 3 tokens
+  post_expect(tenant, batch("c", 3), 3);
+  EXPECT_EQ(tokens(tenant), std::make_pair(std::string("15"), std::int64_t{15}));  // 6 + 6 + 3
+}
+
+// rate_limit.hpp: a batch larger than the burst is admitted when the bucket is full and puts the
+// bucket into debt (otherwise it could never be admitted); the debt delays the next batch.
+TEST_P(RateLimit, BatchLargerThanTheBurstRunsIntoDebt) {
+  const Tenant tenant = tenant_with_meter("Debt");
+  patch_settings(tenant, R"({"ingest_events_per_second":2,"ingest_burst":10})");
+  post_expect(tenant, batch("a", 15), 15);  // 10 − 15 = −5
+  // One event: needs 1, has −5 → 6 missing at 2/s → Retry-After 3.
+  const auto refused = post_events(tenant, batch("b", 1));
+  expect_problem(refused, 429, "rate-limited");
+  EXPECT_EQ(retry_after(refused), 3);
+  api().clock().advance(3s);  // −5 + 6 = 1
+  post_expect(tenant, batch("b", 1), 1);
+  EXPECT_EQ(tokens(tenant), std::make_pair(std::string("16"), std::int64_t{16}));
+}
+
+TEST_P(RateLimit, OneTenantsExhaustedBudgetDoesNotStopAnother) {
+  const Tenant a = tenant_with_meter("Tenant A");
+  const Tenant b = tenant_with_meter("Tenant B");
+  patch_settings(a, R"({"ingest_events_per_second":1,"ingest_burst":5})");
+  patch_settings(b, R"({"ingest_events_per_second":1,"ingest_burst":5})");
+
+  post_expect(a, batch("a", 5), 5);  // A: 0 left
+  expect_problem(post_events(a, batch("x", 1)), 429, "rate-limited");
+  // B has its own bucket, full: 5 events pass while A is refused.
+  post_expect(b, batch("b", 5), 5);
+  expect_problem(post_events(a, batch("x", 1)), 429, "rate-limited");
+  expect_problem(post_events(b, batch("y", 1)), 429, "rate-limited");
+  // A tenant with the default limits is not affected at all.
+  const Tenant c = tenant_with_meter("Tenant C");
+  post_expect(c, batch("c", 500), 500);
+  EXPECT_EQ(tokens(a), std::make_pair(std::string("5"), std::int64_t{5}));
+  EXPECT_EQ(tokens(b), std::make_pair(std::string("5"), std::int64_t{5}));
+  EXPECT_EQ(tokens(c), std::make_pair(std::string("500"), std::int64_t{500}));
+}
+
+TEST_P(RateLimit, ConcurrentHammeringOfOneTenantDoesNotStopAnother) {
+  const Tenant a = tenant_with_meter("Hammer");
+  const Tenant b = tenant_with_meter("Bystander");
+  // A: 20 tokens and (the clock being frozen) no refill → exactly 4 batches of 5 pass.
+  patch_settings(a, R"({"ingest_events_per_second":1,"ingest_burst":20})");
+
+  constexpr int kHammerRequests = 200;
+  constexpr int kBystanderBatches = 25;
+  constexpr int kBystanderBatchSize = 10;
+  std::atomic<int> a_ok{0};
+  std::atomic<int> a_limited{0};
+  std::atomic<int> a_other{0};
+  std::atomic<bool> b_done{false};
+
+  std::thread hammer([&] {
+    for (int i = 0; i < kHammerRequests; ++i) {
+      const auto response = post_events(a, batch("h" + std::to_string(i) + "-", 5));
+      if (response.status == 200) {
+        ++a_ok;
+      } else if (response.status == 429) {
+        ++a_limited;
+      } else {
+        ++a_other;
+      }
+    }
+  });
+  std::vector<int> b_statuses;
+  std::vector<std::int64_t> b_accepted;
+  std::thread bystander([&] {
+    for (int i = 0; i < kBystanderBatches; ++i) {
+      const auto response =
+          post_events(b, batch("b" + std::to_string(i) + "-", kBystanderBatchSize));
+      b_statuses.push_back(response.status);
+      b_accepted.push_back(int_of(response.json, "accepted"));
+    }
+    b_done = true;
+  });
+  hammer.join();
+  bystander.join();
+
+  ASSERT_TRUE(b_done.load());
+  ASSERT_EQ(b_statuses.size(), static_cast<std::size_t>(kBystanderBatches));
+  for (int i = 0; i < kBystanderBatches; ++i) {
+    EXPECT_EQ(b_statuses[i], 200) << "bystander batch " << i;
+    EXPECT_EQ(b_accepted[i], kBystanderBatchSize) << "bystander batch " << i;
+  }
+  EXPECT_EQ(a_ok.load(), 4);  // 20 tokens / 5 per batch
+  EXPECT_EQ(a_limited.load(), kHammerRequests - 4);
+  EXPECT_EQ(a_other.load(), 0);
+  // B: 25 × 10 = 250 events; A: 4 × 5 = 20.
+  EXPECT_EQ(tokens(b), std::make_pair(std::string("250"), std::int64_t{250}));
+  EXPECT_EQ(tokens(a), std::make_pair(std::string("20"), std::int64_t{20}));
+  EXPECT_EQ(stored_events(a), 20);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, RateLimit, ::testing::ValuesIn(test_backends()), backend_name);
+
+}  // namespace
+}  // namespace neruba::test::ingest_tests
