@@ -21,6 +21,7 @@ enum class ErrorCode {
   conflict,                // 409: state conflict
   idempotency_key_reused,  // 409: same key, different request
   idempotency_in_flight,   // 409: same key, first request still running
+  out_of_range,            // 422: a result too large for the exact decimal type
   payload_too_large,       // 413
   unsupported_media_type,  // 415
   rate_limited,            // 429

@@ -131,7 +131,12 @@ bool Aggregate::merge(const Aggregate& other) {
       sum = *total;
     }
   }
-  if (other.max && (!max || *other.max > *max)) max = other.max;
+  // Equal values may differ in scale ("1.5", "1.50"): the larger scale wins, so the text shown
+  // never depends on the order partial aggregates are merged.
+  if (other.max &&
+      (!max || *other.max > *max || (*other.max == *max && other.max->scale() > max->scale()))) {
+    max = other.max;
+  }
   // latest: greatest timestamp, ties broken by the greatest event_id — never arrival order.
   if (other.latest_at &&
       (!latest_at || *other.latest_at > *latest_at ||

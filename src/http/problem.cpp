@@ -23,6 +23,7 @@ const ProblemType& problem_type(ErrorCode code) {
   static const ProblemType rate{429, "rate-limited", "Too many requests"};
   static const ProblemType unavailable{503, "unavailable", "Service unavailable"};
   static const ProblemType internal{500, "internal-error", "Internal error"};
+  static const ProblemType range{422, "value-out-of-range", "Value out of range"};
   switch (code) {
     case ErrorCode::malformed_request:
       return malformed;
@@ -46,6 +47,8 @@ const ProblemType& problem_type(ErrorCode code) {
       return reused;
     case ErrorCode::idempotency_in_flight:
       return in_flight;
+    case ErrorCode::out_of_range:
+      return range;
     case ErrorCode::payload_too_large:
       return too_large;
     case ErrorCode::unsupported_media_type:

@@ -20,6 +20,8 @@
 
 namespace neruba::services::ingest {
 
+struct TenantWrites;  // what one commit writes for one tenant (ingest_pipeline.cpp)
+
 enum class OutcomeKind { accepted, duplicate, conflict, rejected };
 
 struct EventOutcome {
@@ -87,6 +89,9 @@ class Pipeline {
   void writer_loop();
   std::vector<std::unique_ptr<Job>> take_group();
   void write_group(std::vector<std::unique_ptr<Job>>& group);
+  void process_events(storage::Tx& tx, const Job& job, TenantWrites& writes,
+                      std::vector<EventOutcome>& outcomes, std::size_t& accepted,
+                      std::size_t& duplicates);
   std::optional<std::string> resolve_customer(storage::Tx& tx, const Job& job,
                                               const std::string& external_id);
 

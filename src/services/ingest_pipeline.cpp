@@ -16,12 +16,9 @@
 #include "storage/usage_repository.hpp"
 
 namespace neruba::services::ingest {
-namespace {
 
-constexpr std::size_t customer_cache_max = 200'000;
-
-using DeltaKey = std::tuple<std::string, std::string, std::int64_t,
-                            std::string>;  // meter, customer, hour, group
+// meter, customer, hour, group
+using DeltaKey = std::tuple<std::string, std::string, std::int64_t, std::string>;
 
 // Everything one transaction writes for one tenant beside the events themselves.
 struct TenantWrites {
@@ -30,6 +27,10 @@ struct TenantWrites {
   std::set<DeltaKey> distinct;  // the group field of the key holds group \0 value
   std::vector<storage::DistinctValue> distinct_rows;
 };
+
+namespace {
+
+constexpr std::size_t customer_cache_max = 200'000;
 
 EventOutcome outcome(OutcomeKind kind, const PreparedEvent& event) {
   return EventOutcome{kind, event.index, event.event_id, "", "", ""};
@@ -162,6 +163,101 @@ void Pipeline::writer_loop() {
   }
 }
 
+// Gives every prepared event of a job its outcome and appends the new ones. Works in rounds: a
+// round takes the first remaining copy of each event_id; a later copy of an id is then judged
+// against what is stored for it (duplicate or conflict) — or, when no copy of it was stored (the
+// earlier one was rejected), it competes in the next round on its own merits.
+void Pipeline::process_events(storage::Tx& tx, const Job& job, TenantWrites& writes,
+                              std::vector<EventOutcome>& outcomes, std::size_t& accepted,
+                              std::size_t& duplicates) {
+  const TenantId& tenant = job.ctx.principal.tenant;
+  std::unordered_map<std::string, std::string> stored;  // event_id → content hash now stored
+  const auto judge = [&](const PreparedEvent& event, const std::string& stored_hash) {
+    const bool same = stored_hash == event.content_hash;
+    outcomes.push_back(outcome(same ? OutcomeKind::duplicate : OutcomeKind::conflict, event));
+    duplicates += same ? 1 : 0;
+  };
+  std::vector<const PreparedEvent*> remaining;
+  for (const auto& event : job.batch.events) remaining.push_back(&event);
+  while (!remaining.empty()) {
+    std::vector<const PreparedEvent*> round;
+    std::vector<const PreparedEvent*> later;
+    std::set<std::string> taken;
+    for (const auto* event : remaining) {
+      (taken.insert(event->event_id).second ? round : later).push_back(event);
+    }
+    // Against what is stored, including earlier jobs and rounds of this transaction.
+    std::vector<std::string> ids;
+    for (const auto* event : round) {
+      if (stored.count(event->event_id) == 0) ids.push_back(event->event_id);
+    }
+    for (auto& [id, hash] : storage::events::existing_hashes(tx, tenant, ids)) {
+      stored.emplace(id, hash);
+    }
+    std::vector<storage::EventRecord> rows;
+    std::vector<std::pair<const PreparedEvent*, std::string>> pending;  // event, customer id
+    for (const auto* event : round) {
+      if (const auto found = stored.find(event->event_id); found != stored.end()) {
+        judge(*event, found->second);
+        continue;
+      }
+      const auto customer_id = resolve_customer(tx, job, event->customer);
+      if (!customer_id) {
+        outcomes.push_back(rejected(
+            *event, "unknown_customer", "customer",
+            job.settings.auto_create_customers
+                ? "\"" + event->customer +
+                      "\" cannot be created: external ids are printable ASCII without spaces, "
+                      "'/', '?', '#' or '%'"
+                : "no customer with external_id \"" + event->customer + "\""));
+        continue;
+      }
+      if (const auto field = invalid_meter_field(writes.meters, *event)) {
+        outcomes.push_back(rejected(
+            *event, "invalid_property", "properties." + *field,
+            "properties." + *field +
+                " must be a number (sum, max, latest meters) or a string, number or boolean "
+                "(unique_count meters)"));
+        continue;
+      }
+      rows.push_back(storage::EventRecord{
+          event->event_id, *customer_id, event->type, event->occurred_at,
+          event->canonical_properties, event->content_hash, domain::to_unix_micros(job.ctx.now)});
+      pending.emplace_back(event, *customer_id);
+    }
+    // Append; a row another node inserted meanwhile is judged like a stored one.
+    const auto inserted_ids = storage::events::insert(tx, tenant, rows);
+    const std::set<std::string> inserted(inserted_ids.begin(), inserted_ids.end());
+    std::vector<std::string> raced;
+    for (const auto& [event, customer_id] : pending) {
+      if (inserted.count(event->event_id) != 0) {
+        outcomes.push_back(outcome(OutcomeKind::accepted, *event));
+        ++accepted;
+        stored.emplace(event->event_id, event->content_hash);
+        accumulate(writes, *event, customer_id);
+      } else {
+        raced.push_back(event->event_id);
+      }
+    }
+    if (!raced.empty()) {
+      for (auto& [id, hash] : storage::events::existing_hashes(tx, tenant, raced)) {
+        stored.emplace(id, hash);
+      }
+      for (const auto& [event, customer_id] : pending) {
+        if (inserted.count(event->event_id) == 0) judge(*event, stored[event->event_id]);
+      }
+    }
+    remaining.clear();
+    for (const auto* event : later) {
+      if (const auto found = stored.find(event->event_id); found != stored.end()) {
+        judge(*event, found->second);
+      } else {
+        remaining.push_back(event);
+      }
+    }
+  }
+}
+
 void Pipeline::write_group(std::vector<std::unique_ptr<Job>>& group) {
   created_customers_.clear();  // what a failed attempt created was rolled back
   auto tx = db_.begin(storage::TxMode::write);
@@ -181,87 +277,7 @@ void Pipeline::write_group(std::vector<std::unique_ptr<Job>>& group) {
     std::size_t accepted = 0;
     std::size_t duplicates = 0;
 
-    // 1. Dedupe inside the batch, then against what is stored (including earlier jobs of this
-    //    transaction, which the same transaction sees).
-    std::unordered_map<std::string, const PreparedEvent*> first_in_batch;
-    std::vector<const PreparedEvent*> candidates;
-    for (const auto& event : job.batch.events) {
-      const auto [seen, inserted] = first_in_batch.try_emplace(event.event_id, &event);
-      if (inserted) {
-        candidates.push_back(&event);
-      } else if (seen->second->content_hash == event.content_hash) {
-        outcomes.push_back(outcome(OutcomeKind::duplicate, event));
-        ++duplicates;
-      } else {
-        outcomes.push_back(outcome(OutcomeKind::conflict, event));
-      }
-    }
-    std::vector<std::string> ids;
-    ids.reserve(candidates.size());
-    for (const auto* event : candidates) ids.push_back(event->event_id);
-    std::unordered_map<std::string, std::string> stored;
-    for (auto& [id, hash] : storage::events::existing_hashes(*tx, tenant, ids))
-      stored.emplace(id, hash);
-
-    // 2. Resolve customers and check meter fields of the new events.
-    std::vector<storage::EventRecord> rows;
-    std::vector<std::pair<const PreparedEvent*, std::string>> pending;  // event, customer id
-    for (const auto* event : candidates) {
-      if (const auto found = stored.find(event->event_id); found != stored.end()) {
-        const bool same = found->second == event->content_hash;
-        outcomes.push_back(outcome(same ? OutcomeKind::duplicate : OutcomeKind::conflict, *event));
-        duplicates += same ? 1 : 0;
-        continue;
-      }
-      const auto customer_id = resolve_customer(*tx, job, event->customer);
-      if (!customer_id) {
-        outcomes.push_back(
-            rejected(*event, "unknown_customer", "customer",
-                     job.settings.auto_create_customers
-                         ? "\"" + event->customer +
-                               "\" cannot be created: external ids are printable "
-                               "ASCII without spaces, '/', '?', '#' or '%'"
-                         : "no customer with external_id \"" + event->customer + "\""));
-        continue;
-      }
-      if (const auto field = invalid_meter_field(tenant_writes.meters, *event)) {
-        outcomes.push_back(rejected(
-            *event, "invalid_property", "properties." + *field,
-            "properties." + *field +
-                " must be a number (sum, max, latest meters) or a string, number or boolean "
-                "(unique_count meters)"));
-        continue;
-      }
-      rows.push_back(storage::EventRecord{
-          event->event_id, *customer_id, event->type, event->occurred_at,
-          event->canonical_properties, event->content_hash, domain::to_unix_micros(job.ctx.now)});
-      pending.emplace_back(event, *customer_id);
-    }
-
-    // 3. Append; a row another node inserted meanwhile is classified like a stored one.
-    const auto inserted_ids = storage::events::insert(*tx, tenant, rows);
-    const std::set<std::string> inserted(inserted_ids.begin(), inserted_ids.end());
-    std::vector<std::string> raced;
-    for (const auto& [event, customer_id] : pending) {
-      if (inserted.count(event->event_id) != 0) {
-        outcomes.push_back(outcome(OutcomeKind::accepted, *event));
-        ++accepted;
-        accumulate(tenant_writes, *event, customer_id);
-      } else {
-        raced.push_back(event->event_id);
-      }
-    }
-    if (!raced.empty()) {
-      std::unordered_map<std::string, std::string> now_stored;
-      for (auto& [id, hash] : storage::events::existing_hashes(*tx, tenant, raced))
-        now_stored.emplace(id, hash);
-      for (const auto& [event, customer_id] : pending) {
-        if (inserted.count(event->event_id) != 0) continue;
-        const bool same = now_stored[event->event_id] == event->content_hash;
-        outcomes.push_back(outcome(same ? OutcomeKind::duplicate : OutcomeKind::conflict, *event));
-        duplicates += same ? 1 : 0;
-      }
-    }
+    process_events(*tx, job, tenant_writes, outcomes, accepted, duplicates);
     std::sort(outcomes.begin(), outcomes.end(),
               [](const auto& a, const auto& b) { return a.index < b.index; });
     replies[j] = Reply{200, response_json(accepted, duplicates, outcomes)};

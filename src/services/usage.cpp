@@ -121,20 +121,24 @@ void backfill(storage::Tx& tx, const TenantId& tenant, const domain::MeterDefini
   storage::usage::insert_distinct(tx, tenant, values);
 }
 
-void add_raw_events(storage::Tx& tx, const TenantId& tenant, const domain::MeterDefinition& meter,
+// False when a total no longer fits the exact decimal type.
+bool add_raw_events(storage::Tx& tx, const TenantId& tenant, const domain::MeterDefinition& meter,
                     const std::string& customer_id, std::int64_t from, std::int64_t to,
                     MeterUsage& usage) {
-  if (from >= to) return;
+  if (from >= to) return true;
   for (const auto& event :
        storage::events::range(tx, tenant, customer_id, meter.event_type, from, to)) {
     const auto properties = json::parse(event.properties);
     if (!properties) continue;
     const auto result = domain::contribute(meter, event.event_type, *properties);
     if (result.error != domain::ContributionError::none) continue;
-    usage.total.add(result.contribution, event.occurred_at, event.event_id);
-    usage.groups[result.contribution.group_key].add(result.contribution, event.occurred_at,
-                                                    event.event_id);
+    auto& group = usage.groups[result.contribution.group_key];
+    if (!usage.total.add(result.contribution, event.occurred_at, event.event_id) ||
+        !group.add(result.contribution, event.occurred_at, event.event_id)) {
+      return false;
+    }
   }
+  return true;
 }
 
 }  // namespace
@@ -218,24 +222,29 @@ Result<Reply> get_meter(storage::Tx& tx, const RequestContext& ctx, const std::s
   return Reply{200, meter_json(*meter)};
 }
 
-MeterUsage meter_usage(storage::Tx& tx, const TenantId& tenant,
-                       const domain::MeterDefinition& meter, const std::string& customer_id,
-                       std::int64_t from, std::int64_t to) {
+Result<MeterUsage> meter_usage(storage::Tx& tx, const TenantId& tenant,
+                               const domain::MeterDefinition& meter, const std::string& customer_id,
+                               std::int64_t from, std::int64_t to) {
   MeterUsage usage;
   if (from >= to) return usage;
+  const Error overflow = Error::make(
+      ErrorCode::out_of_range,
+      "The usage of meter \"" + meter.code + "\" over this window exceeds 36 significant digits.");
   const std::int64_t from_bucket = domain::usage_bucket_start(from);
   const std::int64_t first_whole =
       from_bucket == from ? from : from_bucket + domain::usage_bucket_micros;
   const std::int64_t last_whole_end = domain::usage_bucket_start(to);
   if (first_whole >= last_whole_end) {
-    add_raw_events(tx, tenant, meter, customer_id, from, to, usage);
+    if (!add_raw_events(tx, tenant, meter, customer_id, from, to, usage)) return overflow;
     return usage;
   }
-  add_raw_events(tx, tenant, meter, customer_id, from, first_whole, usage);
+  if (!add_raw_events(tx, tenant, meter, customer_id, from, first_whole, usage)) return overflow;
   for (const auto& delta :
        storage::usage::deltas(tx, tenant, meter.id, customer_id, first_whole, last_whole_end)) {
-    usage.total.merge(delta.aggregate);
-    usage.groups[delta.group_key].merge(delta.aggregate);
+    if (!usage.total.merge(delta.aggregate) ||
+        !usage.groups[delta.group_key].merge(delta.aggregate)) {
+      return overflow;
+    }
   }
   if (meter.aggregation == domain::Aggregation::unique_count) {
     for (const auto& value :
@@ -244,7 +253,7 @@ MeterUsage meter_usage(storage::Tx& tx, const TenantId& tenant,
       usage.groups[value.group_key].distinct.insert(value.value);
     }
   }
-  add_raw_events(tx, tenant, meter, customer_id, last_whole_end, to, usage);
+  if (!add_raw_events(tx, tenant, meter, customer_id, last_whole_end, to, usage)) return overflow;
   return usage;
 }
 
@@ -256,8 +265,10 @@ Result<Reply> customer_usage(storage::Tx& tx, const RequestContext& ctx,
   json::Value meters = json::Value::array();
   for (const auto& meter : storage::meters::list(tx, tenant)) {
     const auto& d = meter.definition;
-    const auto usage = meter_usage(tx, tenant, d, customer->id.str(), domain::to_unix_micros(from),
-                                   domain::to_unix_micros(to));
+    const auto measured = meter_usage(tx, tenant, d, customer->id.str(),
+                                      domain::to_unix_micros(from), domain::to_unix_micros(to));
+    if (!measured) return measured.error();
+    const MeterUsage& usage = measured.value();
     const auto value_json = [&](const domain::Aggregate& aggregate) {
       const auto value = domain::meter_value(d.aggregation, aggregate);
       return value ? json::Value::string(*value) : json::Value::null();

@@ -23,9 +23,10 @@ struct MeterUsage {
 
 // Exact usage of one meter for one customer over [from, to): whole hours from the pre-aggregated
 // deltas, partial hours at either edge from the raw events.
-MeterUsage meter_usage(storage::Tx& tx, const TenantId& tenant,
-                       const domain::MeterDefinition& meter, const std::string& customer_id,
-                       std::int64_t from, std::int64_t to);
+// An out_of_range error when a total exceeds the exact decimal type (never a wrong number).
+Result<MeterUsage> meter_usage(storage::Tx& tx, const TenantId& tenant,
+                               const domain::MeterDefinition& meter, const std::string& customer_id,
+                               std::int64_t from, std::int64_t to);
 
 // GET /v1/customers/{external_id}/usage?from=&to=
 Result<Reply> customer_usage(storage::Tx& tx, const RequestContext& ctx,

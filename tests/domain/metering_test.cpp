@@ -439,7 +439,7 @@ TEST(MeteringMerge, MergingAnEmptyAggregateChangesNothing) {
   EXPECT_EQ(a.latest_value->to_string(), "2");
 }
 
-// BUG (reported): max keeps whichever of two equal values came first, so 1.5 and 1.50 print as
+// Regression (was a bug, fixed): max keeps whichever of two equal values came first, so 1.5 and 1.50 print as
 // "1.5" or "1.50" depending on the order of arrival / merge. Reads merge pre-aggregated rows in
 // whatever order the database returns them, so the same events can show different text (DESIGN.md
 // principle 4: same events → byte-identical results). The shown max must not depend on order.

@@ -190,7 +190,7 @@ TEST_P(AuditTamper, ReplacedHashWithAWellFormedOneIsDetectedAtThatRecord) {
   expect_broken_at(kMiddle);
 }
 
-// BUG (reported): an attacker who edits record k and recomputes its hash (the scheme is no
+// Regression (was a bug, fixed): an attacker who edits record k and recomputes its hash (the scheme is no
 // secret) makes record k self-consistent; verify then blames record k+1 (whose prev_hash no
 // longer matches) although k+1 is intact and k is the first broken record.
 TEST_P(AuditTamper, EditedRecordWithRecomputedHashIsDetectedAtThatRecord) {
@@ -209,7 +209,7 @@ TEST_P(AuditTamper, EditedNewestRecordWithRecomputedHashIsDetected) {
   expect_broken_at(kRecords);
 }
 
-// BUG (reported): a forged record appended after the newest one, correctly chained to it, passes
+// Regression (was a bug, fixed): a forged record appended after the newest one, correctly chained to it, passes
 // verification (ok:true, records:n+1) although the tenant's recorded chain head still says n.
 TEST_P(AuditTamper, ForgedRecordAppendedAfterTheHeadIsDetected) {
   storage::AuditRecord forged = stored(kRecords);

@@ -245,7 +245,7 @@ TEST_P(Idempotency, UnsupportedMediaTypeReleasesTheKey) {
   EXPECT_EQ(create_customer(tenant_, "c-1", "", key("k1")).status, 201);
 }
 
-// BUG (reported): a body that is not valid JSON (400) leaves its Idempotency-Key "in flight"
+// Regression (was a bug, fixed): a body that is not valid JSON (400) leaves its Idempotency-Key "in flight"
 // (handlers return before execute_write, which is what releases a failed request's key), so the
 // corrected retry with the same key gets 409 instead of being processed, and the failed request
 // wrote a row although nothing may be written on an error.
@@ -259,7 +259,7 @@ TEST_P(Idempotency, MalformedBodyReleasesTheKeyForACorrectedRetry) {
   EXPECT_EQ(corrected.status, 201) << corrected.body;
 }
 
-// BUG (reported): same as above for an empty body.
+// Regression (was a bug, fixed): same as above for an empty body.
 TEST_P(Idempotency, EmptyBodyReleasesTheKeyForACorrectedRetry) {
   const std::string before = fingerprint(tenant_.id);
   expect_problem(api().call("POST", "/v1/customers", tenant_.key, "",

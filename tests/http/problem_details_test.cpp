@@ -239,7 +239,7 @@ TEST_P(ProblemDetails, NonUtf8AdminTenantHeaderIsAClientError) {
   EXPECT_LT(response.status, 500) << response.body;
 }
 
-// BUG (reported): X-Neruba-Justification is copied into the audit record unchecked. On SQLite a
+// Regression (was a bug, fixed): X-Neruba-Justification is copied into the audit record unchecked. On SQLite a
 // non-UTF-8 justification is stored and GET /v1/audit then answers a body that is not valid JSON;
 // on PostgreSQL the admin read itself fails with 500.
 TEST_P(ProblemDetails, NonUtf8JustificationNeverBreaksTheTrail) {

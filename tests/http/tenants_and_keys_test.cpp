@@ -92,7 +92,7 @@ TEST_P(TenantsAndKeys, KeySecretIsShownOnceAndNeverInListingsOrAudit) {
       scalar("SELECT COUNT(*) FROM api_keys WHERE key_hash = $1 OR key_prefix = $1", {secret}), 0);
 }
 
-// BUG (reported): with an Idempotency-Key, POST /v1/tenants/{id}/api-keys stores its whole
+// Regression (was a bug, fixed): with an Idempotency-Key, POST /v1/tenants/{id}/api-keys stores its whole
 // response, secret included, in plaintext in idempotency_keys.response_body (for the 24 h
 // retention) and hands it out again on replay. DESIGN.md: keys are "shown once, stored hashed".
 TEST_P(TenantsAndKeys, KeySecretIsNotStoredInPlaintextUnderAnIdempotencyKey) {

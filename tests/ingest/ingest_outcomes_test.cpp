@@ -151,7 +151,7 @@ TEST_P(IngestOutcomes, DuplicatesAndConflictsAcrossBatches) {
   EXPECT_EQ(tokens(), std::make_pair(std::string("13"), std::int64_t{3}));
 }
 
-// BUG (reported): an in-batch resend is compared with the first copy in the batch, not with what
+// Regression (was a bug, fixed): an in-batch resend is compared with the first copy in the batch, not with what
 // is stored. When the first copy conflicts with the stored event, the second (identical to the
 // first copy) is reported as a "duplicate" — i.e. counted once — though it was never stored; it
 // must be a conflict too.
@@ -165,7 +165,7 @@ TEST_P(IngestOutcomes, InBatchResendOfAConflictingEventIsAlsoAConflict) {
   EXPECT_EQ(tokens(), std::make_pair(std::string("5"), std::int64_t{1}));
 }
 
-// BUG (reported): same root cause. When the first copy of an event_id in a batch is rejected
+// Regression (was a bug, fixed): same root cause. When the first copy of an event_id in a batch is rejected
 // during the write (unknown customer, invalid property), a second identical copy is reported as a
 // "duplicate" (counted once) although nothing was stored; it must be rejected like the first.
 TEST_P(IngestOutcomes, InBatchResendOfARejectedEventIsRejectedToo) {
@@ -179,7 +179,7 @@ TEST_P(IngestOutcomes, InBatchResendOfARejectedEventIsRejectedToo) {
   EXPECT_EQ(stored_events(tenant_), 0);
 }
 
-// BUG (reported): same root cause. The first copy is rejected (nothing stays), so the second copy
+// Regression (was a bug, fixed): same root cause. The first copy is rejected (nothing stays), so the second copy
 // with other content is the first stored event with that id and must be accepted, not reported
 // as a conflict with an event that does not exist.
 TEST_P(IngestOutcomes, EventAfterARejectedCopyInTheSameBatchIsAccepted) {
