@@ -15,6 +15,7 @@
 
 #include "json/json.hpp"
 #include "storage/db.hpp"
+#include "support/json_access.hpp"
 #include "support/test_api.hpp"
 #include "support/test_db.hpp"
 
@@ -39,21 +40,6 @@ struct Key {
   std::string name;
 };
 
-// The member `name` of an object, or a null value when absent (or not an object).
-inline const json::Value& member(const json::Value& value, std::string_view name) {
-  static const json::Value null_value;
-  if (!value.is_object()) return null_value;
-  const json::Value* found = value.find(name);
-  return found == nullptr ? null_value : *found;
-}
-
-inline std::string text_of(const json::Value& value, std::string_view name) {
-  return member(value, name).text();
-}
-
-inline std::int64_t int_of(const json::Value& value, std::string_view name) {
-  return member(value, name).as_int64().value_or(-999999);
-}
 
 inline std::string percent_encode(std::string_view text) {
   static constexpr char kHex[] = "0123456789ABCDEF";
