@@ -137,7 +137,7 @@ int serve(const Options& options) {
   http::ServerOptions server_options;
   server_options.host = listen.substr(0, colon);
   server_options.port = static_cast<unsigned short>(std::stoi(listen.substr(colon + 1)));
-  server_options.threads = std::stoi(flag(options, "threads", "8"));
+  server_options.threads = std::stoi(flag(options, "threads", "32"));
   const std::string url = database_url(options);
   auto db = storage::open_database(url);
   SystemClock clock;

@@ -11,7 +11,9 @@ namespace neruba::http {
 struct ServerOptions {
   std::string host = "127.0.0.1";
   unsigned short port = 8080;  // 0 picks a free port
-  int threads = 8;             // handlers block on the database, so more threads than cores
+  // Handlers block on the database, and an ingest request waits for its group commit: more
+  // threads than cores let more concurrent batches share one durable commit.
+  int threads = 32;
 };
 
 class Server {

@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <condition_variable>
+#include <cstdlib>
 #include <filesystem>
 #include <mutex>
 #include <unordered_map>
@@ -29,9 +30,11 @@ class Connection {
     run("PRAGMA journal_mode=WAL");
     run("PRAGMA synchronous=FULL");
     run("PRAGMA foreign_keys=ON");
+    // 64 MiB of page cache: a large ingest commit must not spill pages to disk mid-transaction.
+    run("PRAGMA cache_size=-65536");
   }
   ~Connection() {
-    for (auto& [sql, statement] : statements_) sqlite3_finalize(statement);
+    for (auto& [sql, prepared] : statements_) sqlite3_finalize(prepared.statement);
     sqlite3_close(db_);
   }
   Connection(const Connection&) = delete;
@@ -55,26 +58,43 @@ class Connection {
     return StorageError(kind, "sqlite: " + context + " (" + sqlite3_errmsg(db_) + ")");
   }
 
+  // A prepared statement and, for each `$n`, its SQLite parameter index (0 when unused): SQLite
+  // finds a named parameter by scanning, so the mapping is made once, not per bind.
+  struct Prepared {
+    sqlite3_stmt* statement = nullptr;
+    std::vector<int> index_of;
+  };
+
   // Prepared statements are cached per connection, keyed by their SQL text.
-  sqlite3_stmt* prepare(std::string_view sql) {
+  const Prepared& prepare(std::string_view sql) {
     auto it = statements_.find(std::string(sql));
     if (it != statements_.end()) return it->second;
-    sqlite3_stmt* statement = nullptr;
+    Prepared prepared;
     if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
-                           &statement, nullptr) != SQLITE_OK) {
+                           &prepared.statement, nullptr) != SQLITE_OK) {
       throw error("prepare failed");
     }
-    statements_.emplace(std::string(sql), statement);
-    return statement;
+    const int count = sqlite3_bind_parameter_count(prepared.statement);
+    for (int index = 1; index <= count; ++index) {
+      const char* name = sqlite3_bind_parameter_name(prepared.statement, index);
+      if (name == nullptr || name[0] != '$') continue;
+      const int number = std::atoi(name + 1);
+      if (number <= 0) continue;
+      if (prepared.index_of.size() < static_cast<std::size_t>(number))
+        prepared.index_of.resize(number, 0);
+      prepared.index_of[number - 1] = index;
+    }
+    return statements_.emplace(std::string(sql), std::move(prepared)).first->second;
   }
 
   // Runs one statement; collects rows when `rows` is non-null.
   std::int64_t step_all(std::string_view sql, std::span<const Param> params, Rows* rows) {
-    sqlite3_stmt* statement = prepare(sql);
+    const Prepared& prepared = prepare(sql);
+    sqlite3_stmt* statement = prepared.statement;
     // sqlite3_changes() keeps the count of the last DML statement across DDL; the difference of
     // totals counts only what this statement changed.
     const sqlite3_int64 changes_before = sqlite3_total_changes64(db_);
-    bind(statement, params);
+    bind(prepared, params);
     const int columns = sqlite3_column_count(statement);
     while (true) {
       const int rc = sqlite3_step(statement);
@@ -104,11 +124,10 @@ class Connection {
 
  private:
   // `$N` placeholders are named parameters to SQLite; bind by name so `$1` may appear twice.
-  void bind(sqlite3_stmt* statement, std::span<const Param> params) {
-    for (std::size_t i = 0; i < params.size(); ++i) {
-      std::string name(1, '$');
-      name += std::to_string(i + 1);
-      const int index = sqlite3_bind_parameter_index(statement, name.c_str());
+  void bind(const Prepared& prepared, std::span<const Param> params) {
+    sqlite3_stmt* statement = prepared.statement;
+    for (std::size_t i = 0; i < params.size() && i < prepared.index_of.size(); ++i) {
+      const int index = prepared.index_of[i];
       if (index == 0) continue;  // parameter not used by this statement
       int rc = SQLITE_OK;
       if (const auto* integer = std::get_if<std::int64_t>(&params[i])) {
@@ -124,7 +143,7 @@ class Connection {
   }
 
   sqlite3* db_ = nullptr;
-  std::unordered_map<std::string, sqlite3_stmt*> statements_;
+  std::unordered_map<std::string, Prepared> statements_;
 };
 
 class SqliteDb;
