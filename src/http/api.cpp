@@ -10,6 +10,7 @@
 #include "http/routes.hpp"
 #include "json/reader.hpp"
 #include "services/idempotency.hpp"
+#include "services/validation.hpp"
 
 namespace neruba::http {
 namespace {
@@ -42,15 +43,6 @@ std::optional<std::string> percent_decode(std::string_view text, bool plus_is_sp
   return out;
 }
 
-// No control characters (the bytes of multi-byte UTF-8 sequences are all >= 0x80).
-bool is_printable_text(std::string_view text) {
-  for (const char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) return false;
-  }
-  return true;
-}
-
 // Printable ASCII without spaces: API keys, tenant ids.
 bool is_ascii_token(std::string_view text) {
   for (const char c : text) {
@@ -74,7 +66,7 @@ Result<ParsedTarget> parse_target(const std::string& target) {
     const auto raw =
         path.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
     auto segment = percent_decode(raw, false);
-    if (!segment || !json::is_valid_utf8(*segment) || !is_printable_text(*segment)) {
+    if (!segment || !json::is_valid_utf8(*segment) || services::has_control_characters(*segment)) {
       return Error::make(ErrorCode::malformed_request,
                          "The path has an invalid percent-encoding or is not UTF-8.");
     }
@@ -93,7 +85,7 @@ Result<ParsedTarget> parse_target(const std::string& target) {
     auto value = percent_decode(
         eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), true);
     if (!key || !value || !json::is_valid_utf8(*key) || !json::is_valid_utf8(*value) ||
-        !is_printable_text(*key) || !is_printable_text(*value)) {
+        services::has_control_characters(*key) || services::has_control_characters(*value)) {
       return Error::make(ErrorCode::malformed_request,
                          "The query has an invalid percent-encoding or is not UTF-8.");
     }
@@ -182,7 +174,7 @@ Status authorize(const Route& route, const Request& request, services::RequestCo
                        "X-Neruba-Tenant and X-Neruba-Justification headers; it never writes it.");
   }
   if (justification->size() > limits::justification_length_max ||
-      !json::is_valid_utf8(*justification) || !is_printable_text(*justification)) {
+      !json::is_valid_utf8(*justification) || services::has_control_characters(*justification)) {
     return Error::make(ErrorCode::malformed_request,
                        "X-Neruba-Justification must be printable UTF-8 text of at most " +
                            std::to_string(limits::justification_length_max) + " bytes.");

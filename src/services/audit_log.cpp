@@ -2,6 +2,7 @@
 
 #include "common/crypto.hpp"
 #include "domain/time.hpp"
+#include "services/page.hpp"
 
 namespace neruba::services::audit {
 namespace {
@@ -142,16 +143,10 @@ json::Value to_json(const VerifyReport& report) {
 Result<Reply> list(storage::Tx& tx, const RequestContext& ctx, const storage::AuditFilter& filter) {
   storage::AuditFilter query = filter;
   query.limit = filter.limit + 1;  // one more tells whether another page exists
-  auto records = storage::audit::list(tx, ctx.principal.tenant, query);
-  const bool more = records.size() > filter.limit;
-  if (more) records.pop_back();
-  json::Value data = json::Value::array();
-  for (const auto& record : records) data.push_back(to_json(record));
-  json::Value body = json::Value::object();
-  body.set("data", std::move(data));
-  body.set("next_cursor",
-           more ? json::Value::string(std::to_string(records.back().seq)) : json::Value::null());
-  return Reply{200, std::move(body)};
+  return page_reply(
+      storage::audit::list(tx, ctx.principal.tenant, query), filter.limit,
+      [](const storage::AuditRecord& record) { return to_json(record); },
+      [](const storage::AuditRecord& record) { return std::to_string(record.seq); });
 }
 
 }  // namespace neruba::services::audit

@@ -4,6 +4,7 @@
 #include "domain/time.hpp"
 #include "json/reader.hpp"
 #include "services/audit_log.hpp"
+#include "services/page.hpp"
 #include "services/validation.hpp"
 #include "storage/repositories.hpp"
 
@@ -33,8 +34,7 @@ Result<Reply> create(storage::Tx& tx, const RequestContext& ctx, const json::Val
   json::ObjectReader reader(body, "", errors);
   const auto external_id = reader.required_string("external_id", limits::external_id_length_max);
   if (external_id && !is_valid_identifier(*external_id, limits::external_id_length_max)) {
-    reader.add_error("external_id", "invalid_value",
-                     "must be printable ASCII without spaces, '/', '?', '#' or '%'");
+    reader.add_error("external_id", "invalid_value", "must be " + std::string(identifier_rule));
   }
   const auto name = reader.required_string("name", limits::name_length_max);
   const auto currency = read_currency(reader, "currency", false);
@@ -76,16 +76,9 @@ Result<Reply> get(storage::Tx& tx, const RequestContext& ctx, const std::string&
 
 Result<Reply> list(storage::Tx& tx, const RequestContext& ctx, const std::string& cursor,
                    std::size_t limit) {
-  auto customers = storage::customers::list(tx, ctx.principal.tenant, cursor, limit + 1);
-  const bool more = customers.size() > limit;
-  if (more) customers.pop_back();
-  json::Value data = json::Value::array();
-  for (const auto& customer : customers) data.push_back(customer_json(customer));
-  json::Value out = json::Value::object();
-  out.set("data", std::move(data));
-  out.set("next_cursor",
-          more ? json::Value::string(customers.back().external_id) : json::Value::null());
-  return Reply{200, std::move(out)};
+  return page_reply(storage::customers::list(tx, ctx.principal.tenant, cursor, limit + 1), limit,
+                    customer_json,
+                    [](const storage::CustomerRecord& customer) { return customer.external_id; });
 }
 
 }  // namespace neruba::services::customers

@@ -10,6 +10,7 @@
 #include "domain/metering.hpp"
 #include "domain/time.hpp"
 #include "services/audit_log.hpp"
+#include "services/validation.hpp"
 #include "storage/repositories.hpp"
 #include "storage/usage_repository.hpp"
 
@@ -18,14 +19,6 @@ namespace {
 
 constexpr std::size_t event_id_length_max = 255;
 constexpr std::size_t event_type_length_max = 128;
-
-bool has_control_characters(std::string_view text) {
-  for (const char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) return true;
-  }
-  return false;
-}
 
 EventOutcome rejection(std::size_t index, std::string event_id, std::string type, std::string field,
                        std::string detail) {

@@ -203,13 +203,12 @@ void Pipeline::process_events(storage::Tx& tx, const Job& job, TenantWrites& wri
       }
       const auto customer_id = resolve_customer(tx, job, event->customer);
       if (!customer_id) {
-        outcomes.push_back(rejected(
-            *event, "unknown_customer", "customer",
-            job.settings.auto_create_customers
-                ? "\"" + event->customer +
-                      "\" cannot be created: external ids are printable ASCII without spaces, "
-                      "'/', '?', '#' or '%'"
-                : "no customer with external_id \"" + event->customer + "\""));
+        outcomes.push_back(
+            rejected(*event, "unknown_customer", "customer",
+                     job.settings.auto_create_customers
+                         ? "\"" + event->customer + "\" cannot be created: external ids are " +
+                               std::string(identifier_rule)
+                         : "no customer with external_id \"" + event->customer + "\""));
         continue;
       }
       if (const auto field = invalid_meter_field(writes.meters, *event)) {

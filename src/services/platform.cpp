@@ -5,6 +5,7 @@
 #include "domain/time.hpp"
 #include "json/reader.hpp"
 #include "services/audit_log.hpp"
+#include "services/page.hpp"
 #include "services/settings.hpp"
 #include "services/validation.hpp"
 
@@ -31,13 +32,6 @@ json::Value key_json(const storage::ApiKeyRecord& key) {
   out.set("revoked_at", key.revoked_at
                             ? json::Value::string(domain::format_rfc3339(*key.revoked_at))
                             : json::Value::null());
-  return out;
-}
-
-json::Value page_json(json::Value data, std::optional<std::string> next_cursor) {
-  json::Value out = json::Value::object();
-  out.set("data", std::move(data));
-  out.set("next_cursor", next_cursor ? json::Value::string(*next_cursor) : json::Value::null());
   return out;
 }
 
@@ -137,13 +131,8 @@ Result<Reply> get_tenant(storage::Tx& tx, const TenantId& id) {
 }
 
 Result<Reply> list_tenants(storage::Tx& tx, const std::string& cursor, std::size_t limit) {
-  auto tenants = storage::tenants::list(tx, cursor, limit + 1);
-  const bool more = tenants.size() > limit;
-  if (more) tenants.pop_back();
-  json::Value data = json::Value::array();
-  for (const auto& tenant : tenants) data.push_back(tenant_json(tenant));
-  return Reply{200, page_json(std::move(data),
-                              more ? std::optional(tenants.back().id.str()) : std::nullopt)};
+  return page_reply(storage::tenants::list(tx, cursor, limit + 1), limit, tenant_json,
+                    [](const storage::TenantRecord& tenant) { return tenant.id.str(); });
 }
 
 Result<Reply> update_tenant(storage::Tx& tx, const RequestContext& ctx, const TenantId& id,
@@ -229,13 +218,8 @@ Result<Reply> revoke_api_key(storage::Tx& tx, const RequestContext& ctx, const T
 Result<Reply> list_api_keys(storage::Tx& tx, const TenantId& tenant, const std::string& cursor,
                             std::size_t limit) {
   if (!storage::tenants::find(tx, tenant)) return unknown_tenant();
-  auto keys = storage::api_keys::list(tx, tenant, cursor, limit + 1);
-  const bool more = keys.size() > limit;
-  if (more) keys.pop_back();
-  json::Value data = json::Value::array();
-  for (const auto& key : keys) data.push_back(key_json(key));
-  return Reply{
-      200, page_json(std::move(data), more ? std::optional(keys.back().id.str()) : std::nullopt)};
+  return page_reply(storage::api_keys::list(tx, tenant, cursor, limit + 1), limit, key_json,
+                    [](const storage::ApiKeyRecord& key) { return key.id.str(); });
 }
 
 Result<Reply> record_admin_read(storage::Tx& tx, const RequestContext& ctx,

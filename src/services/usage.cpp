@@ -5,6 +5,7 @@
 #include "domain/time.hpp"
 #include "json/reader.hpp"
 #include "services/audit_log.hpp"
+#include "services/page.hpp"
 #include "services/validation.hpp"
 #include "storage/repositories.hpp"
 
@@ -173,17 +174,11 @@ Result<Reply> create_meter(storage::Tx& tx, const RequestContext& ctx, const jso
   meter.event_type = *event_type;
   if (!is_valid_identifier(meter.code, 64)) {
     return Error::invalid(
-        {FieldError{"code",
-                    "invalid_value",
-                    "must be printable ASCII without spaces, '/', '?', '#' or '%'",
-                    {}}});
+        {FieldError{"code", "invalid_value", "must be " + std::string(identifier_rule), {}}});
   }
   if (!is_valid_identifier(meter.event_type, 128)) {
     return Error::invalid(
-        {FieldError{"event_type",
-                    "invalid_value",
-                    "must be printable ASCII without spaces, '/', '?', '#' or '%'",
-                    {}}});
+        {FieldError{"event_type", "invalid_value", "must be " + std::string(identifier_rule), {}}});
   }
   meter.field = field.value_or("");
   const storage::MeterRecord record{meter, domain::to_unix_micros(ctx.now)};
@@ -204,16 +199,9 @@ Result<Reply> create_meter(storage::Tx& tx, const RequestContext& ctx, const jso
 
 Result<Reply> list_meters(storage::Tx& tx, const RequestContext& ctx, const std::string& cursor,
                           std::size_t limit) {
-  auto meters = storage::meters::page(tx, ctx.principal.tenant, cursor, limit + 1);
-  const bool more = meters.size() > limit;
-  if (more) meters.pop_back();
-  json::Value data = json::Value::array();
-  for (const auto& meter : meters) data.push_back(meter_json(meter));
-  json::Value out = json::Value::object();
-  out.set("data", std::move(data));
-  out.set("next_cursor",
-          more ? json::Value::string(meters.back().definition.code) : json::Value::null());
-  return Reply{200, std::move(out)};
+  return page_reply(storage::meters::page(tx, ctx.principal.tenant, cursor, limit + 1), limit,
+                    meter_json,
+                    [](const storage::MeterRecord& meter) { return meter.definition.code; });
 }
 
 Result<Reply> get_meter(storage::Tx& tx, const RequestContext& ctx, const std::string& code) {

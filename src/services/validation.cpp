@@ -25,6 +25,14 @@ std::optional<std::string> read_timezone(json::ObjectReader& reader, std::string
   return zone;
 }
 
+bool has_control_characters(std::string_view text) {
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return true;
+  }
+  return false;
+}
+
 bool is_valid_identifier(std::string_view text, std::size_t max_length) {
   if (text.empty() || text.size() > max_length) return false;
   for (const char c : text) {
