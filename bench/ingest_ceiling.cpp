@@ -1,17 +1,20 @@
 // neruba_bench_ingest_ceiling: the raw-engine ceiling of `bench/ingest`.
 //
 // Writes the rows the server writes for N benchmark events — one `events` row per event (its
-// primary key is the dedupe key) and the `usage_deltas` rows each 1,000-event batch implies (one
-// per meter × customer × hour × group, computed by the same domain metering code the server
-// uses) — straight into the same engine, schema and indexes (a fresh database migrated by
-// storage::open_database), by the fastest plain path:
-//   SQLite      prepared single-row INSERTs, WAL, synchronous=FULL (the server's durability),
-//               a 64 MiB page cache
-//   PostgreSQL  COPY … FROM STDIN into events, then into usage_deltas
-// in two modes, each on empty tables:
+// primary key is the dedupe key) and the `usage_buckets` rows they add up to (one per meter ×
+// customer × hour × group, computed by the same domain metering code the server uses) — straight
+// into the same engine, schema and indexes (a fresh database migrated by storage::open_database),
+// by the fastest plain path:
+//   SQLite      prepared single-row INSERTs (buckets: INSERT … ON CONFLICT DO UPDATE), WAL,
+//               synchronous=FULL (the server's durability), a 64 MiB page cache
+//   PostgreSQL  COPY … FROM STDIN into events; buckets COPY'd into a temporary table and merged
+//               with one INSERT … SELECT … ON CONFLICT DO UPDATE
+// The ceiling knows every bucket's running total, so it never reads one back (the server must).
+// Two modes, each on empty tables:
 //   durable  one transaction per 1,000-event batch (the server's durability contract: a batch
-//            is acknowledged only once committed)
-//   single   every row in one transaction (the engine's bulk-load ceiling)
+//            is acknowledged only once committed); each batch writes the buckets it touched
+//   single   every row in one transaction (the engine's bulk-load ceiling); each bucket is
+//            written once, with its final total
 // Rows are generated and formatted outside the timer; the timer covers the engine calls from
 // BEGIN to COMMIT.
 #include <libpq-fe.h>
@@ -24,6 +27,7 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -110,19 +114,24 @@ struct EventRow {
   std::int64_t received_at = 0;
 };
 
-struct DeltaRow {
+struct BucketRow {
   std::string meter_id;
   std::string customer_id;
   std::int64_t bucket_start = 0;
   std::string group_key;
-  std::string batch_id;
   domain::Aggregate aggregate;
 };
 
 struct Batch {
   std::vector<EventRow> events;
-  std::vector<DeltaRow> deltas;
+  std::vector<BucketRow> buckets;
 };
+
+// The server's bucket write: a bucket's new total replaces the stored one.
+#define ON_CONFLICT_SET_TOTALS                                                                           \
+  "ON CONFLICT (tenant_id, meter_id, customer_id, bucket_start, group_key) DO UPDATE SET event_count = " \
+  "excluded.event_count, sum_value = excluded.sum_value, max_value = excluded.max_value, latest_at = "   \
+  "excluded.latest_at, latest_event_id = excluded.latest_event_id, latest_value = excluded.latest_value"
 
 std::int64_t unix_micros_now() {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -132,6 +141,8 @@ std::int64_t unix_micros_now() {
 // Generates the benchmark's events batch by batch, with the ids and pre-aggregates the server
 // would store for them.
 class RowSource {
+  using Key = std::tuple<std::size_t, std::uint32_t, std::int64_t, std::string>;  // meter, customer, hour, group
+
  public:
   explicit RowSource(const Options& options) : options_(options), random_(options.seed) {
     tenant_id_ = "ten_" + crypto::random_token(24);
@@ -154,9 +165,7 @@ class RowSource {
   Batch next(std::size_t size) {
     Batch batch;
     const std::int64_t now = unix_micros_now();
-    const std::string batch_id = crypto::random_token(16);  // as the server's group commit names it
-    using Key = std::tuple<std::size_t, std::uint32_t, std::int64_t, std::string>;
-    std::map<Key, domain::Aggregate> aggregates;
+    std::set<Key> touched;
     for (std::size_t i = 0; i < size; ++i) {
       auto generated = generate_event(random_, options_.customers, options_.age_seconds_max);
       EventRow row;
@@ -173,17 +182,21 @@ class RowSource {
       for (std::size_t m = 0; m < meters_.size(); ++m) {
         const auto result = domain::contribute(meters_[m], row.event_type, *properties);
         if (result.error != domain::ContributionError::none) continue;
-        aggregates[Key{m, generated.customer, bucket_start, result.contribution.group_key}].add(
-            result.contribution, row.occurred_at, row.event_id);
+        const Key key{m, generated.customer, bucket_start, result.contribution.group_key};
+        totals_[key].add(result.contribution, row.occurred_at, row.event_id);
+        touched.insert(key);
       }
       batch.events.push_back(std::move(row));
     }
-    for (auto& [key, aggregate] : aggregates) {
-      const auto& [meter, customer, bucket_start, group_key] = key;
-      batch.deltas.push_back(
-          DeltaRow{meters_[meter].id, customer_ids_[customer], bucket_start, group_key, batch_id, std::move(aggregate)});
-    }
+    for (const auto& key : touched) batch.buckets.push_back(bucket_row(key, totals_.at(key)));
     return batch;
+  }
+
+  // Every bucket so far, with its total.
+  std::vector<BucketRow> all_buckets() const {
+    std::vector<BucketRow> out;
+    for (const auto& [key, total] : totals_) out.push_back(bucket_row(key, total));
+    return out;
   }
 
  private:
@@ -194,6 +207,12 @@ class RowSource {
   std::uint64_t counter_ = 0;
   std::vector<std::string> customer_ids_;
   std::vector<domain::MeterDefinition> meters_;
+  std::map<Key, domain::Aggregate> totals_;  // running total of each bucket
+
+  BucketRow bucket_row(const Key& key, const domain::Aggregate& total) const {
+    const auto& [meter, customer, bucket_start, group_key] = key;
+    return BucketRow{meters_[meter].id, customer_ids_[customer], bucket_start, group_key, total};
+  }
 };
 
 std::optional<std::string> decimal_text(const std::optional<domain::Decimal>& value) {
@@ -236,11 +255,11 @@ class SqliteWriter final : public Writer {
                              -1, SQLITE_PREPARE_PERSISTENT, &insert_event_, nullptr),
           "prepare events");
     check(sqlite3_prepare_v3(db_,
-                             "INSERT INTO usage_deltas (tenant_id, meter_id, customer_id, bucket_start, group_key, "
-                             "batch_id, event_count, sum_value, max_value, latest_at, latest_event_id, latest_value) "
-                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                             -1, SQLITE_PREPARE_PERSISTENT, &insert_delta_, nullptr),
-          "prepare usage_deltas");
+                             "INSERT INTO usage_buckets (tenant_id, meter_id, customer_id, bucket_start, group_key, "
+                             "event_count, sum_value, max_value, latest_at, latest_event_id, latest_value) "
+                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) " ON_CONFLICT_SET_TOTALS,
+                             -1, SQLITE_PREPARE_PERSISTENT, &upsert_bucket_, nullptr),
+          "prepare usage_buckets");
   }
 
   void begin() override { run("BEGIN IMMEDIATE"); }
@@ -258,37 +277,36 @@ class SqliteWriter final : public Writer {
       sqlite3_bind_int64(insert_event_, 8, e.received_at);
       step(insert_event_, "insert event");
     }
-    for (const auto& d : batch.deltas) {
+    for (const auto& d : batch.buckets) {
       const auto& a = d.aggregate;
-      text(insert_delta_, 1, tenant_id_);
-      text(insert_delta_, 2, d.meter_id);
-      text(insert_delta_, 3, d.customer_id);
-      sqlite3_bind_int64(insert_delta_, 4, d.bucket_start);
-      text(insert_delta_, 5, d.group_key);
-      text(insert_delta_, 6, d.batch_id);
-      sqlite3_bind_int64(insert_delta_, 7, a.events);
+      text(upsert_bucket_, 1, tenant_id_);
+      text(upsert_bucket_, 2, d.meter_id);
+      text(upsert_bucket_, 3, d.customer_id);
+      sqlite3_bind_int64(upsert_bucket_, 4, d.bucket_start);
+      text(upsert_bucket_, 5, d.group_key);
+      sqlite3_bind_int64(upsert_bucket_, 6, a.events);
       const auto sum = decimal_text(a.sum);
       const auto max = decimal_text(a.max);
       const auto latest = decimal_text(a.latest_value);
-      optional_text(insert_delta_, 8, sum);
-      optional_text(insert_delta_, 9, max);
+      optional_text(upsert_bucket_, 7, sum);
+      optional_text(upsert_bucket_, 8, max);
       if (a.latest_at) {
-        sqlite3_bind_int64(insert_delta_, 10, *a.latest_at);
-        text(insert_delta_, 11, a.latest_event_id);
+        sqlite3_bind_int64(upsert_bucket_, 9, *a.latest_at);
+        text(upsert_bucket_, 10, a.latest_event_id);
       } else {
-        sqlite3_bind_null(insert_delta_, 10);
-        sqlite3_bind_null(insert_delta_, 11);
+        sqlite3_bind_null(upsert_bucket_, 9);
+        sqlite3_bind_null(upsert_bucket_, 10);
       }
-      optional_text(insert_delta_, 12, latest);
-      step(insert_delta_, "insert delta");
+      optional_text(upsert_bucket_, 11, latest);
+      step(upsert_bucket_, "upsert bucket");
     }
   }
 
  private:
   void close() {
     sqlite3_finalize(insert_event_);
-    sqlite3_finalize(insert_delta_);
-    insert_event_ = insert_delta_ = nullptr;
+    sqlite3_finalize(upsert_bucket_);
+    insert_event_ = upsert_bucket_ = nullptr;
     if (db_ != nullptr) sqlite3_close(db_);
     db_ = nullptr;
   }
@@ -315,7 +333,7 @@ class SqliteWriter final : public Writer {
   std::int64_t cache_mib_;
   sqlite3* db_ = nullptr;
   sqlite3_stmt* insert_event_ = nullptr;
-  sqlite3_stmt* insert_delta_ = nullptr;
+  sqlite3_stmt* upsert_bucket_ = nullptr;
 };
 
 // COPY text format: tab-separated, \N for NULL, backslash escapes.
@@ -348,7 +366,8 @@ class PostgresWriter final : public Writer {
       conn_ = PQconnectdb(url_.c_str());
       if (PQstatus(conn_) != CONNECTION_OK) throw std::runtime_error(std::string("postgres: ") + PQerrorMessage(conn_));
     }
-    exec("TRUNCATE events, usage_deltas");
+    exec("TRUNCATE events, usage_buckets");
+    exec("CREATE TEMPORARY TABLE IF NOT EXISTS bench_buckets (LIKE usage_buckets)");
     exec("CHECKPOINT");
   }
 
@@ -357,7 +376,7 @@ class PostgresWriter final : public Writer {
 
   void prepare(const Batch& batch) override {
     events_copy_.clear();
-    deltas_copy_.clear();
+    buckets_copy_.clear();
     for (const auto& e : batch.events) {
       std::string& out = events_copy_;
       copy_field(out, tenant_id_);
@@ -377,9 +396,9 @@ class PostgresWriter final : public Writer {
       out += std::to_string(e.received_at);
       out += '\n';
     }
-    for (const auto& d : batch.deltas) {
+    for (const auto& d : batch.buckets) {
       const auto& a = d.aggregate;
-      std::string& out = deltas_copy_;
+      std::string& out = buckets_copy_;
       for (const std::string_view field : {std::string_view(tenant_id_), std::string_view(d.meter_id),
                                            std::string_view(d.customer_id)}) {
         copy_field(out, field);
@@ -388,8 +407,6 @@ class PostgresWriter final : public Writer {
       out += std::to_string(d.bucket_start);
       out += '\t';
       copy_field(out, d.group_key);
-      out += '\t';
-      copy_field(out, d.batch_id);
       out += '\t';
       out += std::to_string(a.events);
       out += '\t';
@@ -407,12 +424,16 @@ class PostgresWriter final : public Writer {
   }
 
   void write(const Batch&) override {
-    copy("COPY events (tenant_id, event_id, customer_id, event_type, occurred_at, properties, content_hash, "
+    if (!events_copy_.empty())
+      copy("COPY events (tenant_id, event_id, customer_id, event_type, occurred_at, properties, content_hash, "
          "received_at) FROM STDIN",
          events_copy_);
-    copy("COPY usage_deltas (tenant_id, meter_id, customer_id, bucket_start, group_key, batch_id, event_count, "
-         "sum_value, max_value, latest_at, latest_event_id, latest_value) FROM STDIN",
-         deltas_copy_);
+    if (buckets_copy_.empty()) return;
+    copy("COPY bench_buckets (tenant_id, meter_id, customer_id, bucket_start, group_key, event_count, sum_value, "
+         "max_value, latest_at, latest_event_id, latest_value) FROM STDIN",
+         buckets_copy_);
+    exec("INSERT INTO usage_buckets SELECT * FROM bench_buckets " ON_CONFLICT_SET_TOTALS);
+    exec("TRUNCATE bench_buckets");
   }
 
  private:
@@ -450,7 +471,7 @@ class PostgresWriter final : public Writer {
   std::string tenant_id_;
   PGconn* conn_ = nullptr;
   std::string events_copy_;
-  std::string deltas_copy_;
+  std::string buckets_copy_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -458,9 +479,9 @@ class PostgresWriter final : public Writer {
 struct ModeResult {
   double seconds = 0;  // engine time, BEGIN to COMMIT
   std::uint64_t events = 0;
-  std::uint64_t deltas = 0;
+  std::uint64_t buckets = 0;  // bucket rows written (a bucket written by several batches counts each time)
   double events_per_second() const { return seconds > 0 ? static_cast<double>(events) / seconds : 0; }
-  double rows_per_second() const { return seconds > 0 ? static_cast<double>(events + deltas) / seconds : 0; }
+  double rows_per_second() const { return seconds > 0 ? static_cast<double>(events + buckets) / seconds : 0; }
 };
 
 ModeResult run_mode(const Options& options, Writer& writer, bool durable) {
@@ -476,7 +497,8 @@ ModeResult run_mode(const Options& options, Writer& writer, bool durable) {
   if (!durable) timed([&] { writer.begin(); });
   for (std::uint64_t done = 0; done < options.events;) {
     const std::size_t size = static_cast<std::size_t>(std::min<std::uint64_t>(options.batch_events, options.events - done));
-    const Batch batch = source.next(size);
+    Batch batch = source.next(size);
+    if (!durable) batch.buckets.clear();  // written once, with their final totals, below
     writer.prepare(batch);
     timed([&] {
       if (durable) writer.begin();
@@ -485,9 +507,18 @@ ModeResult run_mode(const Options& options, Writer& writer, bool durable) {
     });
     done += size;
     result.events += batch.events.size();
-    result.deltas += batch.deltas.size();
+    result.buckets += batch.buckets.size();
   }
-  if (!durable) timed([&] { writer.commit(); });
+  if (!durable) {
+    Batch buckets;
+    buckets.buckets = source.all_buckets();
+    writer.prepare(buckets);
+    timed([&] {
+      writer.write(buckets);
+      writer.commit();
+    });
+    result.buckets += buckets.buckets.size();
+  }
   result.seconds = std::chrono::duration<double>(engine_time).count();
   return result;
 }
@@ -544,18 +575,18 @@ int run(const Options& options) {
     const char* mode = durable ? "durable" : "single";
     char line[400];
     std::snprintf(line, sizeof line,
-                  "ingest_ceiling: %s, %s: %llu events + %llu usage_deltas rows in %.2f s: %.0f events/s "
+                  "ingest_ceiling: %s, %s: %llu events + %llu usage_buckets rows in %.2f s: %.0f events/s "
                   "(%.0f rows/s)\n",
                   engine.c_str(),
                   durable ? "one durable transaction per batch" : "one transaction for everything",
-                  static_cast<unsigned long long>(result.events), static_cast<unsigned long long>(result.deltas),
+                  static_cast<unsigned long long>(result.events), static_cast<unsigned long long>(result.buckets),
                   result.seconds, result.events_per_second(), result.rows_per_second());
     std::cout << line << std::flush;
     if (summary) {
       summary << mode << "_events_per_second=" << static_cast<long long>(result.events_per_second()) << "\n"
               << mode << "_rows_per_second=" << static_cast<long long>(result.rows_per_second()) << "\n"
               << mode << "_events=" << result.events << "\n"
-              << mode << "_delta_rows=" << result.deltas << "\n"
+              << mode << "_bucket_rows=" << result.buckets << "\n"
               << mode << "_seconds=" << result.seconds << "\n";
     }
   }

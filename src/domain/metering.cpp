@@ -105,32 +105,49 @@ ContributionResult contribute(const MeterDefinition& meter, const std::string& e
   return result;
 }
 
+namespace {
+
+// The sum after adding `value`: nullopt when it no longer fits the decimal type.
+std::optional<Decimal> sum_with(const std::optional<Decimal>& sum, const Decimal& value) {
+  if (!sum) return value;
+  const auto total = sum->add(value);
+  if (!total) return std::nullopt;
+  return *total;
+}
+
+}  // namespace
+
+bool Aggregate::fits(const Contribution& contribution) const {
+  return !contribution.number || sum_with(sum, *contribution.number).has_value();
+}
+
 bool Aggregate::add(const Contribution& contribution, std::int64_t occurred_at,
                     const std::string& event_id) {
-  Aggregate single;
-  single.events = 1;
   if (contribution.number) {
-    single.sum = contribution.number;
-    single.max = contribution.number;
-    single.latest_at = occurred_at;
-    single.latest_event_id = event_id;
-    single.latest_value = contribution.number;
+    const auto total = sum_with(sum, *contribution.number);
+    if (!total) return false;
+    sum = *total;
+    const Decimal& value = *contribution.number;
+    if (!max || value > *max || (value == *max && value.scale() > max->scale())) max = value;
+    if (!latest_at || occurred_at > *latest_at ||
+        (occurred_at == *latest_at && event_id > latest_event_id)) {
+      latest_at = occurred_at;
+      latest_event_id = event_id;
+      latest_value = value;
+    }
   }
-  if (contribution.text) single.distinct.insert(*contribution.text);
-  return merge(single);
+  ++events;
+  if (contribution.text) distinct.insert(*contribution.text);
+  return true;
 }
 
 bool Aggregate::merge(const Aggregate& other) {
-  events += other.events;
   if (other.sum) {
-    if (!sum) {
-      sum = other.sum;
-    } else {
-      const auto total = sum->add(*other.sum);
-      if (!total) return false;
-      sum = *total;
-    }
+    const auto total = sum_with(sum, *other.sum);
+    if (!total) return false;
+    sum = *total;
   }
+  events += other.events;
   // Equal values may differ in scale ("1.5", "1.50"): the larger scale wins, so the text shown
   // never depends on the order partial aggregates are merged.
   if (other.max &&

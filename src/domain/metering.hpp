@@ -62,8 +62,11 @@ struct Aggregate {
   std::optional<Decimal> latest_value;
   std::set<std::string> distinct;  // unique_count values (only filled where the caller needs them)
 
-  // Adds one event's contribution; false on decimal overflow.
+  // Whether add() would succeed (the sum still fits the decimal type).
+  bool fits(const Contribution& contribution) const;
+  // Adds one event's contribution; false on decimal overflow, and then nothing changed.
   bool add(const Contribution& contribution, std::int64_t occurred_at, const std::string& event_id);
+  // Adds another partial aggregate; false on decimal overflow, and then nothing changed.
   bool merge(const Aggregate& other);
 };
 

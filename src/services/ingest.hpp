@@ -1,7 +1,8 @@
 #pragma once
 // Usage ingest: batch parse → validate → dedupe on (tenant_id, event_id) → append events and
-// pre-aggregated usage deltas in one transaction → group commit → answer. Every event gets exactly
+// pre-aggregated usage buckets in one transaction → group commit → answer. Every event gets exactly
 // one outcome; one bad event never blocks the rest.
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -92,8 +93,9 @@ class Pipeline {
   void process_events(storage::Tx& tx, const Job& job, TenantWrites& writes,
                       std::vector<EventOutcome>& outcomes, std::size_t& accepted,
                       std::size_t& duplicates);
+  // The customer's id; created (when the tenant allows it) only if `may_create`.
   std::optional<std::string> resolve_customer(storage::Tx& tx, const Job& job,
-                                              const std::string& external_id);
+                                              const std::string& external_id, bool may_create);
 
   storage::Db& db_;
   const std::size_t events_per_commit_max_;
@@ -101,8 +103,12 @@ class Pipeline {
   std::condition_variable work_;
   std::map<std::string, std::deque<std::unique_ptr<Job>>> queues_;  // GUARDED_BY(mutex_), by tenant
   std::map<std::string, std::size_t> in_flight_;                    // GUARDED_BY(mutex_)
-  std::string next_tenant_;  // GUARDED_BY(mutex_), round-robin
-  bool stopping_ = false;    // GUARDED_BY(mutex_)
+  std::string next_tenant_;                            // GUARDED_BY(mutex_), round-robin
+  std::size_t queued_events_ = 0;                      // GUARDED_BY(mutex_)
+  std::size_t last_group_events_ = 0;                  // GUARDED_BY(mutex_)
+  std::chrono::milliseconds last_commit_duration_{0};  // GUARDED_BY(mutex_)
+  static constexpr std::chrono::milliseconds gather_wait_max{50};
+  bool stopping_ = false;  // GUARDED_BY(mutex_)
   std::mutex customers_mutex_;
   std::unordered_map<std::string, std::string>
       customer_ids_;  // GUARDED_BY(customers_mutex_): tenant\0external → id

@@ -1,8 +1,10 @@
 // The group-commit writer of services/ingest.hpp.
 #include <algorithm>
+#include <chrono>
 #include <set>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "common/crypto.hpp"
 #include "common/limits.hpp"
@@ -17,14 +19,14 @@
 
 namespace neruba::services::ingest {
 
-// meter, customer, hour, group
-using DeltaKey = std::tuple<std::string, std::string, std::int64_t, std::string>;
-
 // Everything one transaction writes for one tenant beside the events themselves.
 struct TenantWrites {
   std::vector<storage::MeterRecord> meters;
-  std::map<DeltaKey, domain::Aggregate> deltas;
-  std::set<DeltaKey> distinct;  // the group field of the key holds group \0 value
+  // Every bucket this transaction touches (by bucket_key()), loaded once (under
+  // usage::lock_for_merge), holding its new total: what was stored plus this transaction's
+  // events. Written back at the end.
+  std::unordered_map<std::string, storage::UsageBucket> buckets;
+  std::unordered_set<std::string> distinct;  // bucket_key() \0 value
   std::vector<storage::DistinctValue> distinct_rows;
 };
 
@@ -42,37 +44,103 @@ EventOutcome rejected(const PreparedEvent& event, std::string type, std::string 
                       std::move(type),       std::move(field), std::move(detail)};
 }
 
-// The first meter whose numeric field the event carries in a form that is not a number.
-std::optional<std::string> invalid_meter_field(const std::vector<storage::MeterRecord>& meters,
-                                               const PreparedEvent& event) {
-  for (const auto& meter : meters) {
-    const auto result = domain::contribute(meter.definition, event.type, event.properties);
-    if (result.error == domain::ContributionError::field_not_numeric) return meter.definition.field;
+// meter \0 customer \0 group \0 hour: one string, hashed once per lookup.
+std::string bucket_key(const std::string& meter_id, const std::string& customer_id,
+                       const std::string& group_key, std::int64_t hour) {
+  std::string key;
+  key.reserve(meter_id.size() + customer_id.size() + group_key.size() + 3 + sizeof hour);
+  key += meter_id;
+  key.push_back('\0');
+  key += customer_id;
+  key.push_back('\0');
+  key += group_key;
+  key.push_back('\0');
+  key.append(reinterpret_cast<const char*>(&hour), sizeof hour);
+  return key;
+}
+
+// One stored event's contribution to one meter's bucket.
+struct Part {
+  const storage::MeterRecord* meter = nullptr;
+  std::string key;  // bucket_key()
+  std::int64_t hour = 0;
+  domain::Contribution contribution;  // without its text: that goes to usage_distinct
+  std::optional<std::string> distinct_value;
+};
+
+// What the event adds to each meter of its type, or the field of the first meter that cannot
+// read it (a property a sum/max/latest meter needs that is not a number, …).
+std::optional<std::string> parts_of(const TenantWrites& writes, const PreparedEvent& event,
+                                    const std::string& customer_id, std::vector<Part>& parts) {
+  parts.clear();
+  for (const auto& meter : writes.meters) {
+    auto result = domain::contribute(meter.definition, event.type, event.properties);
+    if (result.error == domain::ContributionError::field_not_numeric) {
+      return meter.definition.field;
+    }
+    if (result.error != domain::ContributionError::none) continue;
+    Part part;
+    part.meter = &meter;
+    part.hour = domain::usage_bucket_start(event.occurred_at);
+    part.key =
+        bucket_key(meter.definition.id, customer_id, result.contribution.group_key, part.hour);
+    part.distinct_value = std::move(result.contribution.text);
+    result.contribution.text.reset();
+    part.contribution = std::move(result.contribution);
+    parts.push_back(std::move(part));
   }
   return std::nullopt;
 }
 
-void accumulate(TenantWrites& writes, const PreparedEvent& event, const std::string& customer_id) {
-  for (const auto& meter : writes.meters) {
-    const auto result = domain::contribute(meter.definition, event.type, event.properties);
-    if (result.error != domain::ContributionError::none) continue;
-    const std::int64_t hour = domain::usage_bucket_start(event.occurred_at);
-    const DeltaKey key{meter.definition.id, customer_id, hour, result.contribution.group_key};
-    domain::Contribution counted = result.contribution;
-    counted.text.reset();  // distinct values live in usage_distinct, not in the delta row
-    if (!writes.deltas[key].add(counted, event.occurred_at, event.event_id)) {
-      throw storage::StorageError(storage::StorageError::Kind::other, "usage aggregate overflow");
-    }
-    if (result.contribution.text) {
-      const DeltaKey distinct_key{meter.definition.id, customer_id, hour,
-                                  result.contribution.group_key + '\0' + *result.contribution.text};
-      if (writes.distinct.insert(distinct_key).second) {
-        writes.distinct_rows.push_back(storage::DistinctValue{meter.definition.id, customer_id,
-                                                              hour, result.contribution.group_key,
-                                                              *result.contribution.text});
-      }
+// Loads the stored buckets among `parts` that this transaction has not touched yet.
+void load_buckets(storage::Tx& tx, const TenantId& tenant, TenantWrites& writes,
+                  const std::vector<std::vector<Part>>& parts,
+                  const std::vector<std::string>& customers) {
+  std::unordered_map<std::string, storage::UsageBucket> asked;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    for (const auto& part : parts[i]) {
+      if (writes.buckets.count(part.key) != 0 || asked.count(part.key) != 0) continue;
+      asked.emplace(
+          part.key,
+          storage::UsageBucket{
+              part.meter->definition.id, customers[i], part.hour, part.contribution.group_key, {}});
     }
   }
+  if (asked.empty()) return;
+  std::vector<storage::UsageBucket> keys;
+  keys.reserve(asked.size());
+  for (const auto& [key, bucket] : asked) keys.push_back(bucket);
+  for (auto& stored : storage::usage::stored_buckets(tx, tenant, keys)) {
+    const std::string key =
+        bucket_key(stored.meter_id, stored.customer_id, stored.group_key, stored.bucket_start);
+    if (const auto it = asked.find(key); it != asked.end()) {
+      it->second.aggregate = std::move(stored.aggregate);
+    }
+  }
+  for (auto& [key, bucket] : asked) writes.buckets.emplace(key, std::move(bucket));
+}
+
+// Adds one event to its buckets, all or nothing: the field of the meter whose total would no
+// longer fit the exact decimal type, or nothing when every bucket took the event.
+std::optional<std::string> count_event(TenantWrites& writes, const PreparedEvent& event,
+                                       const std::vector<Part>& parts) {
+  // One event's parts are of different meters, so of different buckets.
+  for (const auto& part : parts) {
+    if (!writes.buckets.at(part.key).aggregate.fits(part.contribution)) {
+      return part.meter->definition.field;
+    }
+  }
+  for (const auto& part : parts) {
+    storage::UsageBucket& bucket = writes.buckets.at(part.key);
+    bucket.aggregate.add(part.contribution, event.occurred_at, event.event_id);
+    if (!part.distinct_value) continue;
+    if (writes.distinct.insert(part.key + '\0' + *part.distinct_value).second) {
+      writes.distinct_rows.push_back(storage::DistinctValue{bucket.meter_id, bucket.customer_id,
+                                                            bucket.bucket_start, bucket.group_key,
+                                                            *part.distinct_value});
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -95,6 +163,7 @@ std::future<Result<Reply>> Pipeline::submit(std::unique_ptr<Job> job) {
     std::lock_guard lock(mutex_);
     const std::string tenant = job->ctx.principal.tenant.str();
     in_flight_[tenant] += job->batch.size;
+    queued_events_ += job->batch.size;
     queues_[tenant].push_back(std::move(job));
   }
   work_.notify_one();
@@ -109,9 +178,21 @@ std::size_t Pipeline::in_flight(const TenantId& tenant) const {
 
 // Takes queued jobs round-robin across tenants, so a tenant at saturation gets one job per turn
 // and never fills a commit alone while another tenant waits.
+//
+// Under load (the last commit was at least half full) a commit is worth more when it is larger:
+// most of its cost is the pages it dirties, shared by all its events. The clients answered by the
+// last commit send their next batches a few milliseconds later, so when fewer than half a
+// commit's worth of events is queued, the writer waits for them — at most a quarter of the last
+// commit's duration, and never longer than `gather_wait_max`. An idle or lightly loaded pipeline
+// never waits.
 std::vector<std::unique_ptr<Pipeline::Job>> Pipeline::take_group() {
   std::unique_lock lock(mutex_);
   work_.wait(lock, [this] { return stopping_ || !queues_.empty(); });
+  if (!stopping_ && last_group_events_ * 2 >= events_per_commit_max_) {
+    const auto wait = std::min(last_commit_duration_ / 4, gather_wait_max);
+    work_.wait_for(lock, wait,
+                   [this] { return stopping_ || queued_events_ * 2 >= events_per_commit_max_; });
+  }
   std::vector<std::unique_ptr<Job>> group;
   std::size_t events = 0;
   while (!queues_.empty() && events < events_per_commit_max_) {
@@ -123,6 +204,8 @@ std::vector<std::unique_ptr<Pipeline::Job>> Pipeline::take_group() {
     it->second.pop_front();
     if (it->second.empty()) queues_.erase(it);
   }
+  queued_events_ -= events;
+  last_group_events_ = events;
   return group;
 }
 
@@ -133,6 +216,7 @@ void Pipeline::writer_loop() {
     std::vector<std::pair<std::string, std::size_t>> sizes;
     for (const auto& job : group)
       sizes.emplace_back(job->ctx.principal.tenant.str(), job->batch.size);
+    const auto started = std::chrono::steady_clock::now();
     try {
       write_group(group);
     } catch (const std::exception& failure) {
@@ -157,6 +241,8 @@ void Pipeline::writer_loop() {
       }
     }
     std::lock_guard lock(mutex_);
+    last_commit_duration_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - started);
     for (const auto& [tenant, count] : sizes) in_flight_[tenant] -= count;
     for (auto it = in_flight_.begin(); it != in_flight_.end();)
       it = it->second == 0 ? in_flight_.erase(it) : ++it;
@@ -167,6 +253,11 @@ void Pipeline::writer_loop() {
 // round takes the first remaining copy of each event_id; a later copy of an id is then judged
 // against what is stored for it (duplicate or conflict) — or, when no copy of it was stored (the
 // earlier one was rejected), it competes in the next round on its own merits.
+//
+// A round inserts first and asks questions later: `INSERT … ON CONFLICT DO NOTHING` says which
+// event_ids were new, and only the others (resends) are looked up to tell a duplicate from a
+// conflict. An event that would be rejected (unknown customer, bad property) is first checked
+// against what is stored, so that a resend is reported as the duplicate or conflict it is.
 void Pipeline::process_events(storage::Tx& tx, const Job& job, TenantWrites& writes,
                               std::vector<EventOutcome>& outcomes, std::size_t& accepted,
                               std::size_t& duplicates) {
@@ -177,74 +268,113 @@ void Pipeline::process_events(storage::Tx& tx, const Job& job, TenantWrites& wri
     outcomes.push_back(outcome(same ? OutcomeKind::duplicate : OutcomeKind::conflict, event));
     duplicates += same ? 1 : 0;
   };
+  const auto look_up = [&](const std::vector<const PreparedEvent*>& events) {
+    std::vector<std::string> ids;
+    for (const auto* event : events) {
+      if (stored.count(event->event_id) == 0) ids.push_back(event->event_id);
+    }
+    for (auto& [id, hash] : storage::events::existing_hashes(tx, tenant, ids)) {
+      stored.emplace(std::move(id), std::move(hash));
+    }
+  };
   std::vector<const PreparedEvent*> remaining;
   for (const auto& event : job.batch.events) remaining.push_back(&event);
   while (!remaining.empty()) {
     std::vector<const PreparedEvent*> round;
     std::vector<const PreparedEvent*> later;
-    std::set<std::string> taken;
+    std::set<std::string_view> taken;
     for (const auto* event : remaining) {
       (taken.insert(event->event_id).second ? round : later).push_back(event);
     }
-    // Against what is stored, including earlier jobs and rounds of this transaction.
-    std::vector<std::string> ids;
-    for (const auto* event : round) {
-      if (stored.count(event->event_id) == 0) ids.push_back(event->event_id);
-    }
-    for (auto& [id, hash] : storage::events::existing_hashes(tx, tenant, ids)) {
-      stored.emplace(id, hash);
-    }
     std::vector<storage::EventRecord> rows;
-    std::vector<std::pair<const PreparedEvent*, std::string>> pending;  // event, customer id
+    struct Pending {
+      const PreparedEvent* event;
+      std::string customer_id;
+      std::vector<Part> parts;
+    };
+    std::vector<Pending> pending;
+    std::vector<const PreparedEvent*> doubtful;  // would be rejected or create a customer
+    // Queues the event for insertion; an event no meter can read is rejected when `final`, and
+    // otherwise left for the caller to check against what is stored first.
+    const auto admit = [&](const PreparedEvent& event, const std::string& customer_id, bool final) {
+      std::vector<Part> parts;
+      if (const auto field = parts_of(writes, event, customer_id, parts)) {
+        if (!final) return false;
+        outcomes.push_back(rejected(
+            event, "invalid_property", "properties." + *field,
+            "properties." + *field +
+                " must be a number (sum, max, latest meters) or a string, number or boolean "
+                "(unique_count meters)"));
+        return true;
+      }
+      rows.push_back(storage::EventRecord{event.event_id, customer_id, event.type,
+                                          event.occurred_at, event.canonical_properties,
+                                          event.content_hash, domain::to_unix_micros(job.ctx.now)});
+      pending.push_back(Pending{&event, customer_id, std::move(parts)});
+      return true;
+    };
     for (const auto* event : round) {
       if (const auto found = stored.find(event->event_id); found != stored.end()) {
         judge(*event, found->second);
         continue;
       }
-      const auto customer_id = resolve_customer(tx, job, event->customer);
-      if (!customer_id) {
-        outcomes.push_back(
-            rejected(*event, "unknown_customer", "customer",
-                     job.settings.auto_create_customers
-                         ? "\"" + event->customer + "\" cannot be created: external ids are " +
-                               std::string(identifier_rule)
-                         : "no customer with external_id \"" + event->customer + "\""));
-        continue;
-      }
-      if (const auto field = invalid_meter_field(writes.meters, *event)) {
-        outcomes.push_back(rejected(
-            *event, "invalid_property", "properties." + *field,
-            "properties." + *field +
-                " must be a number (sum, max, latest meters) or a string, number or boolean "
-                "(unique_count meters)"));
-        continue;
-      }
-      rows.push_back(storage::EventRecord{
-          event->event_id, *customer_id, event->type, event->occurred_at,
-          event->canonical_properties, event->content_hash, domain::to_unix_micros(job.ctx.now)});
-      pending.emplace_back(event, *customer_id);
+      const auto customer_id = resolve_customer(tx, job, event->customer, false);
+      if (!customer_id || !admit(*event, *customer_id, false)) doubtful.push_back(event);
     }
-    // Append; a row another node inserted meanwhile is judged like a stored one.
+    if (!doubtful.empty()) {
+      look_up(doubtful);
+      for (const auto* event : doubtful) {
+        if (const auto found = stored.find(event->event_id); found != stored.end()) {
+          judge(*event, found->second);
+          continue;
+        }
+        const auto customer_id = resolve_customer(tx, job, event->customer, true);
+        if (!customer_id) {
+          outcomes.push_back(
+              rejected(*event, "unknown_customer", "customer",
+                       job.settings.auto_create_customers
+                           ? "\"" + event->customer + "\" cannot be created: external ids are " +
+                                 std::string(identifier_rule)
+                           : "no customer with external_id \"" + event->customer + "\""));
+          continue;
+        }
+        admit(*event, *customer_id, true);
+      }
+    }
+
     const auto inserted_ids = storage::events::insert(tx, tenant, rows);
-    const std::set<std::string> inserted(inserted_ids.begin(), inserted_ids.end());
-    std::vector<std::string> raced;
-    for (const auto& [event, customer_id] : pending) {
-      if (inserted.count(event->event_id) != 0) {
-        outcomes.push_back(outcome(OutcomeKind::accepted, *event));
-        ++accepted;
-        stored.emplace(event->event_id, event->content_hash);
-        accumulate(writes, *event, customer_id);
-      } else {
-        raced.push_back(event->event_id);
+    const std::set<std::string_view> inserted(inserted_ids.begin(), inserted_ids.end());
+    std::vector<const PreparedEvent*> resent;  // event_id already stored (or a concurrent insert)
+    std::vector<const PreparedEvent*> fresh;
+    std::vector<std::vector<Part>> parts;
+    std::vector<std::string> customers;
+    for (auto& entry : pending) {
+      if (inserted.count(entry.event->event_id) == 0) {
+        resent.push_back(entry.event);
+        continue;
       }
+      fresh.push_back(entry.event);
+      parts.push_back(std::move(entry.parts));
+      customers.push_back(std::move(entry.customer_id));
     }
-    if (!raced.empty()) {
-      for (auto& [id, hash] : storage::events::existing_hashes(tx, tenant, raced)) {
-        stored.emplace(id, hash);
+    if (!resent.empty()) {
+      look_up(resent);
+      for (const auto* event : resent) judge(*event, stored.at(event->event_id));
+    }
+    load_buckets(tx, tenant, writes, parts, customers);
+    for (std::size_t i = 0; i < fresh.size(); ++i) {
+      const PreparedEvent& event = *fresh[i];
+      if (const auto field = count_event(writes, event, parts[i])) {
+        storage::events::erase(tx, tenant, event.event_id);
+        outcomes.push_back(rejected(event, "usage_out_of_range", "properties." + *field,
+                                    "properties." + *field +
+                                        " would take its meter's hourly total beyond 36 "
+                                        "significant digits"));
+        continue;
       }
-      for (const auto& [event, customer_id] : pending) {
-        if (inserted.count(event->event_id) == 0) judge(*event, stored[event->event_id]);
-      }
+      outcomes.push_back(outcome(OutcomeKind::accepted, event));
+      ++accepted;
+      stored.emplace(event.event_id, event.content_hash);
     }
     remaining.clear();
     for (const auto* event : later) {
@@ -260,7 +390,6 @@ void Pipeline::process_events(storage::Tx& tx, const Job& job, TenantWrites& wri
 void Pipeline::write_group(std::vector<std::unique_ptr<Job>>& group) {
   created_customers_.clear();  // what a failed attempt created was rolled back
   auto tx = db_.begin(storage::TxMode::write);
-  const std::string batch_id = crypto::random_token(16);
   std::map<std::string, TenantWrites> writes;
   std::vector<Reply> replies(group.size());
   for (std::size_t j = 0; j < group.size(); ++j) {
@@ -269,6 +398,7 @@ void Pipeline::write_group(std::vector<std::unique_ptr<Job>>& group) {
     auto [it, fresh] = writes.try_emplace(tenant.str());
     if (fresh) {
       storage::tenants::lock_shared(*tx, tenant);
+      storage::usage::lock_for_merge(*tx, tenant);
       it->second.meters = storage::meters::list(*tx, tenant);
     }
     TenantWrites& tenant_writes = it->second;
@@ -288,13 +418,13 @@ void Pipeline::write_group(std::vector<std::unique_ptr<Job>>& group) {
 
   // 4. Pre-aggregated usage, in the same transaction as the events it counts.
   for (auto& [tenant, tenant_writes] : writes) {
-    std::vector<storage::UsageDelta> deltas;
-    deltas.reserve(tenant_writes.deltas.size());
-    for (auto& [key, aggregate] : tenant_writes.deltas) {
-      deltas.push_back(storage::UsageDelta{std::get<0>(key), std::get<1>(key), std::get<2>(key),
-                                           std::get<3>(key), std::move(aggregate)});
+    std::vector<storage::UsageBucket> buckets;
+    buckets.reserve(tenant_writes.buckets.size());
+    for (auto& [key, bucket] : tenant_writes.buckets) {
+      // Empty: only events that were then rejected touched it.
+      if (bucket.aggregate.events > 0) buckets.push_back(std::move(bucket));
     }
-    storage::usage::insert_deltas(*tx, TenantId(tenant), batch_id, deltas);
+    storage::usage::store_buckets(*tx, TenantId(tenant), buckets);
     storage::usage::insert_distinct(*tx, TenantId(tenant), tenant_writes.distinct_rows);
   }
   tx->commit();
@@ -313,7 +443,8 @@ void Pipeline::write_group(std::vector<std::unique_ptr<Job>>& group) {
 // Customers never disappear, so a stored one is cached at once; one created by this transaction
 // is cached only after its commit.
 std::optional<std::string> Pipeline::resolve_customer(storage::Tx& tx, const Job& job,
-                                                      const std::string& external_id) {
+                                                      const std::string& external_id,
+                                                      bool may_create) {
   const TenantId& tenant = job.ctx.principal.tenant;
   std::string key = tenant.str();
   key.push_back('\0');
@@ -331,7 +462,7 @@ std::optional<std::string> Pipeline::resolve_customer(storage::Tx& tx, const Job
     return customer->id.str();
   }
   // Auto-created customers obey the rules of POST /v1/customers.
-  if (!job.settings.auto_create_customers ||
+  if (!may_create || !job.settings.auto_create_customers ||
       !is_valid_identifier(external_id, limits::external_id_length_max)) {
     return std::nullopt;
   }

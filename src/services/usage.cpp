@@ -90,10 +90,13 @@ void read_group_by(json::ObjectReader& reader, domain::MeterDefinition& meter) {
   }
 }
 
-// Aggregates every stored event of the meter's type into deltas, as ingest would have.
-void backfill(storage::Tx& tx, const TenantId& tenant, const domain::MeterDefinition& meter) {
-  std::map<std::tuple<std::string, std::int64_t, std::string>, domain::Aggregate> deltas;
+// Aggregates every stored event of the meter's type into its buckets, as ingest would have. False
+// when a bucket's total would not fit the exact decimal type (nothing is then kept: the caller
+// fails the transaction).
+bool backfill(storage::Tx& tx, const TenantId& tenant, const domain::MeterDefinition& meter) {
+  std::map<std::tuple<std::string, std::int64_t, std::string>, domain::Aggregate> buckets;
   std::set<std::tuple<std::string, std::int64_t, std::string, std::string>> distinct;
+  bool fits = true;
   storage::events::scan_type(tx, tenant, meter.event_type, [&](const storage::EventRecord& event) {
     const auto properties = json::parse(event.properties);
     if (!properties) return;
@@ -102,24 +105,29 @@ void backfill(storage::Tx& tx, const TenantId& tenant, const domain::MeterDefini
     const std::int64_t hour = domain::usage_bucket_start(event.occurred_at);
     domain::Contribution counted = result.contribution;
     counted.text.reset();
-    deltas[{event.customer_id, hour, result.contribution.group_key}].add(counted, event.occurred_at,
-                                                                         event.event_id);
+    fits = buckets[{event.customer_id, hour, result.contribution.group_key}].add(
+               counted, event.occurred_at, event.event_id) &&
+           fits;
     if (result.contribution.text) {
       distinct.emplace(event.customer_id, hour, result.contribution.group_key,
                        *result.contribution.text);
     }
   });
-  std::vector<storage::UsageDelta> rows;
-  for (auto& [key, aggregate] : deltas) {
-    rows.push_back(storage::UsageDelta{meter.id, std::get<0>(key), std::get<1>(key),
-                                       std::get<2>(key), std::move(aggregate)});
+  if (!fits) return false;
+  // The meter is new: no bucket of it exists yet (ingest reads meters under the tenant lock this
+  // transaction holds), so the totals are written as they are.
+  std::vector<storage::UsageBucket> rows;
+  for (auto& [key, aggregate] : buckets) {
+    rows.push_back(storage::UsageBucket{meter.id, std::get<0>(key), std::get<1>(key),
+                                        std::get<2>(key), std::move(aggregate)});
   }
-  storage::usage::insert_deltas(tx, tenant, "backfill", rows);
+  storage::usage::store_buckets(tx, tenant, rows);
   std::vector<storage::DistinctValue> values;
   for (const auto& [customer, hour, group, value] : distinct) {
     values.push_back(storage::DistinctValue{meter.id, customer, hour, group, value});
   }
   storage::usage::insert_distinct(tx, tenant, values);
+  return true;
 }
 
 // False when a total no longer fits the exact decimal type.
@@ -193,7 +201,11 @@ Result<Reply> create_meter(storage::Tx& tx, const RequestContext& ctx, const jso
                  {FieldError{"code", "already_exists", "is already used by another meter", {}}},
                  {}};
   }
-  backfill(tx, ctx.principal.tenant, meter);
+  if (!backfill(tx, ctx.principal.tenant, meter)) {
+    return Error::make(ErrorCode::out_of_range,
+                       "The events already stored for this meter add up, within one hour, to more "
+                       "than 36 significant digits; the meter was not created.");
+  }
   return Reply{201, std::move(representation)};
 }
 
@@ -227,10 +239,10 @@ Result<MeterUsage> meter_usage(storage::Tx& tx, const TenantId& tenant,
     return usage;
   }
   if (!add_raw_events(tx, tenant, meter, customer_id, from, first_whole, usage)) return overflow;
-  for (const auto& delta :
-       storage::usage::deltas(tx, tenant, meter.id, customer_id, first_whole, last_whole_end)) {
-    if (!usage.total.merge(delta.aggregate) ||
-        !usage.groups[delta.group_key].merge(delta.aggregate)) {
+  for (const auto& bucket :
+       storage::usage::buckets(tx, tenant, meter.id, customer_id, first_whole, last_whole_end)) {
+    if (!usage.total.merge(bucket.aggregate) ||
+        !usage.groups[bucket.group_key].merge(bucket.aggregate)) {
       return overflow;
     }
   }

@@ -22,7 +22,7 @@ struct MeterUsage {
 };
 
 // Exact usage of one meter for one customer over [from, to): whole hours from the pre-aggregated
-// deltas, partial hours at either edge from the raw events.
+// buckets, partial hours at either edge from the raw events.
 // An out_of_range error when a total exceeds the exact decimal type (never a wrong number).
 Result<MeterUsage> meter_usage(storage::Tx& tx, const TenantId& tenant,
                                const domain::MeterDefinition& meter, const std::string& customer_id,

@@ -88,7 +88,8 @@ std::unique_ptr<Db> open_database(const std::string& url);
 std::unique_ptr<Db> open_sqlite(const std::string& path);
 std::unique_ptr<Db> open_postgres(const std::string& conninfo);
 
-// Applies every migration newer than the recorded schema version; returns how many it applied.
-int migrate(Db& db);
+// Applies every migration newer than the recorded schema version — up to `up_to` when given (tests
+// of a migration start from the version before it); returns how many it applied.
+int migrate(Db& db, std::optional<int> up_to = std::nullopt);
 
 }  // namespace neruba::storage

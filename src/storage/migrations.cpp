@@ -1,9 +1,13 @@
 // Versioned schema migrations, shared by both dialects. Every tenant-owned table leads its primary
 // key and unique keys with tenant_id, so the schema can be distributed by tenant (DESIGN.md).
 // Instants are BIGINT microseconds since the Unix epoch (UTC); JSON documents are TEXT.
+#include <functional>
+#include <map>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
+#include "domain/metering.hpp"
 #include "storage/db.hpp"
 
 namespace neruba::storage {
@@ -13,7 +17,67 @@ struct Migration {
   int version;
   std::string_view name;
   std::vector<std::string_view> statements;
+  // Runs after the statements, in the same transaction: data that SQL alone cannot move (exact
+  // decimal arithmetic the same on both backends). Self-contained: it must keep working however
+  // the repositories change later.
+  std::function<void(Tx&)> data = nullptr;
 };
+
+std::optional<domain::Decimal> stored_decimal(const std::optional<std::string>& text) {
+  if (!text) return std::nullopt;
+  auto value = domain::Decimal::parse(*text);
+  if (!value) throw StorageError(StorageError::Kind::other, "stored decimal is corrupt: " + *text);
+  return *value;
+}
+
+std::optional<std::string> decimal_text(const std::optional<domain::Decimal>& value) {
+  if (!value) return std::nullopt;
+  return value->to_string();
+}
+
+Param optional_param(const std::optional<std::string>& text) {
+  if (text) return *text;
+  return std::monostate{};
+}
+
+// v3: the append-only usage_deltas rows (one per key and write transaction) folded into one
+// usage_buckets row per (tenant, meter, customer, hour, group).
+void fold_usage_deltas(Tx& tx) {
+  using Key = std::tuple<std::string, std::string, std::string, std::int64_t, std::string>;
+  std::map<Key, domain::Aggregate> buckets;
+  const auto rows = tx.query(
+      "SELECT tenant_id, meter_id, customer_id, bucket_start, group_key, event_count, sum_value, "
+      "max_value, latest_at, latest_event_id, latest_value FROM usage_deltas");
+  for (const auto& row : rows) {
+    domain::Aggregate delta;
+    delta.events = row.integer(5);
+    delta.sum = stored_decimal(row.optional_text(6));
+    delta.max = stored_decimal(row.optional_text(7));
+    if (!row.is_null(8)) {
+      delta.latest_at = row.integer(8);
+      delta.latest_event_id = row.text(9);
+      delta.latest_value = stored_decimal(row.optional_text(10));
+    }
+    auto& bucket = buckets[Key{row.text(0), row.text(1), row.text(2), row.integer(3), row.text(4)}];
+    if (!bucket.merge(delta)) {
+      throw StorageError(StorageError::Kind::other,
+                         "usage_deltas of meter " + row.text(1) + " overflow 36 digits");
+    }
+  }
+  for (const auto& [key, a] : buckets) {
+    const auto& [tenant, meter, customer, bucket_start, group_key] = key;
+    tx.exec(
+        "INSERT INTO usage_buckets (tenant_id, meter_id, customer_id, bucket_start, group_key, "
+        "event_count, sum_value, max_value, latest_at, latest_event_id, latest_value) VALUES ($1, "
+        "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        {tenant, meter, customer, bucket_start, group_key, a.events,
+         optional_param(decimal_text(a.sum)), optional_param(decimal_text(a.max)),
+         a.latest_at ? Param{*a.latest_at} : Param{},
+         a.latest_at ? Param{a.latest_event_id} : Param{},
+         optional_param(decimal_text(a.latest_value))});
+  }
+  tx.exec("DROP TABLE usage_deltas");
+}
 
 const std::vector<Migration>& migrations() {
   static const std::vector<Migration> all = {
@@ -137,13 +201,35 @@ const std::vector<Migration>& migrations() {
                 value TEXT NOT NULL,
                 PRIMARY KEY (tenant_id, meter_id, customer_id, bucket_start, group_key, value)))",
        }},
+      {3,
+       "usage buckets: one row per meter, customer, hour and group, merged in place",
+       {
+           // The ingest writer reads, merges (exact decimals) and rewrites each touched bucket
+           // once per group commit. A commit then dirties only the pages of the buckets it
+           // touches — the current hours — where append-only per-commit delta rows scattered new
+           // entries over the whole key range and rewrote most of its pages at every commit.
+           R"(CREATE TABLE usage_buckets (
+                tenant_id TEXT NOT NULL,
+                meter_id TEXT NOT NULL,
+                customer_id TEXT NOT NULL,
+                bucket_start BIGINT NOT NULL,
+                group_key TEXT NOT NULL,
+                event_count BIGINT NOT NULL,
+                sum_value TEXT,
+                max_value TEXT,
+                latest_at BIGINT,
+                latest_event_id TEXT,
+                latest_value TEXT,
+                PRIMARY KEY (tenant_id, meter_id, customer_id, bucket_start, group_key)))",
+       },
+       fold_usage_deltas},
   };
   return all;
 }
 
 }  // namespace
 
-int migrate(Db& db) {
+int migrate(Db& db, std::optional<int> up_to) {
   auto tx = db.begin(TxMode::write);
   if (tx->dialect() == Dialect::postgres) {
     // Several nodes may start at once against one database: one migrates, the others wait.
@@ -157,7 +243,9 @@ int migrate(Db& db) {
   int applied = 0;
   for (const auto& migration : migrations()) {
     if (migration.version <= current) continue;
+    if (up_to && migration.version > *up_to) break;
     for (const auto statement : migration.statements) tx->exec(statement);
+    if (migration.data) migration.data(*tx);
     tx->exec("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
              {std::int64_t{migration.version}, std::string(migration.name)});
     ++applied;

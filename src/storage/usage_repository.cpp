@@ -24,12 +24,10 @@ std::string values_clause(std::size_t rows, std::size_t columns) {
 }
 
 // Runs `prefix VALUES (…), (…) suffix` over rows in chunks; `bind` appends one row's params.
-// Rows returned by a RETURNING suffix are collected into `returned` when it is non-null.
 template <typename RowT>
 void insert_rows(Tx& tx, std::string_view prefix, std::string_view suffix, std::size_t columns,
                  const std::vector<RowT>& rows,
-                 const std::function<void(const RowT&, std::vector<Param>&)>& bind,
-                 Rows* returned = nullptr) {
+                 const std::function<void(const RowT&, std::vector<Param>&)>& bind) {
   std::size_t start = 0;
   std::vector<Param> params;
   while (start < rows.size()) {
@@ -41,13 +39,55 @@ void insert_rows(Tx& tx, std::string_view prefix, std::string_view suffix, std::
     params.clear();
     params.reserve(count * columns);
     for (std::size_t i = start; i < start + count; ++i) bind(rows[i], params);
-    if (returned != nullptr) {
-      for (auto& row : tx.query(sql, params)) returned->push_back(std::move(row));
-    } else {
-      tx.exec(sql, params);
-    }
+    tx.exec(sql, params);
     start += count;
   }
+}
+
+// PostgreSQL array literals, so that a whole batch travels as one parameter per column and one
+// set-based statement (`unnest`) replaces thousands of per-row statements.
+void append_array_element(std::string& out, std::string_view value) {
+  out.push_back('"');
+  for (const char c : value) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  out.push_back('"');
+}
+
+// "{a,b,NULL}": `get` gives each item's optional value, `append` writes a present one.
+template <typename Items, typename Get, typename Append>
+std::string array_literal(const Items& items, Get get, Append append) {
+  std::string out = "{";
+  bool first = true;
+  for (const auto& item : items) {
+    if (!first) out.push_back(',');
+    first = false;
+    const auto value = get(item);
+    if (value) {
+      append(out, *value);
+    } else {
+      out += "NULL";
+    }
+  }
+  out.push_back('}');
+  return out;
+}
+
+template <typename Items, typename Get>
+std::string text_array(const Items& items, Get get) {
+  return array_literal(items, get, append_array_element);
+}
+
+template <typename Items, typename Get>
+std::string bigint_array(const Items& items, Get get) {
+  return array_literal(items, get,
+                       [](std::string& out, std::int64_t value) { out += std::to_string(value); });
+}
+
+std::optional<std::string> decimal_text(const std::optional<domain::Decimal>& value) {
+  if (!value) return std::nullopt;
+  return value->to_string();
 }
 
 Param optional_text(const std::optional<std::string>& value) {
@@ -129,17 +169,8 @@ std::vector<std::pair<std::string, std::string>> existing_hashes(
   if (tx.dialect() == Dialect::postgres) {
     // One text[] parameter: a plan that stays an index lookup however the table grows (a cached
     // generic plan for a long IN list was seen to turn into a sequential scan).
-    std::string array = "{";
-    for (std::size_t i = 0; i < event_ids.size(); ++i) {
-      if (i > 0) array.push_back(',');
-      array.push_back('"');
-      for (const char c : event_ids[i]) {
-        if (c == '"' || c == '\\') array.push_back('\\');
-        array.push_back(c);
-      }
-      array.push_back('"');
-    }
-    array.push_back('}');
+    const std::string array =
+        text_array(event_ids, [](const std::string& id) { return std::optional(id); });
     const auto rows = tx.query(
         "SELECT event_id, content_hash FROM events WHERE tenant_id = $1 AND "
         "event_id = ANY(CAST($2 AS TEXT[]))",
@@ -163,27 +194,46 @@ std::vector<std::pair<std::string, std::string>> existing_hashes(
 
 std::vector<std::string> insert(Tx& tx, const TenantId& tenant,
                                 const std::vector<EventRecord>& rows) {
-  Rows returned;
-  insert_rows<EventRecord>(
-      tx,
-      "INSERT INTO events (tenant_id, event_id, customer_id, event_type, occurred_at, properties, "
-      "content_hash, received_at)",
-      " ON CONFLICT DO NOTHING RETURNING event_id", 8, rows,
-      [&](const EventRecord& e, std::vector<Param>& p) {
-        p.emplace_back(tenant.str());
-        p.emplace_back(e.event_id);
-        p.emplace_back(e.customer_id);
-        p.emplace_back(e.event_type);
-        p.emplace_back(e.occurred_at);
-        p.emplace_back(e.properties);
-        p.emplace_back(e.content_hash);
-        p.emplace_back(e.received_at);
-      },
-      &returned);
   std::vector<std::string> inserted;
-  inserted.reserve(returned.size());
-  for (const auto& row : returned) inserted.push_back(row.text(0));
+  inserted.reserve(rows.size());
+  if (rows.empty()) return inserted;
+  if (tx.dialect() == Dialect::postgres) {
+    // One statement for the whole batch: a parameter per column, unnested server-side.
+    const auto text = [&](auto member) {
+      return text_array(rows, [&](const EventRecord& e) { return std::optional(e.*member); });
+    };
+    const auto bigint = [&](auto member) {
+      return bigint_array(rows, [&](const EventRecord& e) { return std::optional(e.*member); });
+    };
+    const auto returned = tx.query(
+        "INSERT INTO events (tenant_id, event_id, customer_id, event_type, occurred_at, "
+        "properties, content_hash, received_at) SELECT CAST($1 AS TEXT), e.* FROM unnest(CAST($2 "
+        "AS TEXT[]), CAST($3 AS TEXT[]), CAST($4 AS TEXT[]), CAST($5 AS BIGINT[]), CAST($6 AS "
+        "TEXT[]), CAST($7 AS TEXT[]), CAST($8 AS BIGINT[])) AS e ON CONFLICT DO NOTHING RETURNING "
+        "event_id",
+        {tenant.str(), text(&EventRecord::event_id), text(&EventRecord::customer_id),
+         text(&EventRecord::event_type), bigint(&EventRecord::occurred_at),
+         text(&EventRecord::properties), text(&EventRecord::content_hash),
+         bigint(&EventRecord::received_at)});
+    for (const auto& row : returned) inserted.push_back(row.text(0));
+    return inserted;
+  }
+  // SQLite: one prepared single-row statement, run per row; its change count says whether the
+  // row went in (the event_id was new) — cheaper than multi-row VALUES with RETURNING.
+  for (const auto& e : rows) {
+    const std::int64_t changed = tx.exec(
+        "INSERT INTO events (tenant_id, event_id, customer_id, event_type, occurred_at, "
+        "properties, content_hash, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON "
+        "CONFLICT DO NOTHING",
+        {tenant.str(), e.event_id, e.customer_id, e.event_type, e.occurred_at, e.properties,
+         e.content_hash, e.received_at});
+    if (changed == 1) inserted.push_back(e.event_id);
+  }
   return inserted;
+}
+
+void erase(Tx& tx, const TenantId& tenant, const std::string& event_id) {
+  tx.exec("DELETE FROM events WHERE tenant_id = $1 AND event_id = $2", {tenant.str(), event_id});
 }
 
 std::vector<EventRecord> range(Tx& tx, const TenantId& tenant, const std::string& customer_id,
@@ -267,30 +317,121 @@ std::optional<MeterRecord> find_by_code(Tx& tx, const TenantId& tenant, const st
 }  // namespace meters
 
 namespace usage {
+namespace {
 
-void insert_deltas(Tx& tx, const TenantId& tenant, const std::string& batch_id,
-                   const std::vector<UsageDelta>& rows) {
-  insert_rows<UsageDelta>(
-      tx,
-      "INSERT INTO usage_deltas (tenant_id, meter_id, customer_id, bucket_start, group_key, "
-      "batch_id, "
-      "event_count, sum_value, max_value, latest_at, latest_event_id, latest_value)",
-      "", 12, rows, [&](const UsageDelta& d, std::vector<Param>& p) {
-        const auto& a = d.aggregate;
-        p.emplace_back(tenant.str());
-        p.emplace_back(d.meter_id);
-        p.emplace_back(d.customer_id);
-        p.emplace_back(d.bucket_start);
-        p.emplace_back(d.group_key);
-        p.emplace_back(batch_id);
-        p.emplace_back(a.events);
-        p.emplace_back(optional_text(a.sum ? std::optional(a.sum->to_string()) : std::nullopt));
-        p.emplace_back(optional_text(a.max ? std::optional(a.max->to_string()) : std::nullopt));
-        p.emplace_back(a.latest_at ? Param{*a.latest_at} : Param{});
-        p.emplace_back(a.latest_at ? Param{a.latest_event_id} : Param{});
-        p.emplace_back(optional_text(a.latest_value ? std::optional(a.latest_value->to_string())
-                                                    : std::nullopt));
-      });
+constexpr std::string_view bucket_columns =
+    "meter_id, customer_id, bucket_start, group_key, event_count, sum_value, max_value, latest_at, "
+    "latest_event_id, latest_value";
+
+UsageBucket bucket_from_row(const Row& row) {
+  UsageBucket bucket;
+  bucket.meter_id = row.text(0);
+  bucket.customer_id = row.text(1);
+  bucket.bucket_start = row.integer(2);
+  bucket.group_key = row.text(3);
+  bucket.aggregate.events = row.integer(4);
+  bucket.aggregate.sum = parse_stored_decimal(row.optional_text(5));
+  bucket.aggregate.max = parse_stored_decimal(row.optional_text(6));
+  if (!row.is_null(7)) {
+    bucket.aggregate.latest_at = row.integer(7);
+    bucket.aggregate.latest_event_id = row.text(8);
+    bucket.aggregate.latest_value = parse_stored_decimal(row.optional_text(9));
+  }
+  return bucket;
+}
+
+// The four key columns of `buckets` as PostgreSQL arrays, parameters $2…$5.
+std::vector<Param> key_arrays(const TenantId& tenant, const std::vector<UsageBucket>& buckets) {
+  return {tenant.str(),
+          text_array(buckets, [](const UsageBucket& b) { return std::optional(b.meter_id); }),
+          text_array(buckets, [](const UsageBucket& b) { return std::optional(b.customer_id); }),
+          bigint_array(buckets, [](const UsageBucket& b) { return std::optional(b.bucket_start); }),
+          text_array(buckets, [](const UsageBucket& b) { return std::optional(b.group_key); })};
+}
+
+constexpr std::string_view unnest_keys =
+    "unnest(CAST($2 AS TEXT[]), CAST($3 AS TEXT[]), CAST($4 AS BIGINT[]), CAST($5 AS TEXT[])) AS "
+    "k(meter_id, customer_id, bucket_start, group_key)";
+
+}  // namespace
+
+void lock_for_merge(Tx& tx, const TenantId& tenant) {
+  if (tx.dialect() != Dialect::postgres) return;  // SQLite: the single writer holds the database
+  tx.query("SELECT pg_advisory_xact_lock(7262012, hashtext($1))", {tenant.str()});
+}
+
+std::vector<UsageBucket> stored_buckets(Tx& tx, const TenantId& tenant,
+                                        const std::vector<UsageBucket>& keys) {
+  std::vector<UsageBucket> found;
+  if (keys.empty()) return found;
+  if (tx.dialect() == Dialect::postgres) {
+    const auto rows = tx.query(
+        std::string("SELECT u.meter_id, u.customer_id, u.bucket_start, u.group_key, "
+                    "u.event_count, u.sum_value, u.max_value, u.latest_at, u.latest_event_id, "
+                    "u.latest_value FROM usage_buckets u JOIN ") +
+            std::string(unnest_keys) +
+            " ON u.meter_id = k.meter_id AND u.customer_id = k.customer_id AND u.bucket_start = "
+            "k.bucket_start AND u.group_key = k.group_key WHERE u.tenant_id = $1",
+        key_arrays(tenant, keys));
+    for (const auto& row : rows) found.push_back(bucket_from_row(row));
+    return found;
+  }
+  for (const auto& key : keys) {
+    const auto rows = tx.query(
+        std::string("SELECT ") + std::string(bucket_columns) +
+            " FROM usage_buckets WHERE tenant_id = $1 AND meter_id = $2 AND customer_id = $3 AND "
+            "bucket_start = $4 AND group_key = $5",
+        {tenant.str(), key.meter_id, key.customer_id, key.bucket_start, key.group_key});
+    for (const auto& row : rows) found.push_back(bucket_from_row(row));
+  }
+  return found;
+}
+
+void store_buckets(Tx& tx, const TenantId& tenant, const std::vector<UsageBucket>& buckets) {
+  if (buckets.empty()) return;
+  constexpr std::string_view on_conflict =
+      " ON CONFLICT (tenant_id, meter_id, customer_id, bucket_start, group_key) DO UPDATE SET "
+      "event_count = excluded.event_count, sum_value = excluded.sum_value, max_value = "
+      "excluded.max_value, latest_at = excluded.latest_at, latest_event_id = "
+      "excluded.latest_event_id, latest_value = excluded.latest_value";
+  constexpr std::string_view insert_into =
+      "INSERT INTO usage_buckets (tenant_id, meter_id, customer_id, bucket_start, group_key, "
+      "event_count, sum_value, max_value, latest_at, latest_event_id, latest_value) ";
+  if (tx.dialect() == Dialect::postgres) {
+    auto params = key_arrays(tenant, buckets);
+    params.emplace_back(bigint_array(
+        buckets, [](const UsageBucket& b) { return std::optional(b.aggregate.events); }));
+    params.emplace_back(
+        text_array(buckets, [](const UsageBucket& b) { return decimal_text(b.aggregate.sum); }));
+    params.emplace_back(
+        text_array(buckets, [](const UsageBucket& b) { return decimal_text(b.aggregate.max); }));
+    params.emplace_back(
+        bigint_array(buckets, [](const UsageBucket& b) { return b.aggregate.latest_at; }));
+    params.emplace_back(text_array(buckets, [](const UsageBucket& b) {
+      return b.aggregate.latest_at ? std::optional(b.aggregate.latest_event_id) : std::nullopt;
+    }));
+    params.emplace_back(text_array(
+        buckets, [](const UsageBucket& b) { return decimal_text(b.aggregate.latest_value); }));
+    tx.exec(std::string(insert_into) +
+                "SELECT CAST($1 AS TEXT), k.* FROM unnest(CAST($2 AS TEXT[]), CAST($3 AS TEXT[]), "
+                "CAST($4 AS BIGINT[]), CAST($5 AS TEXT[]), CAST($6 AS BIGINT[]), CAST($7 AS "
+                "TEXT[]), CAST($8 AS TEXT[]), CAST($9 AS BIGINT[]), CAST($10 AS TEXT[]), CAST($11 "
+                "AS TEXT[])) AS k" +
+                std::string(on_conflict),
+            params);
+    return;
+  }
+  const std::string sql = std::string(insert_into) +
+                          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)" +
+                          std::string(on_conflict);
+  for (const auto& b : buckets) {
+    const auto& a = b.aggregate;
+    tx.exec(sql, {tenant.str(), b.meter_id, b.customer_id, b.bucket_start, b.group_key, a.events,
+                  optional_text(decimal_text(a.sum)), optional_text(decimal_text(a.max)),
+                  a.latest_at ? Param{*a.latest_at} : Param{},
+                  a.latest_at ? Param{a.latest_event_id} : Param{},
+                  optional_text(decimal_text(a.latest_value))});
+  }
 }
 
 void insert_distinct(Tx& tx, const TenantId& tenant, const std::vector<DistinctValue>& rows) {
@@ -308,33 +449,16 @@ void insert_distinct(Tx& tx, const TenantId& tenant, const std::vector<DistinctV
                              });
 }
 
-std::vector<UsageDelta> deltas(Tx& tx, const TenantId& tenant, const std::string& meter_id,
-                               const std::string& customer_id, std::int64_t from, std::int64_t to) {
-  const auto rows = tx.query(
-      "SELECT bucket_start, group_key, event_count, sum_value, max_value, latest_at, "
-      "latest_event_id, latest_value "
-      "FROM usage_deltas WHERE tenant_id = $1 AND meter_id = $2 AND customer_id = $3 AND "
-      "bucket_start >= $4 "
-      "AND bucket_start < $5",
-      {tenant.str(), meter_id, customer_id, from, to});
-  std::vector<UsageDelta> out;
+std::vector<UsageBucket> buckets(Tx& tx, const TenantId& tenant, const std::string& meter_id,
+                                 const std::string& customer_id, std::int64_t from,
+                                 std::int64_t to) {
+  const auto rows = tx.query(std::string("SELECT ") + std::string(bucket_columns) +
+                                 " FROM usage_buckets WHERE tenant_id = $1 AND meter_id = $2 AND "
+                                 "customer_id = $3 AND bucket_start >= $4 AND bucket_start < $5",
+                             {tenant.str(), meter_id, customer_id, from, to});
+  std::vector<UsageBucket> out;
   out.reserve(rows.size());
-  for (const auto& row : rows) {
-    UsageDelta delta;
-    delta.meter_id = meter_id;
-    delta.customer_id = customer_id;
-    delta.bucket_start = row.integer(0);
-    delta.group_key = row.text(1);
-    delta.aggregate.events = row.integer(2);
-    delta.aggregate.sum = parse_stored_decimal(row.optional_text(3));
-    delta.aggregate.max = parse_stored_decimal(row.optional_text(4));
-    if (!row.is_null(5)) {
-      delta.aggregate.latest_at = row.integer(5);
-      delta.aggregate.latest_event_id = row.text(6);
-      delta.aggregate.latest_value = parse_stored_decimal(row.optional_text(7));
-    }
-    out.push_back(std::move(delta));
-  }
+  for (const auto& row : rows) out.push_back(bucket_from_row(row));
   return out;
 }
 

@@ -28,8 +28,8 @@ struct MeterRecord {
   std::int64_t created_at = 0;
 };
 
-// One partial aggregate row: one meter, customer, hour and group, from one write transaction.
-struct UsageDelta {
+// One usage bucket: the aggregate of one meter, customer, hour and group.
+struct UsageBucket {
   std::string meter_id;
   std::string customer_id;
   std::int64_t bucket_start = 0;
@@ -53,6 +53,8 @@ std::vector<std::pair<std::string, std::string>> existing_hashes(
 // Returns the event_ids actually inserted.
 std::vector<std::string> insert(Tx& tx, const TenantId& tenant,
                                 const std::vector<EventRecord>& rows);
+// Removes an event this transaction inserted but then had to reject (its usage would overflow).
+void erase(Tx& tx, const TenantId& tenant, const std::string& event_id);
 // Events of one customer and type with occurred_at in [from, to), in timestamp order.
 std::vector<EventRecord> range(Tx& tx, const TenantId& tenant, const std::string& customer_id,
                                const std::string& event_type, std::int64_t from, std::int64_t to);
@@ -71,15 +73,28 @@ std::optional<MeterRecord> find_by_code(Tx& tx, const TenantId& tenant, const st
 }  // namespace meters
 
 namespace usage {
-void insert_deltas(Tx& tx, const TenantId& tenant, const std::string& batch_id,
-                   const std::vector<UsageDelta>& rows);
+
+// Usage buckets are merged read-modify-write: the writer reads a bucket, adds its events in C++
+// (exact decimals) and writes the total back. lock_for_merge serialises the transactions that do
+// so for one tenant — on PostgreSQL a transaction-scoped advisory lock, so that two nodes never
+// merge into the same bucket at once and overwrite each other; on SQLite the single writer
+// already holds the database. Take it before stored_buckets.
+void lock_for_merge(Tx& tx, const TenantId& tenant);
+// The stored buckets among `keys` (meter, customer, bucket and group; aggregates ignored). A key
+// with no stored row is not returned.
+std::vector<UsageBucket> stored_buckets(Tx& tx, const TenantId& tenant,
+                                        const std::vector<UsageBucket>& keys);
+// Writes each bucket's aggregate as its new total (insert or replace). Keys must be distinct.
+void store_buckets(Tx& tx, const TenantId& tenant, const std::vector<UsageBucket>& buckets);
 void insert_distinct(Tx& tx, const TenantId& tenant, const std::vector<DistinctValue>& rows);
-// Deltas of one meter and customer with bucket_start in [from, to).
-std::vector<UsageDelta> deltas(Tx& tx, const TenantId& tenant, const std::string& meter_id,
-                               const std::string& customer_id, std::int64_t from, std::int64_t to);
+// Buckets of one meter and customer with bucket_start in [from, to).
+std::vector<UsageBucket> buckets(Tx& tx, const TenantId& tenant, const std::string& meter_id,
+                                 const std::string& customer_id, std::int64_t from,
+                                 std::int64_t to);
 std::vector<DistinctValue> distinct(Tx& tx, const TenantId& tenant, const std::string& meter_id,
                                     const std::string& customer_id, std::int64_t from,
                                     std::int64_t to);
+
 }  // namespace usage
 
 }  // namespace neruba::storage

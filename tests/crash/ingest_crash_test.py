@@ -592,7 +592,7 @@ class Run:
 
 
 def usage_window(batches):
-    """An hour-aligned window covering every event (whole hours: the pre-aggregated deltas)."""
+    """An hour-aligned window covering every event (whole hours: the pre-aggregated buckets)."""
     low = min(b.first_stamp for b in batches) // 3600 * 3600 - 3600
     high = max(b.last_stamp for b in batches) // 3600 * 3600 + 2 * 3600
     return rfc3339(low), rfc3339(high)

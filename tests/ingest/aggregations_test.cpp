@@ -94,10 +94,10 @@ TEST_P(Aggregations, DecimalStringsAndNumberFormsAreAccepted) {
   EXPECT_EQ(read("s", "10:00:00", "10:15:00"), V("3.75", 2));
 }
 
-// Regression (was a bug, fixed): a read whose exact sum does not fit the decimal type (≥ 10^36) silently drops
-// the addend that overflows: Aggregate::merge / add return false and meter_usage ignores it, so
-// the answer is 200 with value 9×10^35 and events 2. 9×10^35 + 9×10^35 = 1.8×10^36 cannot be
-// represented, so the only correct answer is an error, never a wrong number.
+// Regression (was a bug, fixed): a read whose exact sum does not fit the decimal type (≥ 10^36)
+// silently drops the addend that overflows: Aggregate::merge / add return false and meter_usage
+// ignores it, so the answer is 200 with value 9×10^35 and events 2. 9×10^35 + 9×10^35 = 1.8×10^36
+// cannot be represented, so the only correct answer is an error, never a wrong number.
 TEST_P(Aggregations, SumOverflowIsAnErrorNotAWrongNumber) {
   meter(R"({"code":"s","event_type":"use","aggregation":"sum","field":"n"})");
   const std::string nine = "900000000000000000000000000000000000";  // 9 × 10^35: 36 digits
@@ -112,11 +112,11 @@ TEST_P(Aggregations, SumOverflowIsAnErrorNotAWrongNumber) {
   EXPECT_NE(raw.status, 200) << "exact sum 1.8e36 is not representable, yet: " << raw.body;
 }
 
-// Regression (was a bug, fixed): max keeps the first of two equal values it merges, so "1.50" and "1.5" over
-// whole (pre-aggregated) hours print as either, depending on the order the database returns the
-// per-batch rows (not even the arrival order: rows are keyed by a random batch id). Same events
-// must give the same answer (DESIGN.md principle 4). Ten customers receive the same two events,
-// half in one arrival order, half in the other; every answer must be the same text.
+// Regression (was a bug, fixed): max keeps the first of two equal values it merges, so "1.50" and
+// "1.5" over whole (pre-aggregated) hours print as either, depending on the order the database
+// returns the per-batch rows (not even the arrival order: rows are keyed by a random batch id).
+// Same events must give the same answer (DESIGN.md principle 4). Ten customers receive the same two
+// events, half in one arrival order, half in the other; every answer must be the same text.
 TEST_P(Aggregations, MaxTextDoesNotDependOnArrivalOrder) {
   meter(R"({"code":"m","event_type":"use","aggregation":"max","field":"n"})");
   std::set<std::string> shown;

@@ -151,10 +151,10 @@ TEST_P(IngestOutcomes, DuplicatesAndConflictsAcrossBatches) {
   EXPECT_EQ(tokens(), std::make_pair(std::string("13"), std::int64_t{3}));
 }
 
-// Regression (was a bug, fixed): an in-batch resend is compared with the first copy in the batch, not with what
-// is stored. When the first copy conflicts with the stored event, the second (identical to the
-// first copy) is reported as a "duplicate" — i.e. counted once — though it was never stored; it
-// must be a conflict too.
+// Regression (was a bug, fixed): an in-batch resend is compared with the first copy in the batch,
+// not with what is stored. When the first copy conflicts with the stored event, the second
+// (identical to the first copy) is reported as a "duplicate" — i.e. counted once — though it was
+// never stored; it must be a conflict too.
 TEST_P(IngestOutcomes, InBatchResendOfAConflictingEventIsAlsoAConflict) {
   post_expect(tenant_, {call("e1", "5")}, 1);
   const auto response = post_events(tenant_, {call("e1", "9"), call("e1", "9")});
@@ -165,9 +165,10 @@ TEST_P(IngestOutcomes, InBatchResendOfAConflictingEventIsAlsoAConflict) {
   EXPECT_EQ(tokens(), std::make_pair(std::string("5"), std::int64_t{1}));
 }
 
-// Regression (was a bug, fixed): same root cause. When the first copy of an event_id in a batch is rejected
-// during the write (unknown customer, invalid property), a second identical copy is reported as a
-// "duplicate" (counted once) although nothing was stored; it must be rejected like the first.
+// Regression (was a bug, fixed): same root cause. When the first copy of an event_id in a batch is
+// rejected during the write (unknown customer, invalid property), a second identical copy is
+// reported as a "duplicate" (counted once) although nothing was stored; it must be rejected like
+// the first.
 TEST_P(IngestOutcomes, InBatchResendOfARejectedEventIsRejectedToo) {
   const auto response = post_events(tenant_, {call("e1", "5", "2026-01-05T10:00:00Z", "ghost"),
                                               call("e1", "5", "2026-01-05T10:00:00Z", "ghost")});
@@ -179,9 +180,9 @@ TEST_P(IngestOutcomes, InBatchResendOfARejectedEventIsRejectedToo) {
   EXPECT_EQ(stored_events(tenant_), 0);
 }
 
-// Regression (was a bug, fixed): same root cause. The first copy is rejected (nothing stays), so the second copy
-// with other content is the first stored event with that id and must be accepted, not reported
-// as a conflict with an event that does not exist.
+// Regression (was a bug, fixed): same root cause. The first copy is rejected (nothing stays), so
+// the second copy with other content is the first stored event with that id and must be accepted,
+// not reported as a conflict with an event that does not exist.
 TEST_P(IngestOutcomes, EventAfterARejectedCopyInTheSameBatchIsAccepted) {
   const auto response = post_events(tenant_, {call("e1", R"("abc")"), call("e1", "5")});
   ASSERT_EQ(response.status, 200) << response.body;
@@ -329,6 +330,37 @@ TEST_P(IngestOutcomes, NonNumericValueForSumMaxOrLatestFieldIsInvalidProperty) {
             std::make_pair(std::string("4"), std::int64_t{1}));
   EXPECT_EQ(value_and_events(tenant_, "alice", "users", kDayFrom, kDayTo),
             std::make_pair(std::string("1"), std::int64_t{1}));
+}
+
+// A meter's hourly total per customer must fit the exact decimal type (36 significant digits): the
+// event that would overflow it is rejected, and nothing of it is stored — not for that meter, not
+// for any other (`calls`), not the event itself; the same amount in another hour is fine.
+TEST_P(IngestOutcomes, AnEventThatWouldOverflowItsHourlyTotalIsRejectedAndNotStored) {
+  const std::string nines(36, '9');
+  const auto first = post_events(tenant_, {call("big", nines, "2026-01-05T10:00:00Z"),
+                                           call("over1", "1", "2026-01-05T10:59:59Z"),
+                                           call("other-hour", "1", "2026-01-06T11:00:00Z")});
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(int_of(first.json, "accepted"), 2) << first.body;
+  const json::Value item = rejected_at(first, 1);
+  EXPECT_EQ(text_of(item, "type"), "usage_out_of_range") << first.body;
+  EXPECT_EQ(text_of(item, "field"), "properties.tokens") << first.body;
+  expect_counts_add_up(first, 3);
+
+  // In a later commit, against the stored total: rejected again, and a resend is no duplicate.
+  const auto second = post_events(tenant_, {call("over2", "0.001", "2026-01-05T10:30:00Z"),
+                                            call("over1", "1", "2026-01-05T10:59:59Z")});
+  ASSERT_EQ(second.status, 200) << second.body;
+  EXPECT_EQ(int_of(second.json, "accepted"), 0) << second.body;
+  EXPECT_EQ(text_of(rejected_at(second, 0), "type"), "usage_out_of_range") << second.body;
+  EXPECT_EQ(text_of(rejected_at(second, 1), "type"), "usage_out_of_range") << second.body;
+
+  EXPECT_EQ(stored_events(tenant_), 2);
+  EXPECT_EQ(calls(), "1");  // 2026-01-05: only "big"
+  EXPECT_EQ(tokens(), std::make_pair(nines, std::int64_t{1}));
+  EXPECT_EQ(
+      value_and_events(tenant_, "alice", "tokens", "2026-01-06T00:00:00Z", "2026-01-07T00:00:00Z"),
+      std::make_pair(std::string("1"), std::int64_t{1}));
 }
 
 TEST_P(IngestOutcomes, FutureTimestampsBeyondTheSkewAreRejected) {

@@ -34,7 +34,6 @@ inline Instant instant(std::string_view rfc3339) {
   return *parsed;
 }
 
-
 inline std::string json_quoted(std::string_view text) {
   std::string out;
   json::append_quoted(out, text);
@@ -175,8 +174,10 @@ class IngestTest : public ::testing::TestWithParam<Backend> {
   std::int64_t stored_events(const Tenant& tenant) {
     return scalar("SELECT COUNT(*) FROM events WHERE tenant_id = $1", {tenant.id});
   }
-  std::int64_t stored_deltas(const Tenant& tenant) {
-    return scalar("SELECT COUNT(*) FROM usage_deltas WHERE tenant_id = $1", {tenant.id});
+  // Events counted in the tenant's usage buckets, over all meters.
+  std::int64_t counted_in_buckets(const Tenant& tenant) {
+    return scalar("SELECT COALESCE(SUM(event_count), 0) FROM usage_buckets WHERE tenant_id = $1",
+                  {tenant.id});
   }
   std::int64_t stored_customers(const Tenant& tenant) {
     return scalar("SELECT COUNT(*) FROM customers WHERE tenant_id = $1", {tenant.id});

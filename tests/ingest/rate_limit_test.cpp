@@ -67,14 +67,14 @@ TEST_P(RateLimit, BatchOverTheBudgetIs429WritesNothingAndIsAcceptedLater) {
   // Bucket starts full: 10 tokens. 8 events → 2 left.
   post_expect(tenant, batch("a", 8), 8);
   const auto before_events = stored_events(tenant);
-  const auto before_deltas = stored_deltas(tenant);
+  const auto before_counted = counted_in_buckets(tenant);
 
   // 5 events need 5 tokens, 2 are there: 3 missing at 1 token/s → Retry-After 3.
   const auto refused = post_events(tenant, batch("b", 5), {{"Idempotency-Key", "b-batch"}});
   expect_problem(refused, 429, "rate-limited");
   EXPECT_EQ(retry_after(refused), 3);
   EXPECT_EQ(stored_events(tenant), before_events);
-  EXPECT_EQ(stored_deltas(tenant), before_deltas);
+  EXPECT_EQ(counted_in_buckets(tenant), before_counted);
   EXPECT_EQ(tokens(tenant), std::make_pair(std::string("8"), std::int64_t{8}));
 
   // After 2 s: 2 + 2 = 4 tokens, still 1 short → 429, Retry-After 1; a refusal takes nothing.

@@ -76,13 +76,21 @@ std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
   return to_string(info.param);
 }
 
-TestDatabase::TestDatabase(Backend backend) : backend_(backend) {
+TestDatabase::TestDatabase(Backend backend, int schema_version)
+    : schema_version_(schema_version), backend_(backend) {
+  open();
+}
+
+TestDatabase::TestDatabase(Backend backend) : backend_(backend) { open(); }
+
+void TestDatabase::open() {
+  const Backend backend = backend_;
   if (backend == Backend::sqlite) {
     directory_ = make_temp_directory();
     url_ = "sqlite:" + (directory_ / "neruba.db").string();
     try {
       db_ = storage::open_sqlite((directory_ / "neruba.db").string());
-      storage::migrate(*db_);
+      storage::migrate(*db_, schema_version_);
     } catch (...) {
       db_.reset();
       std::error_code ignored;
@@ -107,7 +115,7 @@ TestDatabase::TestDatabase(Backend backend) : backend_(backend) {
   }
   try {
     db_ = storage::open_postgres(url_);
-    storage::migrate(*db_);
+    storage::migrate(*db_, schema_version_);
   } catch (...) {
     db_.reset();
     auto tx = admin_->begin(storage::TxMode::write);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -39,6 +40,8 @@ std::string backend_name(const ::testing::TestParamInfo<Backend>& info);
 class TestDatabase {
  public:
   explicit TestDatabase(Backend backend);
+  // Migrated only up to `schema_version` (for tests of a later migration).
+  TestDatabase(Backend backend, int schema_version);
   ~TestDatabase();
   TestDatabase(const TestDatabase&) = delete;
   TestDatabase& operator=(const TestDatabase&) = delete;
@@ -57,6 +60,9 @@ class TestDatabase {
   void reopen();
 
  private:
+  void open();
+
+  std::optional<int> schema_version_;  // nullopt: every migration
   Backend backend_;
   std::filesystem::path directory_;     // sqlite
   std::string schema_;                  // postgres

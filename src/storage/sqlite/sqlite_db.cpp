@@ -1,14 +1,18 @@
 // SQLite backend: one writer connection (SQLite allows one writer at a time; queueing on a mutex
 // is cheaper than spinning on SQLITE_BUSY) and a pool of reader connections that WAL lets run
-// beside it. synchronous=FULL makes a returned commit durable.
+// beside it. synchronous=FULL makes a returned commit durable. Checkpoints (copying committed WAL
+// pages back into the database file) run on a thread of their own, not inside the writer's commit.
 #include <sqlite3.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 
+#include "common/log.hpp"
 #include "storage/db.hpp"
 
 namespace neruba::storage {
@@ -16,7 +20,16 @@ namespace {
 
 constexpr std::size_t reader_pool_size = 8;
 constexpr int busy_timeout_ms = 10'000;
-
+// The WAL (4 KiB pages): the checkpointer thread copies committed pages back into the database
+// file whenever the writer's commits have added `checkpoint_pages` since its last pass; once the
+// WAL holds `restart_pages`, the writer itself checkpoints the small remainder before its next
+// transaction, so that transaction starts the WAL again from its beginning. The file keeps its
+// size (its blocks stay allocated: rewriting them costs less than growing the file again).
+constexpr int checkpoint_pages = 4'000;
+constexpr int restart_pages = 16'000;
+// …and waits for a running pass only past this size (the WAL must not grow without bound).
+constexpr int wal_pages_max = 64'000;
+constexpr const char* journal_size_limit = "PRAGMA journal_size_limit=134217728";
 class Connection {
  public:
   explicit Connection(const std::string& path) {
@@ -39,6 +52,8 @@ class Connection {
   }
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
+
+  sqlite3* handle() const { return db_; }
 
   void run(const char* sql) {
     char* message = nullptr;
@@ -133,8 +148,9 @@ class Connection {
       if (const auto* integer = std::get_if<std::int64_t>(&params[i])) {
         rc = sqlite3_bind_int64(statement, index, *integer);
       } else if (const auto* text = std::get_if<std::string>(&params[i])) {
+        // The parameters outlive the statement's run (bindings are cleared after it).
         rc = sqlite3_bind_text(statement, index, text->data(), static_cast<int>(text->size()),
-                               SQLITE_TRANSIENT);
+                               SQLITE_STATIC);
       } else {
         rc = sqlite3_bind_null(statement, index);
       }
@@ -144,6 +160,101 @@ class Connection {
 
   sqlite3* db_ = nullptr;
   std::unordered_map<std::string, Prepared> statements_;
+};
+
+// Runs PASSIVE checkpoints on its own connection and thread, so the writer's commits cost only
+// their own WAL append and fsync; a passive checkpoint never blocks the writer or the readers.
+// SQLite restarts the WAL only when every frame in it is checkpointed as a write transaction
+// begins, which a checkpointer running beside a busy writer never sees: the writer finishes the
+// job (`before_write`).
+class Checkpointer {
+ public:
+  explicit Checkpointer(const std::string& path) : connection_(path), thread_([this] { loop(); }) {}
+  ~Checkpointer() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+  Checkpointer(const Checkpointer&) = delete;
+  Checkpointer& operator=(const Checkpointer&) = delete;
+
+  // Installs the WAL hook on the writer (replacing SQLite's automatic checkpoint there): called
+  // after each commit with the WAL's size in pages.
+  void attach(Connection& writer) {
+    sqlite3_wal_hook(
+        writer.handle(),
+        [](void* self, sqlite3*, const char*, int pages) {
+          static_cast<Checkpointer*>(self)->committed(pages);
+          return SQLITE_OK;
+        },
+        this);
+  }
+
+  // On the writer's thread, before it begins a write transaction.
+  void before_write(Connection& writer) {
+    const int pages = wal_pages_.load();
+    if (pages < restart_pages) return;
+    std::unique_lock lock(mutex_);
+    if (running_ && pages < wal_pages_max) return;  // the next transaction will try again
+    idle_.wait(lock, [&] { return !running_; });
+    checkpoint(writer);  // under the lock: the checkpointer thread does not start a pass meanwhile
+    checkpointed_at_ = 0;
+    wal_pages_ = 0;
+  }
+
+ private:
+  void committed(int pages) {
+    wal_pages_ = pages;
+    {
+      std::lock_guard lock(mutex_);
+      if (pages - checkpointed_at_ < checkpoint_pages) return;
+      checkpointed_at_ = pages;
+      requested_ = true;
+    }
+    wake_.notify_one();
+  }
+
+  static void checkpoint(Connection& connection) {
+    int wal_pages = 0;
+    int copied = 0;
+    const int rc = sqlite3_wal_checkpoint_v2(connection.handle(), nullptr,
+                                             SQLITE_CHECKPOINT_PASSIVE, &wal_pages, &copied);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+      log::warn("sqlite checkpoint failed", {{"error", sqlite3_errmsg(connection.handle())}});
+    }
+  }
+
+  void loop() {
+    while (true) {
+      {
+        std::unique_lock lock(mutex_);
+        wake_.wait(lock, [&] { return requested_ || stopping_; });
+        if (stopping_) return;
+        requested_ = false;
+        running_ = true;
+      }
+      checkpoint(connection_);
+      {
+        std::lock_guard lock(mutex_);
+        running_ = false;
+      }
+      idle_.notify_all();
+    }
+  }
+
+  Connection connection_;
+  std::atomic<int> wal_pages_{0};
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable idle_;
+  int checkpointed_at_ = 0;  // GUARDED_BY(mutex_): WAL size when the last pass was asked for
+  bool requested_ = false;   // GUARDED_BY(mutex_)
+  bool running_ = false;     // GUARDED_BY(mutex_)
+  bool stopping_ = false;    // GUARDED_BY(mutex_)
+  std::thread thread_;
 };
 
 class SqliteDb;
@@ -185,6 +296,12 @@ class SqliteDb final : public Db {
     const auto parent = std::filesystem::path(path_).parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent);
     writer_ = std::make_unique<Connection>(path_);
+    writer_->run(journal_size_limit);
+    checkpointer_ = std::make_unique<Checkpointer>(path_);
+    checkpointer_->attach(*writer_);
+  }
+  ~SqliteDb() override {
+    checkpointer_.reset();  // before the writer closes (closing the last connection checkpoints)
   }
 
   Dialect dialect() const override { return Dialect::sqlite; }
@@ -194,7 +311,10 @@ class SqliteDb final : public Db {
     if (mode == TxMode::write) {
       std::unique_lock lock(mutex_);
       writer_available_.wait(lock, [&] { return writer_ != nullptr; });
-      return std::make_unique<SqliteTx>(*this, std::move(writer_), mode);
+      auto writer = std::move(writer_);
+      lock.unlock();
+      checkpointer_->before_write(*writer);
+      return std::make_unique<SqliteTx>(*this, std::move(writer), mode);
     }
     return std::make_unique<SqliteTx>(*this, take_reader(), mode);
   }
@@ -241,6 +361,7 @@ class SqliteDb final : public Db {
   std::unique_ptr<Connection> writer_;                // GUARDED_BY(mutex_), null while lent out
   std::vector<std::unique_ptr<Connection>> readers_;  // GUARDED_BY(mutex_)
   std::size_t readers_created_ = 0;                   // GUARDED_BY(mutex_)
+  std::unique_ptr<Checkpointer> checkpointer_;
 };
 
 SqliteTx::SqliteTx(SqliteDb& owner, std::unique_ptr<Connection> connection, TxMode mode)
