@@ -23,6 +23,9 @@ inline constexpr int idle_timeout_seconds = 60;
 inline constexpr int drain_timeout_seconds = 20;
 inline constexpr std::size_t ingest_in_flight_events_max = 50'000;  // per tenant, queued or writing
 inline constexpr std::size_t ingest_events_per_commit_max = 20'000;
+// Group-commit writers on PostgreSQL (SQLite has one writer): while one waits on the database,
+// another works.
+inline constexpr std::size_t ingest_postgres_writers = 2;
 inline constexpr int late_event_window_days_default = 35;
 inline constexpr int late_event_window_days_max = 3650;
 inline constexpr int future_event_skew_seconds_default = 300;

@@ -77,7 +77,11 @@ class Pipeline {
     std::promise<Result<Reply>> done;
   };
 
-  explicit Pipeline(storage::Db& db, std::size_t events_per_commit_max = 20'000);
+  // `writers` threads each take groups and write them in transactions of their own: one for
+  // SQLite (one writer at a time anyway), more for PostgreSQL, whose transactions run side by side
+  // (each tenant's bucket merges still take turns).
+  explicit Pipeline(storage::Db& db, std::size_t events_per_commit_max = 20'000,
+                    std::size_t writers = 1);
   ~Pipeline();
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
@@ -90,12 +94,16 @@ class Pipeline {
   void writer_loop();
   std::vector<std::unique_ptr<Job>> take_group();
   void write_group(std::vector<std::unique_ptr<Job>>& group);
-  void process_events(storage::Tx& tx, const Job& job, TenantWrites& writes,
-                      std::vector<EventOutcome>& outcomes, std::size_t& accepted,
-                      std::size_t& duplicates);
+  // tenant \0 external id → customer id, for customers one transaction created.
+  using CreatedCustomers = std::unordered_map<std::string, std::string>;
+  void process_events(storage::Tx& tx, std::size_t job_index, const Job& job, TenantWrites& writes,
+                      std::vector<EventOutcome>& outcomes, CreatedCustomers& created);
+  void count_fresh(storage::Tx& tx, const TenantId& tenant, TenantWrites& writes,
+                   std::vector<std::vector<EventOutcome>>& outcomes);
   // The customer's id; created (when the tenant allows it) only if `may_create`.
   std::optional<std::string> resolve_customer(storage::Tx& tx, const Job& job,
-                                              const std::string& external_id, bool may_create);
+                                              const std::string& external_id, bool may_create,
+                                              CreatedCustomers& created);
 
   storage::Db& db_;
   const std::size_t events_per_commit_max_;
@@ -112,9 +120,7 @@ class Pipeline {
   std::mutex customers_mutex_;
   std::unordered_map<std::string, std::string>
       customer_ids_;  // GUARDED_BY(customers_mutex_): tenant\0external → id
-  std::unordered_map<std::string, std::string>
-      created_customers_;  // writer thread only, until commit
-  std::thread writer_;
+  std::vector<std::thread> writers_;
 };
 
 }  // namespace neruba::services::ingest

@@ -19,31 +19,6 @@
 
 namespace neruba::services::ingest {
 
-// Everything one transaction writes for one tenant beside the events themselves.
-struct TenantWrites {
-  std::vector<storage::MeterRecord> meters;
-  // Every bucket this transaction touches (by bucket_key()), loaded once (under
-  // usage::lock_for_merge), holding its new total: what was stored plus this transaction's
-  // events. Written back at the end.
-  std::unordered_map<std::string, storage::UsageBucket> buckets;
-  std::unordered_set<std::string> distinct;  // bucket_key() \0 value
-  std::vector<storage::DistinctValue> distinct_rows;
-};
-
-namespace {
-
-constexpr std::size_t customer_cache_max = 200'000;
-
-EventOutcome outcome(OutcomeKind kind, const PreparedEvent& event) {
-  return EventOutcome{kind, event.index, event.event_id, "", "", ""};
-}
-
-EventOutcome rejected(const PreparedEvent& event, std::string type, std::string field,
-                      std::string detail) {
-  return EventOutcome{OutcomeKind::rejected, event.index,      event.event_id,
-                      std::move(type),       std::move(field), std::move(detail)};
-}
-
 // meter \0 customer \0 group \0 hour: one string, hashed once per lookup.
 std::string bucket_key(const std::string& meter_id, const std::string& customer_id,
                        const std::string& group_key, std::int64_t hour) {
@@ -67,6 +42,40 @@ struct Part {
   domain::Contribution contribution;  // without its text: that goes to usage_distinct
   std::optional<std::string> distinct_value;
 };
+
+// An event this transaction inserted: counted into its buckets at the end of the transaction.
+struct Fresh {
+  std::size_t job = 0;  // index in the group
+  const PreparedEvent* event = nullptr;
+  std::string customer_id;
+  std::vector<Part> parts;
+};
+
+// Everything one transaction writes for one tenant beside the events themselves.
+struct TenantWrites {
+  std::vector<storage::MeterRecord> meters;
+  // Every bucket this transaction touches (by bucket_key()), loaded once (under
+  // usage::lock_for_merge), holding its new total: what was stored plus this transaction's
+  // events. Written back at the end.
+  std::unordered_map<std::string, storage::UsageBucket> buckets;
+  std::unordered_set<std::string> distinct;  // bucket_key() \0 value
+  std::vector<storage::DistinctValue> distinct_rows;
+  std::vector<Fresh> fresh;  // inserted by this transaction, counted at its end
+};
+
+namespace {
+
+constexpr std::size_t customer_cache_max = 200'000;
+
+EventOutcome outcome(OutcomeKind kind, const PreparedEvent& event) {
+  return EventOutcome{kind, event.index, event.event_id, "", "", ""};
+}
+
+EventOutcome rejected(const PreparedEvent& event, std::string type, std::string field,
+                      std::string detail) {
+  return EventOutcome{OutcomeKind::rejected, event.index,      event.event_id,
+                      std::move(type),       std::move(field), std::move(detail)};
+}
 
 // What the event adds to each meter of its type, or the field of the first meter that cannot
 // read it (a property a sum/max/latest meter needs that is not a number, …).
@@ -92,18 +101,17 @@ std::optional<std::string> parts_of(const TenantWrites& writes, const PreparedEv
   return std::nullopt;
 }
 
-// Loads the stored buckets among `parts` that this transaction has not touched yet.
-void load_buckets(storage::Tx& tx, const TenantId& tenant, TenantWrites& writes,
-                  const std::vector<std::vector<Part>>& parts,
-                  const std::vector<std::string>& customers) {
+// Loads every stored bucket the transaction's fresh events touch, once.
+void load_buckets(storage::Tx& tx, const TenantId& tenant, TenantWrites& writes) {
   std::unordered_map<std::string, storage::UsageBucket> asked;
-  for (std::size_t i = 0; i < parts.size(); ++i) {
-    for (const auto& part : parts[i]) {
+  for (const auto& fresh : writes.fresh) {
+    for (const auto& part : fresh.parts) {
       if (writes.buckets.count(part.key) != 0 || asked.count(part.key) != 0) continue;
-      asked.emplace(
-          part.key,
-          storage::UsageBucket{
-              part.meter->definition.id, customers[i], part.hour, part.contribution.group_key, {}});
+      asked.emplace(part.key, storage::UsageBucket{part.meter->definition.id,
+                                                   fresh.customer_id,
+                                                   part.hour,
+                                                   part.contribution.group_key,
+                                                   {}});
     }
   }
   if (asked.empty()) return;
@@ -145,8 +153,12 @@ std::optional<std::string> count_event(TenantWrites& writes, const PreparedEvent
 
 }  // namespace
 
-Pipeline::Pipeline(storage::Db& db, std::size_t events_per_commit_max)
-    : db_(db), events_per_commit_max_(events_per_commit_max), writer_([this] { writer_loop(); }) {}
+Pipeline::Pipeline(storage::Db& db, std::size_t events_per_commit_max, std::size_t writers)
+    : db_(db), events_per_commit_max_(events_per_commit_max) {
+  for (std::size_t i = 0; i < std::max<std::size_t>(writers, 1); ++i) {
+    writers_.emplace_back([this] { writer_loop(); });
+  }
+}
 
 Pipeline::~Pipeline() {
   {
@@ -154,7 +166,7 @@ Pipeline::~Pipeline() {
     stopping_ = true;
   }
   work_.notify_all();
-  writer_.join();
+  for (auto& writer : writers_) writer.join();
 }
 
 std::future<Result<Reply>> Pipeline::submit(std::unique_ptr<Job> job) {
@@ -258,15 +270,14 @@ void Pipeline::writer_loop() {
 // event_ids were new, and only the others (resends) are looked up to tell a duplicate from a
 // conflict. An event that would be rejected (unknown customer, bad property) is first checked
 // against what is stored, so that a resend is reported as the duplicate or conflict it is.
-void Pipeline::process_events(storage::Tx& tx, const Job& job, TenantWrites& writes,
-                              std::vector<EventOutcome>& outcomes, std::size_t& accepted,
-                              std::size_t& duplicates) {
+void Pipeline::process_events(storage::Tx& tx, std::size_t job_index, const Job& job,
+                              TenantWrites& writes, std::vector<EventOutcome>& outcomes,
+                              CreatedCustomers& created) {
   const TenantId& tenant = job.ctx.principal.tenant;
   std::unordered_map<std::string, std::string> stored;  // event_id → content hash now stored
   const auto judge = [&](const PreparedEvent& event, const std::string& stored_hash) {
     const bool same = stored_hash == event.content_hash;
     outcomes.push_back(outcome(same ? OutcomeKind::duplicate : OutcomeKind::conflict, event));
-    duplicates += same ? 1 : 0;
   };
   const auto look_up = [&](const std::vector<const PreparedEvent*>& events) {
     std::vector<std::string> ids;
@@ -318,7 +329,7 @@ void Pipeline::process_events(storage::Tx& tx, const Job& job, TenantWrites& wri
         judge(*event, found->second);
         continue;
       }
-      const auto customer_id = resolve_customer(tx, job, event->customer, false);
+      const auto customer_id = resolve_customer(tx, job, event->customer, false, created);
       if (!customer_id || !admit(*event, *customer_id, false)) doubtful.push_back(event);
     }
     if (!doubtful.empty()) {
@@ -328,7 +339,7 @@ void Pipeline::process_events(storage::Tx& tx, const Job& job, TenantWrites& wri
           judge(*event, found->second);
           continue;
         }
-        const auto customer_id = resolve_customer(tx, job, event->customer, true);
+        const auto customer_id = resolve_customer(tx, job, event->customer, true, created);
         if (!customer_id) {
           outcomes.push_back(
               rejected(*event, "unknown_customer", "customer",
@@ -345,36 +356,18 @@ void Pipeline::process_events(storage::Tx& tx, const Job& job, TenantWrites& wri
     const auto inserted_ids = storage::events::insert(tx, tenant, rows);
     const std::set<std::string_view> inserted(inserted_ids.begin(), inserted_ids.end());
     std::vector<const PreparedEvent*> resent;  // event_id already stored (or a concurrent insert)
-    std::vector<const PreparedEvent*> fresh;
-    std::vector<std::vector<Part>> parts;
-    std::vector<std::string> customers;
     for (auto& entry : pending) {
       if (inserted.count(entry.event->event_id) == 0) {
         resent.push_back(entry.event);
         continue;
       }
-      fresh.push_back(entry.event);
-      parts.push_back(std::move(entry.parts));
-      customers.push_back(std::move(entry.customer_id));
+      stored.emplace(entry.event->event_id, entry.event->content_hash);
+      writes.fresh.push_back(
+          Fresh{job_index, entry.event, std::move(entry.customer_id), std::move(entry.parts)});
     }
     if (!resent.empty()) {
       look_up(resent);
       for (const auto* event : resent) judge(*event, stored.at(event->event_id));
-    }
-    load_buckets(tx, tenant, writes, parts, customers);
-    for (std::size_t i = 0; i < fresh.size(); ++i) {
-      const PreparedEvent& event = *fresh[i];
-      if (const auto field = count_event(writes, event, parts[i])) {
-        storage::events::erase(tx, tenant, event.event_id);
-        outcomes.push_back(rejected(event, "usage_out_of_range", "properties." + *field,
-                                    "properties." + *field +
-                                        " would take its meter's hourly total beyond 36 "
-                                        "significant digits"));
-        continue;
-      }
-      outcomes.push_back(outcome(OutcomeKind::accepted, event));
-      ++accepted;
-      stored.emplace(event.event_id, event.content_hash);
     }
     remaining.clear();
     for (const auto* event : later) {
@@ -387,55 +380,100 @@ void Pipeline::process_events(storage::Tx& tx, const Job& job, TenantWrites& wri
   }
 }
 
+// Counts the tenant's fresh events into their buckets and writes the buckets back. Runs after
+// every event of the transaction is inserted, under usage::lock_for_merge (taken here, in tenant
+// order, so concurrent writers never wait for each other in a cycle). An event whose count would
+// overflow a bucket is removed again and rejected; a copy of it judged a duplicate or conflict in
+// this transaction (it could only have been judged against the removed row) is rejected with it.
+void Pipeline::count_fresh(storage::Tx& tx, const TenantId& tenant, TenantWrites& writes,
+                           std::vector<std::vector<EventOutcome>>& outcomes) {
+  storage::usage::lock_for_merge(tx, tenant);
+  load_buckets(tx, tenant, writes);
+  std::set<std::string> overflowed;
+  for (const auto& fresh : writes.fresh) {
+    const PreparedEvent& event = *fresh.event;
+    if (const auto field = count_event(writes, event, fresh.parts)) {
+      storage::events::erase(tx, tenant, event.event_id);
+      outcomes[fresh.job].push_back(
+          rejected(event, "usage_out_of_range", "properties." + *field,
+                   "properties." + *field +
+                       " would take its meter's hourly total beyond 36 significant digits"));
+      overflowed.insert(event.event_id);
+      continue;
+    }
+    outcomes[fresh.job].push_back(outcome(OutcomeKind::accepted, event));
+  }
+  if (!overflowed.empty()) {
+    for (const auto& fresh : writes.fresh) {
+      for (auto& item : outcomes[fresh.job]) {
+        if ((item.kind == OutcomeKind::duplicate || item.kind == OutcomeKind::conflict) &&
+            overflowed.count(item.event_id) != 0) {
+          item = EventOutcome{OutcomeKind::rejected,
+                              item.index,
+                              item.event_id,
+                              "usage_out_of_range",
+                              "",
+                              "an event with this event_id in the same commit would take a "
+                              "meter's hourly total beyond 36 significant digits"};
+        }
+      }
+    }
+  }
+  std::vector<storage::UsageBucket> buckets;
+  buckets.reserve(writes.buckets.size());
+  for (auto& [key, bucket] : writes.buckets) {
+    // Empty: only events that were then rejected touched it.
+    if (bucket.aggregate.events > 0) buckets.push_back(std::move(bucket));
+  }
+  storage::usage::store_buckets(tx, tenant, buckets);
+  storage::usage::insert_distinct(tx, tenant, writes.distinct_rows);
+}
+
 void Pipeline::write_group(std::vector<std::unique_ptr<Job>>& group) {
-  created_customers_.clear();  // what a failed attempt created was rolled back
+  CreatedCustomers created;  // by this transaction: cached only once it commits
   auto tx = db_.begin(storage::TxMode::write);
   std::map<std::string, TenantWrites> writes;
-  std::vector<Reply> replies(group.size());
+  std::vector<std::vector<EventOutcome>> outcomes(group.size());
   for (std::size_t j = 0; j < group.size(); ++j) {
     Job& job = *group[j];
     const TenantId& tenant = job.ctx.principal.tenant;
-    auto [it, fresh] = writes.try_emplace(tenant.str());
-    if (fresh) {
+    auto [it, first] = writes.try_emplace(tenant.str());
+    if (first) {
       storage::tenants::lock_shared(*tx, tenant);
-      storage::usage::lock_for_merge(*tx, tenant);
       it->second.meters = storage::meters::list(*tx, tenant);
     }
-    TenantWrites& tenant_writes = it->second;
-    std::vector<EventOutcome> outcomes = job.batch.rejected;
+    outcomes[j] = job.batch.rejected;
+    process_events(*tx, j, job, it->second, outcomes[j], created);
+  }
+  // Pre-aggregated usage, in the same transaction as the events it counts.
+  for (auto& [tenant, tenant_writes] : writes) {
+    count_fresh(*tx, TenantId(tenant), tenant_writes, outcomes);
+  }
+  std::vector<Reply> replies(group.size());
+  for (std::size_t j = 0; j < group.size(); ++j) {
+    auto& items = outcomes[j];
+    std::sort(items.begin(), items.end(),
+              [](const auto& a, const auto& b) { return a.index < b.index; });
     std::size_t accepted = 0;
     std::size_t duplicates = 0;
-
-    process_events(*tx, job, tenant_writes, outcomes, accepted, duplicates);
-    std::sort(outcomes.begin(), outcomes.end(),
-              [](const auto& a, const auto& b) { return a.index < b.index; });
-    replies[j] = Reply{200, response_json(accepted, duplicates, outcomes)};
+    for (const auto& item : items) {
+      accepted += item.kind == OutcomeKind::accepted ? 1 : 0;
+      duplicates += item.kind == OutcomeKind::duplicate ? 1 : 0;
+    }
+    replies[j] = Reply{200, response_json(accepted, duplicates, items)};
+    const Job& job = *group[j];
     if (job.claim) {
       storage::idempotency::complete(*tx, job.claim->scope, job.claim->key, 200,
                                      json::serialize(replies[j].body));
     }
   }
-
-  // 4. Pre-aggregated usage, in the same transaction as the events it counts.
-  for (auto& [tenant, tenant_writes] : writes) {
-    std::vector<storage::UsageBucket> buckets;
-    buckets.reserve(tenant_writes.buckets.size());
-    for (auto& [key, bucket] : tenant_writes.buckets) {
-      // Empty: only events that were then rejected touched it.
-      if (bucket.aggregate.events > 0) buckets.push_back(std::move(bucket));
-    }
-    storage::usage::store_buckets(*tx, TenantId(tenant), buckets);
-    storage::usage::insert_distinct(*tx, TenantId(tenant), tenant_writes.distinct_rows);
-  }
   tx->commit();
 
-  // 5. Only now, durable, do the callers hear back.
+  // Only now, durable, do the callers hear back.
   {
     std::lock_guard lock(customers_mutex_);
-    if (customer_ids_.size() + created_customers_.size() > customer_cache_max)
-      customer_ids_.clear();
-    for (auto& [key, id] : created_customers_) customer_ids_.emplace(key, std::move(id));
-    created_customers_.clear();
+    if (customer_ids_.size() + created.size() > customer_cache_max) customer_ids_.clear();
+    for (auto& [key, id] : created) customer_ids_.emplace(key, std::move(id));
   }
   for (std::size_t j = 0; j < group.size(); ++j) group[j]->done.set_value(std::move(replies[j]));
 }
@@ -444,7 +482,7 @@ void Pipeline::write_group(std::vector<std::unique_ptr<Job>>& group) {
 // is cached only after its commit.
 std::optional<std::string> Pipeline::resolve_customer(storage::Tx& tx, const Job& job,
                                                       const std::string& external_id,
-                                                      bool may_create) {
+                                                      bool may_create, CreatedCustomers& created) {
   const TenantId& tenant = job.ctx.principal.tenant;
   std::string key = tenant.str();
   key.push_back('\0');
@@ -453,8 +491,7 @@ std::optional<std::string> Pipeline::resolve_customer(storage::Tx& tx, const Job
     std::lock_guard lock(customers_mutex_);
     if (const auto it = customer_ids_.find(key); it != customer_ids_.end()) return it->second;
   }
-  if (const auto it = created_customers_.find(key); it != created_customers_.end())
-    return it->second;
+  if (const auto it = created.find(key); it != created.end()) return it->second;
   if (const auto customer = storage::customers::find_by_external_id(tx, tenant, external_id)) {
     std::lock_guard lock(customers_mutex_);
     if (customer_ids_.size() >= customer_cache_max) customer_ids_.clear();
@@ -488,7 +525,7 @@ std::optional<std::string> Pipeline::resolve_customer(storage::Tx& tx, const Job
       tx, job.ctx, tenant,
       {"customer.created", customer.id.str(), std::nullopt, std::move(after), std::nullopt,
        std::string("created automatically by ingest (auto_create_customers)")});
-  created_customers_.emplace(key, customer.id.str());
+  created.emplace(key, customer.id.str());
   return customer.id.str();
 }
 

@@ -339,13 +339,17 @@ TEST_P(IngestOutcomes, AnEventThatWouldOverflowItsHourlyTotalIsRejectedAndNotSto
   const std::string nines(36, '9');
   const auto first = post_events(tenant_, {call("big", nines, "2026-01-05T10:00:00Z"),
                                            call("over1", "1", "2026-01-05T10:59:59Z"),
-                                           call("other-hour", "1", "2026-01-06T11:00:00Z")});
+                                           call("other-hour", "1", "2026-01-06T11:00:00Z"),
+                                           // A copy of the rejected event: rejected with it.
+                                           call("over1", "1", "2026-01-05T10:59:59Z")});
   ASSERT_EQ(first.status, 200) << first.body;
   EXPECT_EQ(int_of(first.json, "accepted"), 2) << first.body;
+  EXPECT_EQ(int_of(first.json, "duplicates"), 0) << first.body;
   const json::Value item = rejected_at(first, 1);
   EXPECT_EQ(text_of(item, "type"), "usage_out_of_range") << first.body;
   EXPECT_EQ(text_of(item, "field"), "properties.tokens") << first.body;
-  expect_counts_add_up(first, 3);
+  EXPECT_EQ(text_of(rejected_at(first, 3), "type"), "usage_out_of_range") << first.body;
+  expect_counts_add_up(first, 4);
 
   // In a later commit, against the stored total: rejected again, and a resend is no duplicate.
   const auto second = post_events(tenant_, {call("over2", "0.001", "2026-01-05T10:30:00Z"),
