@@ -223,6 +223,16 @@ const std::vector<Migration>& migrations() {
                 PRIMARY KEY (tenant_id, meter_id, customer_id, bucket_start, group_key)))",
        },
        fold_usage_deltas},
+      {4,
+       "events_by_customer_time keyed by customer and time only",
+       {
+           // Maintained for every ingested event, this index costs more than the rest of the
+           // insert. A customer id is unique across tenants, so tenant_id adds nothing to the
+           // lookup (the query still filters on it, and on event_type, from the row): entries
+           // half as long, half the pages to write.
+           "DROP INDEX events_by_customer_time",
+           "CREATE INDEX events_by_customer_time ON events (customer_id, occurred_at)",
+       }},
   };
   return all;
 }
