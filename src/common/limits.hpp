@@ -22,9 +22,11 @@ inline constexpr int header_timeout_seconds = 10;
 inline constexpr int idle_timeout_seconds = 60;
 inline constexpr int drain_timeout_seconds = 20;
 inline constexpr std::size_t ingest_in_flight_events_max = 50'000;  // per tenant, queued or writing
-inline constexpr std::size_t ingest_events_per_commit_max = 20'000;
-// Group-commit writers on PostgreSQL (SQLite has one writer): while one waits on the database,
-// another works.
+// Group commit. SQLite has one writer: the larger its commits, the more events share the pages a
+// commit rewrites. PostgreSQL has two writers, so that while one waits on the database the other
+// works; smaller commits let both have one.
+inline constexpr std::size_t ingest_sqlite_events_per_commit_max = 40'000;
+inline constexpr std::size_t ingest_postgres_events_per_commit_max = 20'000;
 inline constexpr std::size_t ingest_postgres_writers = 2;
 inline constexpr int late_event_window_days_default = 35;
 inline constexpr int late_event_window_days_max = 3650;

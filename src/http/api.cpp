@@ -220,9 +220,12 @@ Api::Api(storage::Db& db, const Clock& clock, IdGenerator& ids, std::string admi
       ids_(ids),
       authenticator_(std::move(admin_key_hash)),
       rate_limiter_(clock),
-      pipeline_(std::make_unique<services::ingest::Pipeline>(
-          db, limits::ingest_events_per_commit_max,
-          db.dialect() == storage::Dialect::postgres ? limits::ingest_postgres_writers : 1)) {}
+      pipeline_(db.dialect() == storage::Dialect::postgres
+                    ? std::make_unique<services::ingest::Pipeline>(
+                          db, limits::ingest_postgres_events_per_commit_max,
+                          limits::ingest_postgres_writers)
+                    : std::make_unique<services::ingest::Pipeline>(
+                          db, limits::ingest_sqlite_events_per_commit_max, 1)) {}
 
 Api::~Api() = default;
 

@@ -65,7 +65,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec)
       return reject(Error::make(ErrorCode::malformed_request, "The HTTP request is malformed."));
     ++shared_.active_requests;
-    const auto& message = parser_->get();
+    auto& message = parser_->get();
     Request request;
     request.method = std::string(message.method_string());
     request.target = std::string(message.target());
@@ -74,7 +74,7 @@ class Session : public std::enable_shared_from_this<Session> {
       for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       request.headers[name] = std::string(field.value());
     }
-    request.body = message.body();
+    request.body = std::move(message.body());
     beast::error_code remote_ec;
     const auto remote = stream_.socket().remote_endpoint(remote_ec);
     if (!remote_ec) request.remote_address = remote.address().to_string();

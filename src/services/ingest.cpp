@@ -44,8 +44,9 @@ const json::Value* string_member(const json::Value& event, std::string_view name
   return nullptr;
 }
 
-// Validates one event; returns the prepared event or its rejection.
-std::variant<PreparedEvent, EventOutcome> prepare(const json::Value& event, std::size_t index,
+// Validates one event; returns the prepared event or its rejection. Takes the event's properties
+// out of the parsed body (a batch in flight holds one copy of them, not two).
+std::variant<PreparedEvent, EventOutcome> prepare(json::Value& event, std::size_t index,
                                                   const IngestSettings& settings, Instant now) {
   if (!event.is_object())
     return rejection(index, "", "invalid_event", "", "an event must be a JSON object");
@@ -98,8 +99,13 @@ std::variant<PreparedEvent, EventOutcome> prepare(const json::Value& event, std:
   prepared.customer = customer->text();
   prepared.type = type->text();
   prepared.occurred_at = domain::to_unix_micros(*occurred);
-  prepared.properties =
-      (properties != nullptr && properties->is_object()) ? *properties : json::Value::object();
+  if (properties != nullptr && properties->is_object()) {
+    for (auto& member : event.members()) {
+      if (member.key == "properties") prepared.properties = std::move(member.value);
+    }
+  } else {
+    prepared.properties = json::Value::object();
+  }
   prepared.canonical_properties = json::serialize_canonical(prepared.properties);
   // The content that decides duplicate (same) versus conflict (different) for a resent event_id.
   json::Value content = json::Value::object();
@@ -126,7 +132,10 @@ Result<ParsedBatch> parse_batch(std::string_view body, const IngestSettings& set
           {FieldError{member.key, "unknown_field", "is not a recognised field", {}}});
     }
   }
-  const json::Value* events = parsed->find("events");
+  json::Value* events = nullptr;
+  for (auto& member : parsed->members()) {
+    if (member.key == "events") events = &member.value;
+  }
   if (events == nullptr || !events->is_array()) {
     return Error::invalid({FieldError{"events",
                                       events == nullptr ? "required" : "invalid_type",

@@ -26,10 +26,10 @@ constexpr int busy_timeout_ms = 10'000;
 // transaction, so that transaction starts the WAL again from its beginning. The file keeps its
 // size (its blocks stay allocated: rewriting them costs less than growing the file again).
 constexpr int checkpoint_pages = 4'000;
-constexpr int restart_pages = 16'000;
+constexpr int restart_pages = 64'000;
 // …and waits for a running pass only past this size (the WAL must not grow without bound).
-constexpr int wal_pages_max = 64'000;
-constexpr const char* journal_size_limit = "PRAGMA journal_size_limit=134217728";
+constexpr int wal_pages_max = 160'000;
+constexpr const char* journal_size_limit = "PRAGMA journal_size_limit=536870912";
 class Connection {
  public:
   explicit Connection(const std::string& path) {
