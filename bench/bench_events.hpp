@@ -12,10 +12,31 @@
 #include <array>
 #include <cstdint>
 #include <cstdio>
+#include <exception>
+#include <iostream>
+#include <optional>
 #include <string>
 #include <string_view>
 
 namespace neruba::bench {
+
+// The main() of a bench tool: options parsed by `parse` (usage on stderr and 2 when they are
+// wrong), then `run`; an exception is reported as "<name>: what" and exit code 1.
+template <typename Options>
+int tool_main(const char* name, const char* usage, int argc, char** argv,
+              std::optional<Options> (*parse)(int, char**), int (*run)(const Options&)) {
+  const auto options = parse(argc, argv);
+  if (!options) {
+    std::cerr << usage;
+    return 2;
+  }
+  try {
+    return run(*options);
+  } catch (const std::exception& failure) {
+    std::cerr << name << ": " << failure.what() << "\n";
+    return 1;
+  }
+}
 
 inline constexpr std::string_view api_call_type = "api_call";
 inline constexpr std::string_view storage_type = "storage_snapshot";

@@ -597,15 +597,6 @@ int run(const Options& options) {
 }  // namespace neruba::bench
 
 int main(int argc, char** argv) {
-  const auto options = neruba::bench::parse_options(argc, argv);
-  if (!options) {
-    std::cerr << neruba::bench::usage_text;
-    return 2;
-  }
-  try {
-    return neruba::bench::run(*options);
-  } catch (const std::exception& failure) {
-    std::cerr << "ingest_ceiling: " << failure.what() << "\n";
-    return 1;
-  }
+  return neruba::bench::tool_main("ingest_ceiling", neruba::bench::usage_text, argc, argv,
+                                  neruba::bench::parse_options, neruba::bench::run);
 }
