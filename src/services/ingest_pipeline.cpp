@@ -2,7 +2,6 @@
 #include <algorithm>
 #include <chrono>
 #include <set>
-#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -19,6 +18,8 @@
 
 namespace neruba::services::ingest {
 
+namespace {
+
 // meter \0 customer \0 group \0 hour: one string, hashed once per lookup.
 std::string bucket_key(const std::string& meter_id, const std::string& customer_id,
                        const std::string& group_key, std::int64_t hour) {
@@ -33,6 +34,8 @@ std::string bucket_key(const std::string& meter_id, const std::string& customer_
   key.append(reinterpret_cast<const char*>(&hour), sizeof hour);
   return key;
 }
+
+}  // namespace
 
 // One stored event's contribution to one meter's bucket.
 struct Part {

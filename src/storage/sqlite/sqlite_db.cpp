@@ -82,7 +82,7 @@ class Connection {
 
   // Prepared statements are cached per connection, keyed by their SQL text.
   const Prepared& prepare(std::string_view sql) {
-    auto it = statements_.find(std::string(sql));
+    auto it = statements_.find(sql);
     if (it != statements_.end()) return it->second;
     Prepared prepared;
     if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
@@ -159,7 +159,14 @@ class Connection {
   }
 
   sqlite3* db_ = nullptr;
-  std::unordered_map<std::string, Prepared> statements_;
+  // Looked up by string_view: the hot path (a statement per ingested event) allocates nothing.
+  struct SqlHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view sql) const {
+      return std::hash<std::string_view>{}(sql);
+    }
+  };
+  std::unordered_map<std::string, Prepared, SqlHash, std::equal_to<>> statements_;
 };
 
 // Runs PASSIVE checkpoints on its own connection and thread, so the writer's commits cost only
