@@ -29,20 +29,16 @@ Needs Debian's python3-yaml and python3-jsonschema (run with /usr/bin/python3).
 import argparse
 import copy
 import datetime
-import glob
 import http.client
 import json
 import os
 import re
 import secrets
 import shutil
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
-import time
 import traceback
 import urllib.parse
 
@@ -54,7 +50,12 @@ except ImportError as missing:  # pragma: no cover - environment problem
           f"python3-jsonschema and run with /usr/bin/python3", file=sys.stderr)
     sys.exit(2)
 
-SKIP = 77
+# The set-up helpers shared with the crash test live in tests/support/python (no .pyc written there).
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support", "python"))
+import neruba_testing  # noqa: E402
+from neruba_testing import SetupError, free_port, missing_postgres_exit, psql  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_DOC = os.path.normpath(os.path.join(HERE, "..", "..", "docs", "openapi.yaml"))
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -573,47 +574,14 @@ class Checker:
 
 
 # ------------------------------------------------------------------------------------------------
-# Database and server
+# Database and server (the shared parts are in tests/support/python/neruba_testing.py)
 
 
-def find_psql():
-    found = shutil.which("psql")
-    if found:
-        return found
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/psql"), reverse=True)
-    if candidates:
-        return candidates[0]
-    raise ContractFailure("psql not found (Debian package postgresql-client)")
-
-
-def psql(base_url, sql):
-    result = subprocess.run([find_psql(), base_url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql],
-                            capture_output=True, text=True, timeout=60)
-    if result.returncode != 0:
-        raise ContractFailure(f"psql failed ({sql}): {result.stderr.strip()}")
-    return result.stdout
-
-
-class Database:
-    """A fresh database for one run: a temp SQLite file or a new PostgreSQL schema."""
+class Database(neruba_testing.Database):
+    """A fresh database for one run (see neruba_testing.Database), whose audit trail can be tampered with."""
 
     def __init__(self, base_url, temp_dir):
-        self.base_url = base_url
-        self.schema = None
-        if base_url is None:
-            self.url = "sqlite:" + os.path.join(temp_dir, "neruba.db")
-            self.kind = "sqlite"
-        elif base_url.startswith(("postgresql://", "postgres://")):
-            self.kind = "postgres"
-            self.schema = "contract_" + secrets.token_hex(8)
-            psql(base_url, f"CREATE SCHEMA {self.schema}")
-            separator = "&" if "?" in base_url else "?"
-            self.url = f"{base_url}{separator}options=-csearch_path%3D{self.schema}"
-        elif base_url.startswith("sqlite:"):
-            self.kind = "sqlite"
-            self.url = base_url
-        else:
-            raise ContractFailure(f"unsupported NERUBA_TEST_DB_URL {base_url!r}")
+        super().__init__(base_url, temp_dir, schema_prefix="contract_")
 
     def tamper_audit(self, tenant, seq):
         """Alters one stored audit record behind the server's back."""
@@ -630,78 +598,23 @@ class Database:
             finally:
                 connection.close()
 
-    def drop(self):
-        if self.schema is not None:
-            try:
-                psql(self.base_url, f"SET lock_timeout = '10s'; DROP SCHEMA IF EXISTS {self.schema} CASCADE")
-            except ContractFailure as error:
-                print(f"warning: cannot drop schema {self.schema}: {error}", file=sys.stderr)
 
+class Server(neruba_testing.Server):
+    """`neruba serve` for one scenario: started once (on a fresh port each attempt), stopped with SIGTERM."""
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
     def __init__(self, binary, db_url, data_dir, log_path):
-        self.binary = binary
-        self.db_url = db_url
-        self.data_dir = data_dir
-        self.log_path = log_path
-        self.process = None
-        self.port = None
+        super().__init__(binary, db_url, data_dir, log_path, ADMIN_KEY)
 
-    def start(self):
-        env = dict(os.environ)
-        env.pop("NERUBA_DB", None)
-        env["NERUBA_ADMIN_KEY"] = ADMIN_KEY
-        for attempt in range(3):
-            self.port = free_port()
-            with open(self.log_path, "ab") as log:
-                self.process = subprocess.Popen(
-                    [self.binary, "serve", "--listen", f"127.0.0.1:{self.port}", "--data-dir", self.data_dir,
-                     "--db", self.db_url, "--threads", "4"],
-                    env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    break
-                try:
-                    connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                    connection.request("GET", "/readyz")
-                    if connection.getresponse().status == 200:
-                        connection.close()
-                        return
-                    connection.close()
-                except OSError:
-                    pass
-                time.sleep(0.1)
-            if self.process.poll() is None:
-                self.process.kill()
-                self.process.wait()
-                raise ContractFailure(f"the server did not become ready within 60 s\n{self.log_tail()}")
-        raise ContractFailure(f"the server exited with {self.process.returncode} while starting\n{self.log_tail()}")
+    def spawn(self):
+        self.port = free_port()  # a start that failed may have lost its port to another process
+        return super().spawn()
 
     def stop(self):
-        """SIGTERM: the server drains and must exit 0."""
-        if self.process is None or self.process.poll() is not None:
-            return self.process.returncode if self.process else 0
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        """SIGTERM: the server drains and must exit 0 (the caller checks the returned status)."""
+        code = self.terminate(timeout=40)
+        if code is None:
             raise ContractFailure(f"the server did not exit within 40 s of SIGTERM\n{self.log_tail()}")
-
-    def log_tail(self, lines=40):
-        try:
-            with open(self.log_path, encoding="utf-8", errors="replace") as handle:
-                return "server log (tail):\n" + "".join(handle.readlines()[-lines:])
-        except OSError:
-            return "(no server log)"
+        return code
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1527,12 +1440,7 @@ def main():
     if args.backend == "postgres":
         base_url = os.environ.get("NERUBA_TEST_PG_URL") or None
         if base_url is None:
-            if os.environ.get("NERUBA_REQUIRE_POSTGRES") == "1":
-                print("openapi contract: NERUBA_REQUIRE_POSTGRES=1 but NERUBA_TEST_PG_URL is not set; run "
-                      "under scripts/with-postgres", file=sys.stderr)
-                return 1
-            print("openapi contract: NERUBA_TEST_PG_URL is not set; skipping the PostgreSQL run")
-            return SKIP
+            return missing_postgres_exit("openapi contract")
     elif args.backend == "sqlite":
         base_url = None
 
@@ -1560,7 +1468,7 @@ def main():
         checker = Checker(document, "127.0.0.1", server.port)
         try:
             scenario(checker, database)
-        except ContractFailure as failure:
+        except (ContractFailure, SetupError) as failure:  # SetupError: tamper_audit's psql
             failures.append(f"scenario aborted: {failure}")
         except Exception:
             failures.append("scenario aborted:\n" + traceback.format_exc())
@@ -1568,12 +1476,11 @@ def main():
         code = server.stop()
         if code != 0:
             failures.append(f"the server exited with {code} after SIGTERM (want 0)\n{server.log_tail()}")
-    except ContractFailure as failure:
+    except (ContractFailure, SetupError) as failure:
         failures.append(str(failure))
     finally:
-        if server is not None and server.process is not None and server.process.poll() is None:
-            server.process.kill()
-            server.process.wait()
+        if server is not None:
+            server.kill_if_running()
         if database is not None:
             database.drop()
         if failures and server is not None:

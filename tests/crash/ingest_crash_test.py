@@ -36,7 +36,6 @@ NERUBA_TEST_PG_URL (a failure instead when NERUBA_REQUIRE_POSTGRES=1). Standard 
 
 import argparse
 import collections
-import glob
 import http.client
 import json
 import os
@@ -44,8 +43,6 @@ import random
 import secrets
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -54,23 +51,24 @@ import traceback
 import urllib.parse
 from decimal import Decimal
 
-SKIP = 77
+# The set-up helpers shared with the contract test live in tests/support/python (no .pyc written there).
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support", "python"))
+import neruba_testing  # noqa: E402
+from neruba_testing import (READY_TIMEOUT, Database, SetupError, is_postgres_url,  # noqa: E402
+                            missing_postgres_exit)
+
 ADMIN_KEY = "nrb_admin_crash_" + secrets.token_hex(16)
 EVENT_TYPE = "api_call"
 COUNT_METER = "crash_calls"
 SUM_METER = "crash_amount"
 SUM_FIELD = "amount"
-READY_TIMEOUT = 60.0
 REQUEST_TIMEOUT = 15.0
 STREAM_DEADLINE = 40.0     # seconds of streaming at most, whatever happens
 MIN_KILLS = 5
 TAIL_AFTER_LAST_KILL = 1.5  # seconds of streaming after the last restart
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
                      "ThreadSanitizer", "UndefinedBehaviorSanitizer")
-
-
-class SetupError(Exception):
-    pass
 
 
 def log(message):
@@ -97,123 +95,35 @@ class Violations:
 
 
 # ------------------------------------------------------------------------------------------------
-# Database
+# Database and the server (the shared parts are in tests/support/python/neruba_testing.py)
 
 
-def find_psql():
-    found = shutil.which("psql")
-    if found:
-        return found
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/psql"), reverse=True)
-    if candidates:
-        return candidates[0]
-    raise SetupError("psql not found (Debian package postgresql-client)")
+def open_database(backend, temp_dir):
+    """A fresh database for one run: a SQLite file in the temp dir or a new schema in NERUBA_TEST_PG_URL."""
+    if backend == "sqlite":
+        return Database(None, temp_dir, schema_prefix="crash_")
+    base_url = os.environ["NERUBA_TEST_PG_URL"]
+    if not is_postgres_url(base_url):
+        raise SetupError(f"NERUBA_TEST_PG_URL must be a postgresql:// URI, got {base_url!r}")
+    return Database(base_url, temp_dir, schema_prefix="crash_")
 
 
-def psql(base_url, sql):
-    result = subprocess.run([find_psql(), base_url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql],
-                            capture_output=True, text=True, timeout=60)
-    if result.returncode != 0:
-        raise SetupError(f"psql failed ({sql}): {result.stderr.strip()}")
-    return result.stdout
-
-
-class Database:
-    """A fresh database for one run: a SQLite file in the temp dir or a new PostgreSQL schema."""
-
-    def __init__(self, backend, temp_dir):
-        self.backend = backend
-        self.schema = None
-        self.base_url = None
-        if backend == "sqlite":
-            self.url = "sqlite:" + os.path.join(temp_dir, "neruba.db")
-        else:
-            self.base_url = os.environ["NERUBA_TEST_PG_URL"]
-            if not self.base_url.startswith(("postgresql://", "postgres://")):
-                raise SetupError(f"NERUBA_TEST_PG_URL must be a postgresql:// URI, got {self.base_url!r}")
-            self.schema = "crash_" + secrets.token_hex(8)
-            psql(self.base_url, f"CREATE SCHEMA {self.schema}")
-            separator = "&" if "?" in self.base_url else "?"
-            self.url = f"{self.base_url}{separator}options=-csearch_path%3D{self.schema}"
-
-    def drop(self):
-        if self.schema is not None:
-            try:
-                psql(self.base_url, f"SET lock_timeout = '10s'; DROP SCHEMA IF EXISTS {self.schema} CASCADE")
-            except (SetupError, subprocess.SubprocessError) as error:
-                print(f"warning: cannot drop schema {self.schema}: {error}", file=sys.stderr)
-
-
-# ------------------------------------------------------------------------------------------------
-# The server
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
+class Server(neruba_testing.Server):
     """`neruba serve` on a fixed port; started, SIGKILLed and restarted on the same DB and port."""
 
+    start_attempts = 5
+    start_pause = 0.3
+
     def __init__(self, binary, db_url, data_dir, log_path):
-        self.binary = binary
-        self.db_url = db_url
-        self.data_dir = data_dir
-        self.log_path = log_path
-        self.port = free_port()
-        self.process = None
+        super().__init__(binary, db_url, data_dir, log_path, ADMIN_KEY)
         self.starts = 0
-        self._lock = threading.Lock()
 
     def spawn(self):
-        env = dict(os.environ)
-        env.pop("NERUBA_DB", None)
-        env["NERUBA_ADMIN_KEY"] = ADMIN_KEY
+        """Starts another incarnation (without waiting for it), marked in the log."""
         self.starts += 1
         with open(self.log_path, "ab") as handle:
             handle.write(f"\n===== crash test: start #{self.starts} =====\n".encode())
-            handle.flush()
-            process = subprocess.Popen(
-                [self.binary, "serve", "--listen", f"127.0.0.1:{self.port}", "--data-dir", self.data_dir,
-                 "--db", self.db_url, "--threads", "4"],
-                env=env, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        with self._lock:
-            self.process = process
-        return process
-
-    def wait_ready(self, timeout=READY_TIMEOUT):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                return False
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                try:
-                    connection.request("GET", "/readyz")
-                    if connection.getresponse().status == 200:
-                        return True
-                finally:
-                    connection.close()
-            except (OSError, http.client.HTTPException):
-                pass
-            time.sleep(0.05)
-        return False
-
-    def start(self):
-        """Starts the server and waits until it is ready; retries a few times (e.g. port in use)."""
-        for attempt in range(5):
-            self.spawn()
-            if self.wait_ready():
-                return
-            if self.process.poll() is None:
-                self.process.kill()
-                self.process.wait()
-                raise SetupError(f"the server did not become ready within {READY_TIMEOUT:.0f} s\n{self.log_tail()}")
-            time.sleep(0.3)
-        raise SetupError(f"the server exited with {self.process.returncode} while starting, 5 times\n"
-                         f"{self.log_tail()}")
+        return super().spawn()
 
     def kill(self):
         """SIGKILL; returns once the process is gone. Returns the exit status seen before the kill,
@@ -224,25 +134,6 @@ class Server:
             process.send_signal(signal.SIGKILL)
         process.wait()
         return before
-
-    def terminate(self, timeout=40):
-        process = self.process
-        if process is None or process.poll() is not None:
-            return process.returncode if process else 0
-        process.send_signal(signal.SIGTERM)
-        try:
-            return process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-            return None
-
-    def log_tail(self, lines=40):
-        try:
-            with open(self.log_path, encoding="utf-8", errors="replace") as handle:
-                return "server log (tail):\n" + "".join(handle.readlines()[-lines:])
-        except OSError:
-            return "(no server log)"
 
     def sanitizer_reports(self):
         try:
@@ -835,12 +726,7 @@ def main():
         print(f"crash test: {args.binary} is not an executable", file=sys.stderr)
         return 2
     if args.backend == "postgres" and not os.environ.get("NERUBA_TEST_PG_URL"):
-        if os.environ.get("NERUBA_REQUIRE_POSTGRES") == "1":
-            print("crash test: NERUBA_REQUIRE_POSTGRES=1 but NERUBA_TEST_PG_URL is not set: refusing to skip "
-                  "the PostgreSQL backend (run under scripts/with-postgres)", file=sys.stderr)
-            return 1
-        print("crash test: NERUBA_TEST_PG_URL is not set: skipping the PostgreSQL backend")
-        return SKIP
+        return missing_postgres_exit("crash test")
 
     started = time.monotonic()
     temp_dir = tempfile.mkdtemp(prefix="neruba-crash-")
@@ -851,7 +737,7 @@ def main():
     figures = {}
     stream_seconds = 0.0
     try:
-        database = Database(args.backend, temp_dir)
+        database = open_database(args.backend, temp_dir)
         server = Server(args.binary, database.url, os.path.join(temp_dir, "data"),
                         os.path.join(temp_dir, "server.log"))
         server.start()
@@ -884,9 +770,8 @@ def main():
     except Exception:  # noqa: BLE001
         violations.add(f"the test crashed:\n{traceback.format_exc()}")
     finally:
-        if server is not None and server.process is not None and server.process.poll() is None:
-            server.process.kill()
-            server.process.wait()
+        if server is not None:
+            server.kill_if_running()
         if database is not None:
             database.drop()
 

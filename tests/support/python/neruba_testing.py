@@ -1,0 +1,204 @@
+"""Set-up helpers shared by the Python tests that drive a real `neruba serve`.
+
+Used by tests/contract/openapi_contract_test.py and tests/crash/ingest_crash_test.py:
+  - Database: a fresh SQLite file in a temp dir, or a fresh schema in a PostgreSQL server (made with psql)
+  - Server:   `neruba serve` on 127.0.0.1 with the admin key set, started until GET /readyz answers 200
+  - missing_postgres_exit(): skip (77) or fail a --backend postgres run that has no NERUBA_TEST_PG_URL
+
+Problems setting up raise SetupError. Standard library only (Debian's /usr/bin/python3).
+"""
+
+import glob
+import http.client
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+SKIP = 77             # the exit code ctest counts as skipped (SKIP_RETURN_CODE in the .cmake files)
+READY_TIMEOUT = 60.0  # seconds for a started server to answer GET /readyz with 200
+
+
+class SetupError(Exception):
+    """The database or the server could not be set up (or torn down)."""
+
+
+def missing_postgres_exit(test_name):
+    """For --backend postgres without NERUBA_TEST_PG_URL: says why, returns the exit code for main().
+
+    NERUBA_REQUIRE_POSTGRES=1 (scripts/test sets it) makes that a failure (1) instead of a skip (SKIP).
+    """
+    if os.environ.get("NERUBA_REQUIRE_POSTGRES") == "1":
+        print(f"{test_name}: NERUBA_REQUIRE_POSTGRES=1 but NERUBA_TEST_PG_URL is not set: refusing to skip "
+              f"the PostgreSQL backend (run under scripts/with-postgres)", file=sys.stderr)
+        return 1
+    print(f"{test_name}: NERUBA_TEST_PG_URL is not set: skipping the PostgreSQL backend")
+    return SKIP
+
+
+# ------------------------------------------------------------------------------------------------
+# Database
+
+
+def find_psql():
+    found = shutil.which("psql")
+    if found:
+        return found
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/psql"), reverse=True)
+    if candidates:
+        return candidates[0]
+    raise SetupError("psql not found (Debian package postgresql-client)")
+
+
+def psql(base_url, sql):
+    """Runs `sql` with psql against `base_url`; returns its output."""
+    result = subprocess.run([find_psql(), base_url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql],
+                            capture_output=True, text=True, timeout=60)
+    if result.returncode != 0:
+        raise SetupError(f"psql failed ({sql}): {result.stderr.strip()}")
+    return result.stdout
+
+
+def is_postgres_url(url):
+    return url.startswith(("postgresql://", "postgres://"))
+
+
+class Database:
+    """A fresh database for one run.
+
+    base_url None: a SQLite file in temp_dir. A postgresql:// URL: a new schema named
+    <schema_prefix><random hex>, which the server selects with `options=-csearch_path%3D<schema>`
+    and drop() removes. A sqlite: URL: used as it is. `url` is what to pass to `neruba serve --db`.
+    """
+
+    def __init__(self, base_url, temp_dir, schema_prefix):
+        self.base_url = base_url
+        self.schema = None
+        if base_url is None:
+            self.kind = "sqlite"
+            self.url = "sqlite:" + os.path.join(temp_dir, "neruba.db")
+        elif is_postgres_url(base_url):
+            self.kind = "postgres"
+            self.schema = schema_prefix + secrets.token_hex(8)
+            psql(base_url, f"CREATE SCHEMA {self.schema}")
+            separator = "&" if "?" in base_url else "?"
+            self.url = f"{base_url}{separator}options=-csearch_path%3D{self.schema}"
+        elif base_url.startswith("sqlite:"):
+            self.kind = "sqlite"
+            self.url = base_url
+        else:
+            raise SetupError(f"unsupported database URL {base_url!r} (want postgresql:// or sqlite:)")
+
+    def drop(self):
+        """Drops the PostgreSQL schema, if any; only warns when that fails."""
+        if self.schema is not None:
+            try:
+                psql(self.base_url, f"SET lock_timeout = '10s'; DROP SCHEMA IF EXISTS {self.schema} CASCADE")
+            except (SetupError, subprocess.SubprocessError) as error:
+                print(f"warning: cannot drop schema {self.schema}: {error}", file=sys.stderr)
+
+
+# ------------------------------------------------------------------------------------------------
+# The server
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """`neruba serve --listen 127.0.0.1:<port>` on one database, its output appended to log_path.
+
+    Subclasses may override spawn() (e.g. to pick another port) and the start() retry settings.
+    """
+
+    start_attempts = 3   # start(): spawns tried before giving up on a server that keeps exiting
+    start_pause = 0.0    # start(): seconds between two attempts
+
+    def __init__(self, binary, db_url, data_dir, log_path, admin_key):
+        self.binary = binary
+        self.db_url = db_url
+        self.data_dir = data_dir
+        self.log_path = log_path
+        self.admin_key = admin_key
+        self.port = free_port()
+        self.process = None
+
+    def spawn(self):
+        """Starts the process on self.port without waiting for it; returns it (also self.process)."""
+        env = dict(os.environ)
+        env.pop("NERUBA_DB", None)  # --db alone names the database
+        env["NERUBA_ADMIN_KEY"] = self.admin_key
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [self.binary, "serve", "--listen", f"127.0.0.1:{self.port}", "--data-dir", self.data_dir,
+                 "--db", self.db_url, "--threads", "4"],
+                env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        return self.process
+
+    def wait_ready(self, timeout=READY_TIMEOUT):
+        """True once GET /readyz answers 200; False when the process exits or the time is up."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                return False
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                try:
+                    connection.request("GET", "/readyz")
+                    if connection.getresponse().status == 200:
+                        return True
+                finally:
+                    connection.close()
+            except (OSError, http.client.HTTPException):
+                pass
+            time.sleep(0.05)
+        return False
+
+    def start(self):
+        """Spawns the server and waits until it is ready. A server that exits while starting (e.g. its
+        port was taken) is tried again; one that stays up but never gets ready is killed: SetupError."""
+        for _ in range(self.start_attempts):
+            self.spawn()
+            if self.wait_ready():
+                return
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()
+                raise SetupError(f"the server did not become ready within {READY_TIMEOUT:.0f} s\n{self.log_tail()}")
+            time.sleep(self.start_pause)
+        raise SetupError(f"the server exited with {self.process.returncode} while starting, "
+                         f"{self.start_attempts} times\n{self.log_tail()}")
+
+    def terminate(self, timeout=40):
+        """SIGTERM and wait: returns the exit status (0 when never started), or None when the server
+        did not exit within `timeout` seconds (it is SIGKILLed then)."""
+        process = self.process
+        if process is None or process.poll() is not None:
+            return process.returncode if process else 0
+        process.send_signal(signal.SIGTERM)
+        try:
+            return process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            return None
+
+    def kill_if_running(self):
+        """SIGKILL and wait, if the process is still running (the clean-up when a test stops early)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def log_tail(self, lines=40):
+        try:
+            with open(self.log_path, encoding="utf-8", errors="replace") as handle:
+                return "server log (tail):\n" + "".join(handle.readlines()[-lines:])
+        except OSError:
+            return "(no server log)"
