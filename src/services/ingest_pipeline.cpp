@@ -389,7 +389,8 @@ void Pipeline::process_events(storage::Tx& tx, std::size_t job_index, const Job&
 // overflow a bucket is removed again and rejected; a copy of it judged a duplicate or conflict in
 // this transaction (it could only have been judged against the removed row) is rejected with it.
 void Pipeline::count_fresh(storage::Tx& tx, const TenantId& tenant, TenantWrites& writes,
-                           std::vector<std::vector<EventOutcome>>& outcomes) {
+                           std::vector<std::vector<EventOutcome>>& outcomes,
+                           std::vector<std::size_t>& accepted) {
   storage::usage::lock_for_merge(tx, tenant);
   load_buckets(tx, tenant, writes);
   std::set<std::string> overflowed;
@@ -404,7 +405,7 @@ void Pipeline::count_fresh(storage::Tx& tx, const TenantId& tenant, TenantWrites
       overflowed.insert(event.event_id);
       continue;
     }
-    outcomes[fresh.job].push_back(outcome(OutcomeKind::accepted, event));
+    ++accepted[fresh.job];  // accepted events are counted, not listed
   }
   if (!overflowed.empty()) {
     for (const auto& fresh : writes.fresh) {
@@ -437,6 +438,7 @@ void Pipeline::write_group(std::vector<std::unique_ptr<Job>>& group) {
   auto tx = db_.begin(storage::TxMode::write);
   std::map<std::string, TenantWrites> writes;
   std::vector<std::vector<EventOutcome>> outcomes(group.size());
+  std::vector<std::size_t> accepted(group.size(), 0);
   for (std::size_t j = 0; j < group.size(); ++j) {
     Job& job = *group[j];
     const TenantId& tenant = job.ctx.principal.tenant;
@@ -450,20 +452,16 @@ void Pipeline::write_group(std::vector<std::unique_ptr<Job>>& group) {
   }
   // Pre-aggregated usage, in the same transaction as the events it counts.
   for (auto& [tenant, tenant_writes] : writes) {
-    count_fresh(*tx, TenantId(tenant), tenant_writes, outcomes);
+    count_fresh(*tx, TenantId(tenant), tenant_writes, outcomes, accepted);
   }
   std::vector<Reply> replies(group.size());
   for (std::size_t j = 0; j < group.size(); ++j) {
     auto& items = outcomes[j];
     std::sort(items.begin(), items.end(),
               [](const auto& a, const auto& b) { return a.index < b.index; });
-    std::size_t accepted = 0;
     std::size_t duplicates = 0;
-    for (const auto& item : items) {
-      accepted += item.kind == OutcomeKind::accepted ? 1 : 0;
-      duplicates += item.kind == OutcomeKind::duplicate ? 1 : 0;
-    }
-    replies[j] = Reply{200, response_json(accepted, duplicates, items)};
+    for (const auto& item : items) duplicates += item.kind == OutcomeKind::duplicate ? 1 : 0;
+    replies[j] = Reply{200, response_json(accepted[j], duplicates, items)};
     const Job& job = *group[j];
     if (job.claim) {
       storage::idempotency::complete(*tx, job.claim->scope, job.claim->key, 200,

@@ -233,6 +233,17 @@ const std::vector<Migration>& migrations() {
            "DROP INDEX events_by_customer_time",
            "CREATE INDEX events_by_customer_time ON events (customer_id, occurred_at)",
        }},
+      {5,
+       "PostgreSQL: room on usage_buckets pages for in-place updates",
+       {},
+       [](Tx& tx) {
+         // Every ingest commit rewrites the buckets it touches. With free room on the page,
+         // PostgreSQL writes the new row version beside the old one without a new index entry
+         // (a HOT update); on full pages every update also inserts into the primary key index.
+         if (tx.dialect() == Dialect::postgres) {
+           tx.exec("ALTER TABLE usage_buckets SET (fillfactor = 70)");
+         }
+       }},
   };
   return all;
 }
