@@ -23,10 +23,11 @@ namespace neruba::services::ingest {
 
 struct TenantWrites;  // what one commit writes for one tenant (ingest_pipeline.cpp)
 
-enum class OutcomeKind { accepted, duplicate, conflict, rejected };
+// What an event that was not accepted became (accepted events are counted, not listed).
+enum class OutcomeKind { duplicate, conflict, rejected };
 
 struct EventOutcome {
-  OutcomeKind kind = OutcomeKind::accepted;
+  OutcomeKind kind = OutcomeKind::rejected;
   std::size_t index = 0;
   std::string event_id;
   std::string type;    // rejected: a stable slug ("timestamp_too_old", "unknown_customer", …)

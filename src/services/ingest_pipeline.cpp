@@ -63,7 +63,8 @@ struct TenantWrites {
   std::unordered_map<std::string, storage::UsageBucket> buckets;
   std::unordered_set<std::string> distinct;  // bucket_key() \0 value
   std::vector<storage::DistinctValue> distinct_rows;
-  std::vector<Fresh> fresh;  // inserted by this transaction, counted at its end
+  std::vector<Fresh> fresh;       // inserted by this transaction, counted at its end
+  std::vector<std::size_t> jobs;  // the tenant's jobs, by index in the group
 };
 
 namespace {
@@ -408,8 +409,8 @@ void Pipeline::count_fresh(storage::Tx& tx, const TenantId& tenant, TenantWrites
     ++accepted[fresh.job];  // accepted events are counted, not listed
   }
   if (!overflowed.empty()) {
-    for (const auto& fresh : writes.fresh) {
-      for (auto& item : outcomes[fresh.job]) {
+    for (const std::size_t job : writes.jobs) {
+      for (auto& item : outcomes[job]) {
         if ((item.kind == OutcomeKind::duplicate || item.kind == OutcomeKind::conflict) &&
             overflowed.count(item.event_id) != 0) {
           item = EventOutcome{OutcomeKind::rejected,
@@ -447,6 +448,7 @@ void Pipeline::write_group(std::vector<std::unique_ptr<Job>>& group) {
       storage::tenants::lock_shared(*tx, tenant);
       it->second.meters = storage::meters::list(*tx, tenant);
     }
+    it->second.jobs.push_back(j);
     outcomes[j] = job.batch.rejected;
     process_events(*tx, j, job, it->second, outcomes[j], created);
   }
