@@ -36,7 +36,9 @@
 #include "common/crypto.hpp"
 #include "domain/metering.hpp"
 #include "json/json.hpp"
+#include "storage/columns.hpp"
 #include "storage/db.hpp"
+#include "storage/usage_repository.hpp"
 
 namespace neruba::bench {
 namespace {
@@ -114,24 +116,12 @@ struct EventRow {
   std::int64_t received_at = 0;
 };
 
-struct BucketRow {
-  std::string meter_id;
-  std::string customer_id;
-  std::int64_t bucket_start = 0;
-  std::string group_key;
-  domain::Aggregate aggregate;
-};
+using BucketRow = storage::UsageBucket;  // the server's own bucket row
 
 struct Batch {
   std::vector<EventRow> events;
   std::vector<BucketRow> buckets;
 };
-
-// The server's bucket write: a bucket's new total replaces the stored one.
-#define ON_CONFLICT_SET_TOTALS                                                                           \
-  "ON CONFLICT (tenant_id, meter_id, customer_id, bucket_start, group_key) DO UPDATE SET event_count = " \
-  "excluded.event_count, sum_value = excluded.sum_value, max_value = excluded.max_value, latest_at = "   \
-  "excluded.latest_at, latest_event_id = excluded.latest_event_id, latest_value = excluded.latest_value"
 
 std::int64_t unix_micros_now() {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -215,10 +205,7 @@ class RowSource {
   }
 };
 
-std::optional<std::string> decimal_text(const std::optional<domain::Decimal>& value) {
-  if (!value) return std::nullopt;
-  return value->to_string();
-}
+using storage::columns::decimal_text;
 
 // ---------------------------------------------------------------------------------------------
 // The engines.
@@ -254,11 +241,12 @@ class SqliteWriter final : public Writer {
                              "properties, content_hash, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                              -1, SQLITE_PREPARE_PERSISTENT, &insert_event_, nullptr),
           "prepare events");
-    check(sqlite3_prepare_v3(db_,
-                             "INSERT INTO usage_buckets (tenant_id, meter_id, customer_id, bucket_start, group_key, "
-                             "event_count, sum_value, max_value, latest_at, latest_event_id, latest_value) "
-                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) " ON_CONFLICT_SET_TOTALS,
-                             -1, SQLITE_PREPARE_PERSISTENT, &upsert_bucket_, nullptr),
+    // The server's bucket write: a bucket's new total replaces the stored one.
+    const std::string upsert_bucket = "INSERT INTO usage_buckets (tenant_id, meter_id, customer_id, bucket_start, "
+                                      "group_key, event_count, sum_value, max_value, latest_at, latest_event_id, "
+                                      "latest_value) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) " +
+                                      std::string(storage::usage::set_bucket_totals);
+    check(sqlite3_prepare_v3(db_, upsert_bucket.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &upsert_bucket_, nullptr),
           "prepare usage_buckets");
   }
 
@@ -432,7 +420,8 @@ class PostgresWriter final : public Writer {
     copy("COPY bench_buckets (tenant_id, meter_id, customer_id, bucket_start, group_key, event_count, sum_value, "
          "max_value, latest_at, latest_event_id, latest_value) FROM STDIN",
          buckets_copy_);
-    exec("INSERT INTO usage_buckets SELECT * FROM bench_buckets " ON_CONFLICT_SET_TOTALS);
+    exec(("INSERT INTO usage_buckets SELECT * FROM bench_buckets " + std::string(storage::usage::set_bucket_totals))
+             .c_str());
     exec("TRUNCATE bench_buckets");
   }
 

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -157,21 +158,26 @@ Tenant create_tenant(const Options& options, const std::string& run_id) {
   return tenant;
 }
 
-void create_customers(const Options& options, const Tenant& tenant) {
+// Calls `work(connection, i)` for every customer index, on up to four connections side by side.
+void for_each_customer(const Options& options, const std::function<void(HttpConnection&, std::uint32_t)>& work) {
   std::atomic<std::uint32_t> next{0};
   std::vector<std::thread> threads;
   for (unsigned t = 0; t < std::min(options.connections, 4u); ++t) {
     threads.emplace_back([&] {
       HttpConnection connection(options.host, options.port);
-      for (std::uint32_t i = next++; i < options.customers; i = next++) {
-        const std::string external = customer_external_id(i);
-        call(connection, options, "POST", "/v1/customers", tenant.key,
-             "{\"external_id\":\"" + external + "\",\"name\":\"Bench customer " + std::to_string(i) + "\"}",
-             {200, 201});
-      }
+      for (std::uint32_t i = next++; i < options.customers; i = next++) work(connection, i);
     });
   }
   for (auto& thread : threads) thread.join();
+}
+
+void create_customers(const Options& options, const Tenant& tenant) {
+  for_each_customer(options, [&](HttpConnection& connection, std::uint32_t i) {
+    const std::string external = customer_external_id(i);
+    call(connection, options, "POST", "/v1/customers", tenant.key,
+         "{\"external_id\":\"" + external + "\",\"name\":\"Bench customer " + std::to_string(i) + "\"}",
+         {200, 201});
+  });
 }
 
 void create_meters(const Options& options, const Tenant& tenant) {
@@ -428,54 +434,46 @@ struct UsageCheck {
 UsageCheck read_usage(const Options& options, const Tenant& tenant, const Totals& expected, std::time_t now) {
   UsageCheck check;
   std::mutex mutex;
-  std::atomic<std::uint32_t> next{0};
   const std::string window = "?from=" + rfc3339(now - 86400) + "&to=" + rfc3339(now + 86400);
-  std::vector<std::thread> threads;
-  for (unsigned t = 0; t < std::min(options.connections, 4u); ++t) {
-    threads.emplace_back([&] {
-      HttpConnection connection(options.host, options.port);
-      for (std::uint32_t i = next++; i < options.customers; i = next++) {
-        const std::string customer = customer_external_id(i);
-        const auto response = connection.round_trip(build_request(
-            "GET", "/v1/customers/" + customer + "/usage" + window, host_port(options), tenant.key, ""));
-        std::lock_guard lock(mutex);
-        if (response.status != 200) {
-          if (check.problem.empty()) {
-            check.problem = "GET usage answered " + std::to_string(response.status) + ": " + response.body.substr(0, 300);
-          }
-          continue;
-        }
-        const auto parsed = json::parse(response.body);
-        const json::Value* list = parsed ? parsed->find("meters") : nullptr;
-        if (list == nullptr || !list->is_array()) {
-          if (check.problem.empty()) check.problem = "GET usage: no \"meters\": " + response.body.substr(0, 300);
-          continue;
-        }
-        for (const auto& meter : list->items()) {
-          const json::Value* code = meter.find("meter");
-          if (code == nullptr) continue;
-          const auto events = count_member(meter, "events");
-          const json::Value* value = meter.find("value");
-          if (code->text() == "api_calls") check.api_calls += events;
-          if (code->text() == "storage_gb") {
-            check.storage_snapshots += events;
-            const auto it = expected.storage_max.find(customer);
-            const bool want_value = it != expected.storage_max.end();
-            const bool has_value = value != nullptr && !value->is_null();
-            if (want_value != has_value ||
-                (has_value && !(*domain::Decimal::parse(value->text()) == it->second))) {
-              ++check.storage_max_mismatches;
-            }
-          }
-          if (code->text() == "tokens" && value != nullptr && !value->is_null()) {
-            const auto parsed_value = domain::Decimal::parse(value->text());
-            if (parsed_value) check.tokens = *check.tokens.add(*parsed_value);
-          }
+  for_each_customer(options, [&](HttpConnection& connection, std::uint32_t i) {
+    const std::string customer = customer_external_id(i);
+    const auto response = connection.round_trip(build_request(
+        "GET", "/v1/customers/" + customer + "/usage" + window, host_port(options), tenant.key, ""));
+    std::lock_guard lock(mutex);
+    if (response.status != 200) {
+      if (check.problem.empty()) {
+        check.problem = "GET usage answered " + std::to_string(response.status) + ": " + response.body.substr(0, 300);
+      }
+      return;
+    }
+    const auto parsed = json::parse(response.body);
+    const json::Value* list = parsed ? parsed->find("meters") : nullptr;
+    if (list == nullptr || !list->is_array()) {
+      if (check.problem.empty()) check.problem = "GET usage: no \"meters\": " + response.body.substr(0, 300);
+      return;
+    }
+    for (const auto& meter : list->items()) {
+      const json::Value* code = meter.find("meter");
+      if (code == nullptr) continue;
+      const auto events = count_member(meter, "events");
+      const json::Value* value = meter.find("value");
+      if (code->text() == "api_calls") check.api_calls += events;
+      if (code->text() == "storage_gb") {
+        check.storage_snapshots += events;
+        const auto it = expected.storage_max.find(customer);
+        const bool want_value = it != expected.storage_max.end();
+        const bool has_value = value != nullptr && !value->is_null();
+        if (want_value != has_value ||
+            (has_value && !(*domain::Decimal::parse(value->text()) == it->second))) {
+          ++check.storage_max_mismatches;
         }
       }
-    });
-  }
-  for (auto& thread : threads) thread.join();
+      if (code->text() == "tokens" && value != nullptr && !value->is_null()) {
+        const auto parsed_value = domain::Decimal::parse(value->text());
+        if (parsed_value) check.tokens = *check.tokens.add(*parsed_value);
+      }
+    }
+  });
   return check;
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "domain/metering.hpp"
+#include "storage/columns.hpp"
 #include "storage/db.hpp"
 
 namespace neruba::storage {
@@ -18,27 +19,14 @@ struct Migration {
   std::string_view name;
   std::vector<std::string_view> statements;
   // Runs after the statements, in the same transaction: data that SQL alone cannot move (exact
-  // decimal arithmetic the same on both backends). Self-contained: it must keep working however
-  // the repositories change later.
+  // decimal arithmetic the same on both backends). Self-contained apart from the column
+  // encodings (storage/columns.hpp): it must keep working however the repositories change later.
   std::function<void(Tx&)> data = nullptr;
 };
 
-std::optional<domain::Decimal> stored_decimal(const std::optional<std::string>& text) {
-  if (!text) return std::nullopt;
-  auto value = domain::Decimal::parse(*text);
-  if (!value) throw StorageError(StorageError::Kind::other, "stored decimal is corrupt: " + *text);
-  return *value;
-}
-
-std::optional<std::string> decimal_text(const std::optional<domain::Decimal>& value) {
-  if (!value) return std::nullopt;
-  return value->to_string();
-}
-
-Param optional_param(const std::optional<std::string>& text) {
-  if (text) return *text;
-  return std::monostate{};
-}
+using columns::decimal_text;
+using columns::optional_text;
+using columns::stored_decimal;
 
 // v3: the append-only usage_deltas rows (one per key and write transaction) folded into one
 // usage_buckets row per (tenant, meter, customer, hour, group).
@@ -71,10 +59,10 @@ void fold_usage_deltas(Tx& tx) {
         "event_count, sum_value, max_value, latest_at, latest_event_id, latest_value) VALUES ($1, "
         "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         {tenant, meter, customer, bucket_start, group_key, a.events,
-         optional_param(decimal_text(a.sum)), optional_param(decimal_text(a.max)),
+         optional_text(decimal_text(a.sum)), optional_text(decimal_text(a.max)),
          a.latest_at ? Param{*a.latest_at} : Param{},
          a.latest_at ? Param{a.latest_event_id} : Param{},
-         optional_param(decimal_text(a.latest_value))});
+         optional_text(decimal_text(a.latest_value))});
   }
   tx.exec("DROP TABLE usage_deltas");
 }

@@ -1,6 +1,7 @@
 #include "storage/repositories.hpp"
 
 #include "domain/time.hpp"
+#include "storage/columns.hpp"
 
 namespace neruba::storage {
 namespace {
@@ -8,10 +9,7 @@ namespace {
 using domain::from_unix_micros;
 using domain::to_unix_micros;
 
-Param optional_param(const std::optional<std::string>& value) {
-  if (value) return *value;
-  return std::monostate{};
-}
+using columns::optional_text;
 
 Param optional_json(const std::optional<json::Value>& value) {
   if (value) return json::serialize(*value);
@@ -277,8 +275,8 @@ void insert(Tx& tx, const AuditRecord& r) {
       "prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
       "$16)",
       {r.tenant.str(), r.seq, r.id.str(), to_unix_micros(r.time), r.actor_type, r.actor_id,
-       r.actor_name, r.action, r.target, optional_param(r.reason_code),
-       optional_param(r.justification), r.request_id, optional_json(r.before),
+       r.actor_name, r.action, r.target, optional_text(r.reason_code),
+       optional_text(r.justification), r.request_id, optional_json(r.before),
        optional_json(r.after), r.prev_hash, r.hash});
 }
 
@@ -293,8 +291,8 @@ std::vector<AuditRecord> list(Tx& tx, const TenantId& tenant, const AuditFilter&
                   "AND (CAST($6 AS TEXT) IS NULL OR action = $6) "
                   "AND (CAST($7 AS TEXT) IS NULL OR target = $7) ORDER BY seq LIMIT $8"),
       {tenant.str(), f.after_seq, f.from ? Param{to_unix_micros(*f.from)} : Param{},
-       f.to ? Param{to_unix_micros(*f.to)} : Param{}, optional_param(f.actor),
-       optional_param(f.action), optional_param(f.target), static_cast<std::int64_t>(f.limit)});
+       f.to ? Param{to_unix_micros(*f.to)} : Param{}, optional_text(f.actor),
+       optional_text(f.action), optional_text(f.target), static_cast<std::int64_t>(f.limit)});
   std::vector<AuditRecord> out;
   for (const auto& row : rows) out.push_back(audit_from_row(row));
   return out;

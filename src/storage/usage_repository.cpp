@@ -2,6 +2,8 @@
 
 #include <unordered_map>
 
+#include "storage/columns.hpp"
+
 namespace neruba::storage {
 namespace {
 
@@ -85,22 +87,9 @@ std::string bigint_array(const Items& items, Get get) {
                        [](std::string& out, std::int64_t value) { out += std::to_string(value); });
 }
 
-std::optional<std::string> decimal_text(const std::optional<domain::Decimal>& value) {
-  if (!value) return std::nullopt;
-  return value->to_string();
-}
-
-Param optional_text(const std::optional<std::string>& value) {
-  if (value) return *value;
-  return std::monostate{};
-}
-
-std::optional<domain::Decimal> parse_stored_decimal(const std::optional<std::string>& text) {
-  if (!text) return std::nullopt;
-  const auto value = domain::Decimal::parse(*text);
-  if (!value) throw StorageError(StorageError::Kind::other, "stored decimal is corrupt: " + *text);
-  return *value;
-}
+using columns::decimal_text;
+using columns::optional_text;
+using columns::stored_decimal;
 
 EventRecord event_from_row(const Row& row) {
   return EventRecord{row.text(0), row.text(1), row.text(2),   row.integer(3),
@@ -330,12 +319,12 @@ UsageBucket bucket_from_row(const Row& row) {
   bucket.bucket_start = row.integer(2);
   bucket.group_key = row.text(3);
   bucket.aggregate.events = row.integer(4);
-  bucket.aggregate.sum = parse_stored_decimal(row.optional_text(5));
-  bucket.aggregate.max = parse_stored_decimal(row.optional_text(6));
+  bucket.aggregate.sum = stored_decimal(row.optional_text(5));
+  bucket.aggregate.max = stored_decimal(row.optional_text(6));
   if (!row.is_null(7)) {
     bucket.aggregate.latest_at = row.integer(7);
     bucket.aggregate.latest_event_id = row.text(8);
-    bucket.aggregate.latest_value = parse_stored_decimal(row.optional_text(9));
+    bucket.aggregate.latest_value = stored_decimal(row.optional_text(9));
   }
   return bucket;
 }
@@ -389,11 +378,7 @@ std::vector<UsageBucket> stored_buckets(Tx& tx, const TenantId& tenant,
 
 void store_buckets(Tx& tx, const TenantId& tenant, const std::vector<UsageBucket>& buckets) {
   if (buckets.empty()) return;
-  constexpr std::string_view on_conflict =
-      " ON CONFLICT (tenant_id, meter_id, customer_id, bucket_start, group_key) DO UPDATE SET "
-      "event_count = excluded.event_count, sum_value = excluded.sum_value, max_value = "
-      "excluded.max_value, latest_at = excluded.latest_at, latest_event_id = "
-      "excluded.latest_event_id, latest_value = excluded.latest_value";
+  const std::string on_conflict = " " + std::string(set_bucket_totals);
   constexpr std::string_view insert_into =
       "INSERT INTO usage_buckets (tenant_id, meter_id, customer_id, bucket_start, group_key, "
       "event_count, sum_value, max_value, latest_at, latest_event_id, latest_value) ";

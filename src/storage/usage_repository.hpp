@@ -4,6 +4,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/clock.hpp"
@@ -84,6 +85,12 @@ void lock_for_merge(Tx& tx, const TenantId& tenant);
 // with no stored row is not returned.
 std::vector<UsageBucket> stored_buckets(Tx& tx, const TenantId& tenant,
                                         const std::vector<UsageBucket>& keys);
+// store_buckets' conflict clause: a bucket's new total replaces the stored one.
+inline constexpr std::string_view set_bucket_totals =
+    "ON CONFLICT (tenant_id, meter_id, customer_id, bucket_start, group_key) DO UPDATE SET "
+    "event_count = excluded.event_count, sum_value = excluded.sum_value, max_value = "
+    "excluded.max_value, latest_at = excluded.latest_at, latest_event_id = "
+    "excluded.latest_event_id, latest_value = excluded.latest_value";
 // Writes each bucket's aggregate as its new total (insert or replace). Keys must be distinct.
 void store_buckets(Tx& tx, const TenantId& tenant, const std::vector<UsageBucket>& buckets);
 void insert_distinct(Tx& tx, const TenantId& tenant, const std::vector<DistinctValue>& rows);

@@ -1,0 +1,31 @@
+#pragma once
+// Column encodings shared by the repositories, the migrations and the ingest benchmark: an
+// optional text as a NULL-able parameter, an exact decimal as its text and back. These are the
+// storage format itself, so a migration may rely on them as much as a repository does.
+#include <optional>
+#include <string>
+
+#include "domain/decimal.hpp"
+#include "storage/db.hpp"
+
+namespace neruba::storage::columns {
+
+inline Param optional_text(const std::optional<std::string>& value) {
+  if (value) return *value;
+  return std::monostate{};
+}
+
+inline std::optional<std::string> decimal_text(const std::optional<domain::Decimal>& value) {
+  if (!value) return std::nullopt;
+  return value->to_string();
+}
+
+// A stored decimal column (NULL stays nullopt); text that is not a decimal is corruption.
+inline std::optional<domain::Decimal> stored_decimal(const std::optional<std::string>& text) {
+  if (!text) return std::nullopt;
+  const auto value = domain::Decimal::parse(*text);
+  if (!value) throw StorageError(StorageError::Kind::other, "stored decimal is corrupt: " + *text);
+  return *value;
+}
+
+}  // namespace neruba::storage::columns
