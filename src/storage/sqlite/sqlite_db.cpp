@@ -320,7 +320,12 @@ class SqliteDb final : public Db {
       writer_available_.wait(lock, [&] { return writer_ != nullptr; });
       auto writer = std::move(writer_);
       lock.unlock();
-      checkpointer_->before_write(*writer);
+      try {
+        checkpointer_->before_write(*writer);
+      } catch (...) {
+        give_back(std::move(writer), mode);  // the one writer connection must never be lost
+        throw;
+      }
       return std::make_unique<SqliteTx>(*this, std::move(writer), mode);
     }
     return std::make_unique<SqliteTx>(*this, take_reader(), mode);
