@@ -132,6 +132,25 @@ json::Value call(HttpConnection& connection, const Options& options, std::string
   return response.body.empty() ? json::Value::object() : parse_json_or_fail(response, target);
 }
 
+// The ingest writer's counters from GET /metrics (absent metrics read as 0).
+struct WriterCounters {
+  double events = 0;
+  double busy_seconds = 0;
+};
+
+WriterCounters writer_counters(HttpConnection& connection, const Options& options) {
+  const auto response = connection.round_trip(build_request("GET", "/metrics", host_port(options), "", ""));
+  WriterCounters counters;
+  const auto value = [&](std::string_view name) {
+    const std::string prefix = "\n" + std::string(name) + " ";
+    const auto at = response.body.find(prefix);
+    return at == std::string::npos ? 0.0 : std::strtod(response.body.c_str() + at + prefix.size(), nullptr);
+  };
+  counters.events = value("neruba_ingest_events_total");
+  counters.busy_seconds = value("neruba_ingest_writer_busy_seconds_total");
+  return counters;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Setup: tenant, settings, key, customers, meters.
 
@@ -518,8 +537,14 @@ int run(const Options& options) {
 
   const auto deadline = SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(
                                                  std::chrono::duration<double>(options.duration_seconds));
+  const WriterCounters writer_before = writer_counters(*connections.front(), options);
   Phase timed = run_phase(connections, templates, options, options.warmup_batches,
                           options.warmup_batches + options.batches_max, deadline);
+  const WriterCounters writer_after = writer_counters(*connections.front(), options);
+  const double writer_events = writer_after.events - writer_before.events;
+  const double writer_busy = writer_after.busy_seconds - writer_before.busy_seconds;
+  const double writer_us_per_event = writer_events > 0 ? writer_busy * 1e6 / writer_events : 0;
+  const double writer_busy_share = writer_busy / timed.elapsed_seconds;
   Totals all = warmup.totals;
   all.merge(timed.totals);
 
@@ -561,6 +586,10 @@ int run(const Options& options) {
                 static_cast<unsigned long long>(t.batches), static_cast<unsigned long long>(t.accepted),
                 timed.elapsed_seconds, options.connections, events_per_second, p50, p99, max);
   std::cout << line;
+  std::snprintf(line, sizeof line,
+                "ingest_load: server writer busy %.0f%% of the timed phase, %.1f us of writer time per event\n",
+                100 * writer_busy_share, writer_us_per_event);
+  std::cout << line;
   std::cout << "ingest_load: duplicates " << all.duplicates << ", conflicts " << all.conflicts << ", rejected "
             << all.rejected << ", 429 retries " << all.retries_429 << ", 503 retries " << all.retries_503
             << ", reconnects " << all.reconnects << "; usage read-back " << usage_status << "\n";
@@ -577,6 +606,8 @@ int run(const Options& options) {
             << "retries_429=" << all.retries_429 << "\nretries_503=" << all.retries_503 << "\n"
             << "connections=" << options.connections << "\nbatch_events=" << options.batch_events << "\n"
             << "usage_check=" << usage_status << "\n"
+            << "writer_busy_share=" << writer_busy_share << "\n"
+            << "writer_us_per_event=" << writer_us_per_event << "\n"
             << "generator_cpu_seconds=" << cpu_seconds() << "\n";
   }
   if (!problem.empty()) fail(problem);

@@ -1,5 +1,7 @@
 #include "http/routes.hpp"
 
+#include <cstdio>
+
 #include "common/limits.hpp"
 #include "domain/time.hpp"
 #include "json/reader.hpp"
@@ -63,6 +65,23 @@ Result<Reply> metrics(Call& call) {
   Response response;
   response.content_type = "text/plain; version=0.0.4";
   response.body = call.api.metrics().render();
+  const auto ingest = call.api.pipeline().stats();
+  char busy[32];
+  std::snprintf(busy, sizeof busy, "%.6f", ingest.busy_seconds);
+  response.body +=
+      "# HELP neruba_ingest_commits_total Transactions the ingest writers wrote (group commits).\n"
+      "# TYPE neruba_ingest_commits_total counter\n"
+      "neruba_ingest_commits_total " +
+      std::to_string(ingest.groups) +
+      "\n# HELP neruba_ingest_events_total Events in the batches those transactions answered.\n"
+      "# TYPE neruba_ingest_events_total counter\n"
+      "neruba_ingest_events_total " +
+      std::to_string(ingest.events) +
+      "\n# HELP neruba_ingest_writer_busy_seconds_total Time the ingest writers spent writing "
+      "(not waiting for batches).\n"
+      "# TYPE neruba_ingest_writer_busy_seconds_total counter\n"
+      "neruba_ingest_writer_busy_seconds_total " +
+      busy + "\n";
   call.raw_response = std::move(response);
   return Reply{};
 }
@@ -252,6 +271,7 @@ Result<Reply> ingest_events(Call& call) {
   job->settings = config->settings;
   job->batch = std::move(batch).value();
   job->claim = call.claim;
+  call.api.pipeline().plan(*job);
   return call.api.pipeline().submit(std::move(job)).get();
 }
 

@@ -1,6 +1,7 @@
 // The group-commit writer of services/ingest.hpp.
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
@@ -37,21 +38,13 @@ std::string bucket_key(const std::string& meter_id, const std::string& customer_
 
 }  // namespace
 
-// One stored event's contribution to one meter's bucket.
-struct Part {
-  const storage::MeterRecord* meter = nullptr;
-  std::string key;  // bucket_key()
-  std::int64_t hour = 0;
-  domain::Contribution contribution;  // without its text: that goes to usage_distinct
-  std::optional<std::string> distinct_value;
-};
-
 // An event this transaction inserted: counted into its buckets at the end of the transaction.
 struct Fresh {
   std::size_t job = 0;  // index in the group
   const PreparedEvent* event = nullptr;
   std::string customer_id;
-  std::vector<Part> parts;
+  std::vector<PlannedPart> parts;
+  std::vector<storage::UsageBucket*> buckets;  // of each part, in TenantWrites::buckets
 };
 
 // Everything one transaction writes for one tenant beside the events themselves.
@@ -81,22 +74,21 @@ EventOutcome rejected(const PreparedEvent& event, std::string type, std::string 
                       std::move(type),       std::move(field), std::move(detail)};
 }
 
-// What the event adds to each meter of its type, or the field of the first meter that cannot
+// What the event adds to each of `meters` of its type, or the field of the first meter that cannot
 // read it (a property a sum/max/latest meter needs that is not a number, …).
-std::optional<std::string> parts_of(const TenantWrites& writes, const PreparedEvent& event,
-                                    const std::string& customer_id, std::vector<Part>& parts) {
+std::optional<std::string> parts_of(const std::vector<storage::MeterRecord>& meters,
+                                    const PreparedEvent& event, const std::string& customer_id,
+                                    std::vector<PlannedPart>& parts) {
   parts.clear();
-  for (const auto& meter : writes.meters) {
-    auto result = domain::contribute(meter.definition, event.type, event.properties);
-    if (result.error == domain::ContributionError::field_not_numeric) {
-      return meter.definition.field;
-    }
+  for (std::size_t m = 0; m < meters.size(); ++m) {
+    const auto& meter = meters[m].definition;
+    auto result = domain::contribute(meter, event.type, event.properties);
+    if (result.error == domain::ContributionError::field_not_numeric) return meter.field;
     if (result.error != domain::ContributionError::none) continue;
-    Part part;
-    part.meter = &meter;
+    PlannedPart part;
+    part.meter = m;
     part.hour = domain::usage_bucket_start(event.occurred_at);
-    part.key =
-        bucket_key(meter.definition.id, customer_id, result.contribution.group_key, part.hour);
+    part.key = bucket_key(meter.id, customer_id, result.contribution.group_key, part.hour);
     part.distinct_value = std::move(result.contribution.text);
     result.contribution.text.reset();
     part.contribution = std::move(result.contribution);
@@ -105,45 +97,46 @@ std::optional<std::string> parts_of(const TenantWrites& writes, const PreparedEv
   return std::nullopt;
 }
 
+bool same_meters(const std::vector<std::string>& ids,
+                 const std::vector<storage::MeterRecord>& meters) {
+  return std::equal(ids.begin(), ids.end(), meters.begin(), meters.end(),
+                    [](const std::string& id, const storage::MeterRecord& meter) {
+                      return id == meter.definition.id;
+                    });
+}
+
 // Loads every stored bucket the transaction's fresh events touch, once.
 void load_buckets(storage::Tx& tx, const TenantId& tenant, TenantWrites& writes) {
-  std::unordered_map<std::string, storage::UsageBucket> asked;
-  for (const auto& fresh : writes.fresh) {
+  std::vector<storage::UsageBucket*> added;
+  for (auto& fresh : writes.fresh) {
+    fresh.buckets.clear();
     for (const auto& part : fresh.parts) {
-      if (writes.buckets.count(part.key) != 0 || asked.count(part.key) != 0) continue;
-      asked.emplace(part.key, storage::UsageBucket{part.meter->definition.id,
-                                                   fresh.customer_id,
-                                                   part.hour,
-                                                   part.contribution.group_key,
-                                                   {}});
+      auto [it, is_new] = writes.buckets.try_emplace(part.key);
+      fresh.buckets.push_back(&it->second);  // map nodes stay put
+      if (!is_new) continue;
+      it->second.meter_id = writes.meters[part.meter].definition.id;
+      it->second.customer_id = fresh.customer_id;
+      it->second.bucket_start = part.hour;
+      it->second.group_key = part.contribution.group_key;
+      added.push_back(&it->second);
     }
   }
-  if (asked.empty()) return;
-  std::vector<storage::UsageBucket> keys;
-  keys.reserve(asked.size());
-  for (const auto& [key, bucket] : asked) keys.push_back(bucket);
-  for (auto& stored : storage::usage::stored_buckets(tx, tenant, keys)) {
-    const std::string key =
-        bucket_key(stored.meter_id, stored.customer_id, stored.group_key, stored.bucket_start);
-    if (const auto it = asked.find(key); it != asked.end()) {
-      it->second.aggregate = std::move(stored.aggregate);
-    }
-  }
-  for (auto& [key, bucket] : asked) writes.buckets.emplace(key, std::move(bucket));
+  storage::usage::load_stored(tx, tenant, added);
 }
 
 // Adds one event to its buckets, all or nothing: the field of the meter whose total would no
 // longer fit the exact decimal type, or nothing when every bucket took the event.
-std::optional<std::string> count_event(TenantWrites& writes, const PreparedEvent& event,
-                                       const std::vector<Part>& parts) {
+std::optional<std::string> count_event(TenantWrites& writes, const Fresh& fresh) {
+  const PreparedEvent& event = *fresh.event;
   // One event's parts are of different meters, so of different buckets.
-  for (const auto& part : parts) {
-    if (!writes.buckets.at(part.key).aggregate.fits(part.contribution)) {
-      return part.meter->definition.field;
+  for (std::size_t p = 0; p < fresh.parts.size(); ++p) {
+    if (!fresh.buckets[p]->aggregate.fits(fresh.parts[p].contribution)) {
+      return writes.meters[fresh.parts[p].meter].definition.field;
     }
   }
-  for (const auto& part : parts) {
-    storage::UsageBucket& bucket = writes.buckets.at(part.key);
+  for (std::size_t p = 0; p < fresh.parts.size(); ++p) {
+    const PlannedPart& part = fresh.parts[p];
+    storage::UsageBucket& bucket = *fresh.buckets[p];
     bucket.aggregate.add(part.contribution, event.occurred_at, event.event_id);
     if (!part.distinct_value) continue;
     if (writes.distinct.insert(part.key + '\0' + *part.distinct_value).second) {
@@ -184,6 +177,11 @@ std::future<Result<Reply>> Pipeline::submit(std::unique_ptr<Job> job) {
   }
   work_.notify_one();
   return future;
+}
+
+Pipeline::Stats Pipeline::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
 }
 
 std::size_t Pipeline::in_flight(const TenantId& tenant) const {
@@ -256,9 +254,12 @@ void Pipeline::writer_loop() {
         }
       }
     }
+    const auto busy = std::chrono::steady_clock::now() - started;
     std::lock_guard lock(mutex_);
-    last_commit_duration_ = std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::steady_clock::now() - started);
+    last_commit_duration_ = std::chrono::duration_cast<std::chrono::milliseconds>(busy);
+    stats_.groups += 1;
+    for (const auto& [tenant, count] : sizes) stats_.events += count;
+    stats_.busy_seconds += std::chrono::duration<double>(busy).count();
     for (const auto& [tenant, count] : sizes) in_flight_[tenant] -= count;
     for (auto it = in_flight_.begin(); it != in_flight_.end();)
       it = it->second == 0 ? in_flight_.erase(it) : ++it;
@@ -274,12 +275,24 @@ void Pipeline::writer_loop() {
 // event_ids were new, and only the others (resends) are looked up to tell a duplicate from a
 // conflict. An event that would be rejected (unknown customer, bad property) is first checked
 // against what is stored, so that a resend is reported as the duplicate or conflict it is.
-void Pipeline::process_events(storage::Tx& tx, std::size_t job_index, const Job& job,
+void Pipeline::process_events(storage::Tx& tx, std::size_t job_index, Job& job,
                               TenantWrites& writes, std::vector<EventOutcome>& outcomes,
                               CreatedCustomers& created) {
   const TenantId& tenant = job.ctx.principal.tenant;
-  std::unordered_map<std::string, std::string> stored;  // event_id → content hash now stored
-  const auto judge = [&](const PreparedEvent& event, const std::string& stored_hash) {
+  // The plan is taken, not read: should this transaction fail, a retry works everything out
+  // again rather than use parts already moved out of it.
+  std::vector<EventPlan> planned = std::move(job.plan.events);
+  job.plan.events.clear();
+  if (planned.size() != job.batch.events.size()) planned.clear();
+  const bool planned_parts = !planned.empty() && same_meters(job.plan.meter_ids, writes.meters);
+  const auto plan_of = [&](const PreparedEvent& event) -> EventPlan* {
+    if (planned.empty()) return nullptr;
+    return &planned[static_cast<std::size_t>(&event - job.batch.events.data())];
+  };
+  // event_id → content hash now stored: views of the job's events, or of `looked_up`.
+  std::unordered_map<std::string_view, std::string_view> stored;
+  std::deque<std::pair<std::string, std::string>> looked_up;  // never moves its elements
+  const auto judge = [&](const PreparedEvent& event, std::string_view stored_hash) {
     const bool same = stored_hash == event.content_hash;
     outcomes.push_back(outcome(same ? OutcomeKind::duplicate : OutcomeKind::conflict, event));
   };
@@ -288,32 +301,47 @@ void Pipeline::process_events(storage::Tx& tx, std::size_t job_index, const Job&
     for (const auto* event : events) {
       if (stored.count(event->event_id) == 0) ids.push_back(event->event_id);
     }
-    for (auto& [id, hash] : storage::events::existing_hashes(tx, tenant, ids)) {
-      stored.emplace(std::move(id), std::move(hash));
+    for (auto& found : storage::events::existing_hashes(tx, tenant, ids)) {
+      const auto& [id, hash] = looked_up.emplace_back(std::move(found));
+      stored.emplace(id, hash);
     }
   };
   std::vector<const PreparedEvent*> remaining;
+  remaining.reserve(job.batch.events.size());
   for (const auto& event : job.batch.events) remaining.push_back(&event);
   while (!remaining.empty()) {
     std::vector<const PreparedEvent*> round;
     std::vector<const PreparedEvent*> later;
-    std::set<std::string_view> taken;
-    for (const auto* event : remaining) {
-      (taken.insert(event->event_id).second ? round : later).push_back(event);
+    round.reserve(remaining.size());
+    {
+      std::unordered_set<std::string_view> taken;
+      taken.reserve(remaining.size());
+      for (const auto* event : remaining) {
+        (taken.insert(event->event_id).second ? round : later).push_back(event);
+      }
     }
-    std::vector<storage::EventRecord> rows;
     struct Pending {
       const PreparedEvent* event;
       std::string customer_id;
-      std::vector<Part> parts;
+      std::vector<PlannedPart> parts;
     };
     std::vector<Pending> pending;
+    pending.reserve(round.size());  // never reallocates: `rows` below views its customer ids
     std::vector<const PreparedEvent*> doubtful;  // would be rejected or create a customer
     // Queues the event for insertion; an event no meter can read is rejected when `final`, and
     // otherwise left for the caller to check against what is stored first.
-    const auto admit = [&](const PreparedEvent& event, const std::string& customer_id, bool final) {
-      std::vector<Part> parts;
-      if (const auto field = parts_of(writes, event, customer_id, parts)) {
+    const auto admit = [&](const PreparedEvent& event, std::string customer_id, bool final) {
+      std::vector<PlannedPart> parts;
+      EventPlan* plan = planned_parts ? plan_of(event) : nullptr;
+      if (plan != nullptr && plan->customer_id != customer_id) plan = nullptr;
+      std::optional<std::string> field;
+      if (plan != nullptr) {
+        field = plan->unreadable_field;
+        if (!field) parts = std::move(plan->parts);
+      } else {
+        field = parts_of(writes.meters, event, customer_id, parts);
+      }
+      if (field) {
         if (!final) return false;
         outcomes.push_back(rejected(
             event, "invalid_property", "properties." + *field,
@@ -322,10 +350,7 @@ void Pipeline::process_events(storage::Tx& tx, std::size_t job_index, const Job&
                 "(unique_count meters)"));
         return true;
       }
-      rows.push_back(storage::EventRecord{event.event_id, customer_id, event.type,
-                                          event.occurred_at, event.canonical_properties,
-                                          event.content_hash, domain::to_unix_micros(job.ctx.now)});
-      pending.push_back(Pending{&event, customer_id, std::move(parts)});
+      pending.push_back(Pending{&event, std::move(customer_id), std::move(parts)});
       return true;
     };
     for (const auto* event : round) {
@@ -333,8 +358,13 @@ void Pipeline::process_events(storage::Tx& tx, std::size_t job_index, const Job&
         judge(*event, found->second);
         continue;
       }
-      const auto customer_id = resolve_customer(tx, job, event->customer, false, created);
-      if (!customer_id || !admit(*event, *customer_id, false)) doubtful.push_back(event);
+      const EventPlan* plan = plan_of(*event);
+      auto customer_id = plan != nullptr && !plan->customer_id.empty()
+                             ? std::optional(plan->customer_id)
+                             : resolve_customer(tx, job, event->customer, false, created);
+      if (!customer_id || !admit(*event, std::move(*customer_id), false)) {
+        doubtful.push_back(event);
+      }
     }
     if (!doubtful.empty()) {
       look_up(doubtful);
@@ -343,7 +373,7 @@ void Pipeline::process_events(storage::Tx& tx, std::size_t job_index, const Job&
           judge(*event, found->second);
           continue;
         }
-        const auto customer_id = resolve_customer(tx, job, event->customer, true, created);
+        auto customer_id = resolve_customer(tx, job, event->customer, true, created);
         if (!customer_id) {
           outcomes.push_back(
               rejected(*event, "unknown_customer", "customer",
@@ -353,19 +383,28 @@ void Pipeline::process_events(storage::Tx& tx, std::size_t job_index, const Job&
                            : "no customer with external_id \"" + event->customer + "\""));
           continue;
         }
-        admit(*event, *customer_id, true);
+        admit(*event, std::move(*customer_id), true);
       }
     }
 
-    const auto inserted_ids = storage::events::insert(tx, tenant, rows);
-    const std::set<std::string_view> inserted(inserted_ids.begin(), inserted_ids.end());
+    std::vector<storage::NewEvent> rows;
+    rows.reserve(pending.size());
+    const std::int64_t received_at = domain::to_unix_micros(job.ctx.now);
+    for (const auto& entry : pending) {
+      const PreparedEvent& e = *entry.event;
+      rows.push_back(storage::NewEvent{e.event_id, entry.customer_id, e.type, e.occurred_at,
+                                       e.canonical_properties, e.content_hash, received_at});
+    }
+    const auto inserted = storage::events::insert(tx, tenant, rows);
     std::vector<const PreparedEvent*> resent;  // event_id already stored (or a concurrent insert)
-    for (auto& entry : pending) {
-      if (inserted.count(entry.event->event_id) == 0) {
+    for (std::size_t i = 0; i < pending.size(); ++i) {
+      auto& entry = pending[i];
+      if (!inserted[i]) {
         resent.push_back(entry.event);
         continue;
       }
-      stored.emplace(entry.event->event_id, entry.event->content_hash);
+      // Only a later copy of the event_id in this job asks.
+      if (!later.empty()) stored.emplace(entry.event->event_id, entry.event->content_hash);
       writes.fresh.push_back(
           Fresh{job_index, entry.event, std::move(entry.customer_id), std::move(entry.parts)});
     }
@@ -397,7 +436,7 @@ void Pipeline::count_fresh(storage::Tx& tx, const TenantId& tenant, TenantWrites
   std::set<std::string> overflowed;
   for (const auto& fresh : writes.fresh) {
     const PreparedEvent& event = *fresh.event;
-    if (const auto field = count_event(writes, event, fresh.parts)) {
+    if (const auto field = count_event(writes, fresh)) {
       storage::events::erase(tx, tenant, event.event_id);
       outcomes[fresh.job].push_back(
           rejected(event, "usage_out_of_range", "properties." + *field,
@@ -481,6 +520,50 @@ void Pipeline::write_group(std::vector<std::unique_ptr<Job>>& group) {
   for (std::size_t j = 0; j < group.size(); ++j) group[j]->done.set_value(std::move(replies[j]));
 }
 
+std::optional<std::string> Pipeline::cached_customer(const std::string& key) {
+  std::lock_guard lock(customers_mutex_);
+  if (const auto it = customer_ids_.find(key); it != customer_ids_.end()) return it->second;
+  return std::nullopt;
+}
+
+void Pipeline::cache_customer(const std::string& key, const std::string& id) {
+  std::lock_guard lock(customers_mutex_);
+  if (customer_ids_.size() >= customer_cache_max) customer_ids_.clear();
+  customer_ids_.emplace(key, id);
+}
+
+void Pipeline::plan(Job& job) {
+  const TenantId& tenant = job.ctx.principal.tenant;
+  auto tx = db_.begin(storage::TxMode::read);
+  const auto meters = storage::meters::list(*tx, tenant);
+  job.plan.meter_ids.clear();
+  for (const auto& meter : meters) job.plan.meter_ids.push_back(meter.definition.id);
+  job.plan.events.assign(job.batch.events.size(), EventPlan{});
+  std::unordered_map<std::string_view, std::string> customers;  // external → id ("": unknown)
+  std::string key = tenant.str();
+  key.push_back('\0');
+  const std::size_t prefix = key.size();
+  for (std::size_t i = 0; i < job.batch.events.size(); ++i) {
+    const PreparedEvent& event = job.batch.events[i];
+    EventPlan& plan = job.plan.events[i];
+    auto [known, first] = customers.try_emplace(event.customer);
+    if (first) {
+      key.resize(prefix);
+      key += event.customer;
+      if (auto id = cached_customer(key)) {
+        known->second = std::move(*id);
+      } else if (const auto customer =
+                     storage::customers::find_by_external_id(*tx, tenant, event.customer)) {
+        known->second = customer->id.str();
+        cache_customer(key, known->second);
+      }
+    }
+    if (known->second.empty()) continue;
+    plan.customer_id = known->second;
+    plan.unreadable_field = parts_of(meters, event, plan.customer_id, plan.parts);
+  }
+}
+
 // Customers never disappear, so a stored one is cached at once; one created by this transaction
 // is cached only after its commit.
 std::optional<std::string> Pipeline::resolve_customer(storage::Tx& tx, const Job& job,
@@ -490,15 +573,10 @@ std::optional<std::string> Pipeline::resolve_customer(storage::Tx& tx, const Job
   std::string key = tenant.str();
   key.push_back('\0');
   key += external_id;
-  {
-    std::lock_guard lock(customers_mutex_);
-    if (const auto it = customer_ids_.find(key); it != customer_ids_.end()) return it->second;
-  }
+  if (auto id = cached_customer(key)) return id;
   if (const auto it = created.find(key); it != created.end()) return it->second;
   if (const auto customer = storage::customers::find_by_external_id(tx, tenant, external_id)) {
-    std::lock_guard lock(customers_mutex_);
-    if (customer_ids_.size() >= customer_cache_max) customer_ids_.clear();
-    customer_ids_.emplace(key, customer->id.str());
+    cache_customer(key, customer->id.str());
     return customer->id.str();
   }
   // Auto-created customers obey the rules of POST /v1/customers.

@@ -16,8 +16,13 @@ namespace neruba::storage {
 
 enum class Dialect { sqlite, postgres };
 
-// A bound parameter: NULL, an integer or text.
-using Param = std::variant<std::monostate, std::int64_t, std::string>;
+// Text bound without a copy: the caller keeps it alive until the statement has run.
+struct TextRef {
+  std::string_view text;
+};
+
+// A bound parameter: NULL, an integer or text (owned, or referenced for hot paths).
+using Param = std::variant<std::monostate, std::int64_t, std::string, TextRef>;
 
 // One result row; columns in select order, NULL as nullopt. Integers come back as decimal text.
 class Row {

@@ -181,18 +181,16 @@ std::vector<std::pair<std::string, std::string>> existing_hashes(
   return found;
 }
 
-std::vector<std::string> insert(Tx& tx, const TenantId& tenant,
-                                const std::vector<EventRecord>& rows) {
-  std::vector<std::string> inserted;
-  inserted.reserve(rows.size());
+std::vector<bool> insert(Tx& tx, const TenantId& tenant, std::span<const NewEvent> rows) {
+  std::vector<bool> inserted(rows.size(), false);
   if (rows.empty()) return inserted;
   if (tx.dialect() == Dialect::postgres) {
     // One statement for the whole batch: a parameter per column, unnested server-side.
     const auto text = [&](auto member) {
-      return text_array(rows, [&](const EventRecord& e) { return std::optional(e.*member); });
+      return text_array(rows, [&](const NewEvent& e) { return std::optional(e.*member); });
     };
     const auto bigint = [&](auto member) {
-      return bigint_array(rows, [&](const EventRecord& e) { return std::optional(e.*member); });
+      return bigint_array(rows, [&](const NewEvent& e) { return std::optional(e.*member); });
     };
     const auto returned = tx.query(
         "INSERT INTO events (tenant_id, event_id, customer_id, event_type, occurred_at, "
@@ -200,23 +198,32 @@ std::vector<std::string> insert(Tx& tx, const TenantId& tenant,
         "AS TEXT[]), CAST($3 AS TEXT[]), CAST($4 AS TEXT[]), CAST($5 AS BIGINT[]), CAST($6 AS "
         "TEXT[]), CAST($7 AS TEXT[]), CAST($8 AS BIGINT[])) AS e ON CONFLICT DO NOTHING RETURNING "
         "event_id",
-        {tenant.str(), text(&EventRecord::event_id), text(&EventRecord::customer_id),
-         text(&EventRecord::event_type), bigint(&EventRecord::occurred_at),
-         text(&EventRecord::properties), text(&EventRecord::content_hash),
-         bigint(&EventRecord::received_at)});
-    for (const auto& row : returned) inserted.push_back(row.text(0));
+        {tenant.str(), text(&NewEvent::event_id), text(&NewEvent::customer_id),
+         text(&NewEvent::event_type), bigint(&NewEvent::occurred_at), text(&NewEvent::properties),
+         text(&NewEvent::content_hash), bigint(&NewEvent::received_at)});
+    std::unordered_map<std::string_view, std::size_t> position;
+    position.reserve(rows.size());
+    for (std::size_t i = 0; i < rows.size(); ++i) position.emplace(rows[i].event_id, i);
+    for (const auto& row : returned) {
+      if (const auto it = position.find(row.text(0)); it != position.end()) {
+        inserted[it->second] = true;
+      }
+    }
     return inserted;
   }
   // SQLite: one prepared single-row statement, run per row; its change count says whether the
-  // row went in (the event_id was new) — cheaper than multi-row VALUES with RETURNING.
-  for (const auto& e : rows) {
-    const std::int64_t changed = tx.exec(
-        "INSERT INTO events (tenant_id, event_id, customer_id, event_type, occurred_at, "
-        "properties, content_hash, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON "
-        "CONFLICT DO NOTHING",
-        {tenant.str(), e.event_id, e.customer_id, e.event_type, e.occurred_at, e.properties,
-         e.content_hash, e.received_at});
-    if (changed == 1) inserted.push_back(e.event_id);
+  // row went in (the event_id was new) — cheaper than multi-row VALUES with RETURNING. The text
+  // is bound in place, not copied.
+  const TextRef tenant_id{tenant.str()};
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const NewEvent& e = rows[i];
+    inserted[i] =
+        tx.exec(
+            "INSERT INTO events (tenant_id, event_id, customer_id, event_type, "
+            "occurred_at, properties, content_hash, received_at) VALUES ($1, $2, $3, "
+            "$4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+            {tenant_id, TextRef{e.event_id}, TextRef{e.customer_id}, TextRef{e.event_type},
+             e.occurred_at, TextRef{e.properties}, TextRef{e.content_hash}, e.received_at}) == 1;
   }
   return inserted;
 }
@@ -330,12 +337,14 @@ UsageBucket bucket_from_row(const Row& row) {
 }
 
 // The four key columns of `buckets` as PostgreSQL arrays, parameters $2…$5.
-std::vector<Param> key_arrays(const TenantId& tenant, const std::vector<UsageBucket>& buckets) {
-  return {tenant.str(),
-          text_array(buckets, [](const UsageBucket& b) { return std::optional(b.meter_id); }),
-          text_array(buckets, [](const UsageBucket& b) { return std::optional(b.customer_id); }),
-          bigint_array(buckets, [](const UsageBucket& b) { return std::optional(b.bucket_start); }),
-          text_array(buckets, [](const UsageBucket& b) { return std::optional(b.group_key); })};
+template <typename Buckets, typename Get>
+std::vector<Param> key_arrays(const TenantId& tenant, const Buckets& buckets, Get bucket) {
+  return {
+      tenant.str(),
+      text_array(buckets, [&](const auto& b) { return std::optional(bucket(b).meter_id); }),
+      text_array(buckets, [&](const auto& b) { return std::optional(bucket(b).customer_id); }),
+      bigint_array(buckets, [&](const auto& b) { return std::optional(bucket(b).bucket_start); }),
+      text_array(buckets, [&](const auto& b) { return std::optional(bucket(b).group_key); })};
 }
 
 constexpr std::string_view unnest_keys =
@@ -349,11 +358,23 @@ void lock_for_merge(Tx& tx, const TenantId& tenant) {
   tx.query("SELECT pg_advisory_xact_lock(7262012, hashtext($1))", {tenant.str()});
 }
 
-std::vector<UsageBucket> stored_buckets(Tx& tx, const TenantId& tenant,
-                                        const std::vector<UsageBucket>& keys) {
-  std::vector<UsageBucket> found;
-  if (keys.empty()) return found;
+void load_stored(Tx& tx, const TenantId& tenant, std::span<UsageBucket* const> buckets) {
+  if (buckets.empty()) return;
   if (tx.dialect() == Dialect::postgres) {
+    // One statement; its rows are matched back to the buckets by their key columns.
+    const auto key_of = [](const UsageBucket& b) {
+      std::string key = b.meter_id;
+      key.push_back('\0');
+      key += b.customer_id;
+      key.push_back('\0');
+      key += b.group_key;
+      key.push_back('\0');
+      key += std::to_string(b.bucket_start);
+      return key;
+    };
+    std::unordered_map<std::string, UsageBucket*> wanted;
+    wanted.reserve(buckets.size());
+    for (UsageBucket* bucket : buckets) wanted.emplace(key_of(*bucket), bucket);
     const auto rows = tx.query(
         std::string("SELECT u.meter_id, u.customer_id, u.bucket_start, u.group_key, "
                     "u.event_count, u.sum_value, u.max_value, u.latest_at, u.latest_event_id, "
@@ -361,19 +382,25 @@ std::vector<UsageBucket> stored_buckets(Tx& tx, const TenantId& tenant,
             std::string(unnest_keys) +
             " ON u.meter_id = k.meter_id AND u.customer_id = k.customer_id AND u.bucket_start = "
             "k.bucket_start AND u.group_key = k.group_key WHERE u.tenant_id = $1",
-        key_arrays(tenant, keys));
-    for (const auto& row : rows) found.push_back(bucket_from_row(row));
-    return found;
+        key_arrays(tenant, buckets, [](const UsageBucket* b) -> const UsageBucket& { return *b; }));
+    for (const auto& row : rows) {
+      UsageBucket stored = bucket_from_row(row);
+      if (const auto it = wanted.find(key_of(stored)); it != wanted.end()) {
+        it->second->aggregate = std::move(stored.aggregate);
+      }
+    }
+    return;
   }
-  for (const auto& key : keys) {
-    const auto rows = tx.query(
-        std::string("SELECT ") + std::string(bucket_columns) +
-            " FROM usage_buckets WHERE tenant_id = $1 AND meter_id = $2 AND customer_id = $3 AND "
-            "bucket_start = $4 AND group_key = $5",
-        {tenant.str(), key.meter_id, key.customer_id, key.bucket_start, key.group_key});
-    for (const auto& row : rows) found.push_back(bucket_from_row(row));
+  const std::string sql = std::string("SELECT ") + std::string(bucket_columns) +
+                          " FROM usage_buckets WHERE tenant_id = $1 AND meter_id = $2 AND "
+                          "customer_id = $3 AND bucket_start = $4 AND group_key = $5";
+  const TextRef tenant_id{tenant.str()};
+  for (UsageBucket* bucket : buckets) {
+    const auto rows =
+        tx.query(sql, {tenant_id, TextRef{bucket->meter_id}, TextRef{bucket->customer_id},
+                       bucket->bucket_start, TextRef{bucket->group_key}});
+    if (!rows.empty()) bucket->aggregate = bucket_from_row(rows.front()).aggregate;
   }
-  return found;
 }
 
 void store_buckets(Tx& tx, const TenantId& tenant, const std::vector<UsageBucket>& buckets) {
@@ -383,7 +410,8 @@ void store_buckets(Tx& tx, const TenantId& tenant, const std::vector<UsageBucket
       "INSERT INTO usage_buckets (tenant_id, meter_id, customer_id, bucket_start, group_key, "
       "event_count, sum_value, max_value, latest_at, latest_event_id, latest_value) ";
   if (tx.dialect() == Dialect::postgres) {
-    auto params = key_arrays(tenant, buckets);
+    auto params =
+        key_arrays(tenant, buckets, [](const UsageBucket& b) -> const UsageBucket& { return b; });
     params.emplace_back(bigint_array(
         buckets, [](const UsageBucket& b) { return std::optional(b.aggregate.events); }));
     params.emplace_back(

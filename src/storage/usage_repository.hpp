@@ -3,6 +3,7 @@
 // every call, SQL shared by both backends.
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +22,17 @@ struct EventRecord {
   std::int64_t occurred_at = 0;  // unix micros
   std::string properties;        // canonical JSON
   std::string content_hash;
+  std::int64_t received_at = 0;
+};
+
+// An event to store: views of text the caller keeps alive for the call.
+struct NewEvent {
+  std::string_view event_id;
+  std::string_view customer_id;
+  std::string_view event_type;
+  std::int64_t occurred_at = 0;  // unix micros
+  std::string_view properties;   // canonical JSON
+  std::string_view content_hash;
   std::int64_t received_at = 0;
 };
 
@@ -50,10 +62,9 @@ namespace events {
 // content_hash of each given event_id that exists already.
 std::vector<std::pair<std::string, std::string>> existing_hashes(
     Tx& tx, const TenantId& tenant, const std::vector<std::string>& event_ids);
-// Inserts rows; an event_id that exists already (a concurrent writer got there first) is skipped.
-// Returns the event_ids actually inserted.
-std::vector<std::string> insert(Tx& tx, const TenantId& tenant,
-                                const std::vector<EventRecord>& rows);
+// Inserts rows (distinct event_ids); a row whose event_id is stored already (a resend, or a
+// concurrent writer got there first) is skipped. Returns, by position, whether each row went in.
+std::vector<bool> insert(Tx& tx, const TenantId& tenant, std::span<const NewEvent> rows);
 // Removes an event this transaction inserted but then had to reject (its usage would overflow).
 void erase(Tx& tx, const TenantId& tenant, const std::string& event_id);
 // Events of one customer and type with occurred_at in [from, to), in timestamp order.
@@ -79,12 +90,11 @@ namespace usage {
 // (exact decimals) and writes the total back. lock_for_merge serialises the transactions that do
 // so for one tenant — on PostgreSQL a transaction-scoped advisory lock, so that two nodes never
 // merge into the same bucket at once and overwrite each other; on SQLite the single writer
-// already holds the database. Take it before stored_buckets.
+// already holds the database. Take it before load_stored.
 void lock_for_merge(Tx& tx, const TenantId& tenant);
-// The stored buckets among `keys` (meter, customer, bucket and group; aggregates ignored). A key
-// with no stored row is not returned.
-std::vector<UsageBucket> stored_buckets(Tx& tx, const TenantId& tenant,
-                                        const std::vector<UsageBucket>& keys);
+// Sets each bucket's aggregate (found by its meter, customer, bucket and group) to the stored
+// total, or leaves it as it is when none is stored.
+void load_stored(Tx& tx, const TenantId& tenant, std::span<UsageBucket* const> buckets);
 // store_buckets' conflict clause: a bucket's new total replaces the stored one.
 inline constexpr std::string_view set_bucket_totals =
     "ON CONFLICT (tenant_id, meter_id, customer_id, bucket_start, group_key) DO UPDATE SET "

@@ -13,7 +13,9 @@
 #include <set>
 #include <thread>
 
+#include "http/api.hpp"
 #include "ingest_test_support.hpp"
+#include "services/ingest.hpp"
 
 namespace neruba::test::ingest_tests {
 namespace {
@@ -408,6 +410,41 @@ TEST_P(IngestOutcomes, ConcurrentBatchesIntoTheSameBucketsAddUpExactly) {
   EXPECT_EQ(stored_events(tenant_), kThreads * kBatches * kEvents);
   EXPECT_EQ(calls(), "1200");
   EXPECT_EQ(tokens(), std::make_pair(std::string("1500.00"), std::int64_t{1200}));
+}
+
+// A batch's meter contributions are worked out on the request thread before it is queued
+// (Pipeline::plan). A meter created in between must still count the batch, and a stale plan must
+// not count it twice or against the old meter list.
+TEST_P(IngestOutcomes, AMeterCreatedBetweenPlanningAndWritingCountsTheBatch) {
+  auto& pipeline = api().api().pipeline();
+  const auto parsed = services::ingest::parse_batch(
+      batch_json({call("p1", "4"), call("p2", "6"), call("p3", R"("x1")")}),
+      services::ingest::IngestSettings{}, instant(kNow));
+  ASSERT_TRUE(parsed.ok());
+  auto job = std::make_unique<services::ingest::Pipeline::Job>();
+  job->ctx.principal.tenant = TenantId(tenant_.id);
+  job->ctx.request_id = "req_plan_test";
+  job->ctx.now = instant(kNow);
+  job->batch = *parsed;
+  pipeline.plan(*job);
+  ASSERT_EQ(job->plan.meter_ids.size(), 2u);
+  ASSERT_EQ(job->plan.events.size(), 3u);
+  EXPECT_FALSE(job->plan.events[0].customer_id.empty());
+  EXPECT_EQ(job->plan.events[2].unreadable_field, std::optional<std::string>("tokens"));
+
+  // After planning, a third meter over the same events: the largest `tokens` value.
+  create_meter(tenant_,
+               R"({"code":"peak","event_type":"api_call","aggregation":"max","field":"tokens"})");
+  const auto reply = pipeline.submit(std::move(job)).get();
+  ASSERT_TRUE(reply.ok());
+  // p3 ("x1" is no number) is rejected by the sum and max meters; p1 and p2 are counted by all
+  // three: calls 2, tokens 4 + 6 = 10, peak max(4, 6) = 6.
+  EXPECT_EQ(int_of(reply->body, "accepted"), 2) << json::serialize(reply->body);
+  EXPECT_EQ(member(reply->body, "rejected").items().size(), 1u);
+  EXPECT_EQ(calls(), "2");
+  EXPECT_EQ(tokens(), std::make_pair(std::string("10"), std::int64_t{2}));
+  EXPECT_EQ(value_and_events(tenant_, "alice", "peak", kDayFrom, kDayTo),
+            std::make_pair(std::string("6"), std::int64_t{2}));
 }
 
 TEST_P(IngestOutcomes, FutureTimestampsBeyondTheSkewAreRejected) {

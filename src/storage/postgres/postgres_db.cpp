@@ -360,6 +360,11 @@ class PostgresTx final : public Tx {
     }
   }
 
+  static StorageError nul_byte(std::size_t index, std::string_view sql) {
+    return StorageError(Kind::other, "postgres: text parameter $" + std::to_string(index + 1) +
+                                         " contains a NUL byte [sql: " + sql_excerpt(sql) + "]");
+  }
+
   Result run(std::string_view sql, std::span<const Param> params) {
     ensure_open();
     Result result;
@@ -373,12 +378,12 @@ class PostgresTx final : public Tx {
           texts[i] = std::to_string(*number);
           values[i] = texts[i].c_str();
         } else if (const auto* text = std::get_if<std::string>(&params[i])) {
-          if (text->find('\0') != std::string::npos) {
-            throw StorageError(Kind::other, "postgres: text parameter $" + std::to_string(i + 1) +
-                                                " contains a NUL byte [sql: " + sql_excerpt(sql) +
-                                                "]");
-          }
+          if (text->find('\0') != std::string::npos) throw nul_byte(i, sql);
           values[i] = text->c_str();
+        } else if (const auto* ref = std::get_if<TextRef>(&params[i])) {
+          if (ref->text.find('\0') != std::string_view::npos) throw nul_byte(i, sql);
+          texts[i] = ref->text;  // libpq wants NUL-terminated text
+          values[i] = texts[i].c_str();
         }
       }
       result = connection_->exec_params(sql, values);

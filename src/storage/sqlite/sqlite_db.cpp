@@ -151,6 +151,9 @@ class Connection {
         // The parameters outlive the statement's run (bindings are cleared after it).
         rc = sqlite3_bind_text(statement, index, text->data(), static_cast<int>(text->size()),
                                SQLITE_STATIC);
+      } else if (const auto* ref = std::get_if<TextRef>(&params[i])) {
+        rc = sqlite3_bind_text(statement, index, ref->text.data(),
+                               static_cast<int>(ref->text.size()), SQLITE_STATIC);
       } else {
         rc = sqlite3_bind_null(statement, index);
       }
