@@ -7,6 +7,7 @@
 #include <deque>
 #include <future>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -19,6 +20,10 @@
 #include "services/context.hpp"
 #include "services/idempotency.hpp"
 #include "storage/db.hpp"
+
+namespace neruba::storage {
+struct MeterRecord;
+}  // namespace neruba::storage
 
 namespace neruba::services::ingest {
 
@@ -113,7 +118,8 @@ class Pipeline {
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
 
-  // Plans the job's events (see Plan) from a read transaction of its own; call before submit.
+  // Plans the job's events (see Plan) from what is cached, reading only what is not; call before
+  // submit.
   void plan(Job& job);
   std::future<Result<Reply>> submit(std::unique_ptr<Job> job);
   // Events queued or being written for the tenant (the in-flight budget the edge enforces).
@@ -159,9 +165,11 @@ class Pipeline {
   static constexpr std::chrono::milliseconds gather_wait_max{50};
   bool stopping_ = false;  // GUARDED_BY(mutex_)
   Stats stats_;            // GUARDED_BY(mutex_)
-  std::mutex customers_mutex_;
+  std::mutex cache_mutex_;
   std::unordered_map<std::string, std::string>
-      customer_ids_;  // GUARDED_BY(customers_mutex_): tenant\0external → id
+      customer_ids_;  // GUARDED_BY(cache_mutex_): tenant\0external → id
+  // GUARDED_BY(cache_mutex_): tenant → its meters as a writer last read them, for plan().
+  std::unordered_map<std::string, std::shared_ptr<const std::vector<storage::MeterRecord>>> meters_;
   std::vector<std::thread> writers_;
 };
 

@@ -63,6 +63,7 @@ struct TenantWrites {
 namespace {
 
 constexpr std::size_t customer_cache_max = 200'000;
+constexpr std::size_t meters_cache_max = 10'000;  // tenants
 
 EventOutcome outcome(OutcomeKind kind, const PreparedEvent& event) {
   return EventOutcome{kind, event.index, event.event_id, "", "", ""};
@@ -513,31 +514,51 @@ void Pipeline::write_group(std::vector<std::unique_ptr<Job>>& group) {
 
   // Only now, durable, do the callers hear back.
   {
-    std::lock_guard lock(customers_mutex_);
+    std::lock_guard lock(cache_mutex_);
     if (customer_ids_.size() + created.size() > customer_cache_max) customer_ids_.clear();
     for (auto& [key, id] : created) customer_ids_.emplace(key, std::move(id));
+    if (meters_.size() + writes.size() > meters_cache_max) meters_.clear();
+    for (auto& [tenant, tenant_writes] : writes) {
+      meters_[tenant] = std::make_shared<const std::vector<storage::MeterRecord>>(
+          std::move(tenant_writes.meters));
+    }
   }
   for (std::size_t j = 0; j < group.size(); ++j) group[j]->done.set_value(std::move(replies[j]));
 }
 
 std::optional<std::string> Pipeline::cached_customer(const std::string& key) {
-  std::lock_guard lock(customers_mutex_);
+  std::lock_guard lock(cache_mutex_);
   if (const auto it = customer_ids_.find(key); it != customer_ids_.end()) return it->second;
   return std::nullopt;
 }
 
 void Pipeline::cache_customer(const std::string& key, const std::string& id) {
-  std::lock_guard lock(customers_mutex_);
+  std::lock_guard lock(cache_mutex_);
   if (customer_ids_.size() >= customer_cache_max) customer_ids_.clear();
   customer_ids_.emplace(key, id);
 }
 
 void Pipeline::plan(Job& job) {
   const TenantId& tenant = job.ctx.principal.tenant;
-  auto tx = db_.begin(storage::TxMode::read);
-  const auto meters = storage::meters::list(*tx, tenant);
+  // A read transaction only when something is not cached: the meters as the writer last read
+  // them (a meter created since makes the writer work the batch out itself, and refreshes them),
+  // customers never met before.
+  std::unique_ptr<storage::Tx> tx;
+  const auto read = [&]() -> storage::Tx& {
+    if (!tx) tx = db_.begin(storage::TxMode::read);
+    return *tx;
+  };
+  std::shared_ptr<const std::vector<storage::MeterRecord>> meters;
+  {
+    std::lock_guard lock(cache_mutex_);
+    if (const auto it = meters_.find(tenant.str()); it != meters_.end()) meters = it->second;
+  }
+  if (!meters) {
+    meters = std::make_shared<const std::vector<storage::MeterRecord>>(
+        storage::meters::list(read(), tenant));
+  }
   job.plan.meter_ids.clear();
-  for (const auto& meter : meters) job.plan.meter_ids.push_back(meter.definition.id);
+  for (const auto& meter : *meters) job.plan.meter_ids.push_back(meter.definition.id);
   job.plan.events.assign(job.batch.events.size(), EventPlan{});
   std::unordered_map<std::string_view, std::string> customers;  // external → id ("": unknown)
   std::string key = tenant.str();
@@ -553,14 +574,14 @@ void Pipeline::plan(Job& job) {
       if (auto id = cached_customer(key)) {
         known->second = std::move(*id);
       } else if (const auto customer =
-                     storage::customers::find_by_external_id(*tx, tenant, event.customer)) {
+                     storage::customers::find_by_external_id(read(), tenant, event.customer)) {
         known->second = customer->id.str();
         cache_customer(key, known->second);
       }
     }
     if (known->second.empty()) continue;
     plan.customer_id = known->second;
-    plan.unreadable_field = parts_of(meters, event, plan.customer_id, plan.parts);
+    plan.unreadable_field = parts_of(*meters, event, plan.customer_id, plan.parts);
   }
 }
 

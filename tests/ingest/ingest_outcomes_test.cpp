@@ -447,6 +447,19 @@ TEST_P(IngestOutcomes, AMeterCreatedBetweenPlanningAndWritingCountsTheBatch) {
             std::make_pair(std::string("6"), std::int64_t{2}));
 }
 
+// The request threads plan with the meters a writer last read (cached); a meter created since
+// is backfilled with what was stored and must count every later batch too.
+TEST_P(IngestOutcomes, AMeterCreatedBetweenBatchesCountsBoth) {
+  post_expect(tenant_, {call("b1", "4"), call("b2", "9")}, 2);
+  create_meter(tenant_,
+               R"({"code":"peak","event_type":"api_call","aggregation":"max","field":"tokens"})");
+  post_expect(tenant_, {call("b3", "7"), call("b4", "12")}, 2);
+  // tokens 4 + 9 + 7 + 12 = 32; peak max(4, 9, 7, 12) = 12, over all four events.
+  EXPECT_EQ(tokens(), std::make_pair(std::string("32"), std::int64_t{4}));
+  EXPECT_EQ(value_and_events(tenant_, "alice", "peak", kDayFrom, kDayTo),
+            std::make_pair(std::string("12"), std::int64_t{4}));
+}
+
 TEST_P(IngestOutcomes, FutureTimestampsBeyondTheSkewAreRejected) {
   // now = 2026-01-10T00:00:00Z, skew 300 s: 00:05:00 is the last accepted instant.
   const auto response = post_events(tenant_, {call("f0", "1", "2026-01-10T00:05:00Z"),
