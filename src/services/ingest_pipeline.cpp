@@ -106,8 +106,9 @@ bool same_meters(const std::vector<std::string>& ids,
                     });
 }
 
-// Loads every stored bucket the transaction's fresh events touch, once.
-void load_buckets(storage::Tx& tx, const TenantId& tenant, TenantWrites& writes) {
+// Gives every part of the fresh events its bucket in writes.buckets, created empty when new;
+// returns the buckets created.
+std::vector<storage::UsageBucket*> map_buckets(TenantWrites& writes) {
   std::vector<storage::UsageBucket*> added;
   for (auto& fresh : writes.fresh) {
     fresh.buckets.clear();
@@ -122,7 +123,7 @@ void load_buckets(storage::Tx& tx, const TenantId& tenant, TenantWrites& writes)
       added.push_back(&it->second);
     }
   }
-  storage::usage::load_stored(tx, tenant, added);
+  return added;
 }
 
 // Adds one event to its buckets, all or nothing: the field of the meter whose total would no
@@ -433,7 +434,28 @@ void Pipeline::count_fresh(storage::Tx& tx, const TenantId& tenant, TenantWrites
                            std::vector<std::vector<EventOutcome>>& outcomes,
                            std::vector<std::size_t>& accepted) {
   storage::usage::lock_for_merge(tx, tenant);
-  load_buckets(tx, tenant, writes);
+  // Usually every event fits: the commit's events are summed per bucket and the sums added to
+  // the stored totals in one pass (on SQLite without reading a bucket first).
+  map_buckets(writes);
+  const bool summed = std::none_of(writes.fresh.begin(), writes.fresh.end(), [&](const Fresh& f) {
+    return count_event(writes, f).has_value();
+  });
+  if (summed) {
+    std::vector<storage::UsageBucket> sums;
+    sums.reserve(writes.buckets.size());
+    for (auto& [key, bucket] : writes.buckets) sums.push_back(std::move(bucket));
+    if (storage::usage::add_to_buckets(tx, tenant, sums)) {
+      for (const auto& fresh : writes.fresh) ++accepted[fresh.job];  // counted, not listed
+      storage::usage::insert_distinct(tx, tenant, writes.distinct_rows);
+      return;
+    }
+  }
+  // Some total would overflow: count event by event onto the stored totals, and reject (and
+  // remove again) each event that does not fit.
+  writes.buckets.clear();
+  writes.distinct.clear();
+  writes.distinct_rows.clear();
+  storage::usage::load_stored(tx, tenant, map_buckets(writes));
   std::set<std::string> overflowed;
   for (const auto& fresh : writes.fresh) {
     const PreparedEvent& event = *fresh.event;

@@ -447,6 +447,64 @@ void store_buckets(Tx& tx, const TenantId& tenant, const std::vector<UsageBucket
   }
 }
 
+bool add_to_buckets(Tx& tx, const TenantId& tenant, const std::vector<UsageBucket>& deltas) {
+  if (deltas.empty()) return true;
+  if (tx.dialect() == Dialect::postgres) {
+    std::vector<UsageBucket> totals;
+    totals.reserve(deltas.size());
+    for (const auto& delta : deltas) {
+      totals.push_back(
+          UsageBucket{delta.meter_id, delta.customer_id, delta.bucket_start, delta.group_key, {}});
+    }
+    std::vector<UsageBucket*> pointers;
+    pointers.reserve(totals.size());
+    for (auto& total : totals) pointers.push_back(&total);
+    load_stored(tx, tenant, pointers);
+    for (std::size_t i = 0; i < totals.size(); ++i) {
+      if (!totals[i].aggregate.merge(deltas[i].aggregate)) return false;
+    }
+    store_buckets(tx, tenant, totals);
+    return true;
+  }
+  // The stored row is the left operand: unqualified columns in DO UPDATE are the row as it was.
+  constexpr std::string_view newer =
+      "(excluded.latest_at IS NOT NULL AND (latest_at IS NULL OR excluded.latest_at > latest_at "
+      "OR (excluded.latest_at = latest_at AND excluded.latest_event_id > latest_event_id)))";
+  static const std::string sql =
+      "INSERT INTO usage_buckets (tenant_id, meter_id, customer_id, bucket_start, group_key, "
+      "event_count, sum_value, max_value, latest_at, latest_event_id, latest_value) VALUES ($1, "
+      "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (tenant_id, meter_id, customer_id, "
+      "bucket_start, group_key) DO UPDATE SET event_count = event_count + excluded.event_count, "
+      "sum_value = neruba_decimal_sum(sum_value, excluded.sum_value), max_value = "
+      "neruba_decimal_max(max_value, excluded.max_value), latest_at = CASE WHEN " +
+      std::string(newer) +
+      " THEN excluded.latest_at ELSE latest_at END, latest_event_id = CASE WHEN " +
+      std::string(newer) +
+      " THEN excluded.latest_event_id ELSE latest_event_id END, latest_value = CASE WHEN " +
+      std::string(newer) + " THEN excluded.latest_value ELSE latest_value END";
+  tx.exec("SAVEPOINT add_to_buckets");
+  try {
+    const TextRef tenant_id{tenant.str()};
+    for (const auto& b : deltas) {
+      const auto& a = b.aggregate;
+      tx.exec(sql, {tenant_id, TextRef{b.meter_id}, TextRef{b.customer_id}, b.bucket_start,
+                    TextRef{b.group_key}, a.events, optional_text(decimal_text(a.sum)),
+                    optional_text(decimal_text(a.max)), a.latest_at ? Param{*a.latest_at} : Param{},
+                    a.latest_at ? Param{TextRef{a.latest_event_id}} : Param{},
+                    optional_text(decimal_text(a.latest_value))});
+    }
+  } catch (const StorageError& error) {
+    if (std::string_view(error.what()).find(usage_decimal_overflow) == std::string_view::npos) {
+      throw;
+    }
+    tx.exec("ROLLBACK TO add_to_buckets");
+    tx.exec("RELEASE add_to_buckets");
+    return false;
+  }
+  tx.exec("RELEASE add_to_buckets");
+  return true;
+}
+
 void insert_distinct(Tx& tx, const TenantId& tenant, const std::vector<DistinctValue>& rows) {
   insert_rows<DistinctValue>(tx,
                              "INSERT INTO usage_distinct (tenant_id, meter_id, customer_id, "

@@ -101,6 +101,12 @@ inline constexpr std::string_view set_bucket_totals =
     "event_count = excluded.event_count, sum_value = excluded.sum_value, max_value = "
     "excluded.max_value, latest_at = excluded.latest_at, latest_event_id = "
     "excluded.latest_event_id, latest_value = excluded.latest_value";
+// Adds each of `deltas` (a partial aggregate of newly stored events, distinct keys) to its stored
+// bucket, creating the buckets not stored yet — all or nothing: false, and nothing written, when
+// a total would no longer fit the exact decimal type. SQLite merges in the statement itself (its
+// decimal SQL functions), so no bucket is read first; PostgreSQL reads the buckets with one
+// statement, merges in C++ and writes them back with another. Take lock_for_merge first.
+bool add_to_buckets(Tx& tx, const TenantId& tenant, const std::vector<UsageBucket>& deltas);
 // Writes each bucket's aggregate as its new total (insert or replace). Keys must be distinct.
 void store_buckets(Tx& tx, const TenantId& tenant, const std::vector<UsageBucket>& buckets);
 void insert_distinct(Tx& tx, const TenantId& tenant, const std::vector<DistinctValue>& rows);

@@ -9,10 +9,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
 #include "common/log.hpp"
+#include "domain/decimal.hpp"
 #include "storage/db.hpp"
 
 namespace neruba::storage {
@@ -30,6 +32,70 @@ constexpr int restart_pages = 64'000;
 // …and waits for a running pass only past this size (the WAL must not grow without bound).
 constexpr int wal_pages_max = 160'000;
 constexpr const char* journal_size_limit = "PRAGMA journal_size_limit=536870912";
+// Exact decimal arithmetic in SQL, for usage::add_to_buckets: the stored totals are decimal text,
+// and these add and compare them with the same code (domain::Decimal) as the rest of Neruba, so
+// a bucket merged in place holds what a merge in C++ would have written. A sum beyond the type's
+// 36 digits is an error that names itself (usage_decimal_overflow).
+std::optional<domain::Decimal> decimal_argument(sqlite3_value* value) {
+  const auto* text = reinterpret_cast<const char*>(sqlite3_value_text(value));
+  const auto parsed = domain::Decimal::parse(
+      std::string_view(text, static_cast<std::size_t>(sqlite3_value_bytes(value))));
+  if (!parsed) return std::nullopt;
+  return *parsed;
+}
+
+// The two decimal operands, or nothing when the function has answered already: a NULL operand
+// counts as nothing (the result is the other one), text that is no decimal is an error.
+std::optional<std::pair<domain::Decimal, domain::Decimal>> operands(sqlite3_context* context,
+                                                                    sqlite3_value** argv) {
+  for (const int i : {0, 1}) {
+    if (sqlite3_value_type(argv[i]) == SQLITE_NULL) {
+      sqlite3_result_value(context, argv[1 - i]);
+      return std::nullopt;
+    }
+  }
+  auto a = decimal_argument(argv[0]);
+  auto b = decimal_argument(argv[1]);
+  if (!a || !b) {
+    sqlite3_result_error(context, "neruba decimal function: an operand is not a decimal", -1);
+    return std::nullopt;
+  }
+  return std::pair(std::move(*a), std::move(*b));
+}
+
+// neruba_decimal_sum(a, b): a + b.
+void decimal_sum(sqlite3_context* context, int, sqlite3_value** argv) {
+  const auto both = operands(context, argv);
+  if (!both) return;
+  const auto total = both->first.add(both->second);
+  if (!total) {
+    return sqlite3_result_error(context, std::string(usage_decimal_overflow).c_str(), -1);
+  }
+  const std::string text = total->to_string();
+  sqlite3_result_text(context, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+}
+
+// neruba_decimal_max(a, b): the larger; of equal values the one with more decimal places, as
+// domain::Aggregate::merge decides (so the text never depends on merge order).
+void decimal_max(sqlite3_context* context, int, sqlite3_value** argv) {
+  const auto both = operands(context, argv);
+  if (!both) return;
+  const auto& [a, b] = *both;
+  const bool b_wins = b > a || (b == a && b.scale() > a.scale());
+  sqlite3_result_value(context, argv[b_wins ? 1 : 0]);
+}
+
+void register_functions(sqlite3* db) {
+  const int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
+  if (sqlite3_create_function(db, "neruba_decimal_sum", 2, flags, nullptr, decimal_sum, nullptr,
+                              nullptr) != SQLITE_OK ||
+      sqlite3_create_function(db, "neruba_decimal_max", 2, flags, nullptr, decimal_max, nullptr,
+                              nullptr) != SQLITE_OK) {
+    throw StorageError(StorageError::Kind::other,
+                       std::string("cannot register SQL functions: ") + sqlite3_errmsg(db));
+  }
+}
+
 class Connection {
  public:
   explicit Connection(const std::string& path) {
@@ -40,6 +106,7 @@ class Connection {
       throw StorageError(StorageError::Kind::unavailable, "cannot open " + path + ": " + message);
     }
     sqlite3_busy_timeout(db_, busy_timeout_ms);
+    register_functions(db_);
     run("PRAGMA journal_mode=WAL");
     run("PRAGMA synchronous=FULL");
     run("PRAGMA foreign_keys=ON");
