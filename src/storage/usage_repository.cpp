@@ -50,9 +50,14 @@ void insert_rows(Tx& tx, std::string_view prefix, std::string_view suffix, std::
 // set-based statement (`unnest`) replaces thousands of per-row statements.
 void append_array_element(std::string& out, std::string_view value) {
   out.push_back('"');
-  for (const char c : value) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    out.push_back(c);
+  // Runs without a quote or backslash are copied whole (ids, hashes: the whole value).
+  while (!value.empty()) {
+    const std::size_t special = value.find_first_of("\"\\");
+    out.append(value.substr(0, special));
+    if (special == std::string_view::npos) break;
+    out.push_back('\\');
+    out.push_back(value[special]);
+    value.remove_prefix(special + 1);
   }
   out.push_back('"');
 }
