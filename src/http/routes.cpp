@@ -81,7 +81,11 @@ Result<Reply> metrics(Call& call) {
       "(not waiting for batches).\n"
       "# TYPE neruba_ingest_writer_busy_seconds_total counter\n"
       "neruba_ingest_writer_busy_seconds_total " +
-      busy + "\n";
+      busy +
+      "\n# HELP neruba_ingest_writers Ingest writer threads running.\n"
+      "# TYPE neruba_ingest_writers gauge\n"
+      "neruba_ingest_writers " +
+      std::to_string(ingest.writers) + "\n";
   call.raw_response = std::move(response);
   return Reply{};
 }

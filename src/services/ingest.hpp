@@ -130,6 +130,7 @@ class Pipeline {
     std::uint64_t groups = 0;  // transactions written (committed or failed)
     std::uint64_t events = 0;  // events in their batches, whatever each event's outcome
     double busy_seconds = 0;   // writer time spent on them, waits for more batches excluded
+    std::size_t writers = 0;   // writer threads running (ends only when the pipeline stops)
   };
   Stats stats() const;
 

@@ -201,14 +201,20 @@ std::size_t Pipeline::in_flight(const TenantId& tenant) const {
 // commit's worth of events is queued, the writer waits for them — at most a quarter of the last
 // commit's duration, and never longer than `gather_wait_max`. An idle or lightly loaded pipeline
 // never waits.
+//
+// The gather wait lets go of the lock, so another writer may take every queued job meanwhile:
+// then this one waits for work again. Only a stopping, drained pipeline gives back an empty group
+// (on which the writer ends).
 std::vector<std::unique_ptr<Pipeline::Job>> Pipeline::take_group() {
   std::unique_lock lock(mutex_);
-  work_.wait(lock, [this] { return stopping_ || !queues_.empty(); });
-  if (!stopping_ && last_group_events_ * 2 >= events_per_commit_max_) {
-    const auto wait = std::min(last_commit_duration_ / 4, gather_wait_max);
-    work_.wait_for(lock, wait,
-                   [this] { return stopping_ || queued_events_ * 2 >= events_per_commit_max_; });
-  }
+  do {
+    work_.wait(lock, [this] { return stopping_ || !queues_.empty(); });
+    if (!stopping_ && last_group_events_ * 2 >= events_per_commit_max_) {
+      const auto wait = std::min(last_commit_duration_ / 4, gather_wait_max);
+      work_.wait_for(lock, wait,
+                     [this] { return stopping_ || queued_events_ * 2 >= events_per_commit_max_; });
+    }
+  } while (queues_.empty() && !stopping_);
   std::vector<std::unique_ptr<Job>> group;
   std::size_t events = 0;
   while (!queues_.empty() && events < events_per_commit_max_) {
@@ -226,9 +232,17 @@ std::vector<std::unique_ptr<Pipeline::Job>> Pipeline::take_group() {
 }
 
 void Pipeline::writer_loop() {
+  {
+    std::lock_guard lock(mutex_);
+    ++stats_.writers;
+  }
   while (true) {
     auto group = take_group();
-    if (group.empty()) return;  // stopping and drained
+    if (group.empty()) {  // stopping and drained
+      std::lock_guard lock(mutex_);
+      --stats_.writers;
+      return;
+    }
     std::vector<std::pair<std::string, std::size_t>> sizes;
     for (const auto& job : group)
       sizes.emplace_back(job->ctx.principal.tenant.str(), job->batch.size);

@@ -1425,6 +1425,12 @@ def scenario(c, database):
     c.expect_true(metrics, not bad_lines, f"lines that are not Prometheus samples: {bad_lines[:3]}")
     c.expect_true(metrics, 'route="/v1/customers/{external_id}"' in text and 'route="unmatched"' in text,
                   "metrics lack route labels")
+    ingest = {m.group(1): float(m.group(2)) for m in re.finditer(r'^(neruba_ingest_[a-z_]+) (\S+)$', text, re.M)}
+    c.expect_true(metrics, ingest.get("neruba_ingest_writers", 0) >= 1 and
+                  ingest.get("neruba_ingest_events_total", 0) > 0 and
+                  ingest.get("neruba_ingest_commits_total", 0) > 0 and
+                  ingest.get("neruba_ingest_writer_busy_seconds_total", 0) > 0,
+                  f"ingest writer metrics missing or zero after ingest: {ingest}")
 
 
 def main():
