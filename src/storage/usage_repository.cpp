@@ -1,5 +1,6 @@
 #include "storage/usage_repository.hpp"
 
+#include <array>
 #include <unordered_map>
 
 #include "storage/columns.hpp"
@@ -352,6 +353,27 @@ std::vector<Param> key_arrays(const TenantId& tenant, const Buckets& buckets, Ge
       text_array(buckets, [&](const auto& b) { return std::optional(bucket(b).group_key); })};
 }
 
+constexpr std::string_view insert_bucket =
+    "INSERT INTO usage_buckets (tenant_id, meter_id, customer_id, bucket_start, group_key, "
+    "event_count, sum_value, max_value, latest_at, latest_event_id, latest_value) ";
+
+// One bucket as the eleven parameters of `insert_bucket` VALUES ($1, …, $11); its text is bound
+// in place (the bucket and the tenant id outlive the statement).
+std::array<Param, 11> bucket_row(const TextRef& tenant_id, const UsageBucket& b) {
+  const auto& a = b.aggregate;
+  return {tenant_id,
+          TextRef{b.meter_id},
+          TextRef{b.customer_id},
+          b.bucket_start,
+          TextRef{b.group_key},
+          a.events,
+          optional_text(decimal_text(a.sum)),
+          optional_text(decimal_text(a.max)),
+          a.latest_at ? Param{*a.latest_at} : Param{},
+          a.latest_at ? Param{TextRef{a.latest_event_id}} : Param{},
+          optional_text(decimal_text(a.latest_value))};
+}
+
 constexpr std::string_view unnest_keys =
     "unnest(CAST($2 AS TEXT[]), CAST($3 AS TEXT[]), CAST($4 AS BIGINT[]), CAST($5 AS TEXT[])) AS "
     "k(meter_id, customer_id, bucket_start, group_key)";
@@ -411,9 +433,6 @@ void load_stored(Tx& tx, const TenantId& tenant, std::span<UsageBucket* const> b
 void store_buckets(Tx& tx, const TenantId& tenant, const std::vector<UsageBucket>& buckets) {
   if (buckets.empty()) return;
   const std::string on_conflict = " " + std::string(set_bucket_totals);
-  constexpr std::string_view insert_into =
-      "INSERT INTO usage_buckets (tenant_id, meter_id, customer_id, bucket_start, group_key, "
-      "event_count, sum_value, max_value, latest_at, latest_event_id, latest_value) ";
   if (tx.dialect() == Dialect::postgres) {
     auto params =
         key_arrays(tenant, buckets, [](const UsageBucket& b) -> const UsageBucket& { return b; });
@@ -430,7 +449,7 @@ void store_buckets(Tx& tx, const TenantId& tenant, const std::vector<UsageBucket
     }));
     params.emplace_back(text_array(
         buckets, [](const UsageBucket& b) { return decimal_text(b.aggregate.latest_value); }));
-    tx.exec(std::string(insert_into) +
+    tx.exec(std::string(insert_bucket) +
                 "SELECT CAST($1 AS TEXT), k.* FROM unnest(CAST($2 AS TEXT[]), CAST($3 AS TEXT[]), "
                 "CAST($4 AS BIGINT[]), CAST($5 AS TEXT[]), CAST($6 AS BIGINT[]), CAST($7 AS "
                 "TEXT[]), CAST($8 AS TEXT[]), CAST($9 AS BIGINT[]), CAST($10 AS TEXT[]), CAST($11 "
@@ -439,17 +458,11 @@ void store_buckets(Tx& tx, const TenantId& tenant, const std::vector<UsageBucket
             params);
     return;
   }
-  const std::string sql = std::string(insert_into) +
+  const std::string sql = std::string(insert_bucket) +
                           "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)" +
                           std::string(on_conflict);
-  for (const auto& b : buckets) {
-    const auto& a = b.aggregate;
-    tx.exec(sql, {tenant.str(), b.meter_id, b.customer_id, b.bucket_start, b.group_key, a.events,
-                  optional_text(decimal_text(a.sum)), optional_text(decimal_text(a.max)),
-                  a.latest_at ? Param{*a.latest_at} : Param{},
-                  a.latest_at ? Param{a.latest_event_id} : Param{},
-                  optional_text(decimal_text(a.latest_value))});
-  }
+  const TextRef tenant_id{tenant.str()};
+  for (const auto& b : buckets) tx.exec(sql, bucket_row(tenant_id, b));
 }
 
 bool add_to_buckets(Tx& tx, const TenantId& tenant, const std::vector<UsageBucket>& deltas) {
@@ -476,10 +489,10 @@ bool add_to_buckets(Tx& tx, const TenantId& tenant, const std::vector<UsageBucke
       "(excluded.latest_at IS NOT NULL AND (latest_at IS NULL OR excluded.latest_at > latest_at "
       "OR (excluded.latest_at = latest_at AND excluded.latest_event_id > latest_event_id)))";
   static const std::string sql =
-      "INSERT INTO usage_buckets (tenant_id, meter_id, customer_id, bucket_start, group_key, "
-      "event_count, sum_value, max_value, latest_at, latest_event_id, latest_value) VALUES ($1, "
-      "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (tenant_id, meter_id, customer_id, "
-      "bucket_start, group_key) DO UPDATE SET event_count = event_count + excluded.event_count, "
+      std::string(insert_bucket) +
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (tenant_id, meter_id, "
+      "customer_id, bucket_start, group_key) DO UPDATE SET event_count = event_count + "
+      "excluded.event_count, "
       "sum_value = neruba_decimal_sum(sum_value, excluded.sum_value), max_value = "
       "neruba_decimal_max(max_value, excluded.max_value), latest_at = CASE WHEN " +
       std::string(newer) +
@@ -490,14 +503,7 @@ bool add_to_buckets(Tx& tx, const TenantId& tenant, const std::vector<UsageBucke
   tx.exec("SAVEPOINT add_to_buckets");
   try {
     const TextRef tenant_id{tenant.str()};
-    for (const auto& b : deltas) {
-      const auto& a = b.aggregate;
-      tx.exec(sql, {tenant_id, TextRef{b.meter_id}, TextRef{b.customer_id}, b.bucket_start,
-                    TextRef{b.group_key}, a.events, optional_text(decimal_text(a.sum)),
-                    optional_text(decimal_text(a.max)), a.latest_at ? Param{*a.latest_at} : Param{},
-                    a.latest_at ? Param{TextRef{a.latest_event_id}} : Param{},
-                    optional_text(decimal_text(a.latest_value))});
-    }
+    for (const auto& b : deltas) tx.exec(sql, bucket_row(tenant_id, b));
   } catch (const StorageError& error) {
     if (std::string_view(error.what()).find(usage_decimal_overflow) == std::string_view::npos) {
       throw;
