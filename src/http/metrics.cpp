@@ -47,4 +47,24 @@ std::string Metrics::render() const {
   return out;
 }
 
+std::string render_ingest(const services::ingest::Pipeline::Stats& stats) {
+  std::string out;
+  const auto sample = [&](const char* name, const char* type, const char* help,
+                          const std::string& value) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
+           name + " " + value + "\n";
+  };
+  char busy[32];
+  std::snprintf(busy, sizeof busy, "%.6f", stats.busy_seconds);
+  sample("neruba_ingest_commits_total", "counter",
+         "Transactions the ingest writers wrote (group commits).", std::to_string(stats.groups));
+  sample("neruba_ingest_events_total", "counter",
+         "Events in the batches those transactions answered.", std::to_string(stats.events));
+  sample("neruba_ingest_writer_busy_seconds_total", "counter",
+         "Time the ingest writers spent writing (not waiting for batches).", busy);
+  sample("neruba_ingest_writers", "gauge", "Ingest writer threads running.",
+         std::to_string(stats.writers));
+  return out;
+}
+
 }  // namespace neruba::http

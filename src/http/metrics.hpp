@@ -6,6 +6,8 @@
 #include <string>
 #include <tuple>
 
+#include "services/ingest.hpp"
+
 namespace neruba::http {
 
 class Metrics {
@@ -25,5 +27,8 @@ class Metrics {
   mutable std::mutex mutex_;
   std::map<std::tuple<std::string, std::string, int>, Series> series_;  // GUARDED_BY(mutex_)
 };
+
+// The ingest writers' counters (services::ingest::Pipeline::stats()), in the same format.
+std::string render_ingest(const services::ingest::Pipeline::Stats& stats);
 
 }  // namespace neruba::http

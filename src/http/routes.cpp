@@ -1,7 +1,5 @@
 #include "http/routes.hpp"
 
-#include <cstdio>
-
 #include "common/limits.hpp"
 #include "domain/time.hpp"
 #include "json/reader.hpp"
@@ -65,27 +63,7 @@ Result<Reply> metrics(Call& call) {
   Response response;
   response.content_type = "text/plain; version=0.0.4";
   response.body = call.api.metrics().render();
-  const auto ingest = call.api.pipeline().stats();
-  char busy[32];
-  std::snprintf(busy, sizeof busy, "%.6f", ingest.busy_seconds);
-  response.body +=
-      "# HELP neruba_ingest_commits_total Transactions the ingest writers wrote (group commits).\n"
-      "# TYPE neruba_ingest_commits_total counter\n"
-      "neruba_ingest_commits_total " +
-      std::to_string(ingest.groups) +
-      "\n# HELP neruba_ingest_events_total Events in the batches those transactions answered.\n"
-      "# TYPE neruba_ingest_events_total counter\n"
-      "neruba_ingest_events_total " +
-      std::to_string(ingest.events) +
-      "\n# HELP neruba_ingest_writer_busy_seconds_total Time the ingest writers spent writing "
-      "(not waiting for batches).\n"
-      "# TYPE neruba_ingest_writer_busy_seconds_total counter\n"
-      "neruba_ingest_writer_busy_seconds_total " +
-      busy +
-      "\n# HELP neruba_ingest_writers Ingest writer threads running.\n"
-      "# TYPE neruba_ingest_writers gauge\n"
-      "neruba_ingest_writers " +
-      std::to_string(ingest.writers) + "\n";
+  response.body += render_ingest(call.api.pipeline().stats());
   call.raw_response = std::move(response);
   return Reply{};
 }
