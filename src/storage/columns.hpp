@@ -4,6 +4,7 @@
 // storage format itself, so a migration may rely on them as much as a repository does.
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "domain/decimal.hpp"
 #include "storage/db.hpp"
@@ -27,5 +28,10 @@ inline std::optional<domain::Decimal> stored_decimal(const std::optional<std::st
   if (!value) throw StorageError(StorageError::Kind::other, "stored decimal is corrupt: " + *text);
   return *value;
 }
+
+// The error SQLite's decimal sum of two such columns (neruba_decimal_sum, for
+// usage::add_to_buckets) raises when the total would no longer fit the exact decimal type.
+inline constexpr std::string_view decimal_sum_overflow =
+    "neruba_decimal_sum: the total overflows 36 significant digits";
 
 }  // namespace neruba::storage::columns

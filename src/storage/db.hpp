@@ -16,11 +16,6 @@ namespace neruba::storage {
 
 enum class Dialect { sqlite, postgres };
 
-// The error SQLite's decimal sum (neruba_decimal_sum, for usage::add_to_buckets) raises when a
-// total would no longer fit the exact decimal type.
-inline constexpr std::string_view usage_decimal_overflow =
-    "neruba_decimal_sum: the total overflows 36 significant digits";
-
 // Text bound without a copy: the caller keeps it alive until the statement has run.
 struct TextRef {
   std::string_view text;

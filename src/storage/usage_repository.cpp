@@ -505,7 +505,8 @@ bool add_to_buckets(Tx& tx, const TenantId& tenant, const std::vector<UsageBucke
     const TextRef tenant_id{tenant.str()};
     for (const auto& b : deltas) tx.exec(sql, bucket_row(tenant_id, b));
   } catch (const StorageError& error) {
-    if (std::string_view(error.what()).find(usage_decimal_overflow) == std::string_view::npos) {
+    if (std::string_view(error.what()).find(columns::decimal_sum_overflow) ==
+        std::string_view::npos) {
       throw;
     }
     tx.exec("ROLLBACK TO add_to_buckets");

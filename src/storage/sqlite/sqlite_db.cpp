@@ -15,6 +15,7 @@
 
 #include "common/log.hpp"
 #include "domain/decimal.hpp"
+#include "storage/columns.hpp"
 #include "storage/db.hpp"
 
 namespace neruba::storage {
@@ -35,7 +36,7 @@ constexpr const char* journal_size_limit = "PRAGMA journal_size_limit=536870912"
 // Exact decimal arithmetic in SQL, for usage::add_to_buckets: the stored totals are decimal text,
 // and these add and compare them with the same code (domain::Decimal) as the rest of Neruba, so
 // a bucket merged in place holds what a merge in C++ would have written. A sum beyond the type's
-// 36 digits is an error that names itself (usage_decimal_overflow).
+// 36 digits is an error that names itself (columns::decimal_sum_overflow).
 std::optional<domain::Decimal> decimal_argument(sqlite3_value* value) {
   const auto* text = reinterpret_cast<const char*>(sqlite3_value_text(value));
   const auto parsed = domain::Decimal::parse(
@@ -69,7 +70,7 @@ void decimal_sum(sqlite3_context* context, int, sqlite3_value** argv) {
   if (!both) return;
   const auto total = both->first.add(both->second);
   if (!total) {
-    return sqlite3_result_error(context, std::string(usage_decimal_overflow).c_str(), -1);
+    return sqlite3_result_error(context, std::string(columns::decimal_sum_overflow).c_str(), -1);
   }
   const std::string text = total->to_string();
   sqlite3_result_text(context, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
