@@ -240,11 +240,17 @@ void erase(Tx& tx, const TenantId& tenant, const std::string& event_id) {
 
 std::vector<EventRecord> range(Tx& tx, const TenantId& tenant, const std::string& customer_id,
                                const std::string& event_type, std::int64_t from, std::int64_t to) {
+  if (from >= to) return {};
+  // events_by_customer_hour: the hours [from, to) touches, then the exact range within them.
+  // C++ and SQL both truncate integer division toward zero, a non-decreasing function, so the
+  // hours of [from, to) are those from from's to (to - 1)'s.
+  constexpr std::int64_t hour = 3'600'000'000;
   const auto rows =
       tx.query(std::string("SELECT ") + std::string(event_columns) +
-                   " FROM events WHERE tenant_id = $1 AND customer_id = $2 AND event_type = $3 "
-                   "AND occurred_at >= $4 AND occurred_at < $5 ORDER BY occurred_at, event_id",
-               {tenant.str(), customer_id, event_type, from, to});
+                   " FROM events WHERE customer_id = $2 AND occurred_at / 3600000000 >= $6 AND "
+                   "occurred_at / 3600000000 <= $7 AND tenant_id = $1 AND event_type = $3 AND "
+                   "occurred_at >= $4 AND occurred_at < $5 ORDER BY occurred_at, event_id",
+               {tenant.str(), customer_id, event_type, from, to, from / hour, (to - 1) / hour});
   std::vector<EventRecord> out;
   out.reserve(rows.size());
   for (const auto& row : rows) out.push_back(event_from_row(row));
