@@ -128,10 +128,13 @@ class IdempotencyJanitor {
 };
 
 int serve(const Options& options) {
-  // glibc gives each busy thread a malloc arena of its own (up to 8 per core) and keeps each
-  // arena's peak: with dozens of request threads parsing ingest batches that alone took ~45 MB of
-  // the RSS budget under load. Four arenas cost no measurable throughput.
+#if !defined(NERUBA_JEMALLOC)
+  // Built without jemalloc (CMakeLists.txt): glibc gives each busy thread a malloc arena of its
+  // own (up to 8 per core) and keeps each arena's peak: with dozens of request threads parsing
+  // ingest batches that alone took ~45 MB of the RSS budget under load. Four arenas cost no
+  // measurable throughput.
   mallopt(M_ARENA_MAX, 4);
+#endif
   const std::string data_dir = flag(options, "data-dir", "./data");
   const std::string listen = flag(options, "listen", "127.0.0.1:8080");
   const auto colon = listen.rfind(':');
