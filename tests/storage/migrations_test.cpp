@@ -67,6 +67,37 @@ TEST_P(DataMigrations, V3FoldsUsageDeltasIntoOneBucketPerKey) {
   EXPECT_THROW(tx->query("SELECT COUNT(*) FROM usage_deltas"), StorageError);
 }
 
+// v7: identifier columns order bytewise on both backends — on PostgreSQL whatever the database's
+// default collation, because the key columns themselves say COLLATE "C".
+TEST_P(DataMigrations, V7IdentifiersCompareBytewise) {
+  TestDatabase database(GetParam());
+  database.raw_exec(
+      "INSERT INTO customers (tenant_id, customer_id, external_id, name, currency, timezone, "
+      "metadata, created_at) VALUES ('ten_a', 'cus_1', 'b', 'n', 'EUR', 'UTC', '{}', 0), "
+      "('ten_a', 'cus_2', 'B', 'n', 'EUR', 'UTC', '{}', 0), ('ten_a', 'cus_3', 'a', 'n', 'EUR', "
+      "'UTC', '{}', 0), ('ten_a', 'cus_4', '_', 'n', 'EUR', 'UTC', '{}', 0)");
+  auto tx = database.db().begin(TxMode::read);
+  const auto rows =
+      tx->query("SELECT external_id FROM customers WHERE tenant_id = 'ten_a' ORDER BY external_id");
+  ASSERT_EQ(rows.size(), 4U);
+  // Byte values: 'B' 0x42 < '_' 0x5F < 'a' 0x61 < 'b' 0x62 (a linguistic collation would give
+  // _, a, b, B).
+  EXPECT_EQ(rows[0].text(0), "B");
+  EXPECT_EQ(rows[1].text(0), "_");
+  EXPECT_EQ(rows[2].text(0), "a");
+  EXPECT_EQ(rows[3].text(0), "b");
+  if (GetParam() != Backend::postgres) return;
+  const auto collations = tx->query(
+      "SELECT table_name, column_name, COALESCE(collation_name, '') FROM "
+      "information_schema.columns WHERE table_schema = current_schema() AND column_name IN "
+      "('tenant_id', 'event_id', 'customer_id', 'meter_id', 'group_key', 'external_id') ORDER BY "
+      "table_name, column_name");
+  ASSERT_GE(collations.size(), 15U);
+  for (const auto& row : collations) {
+    EXPECT_EQ(row.text(2), "C") << row.text(0) << "." << row.text(1);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, DataMigrations, ::testing::ValuesIn(test::test_backends()),
                          test::backend_name);
 
