@@ -363,6 +363,32 @@ constexpr std::string_view insert_bucket =
     "INSERT INTO usage_buckets (tenant_id, meter_id, customer_id, bucket_start, group_key, "
     "event_count, sum_value, max_value, latest_at, latest_event_id, latest_value) ";
 
+// PostgreSQL: every bucket as one array per column of `insert_bucket`, parameters $1…$11 of
+// `unnest_buckets`.
+std::vector<Param> bucket_arrays(const TenantId& tenant, const std::vector<UsageBucket>& buckets) {
+  auto params =
+      key_arrays(tenant, buckets, [](const UsageBucket& b) -> const UsageBucket& { return b; });
+  params.emplace_back(bigint_array(
+      buckets, [](const UsageBucket& b) { return std::optional(b.aggregate.events); }));
+  params.emplace_back(
+      text_array(buckets, [](const UsageBucket& b) { return decimal_text(b.aggregate.sum); }));
+  params.emplace_back(
+      text_array(buckets, [](const UsageBucket& b) { return decimal_text(b.aggregate.max); }));
+  params.emplace_back(
+      bigint_array(buckets, [](const UsageBucket& b) { return b.aggregate.latest_at; }));
+  params.emplace_back(text_array(buckets, [](const UsageBucket& b) {
+    return b.aggregate.latest_at ? std::optional(b.aggregate.latest_event_id) : std::nullopt;
+  }));
+  params.emplace_back(text_array(
+      buckets, [](const UsageBucket& b) { return decimal_text(b.aggregate.latest_value); }));
+  return params;
+}
+
+constexpr std::string_view unnest_buckets =
+    "SELECT CAST($1 AS TEXT), k.* FROM unnest(CAST($2 AS TEXT[]), CAST($3 AS TEXT[]), CAST($4 AS "
+    "BIGINT[]), CAST($5 AS TEXT[]), CAST($6 AS BIGINT[]), CAST($7 AS TEXT[]), CAST($8 AS TEXT[]), "
+    "CAST($9 AS BIGINT[]), CAST($10 AS TEXT[]), CAST($11 AS TEXT[])) AS k";
+
 // One bucket as the eleven parameters of `insert_bucket` VALUES ($1, …, $11); its text is bound
 // in place (the bucket and the tenant id outlive the statement).
 std::array<Param, 11> bucket_row(const TextRef& tenant_id, const UsageBucket& b) {
@@ -440,28 +466,8 @@ void store_buckets(Tx& tx, const TenantId& tenant, const std::vector<UsageBucket
   if (buckets.empty()) return;
   const std::string on_conflict = " " + std::string(set_bucket_totals);
   if (tx.dialect() == Dialect::postgres) {
-    auto params =
-        key_arrays(tenant, buckets, [](const UsageBucket& b) -> const UsageBucket& { return b; });
-    params.emplace_back(bigint_array(
-        buckets, [](const UsageBucket& b) { return std::optional(b.aggregate.events); }));
-    params.emplace_back(
-        text_array(buckets, [](const UsageBucket& b) { return decimal_text(b.aggregate.sum); }));
-    params.emplace_back(
-        text_array(buckets, [](const UsageBucket& b) { return decimal_text(b.aggregate.max); }));
-    params.emplace_back(
-        bigint_array(buckets, [](const UsageBucket& b) { return b.aggregate.latest_at; }));
-    params.emplace_back(text_array(buckets, [](const UsageBucket& b) {
-      return b.aggregate.latest_at ? std::optional(b.aggregate.latest_event_id) : std::nullopt;
-    }));
-    params.emplace_back(text_array(
-        buckets, [](const UsageBucket& b) { return decimal_text(b.aggregate.latest_value); }));
-    tx.exec(std::string(insert_bucket) +
-                "SELECT CAST($1 AS TEXT), k.* FROM unnest(CAST($2 AS TEXT[]), CAST($3 AS TEXT[]), "
-                "CAST($4 AS BIGINT[]), CAST($5 AS TEXT[]), CAST($6 AS BIGINT[]), CAST($7 AS "
-                "TEXT[]), CAST($8 AS TEXT[]), CAST($9 AS BIGINT[]), CAST($10 AS TEXT[]), CAST($11 "
-                "AS TEXT[])) AS k" +
-                std::string(on_conflict),
-            params);
+    tx.exec(std::string(insert_bucket) + std::string(unnest_buckets) + std::string(on_conflict),
+            bucket_arrays(tenant, buckets));
     return;
   }
   const std::string sql = std::string(insert_bucket) +
@@ -473,43 +479,38 @@ void store_buckets(Tx& tx, const TenantId& tenant, const std::vector<UsageBucket
 
 bool add_to_buckets(Tx& tx, const TenantId& tenant, const std::vector<UsageBucket>& deltas) {
   if (deltas.empty()) return true;
-  if (tx.dialect() == Dialect::postgres) {
-    std::vector<UsageBucket> totals;
-    totals.reserve(deltas.size());
-    for (const auto& delta : deltas) {
-      totals.push_back(
-          UsageBucket{delta.meter_id, delta.customer_id, delta.bucket_start, delta.group_key, {}});
-    }
-    std::vector<UsageBucket*> pointers;
-    pointers.reserve(totals.size());
-    for (auto& total : totals) pointers.push_back(&total);
-    load_stored(tx, tenant, pointers);
-    for (std::size_t i = 0; i < totals.size(); ++i) {
-      if (!totals[i].aggregate.merge(deltas[i].aggregate)) return false;
-    }
-    store_buckets(tx, tenant, totals);
-    return true;
-  }
   // The stored row is the left operand: unqualified columns in DO UPDATE are the row as it was.
+  // The SQL functions neruba_decimal_sum / neruba_decimal_max add and compare exactly as
+  // domain::Aggregate::merge does (registered on each SQLite connection; created by migration v8
+  // on PostgreSQL, where latest_event_id compares bytewise as it does here).
   constexpr std::string_view newer =
-      "(excluded.latest_at IS NOT NULL AND (latest_at IS NULL OR excluded.latest_at > latest_at "
-      "OR (excluded.latest_at = latest_at AND excluded.latest_event_id > latest_event_id)))";
-  static const std::string sql =
-      std::string(insert_bucket) +
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (tenant_id, meter_id, "
-      "customer_id, bucket_start, group_key) DO UPDATE SET event_count = event_count + "
-      "excluded.event_count, "
-      "sum_value = neruba_decimal_sum(sum_value, excluded.sum_value), max_value = "
-      "neruba_decimal_max(max_value, excluded.max_value), latest_at = CASE WHEN " +
+      "(excluded.latest_at IS NOT NULL AND (usage_buckets.latest_at IS NULL OR excluded.latest_at "
+      "> usage_buckets.latest_at OR (excluded.latest_at = usage_buckets.latest_at AND "
+      "excluded.latest_event_id > usage_buckets.latest_event_id)))";
+  static const std::string merge =
+      " ON CONFLICT (tenant_id, meter_id, customer_id, bucket_start, group_key) DO UPDATE SET "
+      "event_count = usage_buckets.event_count + excluded.event_count, sum_value = "
+      "neruba_decimal_sum(usage_buckets.sum_value, excluded.sum_value), max_value = "
+      "neruba_decimal_max(usage_buckets.max_value, excluded.max_value), latest_at = CASE WHEN " +
       std::string(newer) +
-      " THEN excluded.latest_at ELSE latest_at END, latest_event_id = CASE WHEN " +
+      " THEN excluded.latest_at ELSE usage_buckets.latest_at END, latest_event_id = CASE WHEN " +
       std::string(newer) +
-      " THEN excluded.latest_event_id ELSE latest_event_id END, latest_value = CASE WHEN " +
-      std::string(newer) + " THEN excluded.latest_value ELSE latest_value END";
+      " THEN excluded.latest_event_id ELSE usage_buckets.latest_event_id END, latest_value = "
+      "CASE WHEN " +
+      std::string(newer) + " THEN excluded.latest_value ELSE usage_buckets.latest_value END";
   tx.exec("SAVEPOINT add_to_buckets");
   try {
-    const TextRef tenant_id{tenant.str()};
-    for (const auto& b : deltas) tx.exec(sql, bucket_row(tenant_id, b));
+    if (tx.dialect() == Dialect::postgres) {
+      // One statement for every bucket: the arrays of store_buckets, merged by the same clause.
+      tx.exec(std::string(insert_bucket) + std::string(unnest_buckets) + merge,
+              bucket_arrays(tenant, deltas));
+    } else {
+      static const std::string sql = std::string(insert_bucket) +
+                                     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)" +
+                                     merge;
+      const TextRef tenant_id{tenant.str()};
+      for (const auto& b : deltas) tx.exec(sql, bucket_row(tenant_id, b));
+    }
   } catch (const StorageError& error) {
     if (std::string_view(error.what()).find(columns::decimal_sum_overflow) ==
         std::string_view::npos) {
