@@ -449,7 +449,7 @@ void Pipeline::count_fresh(storage::Tx& tx, const TenantId& tenant, TenantWrites
                            std::vector<std::size_t>& accepted) {
   storage::usage::lock_for_merge(tx, tenant);
   // Usually every event fits: the commit's events are summed per bucket and the sums added to
-  // the stored totals in one pass (on SQLite without reading a bucket first).
+  // the stored totals in one pass, inside the upsert, without reading a bucket first.
   map_buckets(writes);
   const bool summed = std::none_of(writes.fresh.begin(), writes.fresh.end(), [&](const Fresh& f) {
     return count_event(writes, f).has_value();

@@ -244,7 +244,9 @@ std::vector<EventRecord> range(Tx& tx, const TenantId& tenant, const std::string
   // events_by_customer_hour: the hours [from, to) touches, then the exact range within them.
   // C++ and SQL both truncate integer division toward zero, a non-decreasing function, so the
   // hours of [from, to) are those from from's to (to - 1)'s.
+  // The literal in the SQL is migration v6's index expression, spelled as the index is.
   constexpr std::int64_t hour = 3'600'000'000;
+  static_assert(hour == domain::usage_bucket_micros, "events_by_customer_hour groups by bucket");
   const auto rows =
       tx.query(std::string("SELECT ") + std::string(event_columns) +
                    " FROM events WHERE customer_id = $2 AND occurred_at / 3600000000 >= $6 AND "
@@ -479,8 +481,8 @@ void store_buckets(Tx& tx, const TenantId& tenant, const std::vector<UsageBucket
 
 bool add_to_buckets(Tx& tx, const TenantId& tenant, const std::vector<UsageBucket>& deltas) {
   if (deltas.empty()) return true;
-  // The stored row is the left operand: unqualified columns in DO UPDATE are the row as it was.
-  // The SQL functions neruba_decimal_sum / neruba_decimal_max add and compare exactly as
+  // In DO UPDATE, usage_buckets.* is the row as stored and excluded.* the commit's sums. The SQL
+  // functions neruba_decimal_sum / neruba_decimal_max add and compare exactly as
   // domain::Aggregate::merge does (registered on each SQLite connection; created by migration v8
   // on PostgreSQL, where latest_event_id compares bytewise as it does here).
   constexpr std::string_view newer =

@@ -103,9 +103,9 @@ inline constexpr std::string_view set_bucket_totals =
     "excluded.latest_event_id, latest_value = excluded.latest_value";
 // Adds each of `deltas` (a partial aggregate of newly stored events, distinct keys) to its stored
 // bucket, creating the buckets not stored yet — all or nothing: false, and nothing written, when
-// a total would no longer fit the exact decimal type. SQLite merges in the statement itself (its
-// decimal SQL functions), so no bucket is read first; PostgreSQL reads the buckets with one
-// statement, merges in C++ and writes them back with another. Take lock_for_merge first.
+// a total would no longer fit the exact decimal type. Both backends merge in the upsert itself
+// (exact decimal SQL functions: registered on each SQLite connection, created by migration v8 on
+// PostgreSQL), so no bucket is read first. Take lock_for_merge first.
 bool add_to_buckets(Tx& tx, const TenantId& tenant, const std::vector<UsageBucket>& deltas);
 // Writes each bucket's aggregate as its new total (insert or replace). Keys must be distinct.
 void store_buckets(Tx& tx, const TenantId& tenant, const std::vector<UsageBucket>& buckets);
