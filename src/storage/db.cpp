@@ -1,6 +1,7 @@
 #include "storage/db.hpp"
 
 #include <charconv>
+#include <limits>
 
 namespace neruba::storage {
 
@@ -20,6 +21,51 @@ std::int64_t Row::integer(std::size_t i) const {
                        "column " + std::to_string(i) + " is not an integer");
   }
   return out;
+}
+
+BinaryCopy::BinaryCopy() {
+  // Signature, flags (no OIDs), header extension length.
+  static constexpr char header[] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
+  out_.append(header, sizeof header - 1);
+}
+
+void BinaryCopy::length(std::int32_t value) {
+  const auto bits = static_cast<std::uint32_t>(value);
+  const char bytes[4] = {static_cast<char>(bits >> 24), static_cast<char>(bits >> 16),
+                         static_cast<char>(bits >> 8), static_cast<char>(bits)};
+  out_.append(bytes, 4);
+}
+
+void BinaryCopy::row(std::int16_t fields) {
+  const auto bits = static_cast<std::uint16_t>(fields);
+  out_.push_back(static_cast<char>(bits >> 8));
+  out_.push_back(static_cast<char>(bits));
+}
+
+void BinaryCopy::text(std::string_view value) {
+  if (value.find('\0') != std::string_view::npos) {
+    throw StorageError(StorageError::Kind::other, "COPY: text contains a NUL byte");
+  }
+  if (value.size() > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max())) {
+    throw StorageError(StorageError::Kind::other, "COPY: text longer than 2 GiB");
+  }
+  length(static_cast<std::int32_t>(value.size()));
+  out_.append(value);
+}
+
+void BinaryCopy::bigint(std::int64_t value) {
+  length(8);
+  const auto bits = static_cast<std::uint64_t>(value);
+  char bytes[8];
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(bits >> (56 - 8 * i));
+  out_.append(bytes, 8);
+}
+
+void BinaryCopy::null() { length(-1); }
+
+std::string BinaryCopy::finish() && {
+  row(-1);  // the trailer: a field count of -1
+  return std::move(out_);
 }
 
 std::unique_ptr<Db> open_database(const std::string& url) {

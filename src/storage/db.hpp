@@ -45,11 +45,41 @@ using Rows = std::vector<Row>;
 class StorageError : public std::runtime_error {
  public:
   enum class Kind { other, unavailable, serialization };
-  StorageError(Kind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
+  StorageError(Kind kind, const std::string& message, std::string sqlstate = {})
+      : std::runtime_error(message), kind_(kind), sqlstate_(std::move(sqlstate)) {}
   Kind kind() const { return kind_; }
+  // PostgreSQL's SQLSTATE of the failed command ("23505": unique violation), empty otherwise.
+  const std::string& sqlstate() const { return sqlstate_; }
 
  private:
   Kind kind_;
+  std::string sqlstate_;
+};
+
+// PostgreSQL's binary COPY format (COPY … FROM STDIN (FORMAT binary)), written row by row: the
+// cheapest way to hand the server many rows — no statement per row, no text to parse, no
+// escaping. Text goes as its bytes, BIGINT as 8 big-endian bytes.
+class BinaryCopy {
+ public:
+  BinaryCopy();  // writes the header
+  void reserve(std::size_t bytes) { out_.reserve(bytes); }
+  void row(std::int16_t fields);
+  void text(std::string_view value);  // throws StorageError on a NUL byte, as a bound text does
+  void bigint(std::int64_t value);
+  void null();
+  template <typename T>
+  void optional_text(const std::optional<T>& value) {
+    value ? text(*value) : null();
+  }
+  void optional_bigint(const std::optional<std::int64_t>& value) {
+    value ? bigint(*value) : null();
+  }
+  // The whole stream, trailer included; the builder is spent.
+  std::string finish() &&;
+
+ private:
+  void length(std::int32_t value);
+  std::string out_;
 };
 
 enum class TxMode { read, write };
@@ -62,6 +92,9 @@ class Tx {
   virtual Rows query(std::string_view sql, std::span<const Param> params = {}) = 0;
   // Returns the number of rows changed.
   virtual std::int64_t exec(std::string_view sql, std::span<const Param> params = {}) = 0;
+  // PostgreSQL only: runs `copy_sql` (COPY … FROM STDIN (FORMAT binary)) with `data`, the stream
+  // of a BinaryCopy; returns the number of rows copied. SQLite has no COPY: callers ask dialect().
+  virtual std::int64_t copy_in(std::string_view copy_sql, std::string_view data) = 0;
   // Durable when it returns (SQLite synchronous=FULL; PostgreSQL synchronous_commit on).
   virtual void commit() = 0;
 

@@ -414,6 +414,51 @@ TEST_P(IngestOutcomes, ConcurrentBatchesIntoTheSameBucketsAddUpExactly) {
   EXPECT_EQ(tokens(), std::make_pair(std::string("1500.00"), std::int64_t{1200}));
 }
 
+// Large batches (PostgreSQL copies them: limits::ingest_postgres_copy_events_min) resent while
+// the first copy is still being written, by several clients at once, and a batch that is half
+// resent: every event_id is accepted exactly once across all the answers, every other copy is a
+// duplicate, and the totals count each event once.
+TEST_P(IngestOutcomes, LargeBatchesResentConcurrentlyAreStoredOnce) {
+  constexpr int kEvents = 600;
+  constexpr int kSenders = 4;
+  const auto events_of = [](int first, int count) {
+    std::vector<std::string> events;
+    for (int e = first; e < first + count; ++e) {
+      const std::string second = std::to_string(10 + e % 50);
+      events.push_back(call("big-" + std::to_string(e), "2", "2026-01-05T11:00:" + second + "Z"));
+    }
+    return events;
+  };
+  const auto whole = events_of(0, kEvents);
+  auto half_resent = events_of(kEvents / 2, kEvents);  // big-300 .. big-899
+  std::vector<TestResponse> responses(kSenders + 1);
+  std::vector<std::thread> senders;
+  for (int s = 0; s < kSenders; ++s) {
+    senders.emplace_back([&, s] { responses[s] = post_events(tenant_, whole); });
+  }
+  senders.emplace_back([&] { responses[kSenders] = post_events(tenant_, half_resent); });
+  for (auto& sender : senders) sender.join();
+  std::int64_t accepted = 0;
+  std::int64_t duplicates = 0;
+  for (const auto& response : responses) {
+    ASSERT_EQ(response.status, 200) << response.body;
+    EXPECT_TRUE(member(response.json, "conflicts").items().empty()) << response.body;
+    EXPECT_TRUE(member(response.json, "rejected").items().empty()) << response.body;
+    accepted += int_of(response.json, "accepted");
+    duplicates += int_of(response.json, "duplicates");
+  }
+  // 900 distinct event_ids in 4 * 600 + 600 = 3,000 events sent.
+  EXPECT_EQ(accepted, 900);
+  EXPECT_EQ(duplicates, 3000 - 900);
+  EXPECT_EQ(stored_events(tenant_), 900);
+  EXPECT_EQ(calls(), "900");
+  EXPECT_EQ(tokens(), std::make_pair(std::string("1800"), std::int64_t{900}));
+  // Sent once more, one after the other: duplicates only.
+  const auto again = post_events(tenant_, half_resent);
+  EXPECT_EQ(int_of(again.json, "duplicates"), kEvents) << again.body;
+  EXPECT_EQ(calls(), "900");
+}
+
 // A batch's meter contributions are worked out on the request thread before it is queued
 // (Pipeline::plan). A meter created in between must still count the batch, and a stale plan must
 // not count it twice or against the old meter list.

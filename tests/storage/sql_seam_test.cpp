@@ -502,6 +502,99 @@ TEST_P(SqlSeamTest, TestDatabasesAreIsolated) {
   EXPECT_EQ(count_scratch(), 1);
 }
 
+// A binary COPY stream's bytes, against the layout PostgreSQL documents for COPY BINARY.
+TEST(BinaryCopyTest, WritesHeaderRowsAndTrailerAsDocumented) {
+  BinaryCopy copy;
+  copy.row(3);
+  copy.bigint(-2);
+  copy.text("a\"b");
+  copy.null();
+  const std::string out = std::move(copy).finish();
+  const std::string expected = std::string("PGCOPY\n\xff\r\n\0", 11) +  // signature
+                               std::string(4, '\0') +                   // flags
+                               std::string(4, '\0') +                   // header extension
+                               std::string("\0\3", 2) +                 // 3 fields
+                               std::string("\0\0\0\x08", 4) +           // 8 bytes
+                               std::string(7, '\xff') + "\xfe" +        // -2, big-endian
+                               std::string("\0\0\0\3", 4) + "a\"b" +    // 3 bytes of text
+                               std::string(4, '\xff') +                 // NULL: length -1
+                               std::string(2, '\xff');                  // trailer: -1 fields
+  EXPECT_EQ(out, expected);
+  BinaryCopy nul;
+  nul.row(1);
+  EXPECT_THROW(nul.text(std::string("a\0b", 3)), StorageError);
+}
+
+TEST_P(SqlSeamTest, CopyInWritesRowsOnPostgresAndIsRefusedOnSqlite) {
+  create_scratch();
+  BinaryCopy copy;
+  const std::vector<std::pair<std::int64_t, std::string>> rows = {
+      {1, "plain"}, {2, "tab\tnewline\nquote\"backslash\\"}, {3, "\xc3\xa9t\xc3\xa9 \xe2\x82\xac"}};
+  for (const auto& [id, text] : rows) {
+    copy.row(3);
+    copy.bigint(id);
+    copy.bigint(id == 2 ? kMin : kMax);
+    copy.text(text);
+  }
+  copy.row(3);
+  copy.bigint(4);
+  copy.null();
+  copy.null();
+  const std::string data = std::move(copy).finish();
+  auto tx = db().begin(TxMode::write);
+  if (GetParam() == Backend::sqlite) {
+    EXPECT_THROW(tx->copy_in("COPY scratch (id, n, s) FROM STDIN (FORMAT binary)", data),
+                 StorageError);
+    return;
+  }
+  EXPECT_EQ(tx->copy_in("COPY scratch (id, n, s) FROM STDIN (FORMAT binary)", data), 4);
+  tx->commit();
+  auto read = db().begin(TxMode::read);
+  const Rows stored = read->query("SELECT id, n, s FROM scratch ORDER BY id");
+  ASSERT_EQ(stored.size(), 4u);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(stored[i].integer(0), rows[i].first);
+    EXPECT_EQ(stored[i].integer(1), rows[i].first == 2 ? kMin : kMax);
+    EXPECT_EQ(stored[i].text(2), rows[i].second);
+  }
+  EXPECT_TRUE(stored[3].is_null(1));
+  EXPECT_TRUE(stored[3].is_null(2));
+}
+
+TEST_P(SqlSeamTest, CopyInUniqueViolationNamesItsSqlstateAndASavepointRecovers) {
+  if (GetParam() != Backend::postgres) GTEST_SKIP() << "COPY is PostgreSQL's";
+  create_scratch();
+  insert(2);
+  BinaryCopy copy;
+  for (std::int64_t id : {1, 2, 3}) {
+    copy.row(3);
+    copy.bigint(id);
+    copy.null();
+    copy.null();
+  }
+  const std::string data = std::move(copy).finish();
+  auto tx = db().begin(TxMode::write);
+  tx->exec("INSERT INTO scratch (id) VALUES (10)");
+  tx->exec("SAVEPOINT copy");
+  try {
+    tx->copy_in("COPY scratch (id, n, s) FROM STDIN (FORMAT binary)", data);
+    ADD_FAILURE() << "unique violation not raised";
+  } catch (const StorageError& error) {
+    EXPECT_EQ(error.sqlstate(), "23505") << error.what();
+    EXPECT_EQ(error.kind(), StorageError::Kind::other);
+  }
+  tx->exec("ROLLBACK TO copy");
+  tx->exec("INSERT INTO scratch (id) VALUES (11)");
+  tx->commit();
+  // The row before the savepoint and the one after it; nothing of the COPY (id 1 was its first).
+  auto read = db().begin(TxMode::read);
+  const Rows ids = read->query("SELECT id FROM scratch ORDER BY id");
+  ASSERT_EQ(ids.size(), 3u);
+  EXPECT_EQ(ids[0].integer(0), 2);
+  EXPECT_EQ(ids[1].integer(0), 10);
+  EXPECT_EQ(ids[2].integer(0), 11);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, SqlSeamTest, ::testing::ValuesIn(test::test_backends()),
                          test::backend_name);
 

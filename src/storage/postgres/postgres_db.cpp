@@ -96,7 +96,7 @@ StorageError result_error(PGconn* conn, const PGresult* result, std::string_view
   if (!sqlstate.empty()) message += "SQLSTATE " + sqlstate + ": ";
   message += text;
   if (!sql.empty()) message += " [sql: " + sql_excerpt(sql) + "]";
-  return StorageError(kind, message);
+  return StorageError(kind, message, sqlstate);
 }
 
 // One libpq connection plus its cache of prepared statements.
@@ -332,6 +332,37 @@ class PostgresTx final : public Tx {
     std::int64_t changed = 0;
     std::from_chars(tuples.data(), tuples.data() + tuples.size(), changed);
     return changed;
+  }
+
+  std::int64_t copy_in(std::string_view copy_sql, std::string_view data) override {
+    ensure_open();
+    PGconn* conn = connection_->get();
+    Result started = connection_->exec_simple(copy_sql);
+    if (started == nullptr || PQresultStatus(started.get()) != PGRES_COPY_IN) {
+      throw result_error(conn, started.get(), copy_sql);
+    }
+    // PQputCopyData takes at most INT_MAX bytes a call; libpq buffers and sends them.
+    constexpr std::size_t piece = 1 << 20;
+    bool sent = true;
+    for (std::size_t at = 0; sent && at < data.size(); at += piece) {
+      const std::size_t size = std::min(piece, data.size() - at);
+      sent = PQputCopyData(conn, data.data() + at, static_cast<int>(size)) == 1;
+    }
+    if (PQputCopyEnd(conn, sent ? nullptr : "neruba: sending COPY data failed") != 1) sent = false;
+    // Every result of the command is read, so the connection is ready for the next one.
+    std::optional<StorageError> error;
+    std::int64_t copied = 0;
+    for (Result result(PQgetResult(conn)); result != nullptr; result = Result(PQgetResult(conn))) {
+      if (PQresultStatus(result.get()) == PGRES_COMMAND_OK) {
+        const std::string_view tuples = PQcmdTuples(result.get());
+        std::from_chars(tuples.data(), tuples.data() + tuples.size(), copied);
+      } else if (!error) {
+        error = result_error(conn, result.get(), copy_sql);
+      }
+    }
+    if (error) throw *error;
+    if (!sent) throw result_error(conn, nullptr, copy_sql);
+    return copied;
   }
 
   // Ends the transaction and hands the connection back to the pool at once (not only when the Tx

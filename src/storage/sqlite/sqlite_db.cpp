@@ -353,6 +353,9 @@ class SqliteTx final : public Tx {
     require_open();
     return connection_->step_all(sql, params, nullptr);
   }
+  std::int64_t copy_in(std::string_view, std::string_view) override {
+    throw StorageError(StorageError::Kind::other, "COPY is PostgreSQL's; SQLite has no COPY");
+  }
   // Hands the connection back at once, so a committed Tx never blocks the next writer.
   void commit() override;
 
