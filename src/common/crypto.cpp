@@ -26,7 +26,10 @@ std::string to_hex(const unsigned char* data, std::size_t size) {
 std::string sha256_hex(std::string_view data) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int size = 0;
-  if (EVP_Digest(data.data(), data.size(), digest.data(), &size, EVP_sha256(), nullptr) != 1) {
+  // Fetched once: EVP_sha256() makes every EVP_Digest look the implementation up again.
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  if (sha256 == nullptr ||
+      EVP_Digest(data.data(), data.size(), digest.data(), &size, sha256, nullptr) != 1) {
     throw std::runtime_error("EVP_Digest failed");
   }
   return to_hex(digest.data(), size);

@@ -139,6 +139,12 @@ Utf8Sequence utf8_sequence_at(std::string_view text, std::size_t pos) {
   return {Utf8Status::valid, length};
 }
 
+// Bytes the parser copies as they are, in runs: ASCII but the quote, the backslash and control
+// characters (a UTF-8 sequence is validated on its own).
+constexpr bool plain_ascii(unsigned char c) {
+  return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
 class Parser {
  public:
   explicit Parser(std::string_view text) : text_(text) {}
@@ -445,6 +451,11 @@ class Parser {
   bool parse_string(std::string& out) {
     ++pos_;  // opening quote
     while (true) {
+      // A run of plain ASCII (no quote, backslash or control character) is copied whole.
+      std::size_t end = pos_;
+      while (end < text_.size() && plain_ascii(static_cast<unsigned char>(text_[end]))) ++end;
+      out.append(text_.data() + pos_, end - pos_);
+      pos_ = end;
       if (pos_ >= text_.size()) return set_error("unterminated string");
       const auto c = static_cast<unsigned char>(text_[pos_]);
       if (c == '"') {
@@ -534,8 +545,12 @@ bool is_valid_utf8(std::string_view text) {
 void append_quoted(std::string& out, std::string_view text) {
   static constexpr char hex[] = "0123456789abcdef";
   out.push_back('"');
-  for (const char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
+  std::size_t run = 0;  // start of the bytes not yet written, all written as they are
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(text.data() + run, i - run);
+    run = i + 1;
     switch (c) {
       case '"':
         out += "\\\"";
@@ -558,16 +573,13 @@ void append_quoted(std::string& out, std::string_view text) {
       case '\f':
         out += "\\f";
         break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out.push_back(hex[c >> 4]);
-          out.push_back(hex[c & 0x0F]);
-        } else {
-          out.push_back(ch);
-        }
+      default:  // another control character
+        out += "\\u00";
+        out.push_back(hex[c >> 4]);
+        out.push_back(hex[c & 0x0F]);
     }
   }
+  out.append(text.data() + run, text.size() - run);
   out.push_back('"');
 }
 

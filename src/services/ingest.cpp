@@ -44,6 +44,26 @@ const json::Value* string_member(const json::Value& event, std::string_view name
   return nullptr;
 }
 
+// The SHA-256 that decides duplicate (same) versus conflict (different) for a resent event_id:
+// of the canonical JSON (json::serialize_canonical: members in key order, no whitespace) of
+// {"customer", "properties", "timestamp" (unix micros), "type"}. Stored with every event, so it
+// must never change; written here directly, around the already canonical properties.
+std::string content_hash(const PreparedEvent& event) {
+  std::string content;
+  content.reserve(event.canonical_properties.size() + event.customer.size() + event.type.size() +
+                  80);
+  content += R"({"customer":)";
+  json::append_quoted(content, event.customer);
+  content += R"(,"properties":)";
+  content += event.canonical_properties;
+  content += R"(,"timestamp":)";
+  content += std::to_string(event.occurred_at);
+  content += R"(,"type":)";
+  json::append_quoted(content, event.type);
+  content += '}';
+  return crypto::sha256_hex(content);
+}
+
 // Validates one event; returns the prepared event or its rejection. Takes the event's properties
 // out of the parsed body (a batch in flight holds one copy of them, not two).
 std::variant<PreparedEvent, EventOutcome> prepare(json::Value& event, std::size_t index,
@@ -107,13 +127,7 @@ std::variant<PreparedEvent, EventOutcome> prepare(json::Value& event, std::size_
     prepared.properties = json::Value::object();
   }
   prepared.canonical_properties = json::serialize_canonical(prepared.properties);
-  // The content that decides duplicate (same) versus conflict (different) for a resent event_id.
-  json::Value content = json::Value::object();
-  content.set("customer", json::Value::string(prepared.customer));
-  content.set("type", json::Value::string(prepared.type));
-  content.set("timestamp", json::Value::number(prepared.occurred_at));
-  content.set("properties", prepared.properties);
-  prepared.content_hash = crypto::sha256_hex(json::serialize_canonical(content));
+  prepared.content_hash = content_hash(prepared);
   return prepared;
 }
 

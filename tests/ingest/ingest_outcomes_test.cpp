@@ -459,6 +459,23 @@ TEST_P(IngestOutcomes, LargeBatchesResentConcurrentlyAreStoredOnce) {
   EXPECT_EQ(calls(), "900");
 }
 
+// The content hash is stored with every event and decides duplicate versus conflict for every
+// later resend, so its input must never change: the SHA-256 of the canonical JSON of customer,
+// properties (number literals as sent), timestamp in unix micros and type, members in key order.
+// Expected: `printf '%s' '<that JSON>' | sha256sum`.
+TEST(IngestContentHash, IsTheSha256OfTheCanonicalEventContent) {
+  const auto parsed = services::ingest::parse_batch(
+      R"({"events":[{"type":"api_call","timestamp":"2026-01-05T11:00:00+01:00",)"
+      R"("properties":{"tokens":12.50,"model":"gpt \"4\""},"event_id":"h1","customer":"alice"}]})",
+      services::ingest::IngestSettings{}, instant(kNow));
+  ASSERT_TRUE(parsed.ok());
+  ASSERT_EQ(parsed->events.size(), 1u);
+  // {"customer":"alice","properties":{"model":"gpt \"4\"","tokens":12.50},
+  //  "timestamp":1767607200000000,"type":"api_call"}
+  EXPECT_EQ(parsed->events[0].content_hash,
+            "6664df34e97c747af7375a7ebd3bd0c26950a1ef2083336dcc5360f80c8f6698");
+}
+
 // A batch's meter contributions are worked out on the request thread before it is queued
 // (Pipeline::plan). A meter created in between must still count the batch, and a stale plan must
 // not count it twice or against the old meter list.
