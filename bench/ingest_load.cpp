@@ -135,6 +135,7 @@ json::Value call(HttpConnection& connection, const Options& options, std::string
 // The ingest writer's counters from GET /metrics (absent metrics read as 0).
 struct WriterCounters {
   double events = 0;
+  double commits = 0;
   double busy_seconds = 0;
 };
 
@@ -147,6 +148,7 @@ WriterCounters writer_counters(HttpConnection& connection, const Options& option
     return at == std::string::npos ? 0.0 : std::strtod(response.body.c_str() + at + prefix.size(), nullptr);
   };
   counters.events = value("neruba_ingest_events_total");
+  counters.commits = value("neruba_ingest_commits_total");
   counters.busy_seconds = value("neruba_ingest_writer_busy_seconds_total");
   return counters;
 }
@@ -545,6 +547,8 @@ int run(const Options& options) {
   const double writer_busy = writer_after.busy_seconds - writer_before.busy_seconds;
   const double writer_us_per_event = writer_events > 0 ? writer_busy * 1e6 / writer_events : 0;
   const double writer_busy_share = writer_busy / timed.elapsed_seconds;
+  const double writer_commits = writer_after.commits - writer_before.commits;
+  const double events_per_commit = writer_commits > 0 ? writer_events / writer_commits : 0;
   Totals all = warmup.totals;
   all.merge(timed.totals);
 
@@ -587,8 +591,9 @@ int run(const Options& options) {
                 timed.elapsed_seconds, options.connections, events_per_second, p50, p99, max);
   std::cout << line;
   std::snprintf(line, sizeof line,
-                "ingest_load: server writer busy %.0f%% of the timed phase, %.1f us of writer time per event\n",
-                100 * writer_busy_share, writer_us_per_event);
+                "ingest_load: server writer busy %.0f%% of the timed phase, %.1f us of writer time per event, "
+                "%.0f events per commit\n",
+                100 * writer_busy_share, writer_us_per_event, events_per_commit);
   std::cout << line;
   std::cout << "ingest_load: duplicates " << all.duplicates << ", conflicts " << all.conflicts << ", rejected "
             << all.rejected << ", 429 retries " << all.retries_429 << ", 503 retries " << all.retries_503

@@ -159,9 +159,10 @@ class Pipeline {
   std::condition_variable work_;
   std::map<std::string, std::deque<std::unique_ptr<Job>>> queues_;  // GUARDED_BY(mutex_), by tenant
   std::map<std::string, std::size_t> in_flight_;                    // GUARDED_BY(mutex_)
-  std::string next_tenant_;                            // GUARDED_BY(mutex_), round-robin
-  std::size_t queued_events_ = 0;                      // GUARDED_BY(mutex_)
-  std::size_t last_group_events_ = 0;                  // GUARDED_BY(mutex_)
+  std::string next_tenant_;            // GUARDED_BY(mutex_), round-robin
+  std::size_t queued_events_ = 0;      // GUARDED_BY(mutex_)
+  std::size_t last_group_events_ = 0;  // GUARDED_BY(mutex_)
+  std::size_t writing_ = 0;  // GUARDED_BY(mutex_): writers between take_group and commit's end
   std::chrono::milliseconds last_commit_duration_{0};  // GUARDED_BY(mutex_)
   static constexpr std::chrono::milliseconds gather_wait_max{50};
   bool stopping_ = false;  // GUARDED_BY(mutex_)

@@ -177,7 +177,7 @@ std::future<Result<Reply>> Pipeline::submit(std::unique_ptr<Job> job) {
     queued_events_ += job->batch.size;
     queues_[tenant].push_back(std::move(job));
   }
-  work_.notify_one();
+  work_.notify_all();  // writers wait for different things (take_group)
   return future;
 }
 
@@ -202,19 +202,29 @@ std::size_t Pipeline::in_flight(const TenantId& tenant) const {
 // commit's duration, and never longer than `gather_wait_max`. An idle or lightly loaded pipeline
 // never waits.
 //
-// The gather wait lets go of the lock, so another writer may take every queued job meanwhile:
-// then this one waits for work again. Only a stopping, drained pipeline gives back an empty group
-// (on which the writer ends).
+// With several writers, one that finds another writing starts a commit of its own only once half
+// a commit's worth is queued, or when the other is done: the work of a commit is mostly per
+// bucket and per commit, not per event, so while the database is busy anyway a few larger
+// commits cost it less than many small ones. An idle writer never waits for a busy one to start.
+//
+// The waits let go of the lock, so another writer may take every queued job meanwhile: then this
+// one waits for work again. Only a stopping, drained pipeline gives back an empty group (on which
+// the writer ends).
 std::vector<std::unique_ptr<Pipeline::Job>> Pipeline::take_group() {
   std::unique_lock lock(mutex_);
+  const auto enough_queued = [this] {
+    return stopping_ || queued_events_ * 2 >= events_per_commit_max_;
+  };
   do {
-    work_.wait(lock, [this] { return stopping_ || !queues_.empty(); });
+    work_.wait(lock, [&] {
+      return stopping_ || (!queues_.empty() && (writing_ == 0 || enough_queued()));
+    });
     if (!stopping_ && last_group_events_ * 2 >= events_per_commit_max_) {
       const auto wait = std::min(last_commit_duration_ / 4, gather_wait_max);
-      work_.wait_for(lock, wait,
-                     [this] { return stopping_ || queued_events_ * 2 >= events_per_commit_max_; });
+      work_.wait_for(lock, wait, enough_queued);
     }
   } while (queues_.empty() && !stopping_);
+  ++writing_;
   std::vector<std::unique_ptr<Job>> group;
   std::size_t events = 0;
   while (!queues_.empty() && events < events_per_commit_max_) {
@@ -240,6 +250,7 @@ void Pipeline::writer_loop() {
     auto group = take_group();
     if (group.empty()) {  // stopping and drained
       std::lock_guard lock(mutex_);
+      --writing_;
       --stats_.writers;
       return;
     }
@@ -271,7 +282,8 @@ void Pipeline::writer_loop() {
       }
     }
     const auto busy = std::chrono::steady_clock::now() - started;
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
+    --writing_;
     last_commit_duration_ = std::chrono::duration_cast<std::chrono::milliseconds>(busy);
     stats_.groups += 1;
     for (const auto& [tenant, count] : sizes) stats_.events += count;
@@ -279,6 +291,8 @@ void Pipeline::writer_loop() {
     for (const auto& [tenant, count] : sizes) in_flight_[tenant] -= count;
     for (auto it = in_flight_.begin(); it != in_flight_.end();)
       it = it->second == 0 ? in_flight_.erase(it) : ++it;
+    lock.unlock();
+    work_.notify_all();  // a writer waiting for this one to finish may start
   }
 }
 
