@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <iterator>
+#include <span>
 #include <unordered_set>
 
 #include "common/limits.hpp"
@@ -231,14 +233,39 @@ class Parser {
   // hash set, so an object with a million members costs linear time, not 10^12 comparisons.
   static constexpr std::size_t members_scanned_max = 16;
 
-  static bool has_member(const Value::Object& members, std::string_view key) {
+  static bool has_member(std::span<const Value::Member> members, std::string_view key) {
     return std::any_of(members.begin(), members.end(),
                        [&](const Value::Member& member) { return member.key == key; });
   }
 
+  // An object's (an array's) elements are gathered on a stack shared by every nesting level, then
+  // moved into a vector of exactly their number: no vector grows (and moves its elements) member
+  // by member, object after object.
+  template <typename T>
+  static std::vector<T> take_from(std::vector<T>& stack, std::size_t start) {
+    std::vector<T> out;
+    out.reserve(stack.size() - start);
+    std::move(stack.begin() + static_cast<std::ptrdiff_t>(start), stack.end(),
+              std::back_inserter(out));
+    stack.resize(start);
+    return out;
+  }
+
   bool parse_object(Value& out, std::size_t depth) {
     ++pos_;  // '{'
-    Value::Object members;
+    const std::size_t start = member_stack_.size();
+    // Gives the stack back as found, however the object ends.
+    struct Unwind {
+      std::vector<Value::Member>& stack;
+      std::size_t start;
+      ~Unwind() {
+        if (stack.size() > start) stack.resize(start);
+      }
+    } unwind{member_stack_, start};
+    const auto members = [&] {
+      return std::span<const Value::Member>(member_stack_.data() + start,
+                                            member_stack_.size() - start);
+    };
     std::unordered_set<std::string> names;  // filled only once members_scanned_max is reached
     skip_whitespace();
     if (pos_ < text_.size() && text_[pos_] == '}') {
@@ -249,7 +276,7 @@ class Parser {
     while (true) {
       skip_whitespace();
       if (pos_ >= text_.size() || text_[pos_] != '"') {
-        if (!members.empty() && pos_ < text_.size() && text_[pos_] == '}') {
+        if (!members().empty() && pos_ < text_.size() && text_[pos_] == '}') {
           return set_error("trailing comma before '}'");
         }
         return set_error("expected a member name");
@@ -258,11 +285,11 @@ class Parser {
       std::string key;
       if (!parse_string(key)) return false;
       bool duplicate = false;
-      if (members.size() < members_scanned_max) {
-        duplicate = has_member(members, key);
+      if (members().size() < members_scanned_max) {
+        duplicate = has_member(members(), key);
       } else {
         if (names.empty()) {
-          for (const auto& member : members) names.insert(member.key);
+          for (const auto& member : members()) names.insert(member.key);
         }
         duplicate = !names.insert(key).second;
       }
@@ -273,7 +300,7 @@ class Parser {
       skip_whitespace();
       Value value;
       if (!parse_value(value, depth + 1)) return false;
-      members.push_back(Value::Member{std::move(key), std::move(value)});
+      member_stack_.push_back(Value::Member{std::move(key), std::move(value)});
       skip_whitespace();
       if (pos_ < text_.size() && text_[pos_] == ',') {
         ++pos_;
@@ -281,7 +308,7 @@ class Parser {
       }
       if (pos_ < text_.size() && text_[pos_] == '}') {
         ++pos_;
-        out = Value::object(std::move(members));
+        out = Value::object(take_from(member_stack_, start));
         return true;
       }
       return set_error("expected ',' or '}'");
@@ -290,7 +317,14 @@ class Parser {
 
   bool parse_array(Value& out, std::size_t depth) {
     ++pos_;  // '['
-    Value::Array items;
+    const std::size_t start = item_stack_.size();
+    struct Unwind {
+      std::vector<Value>& stack;
+      std::size_t start;
+      ~Unwind() {
+        if (stack.size() > start) stack.resize(start);
+      }
+    } unwind{item_stack_, start};
     skip_whitespace();
     if (pos_ < text_.size() && text_[pos_] == ']') {
       ++pos_;
@@ -299,12 +333,12 @@ class Parser {
     }
     while (true) {
       skip_whitespace();
-      if (!items.empty() && pos_ < text_.size() && text_[pos_] == ']') {
+      if (item_stack_.size() > start && pos_ < text_.size() && text_[pos_] == ']') {
         return set_error("trailing comma before ']'");
       }
       Value value;
       if (!parse_value(value, depth + 1)) return false;
-      items.push_back(std::move(value));
+      item_stack_.push_back(std::move(value));
       skip_whitespace();
       if (pos_ < text_.size() && text_[pos_] == ',') {
         ++pos_;
@@ -312,7 +346,7 @@ class Parser {
       }
       if (pos_ < text_.size() && text_[pos_] == ']') {
         ++pos_;
-        out = Value::array(std::move(items));
+        out = Value::array(take_from(item_stack_, start));
         return true;
       }
       return set_error("expected ',' or ']'");
@@ -477,6 +511,8 @@ class Parser {
 
   std::string_view text_;
   std::size_t pos_ = 0;
+  std::vector<Value::Member> member_stack_;  // of the objects being parsed, outermost first
+  std::vector<Value> item_stack_;            // of the arrays being parsed, outermost first
   std::string error_;
   std::size_t error_offset_ = 0;
 };
