@@ -598,39 +598,50 @@ void Pipeline::plan(Job& job) {
     if (!tx) tx = db_.begin(storage::TxMode::read);
     return *tx;
   };
+  // The meters and every distinct customer of the batch from the caches, under one lock (many
+  // request threads plan at once); what is not cached is read.
+  std::unordered_map<std::string_view, std::string> customers;  // external → id ("": unknown)
+  for (const auto& event : job.batch.events) customers.try_emplace(event.customer);
   std::shared_ptr<const std::vector<storage::MeterRecord>> meters;
+  std::vector<std::pair<std::string_view, std::string*>> uncached;
+  std::string key = tenant.str();
+  key.push_back('\0');
+  const std::size_t prefix = key.size();
   {
     std::lock_guard lock(cache_mutex_);
     if (const auto it = meters_.find(tenant.str()); it != meters_.end()) meters = it->second;
+    for (auto& [external, id] : customers) {
+      key.resize(prefix);
+      key += external;
+      if (const auto it = customer_ids_.find(key); it != customer_ids_.end()) {
+        id = it->second;
+      } else {
+        uncached.emplace_back(external, &id);
+      }
+    }
   }
   if (!meters) {
     meters = std::make_shared<const std::vector<storage::MeterRecord>>(
         storage::meters::list(read(), tenant));
   }
+  for (auto& [external, id] : uncached) {
+    if (const auto customer =
+            storage::customers::find_by_external_id(read(), tenant, std::string(external))) {
+      *id = customer->id.str();
+      key.resize(prefix);
+      key += external;
+      cache_customer(key, *id);
+    }
+  }
   job.plan.meter_ids.clear();
   for (const auto& meter : *meters) job.plan.meter_ids.push_back(meter.definition.id);
   job.plan.events.assign(job.batch.events.size(), EventPlan{});
-  std::unordered_map<std::string_view, std::string> customers;  // external → id ("": unknown)
-  std::string key = tenant.str();
-  key.push_back('\0');
-  const std::size_t prefix = key.size();
   for (std::size_t i = 0; i < job.batch.events.size(); ++i) {
     const PreparedEvent& event = job.batch.events[i];
     EventPlan& plan = job.plan.events[i];
-    auto [known, first] = customers.try_emplace(event.customer);
-    if (first) {
-      key.resize(prefix);
-      key += event.customer;
-      if (auto id = cached_customer(key)) {
-        known->second = std::move(*id);
-      } else if (const auto customer =
-                     storage::customers::find_by_external_id(read(), tenant, event.customer)) {
-        known->second = customer->id.str();
-        cache_customer(key, known->second);
-      }
-    }
-    if (known->second.empty()) continue;
-    plan.customer_id = known->second;
+    const std::string& customer_id = customers.at(event.customer);
+    if (customer_id.empty()) continue;
+    plan.customer_id = customer_id;
     plan.unreadable_field = parts_of(*meters, event, plan.customer_id, plan.parts);
   }
 }
