@@ -327,7 +327,8 @@ class SqliteWriter final : public Writer {
 
 class PostgresWriter final : public Writer {
  public:
-  PostgresWriter(std::string url, std::string tenant_id) : url_(std::move(url)), tenant_id_(std::move(tenant_id)) {}
+  PostgresWriter(std::string url, std::string tenant_id)
+      : url_(std::move(url)), tenant_id_(std::move(tenant_id)), tenant_(tenant_id_) {}
   ~PostgresWriter() override {
     if (conn_ != nullptr) PQfinish(conn_);
   }
@@ -346,21 +347,16 @@ class PostgresWriter final : public Writer {
   void begin() override { exec("BEGIN"); }
   void commit() override { exec("COMMIT"); }
 
-  // The binary COPY format the server writes events in (storage::BinaryCopy).
+  // The events in the statement and binary COPY format the server sends them in
+  // (storage::events::copy_data).
   void prepare(const Batch& batch) override {
-    storage::BinaryCopy events;
+    std::vector<storage::NewEvent> rows;
+    rows.reserve(batch.events.size());
     for (const auto& e : batch.events) {
-      events.row(8);
-      events.text(tenant_id_);
-      events.text(e.event_id);
-      events.text(e.customer_id);
-      events.text(e.event_type);
-      events.bigint(e.occurred_at);
-      events.text(e.properties);
-      events.text(e.content_hash);
-      events.bigint(e.received_at);
+      rows.push_back(storage::NewEvent{e.event_id, e.customer_id, e.event_type, e.occurred_at,
+                                       e.properties, e.content_hash, e.received_at});
     }
-    events_copy_ = batch.events.empty() ? std::string() : std::move(events).finish();
+    events_copy_ = rows.empty() ? std::string() : storage::events::copy_data(tenant_, rows);
     storage::BinaryCopy buckets;
     for (const auto& d : batch.buckets) {
       const auto& a = d.aggregate;
@@ -382,9 +378,7 @@ class PostgresWriter final : public Writer {
 
   void write(const Batch&) override {
     if (!events_copy_.empty())
-      copy("COPY events (tenant_id, event_id, customer_id, event_type, occurred_at, properties, content_hash, "
-         "received_at) FROM STDIN (FORMAT binary)",
-         events_copy_);
+      copy(std::string(storage::events::copy_sql).c_str(), events_copy_);
     if (buckets_copy_.empty()) return;
     copy("COPY bench_buckets (tenant_id, meter_id, customer_id, bucket_start, group_key, event_count, sum_value, "
          "max_value, latest_at, latest_event_id, latest_value) FROM STDIN (FORMAT binary)",
@@ -427,6 +421,7 @@ class PostgresWriter final : public Writer {
 
   std::string url_;
   std::string tenant_id_;
+  TenantId tenant_;
   PGconn* conn_ = nullptr;
   std::string events_copy_;
   std::string buckets_copy_;

@@ -251,17 +251,21 @@ class Parser {
     return out;
   }
 
+  // Gives a stack back as it was at `start`, however the object or array being parsed ends (an
+  // error leaves its elements behind).
+  template <typename T>
+  struct StackMark {
+    std::vector<T>& stack;
+    std::size_t start;
+    ~StackMark() {
+      if (stack.size() > start) stack.resize(start);
+    }
+  };
+
   bool parse_object(Value& out, std::size_t depth) {
     ++pos_;  // '{'
     const std::size_t start = member_stack_.size();
-    // Gives the stack back as found, however the object ends.
-    struct Unwind {
-      std::vector<Value::Member>& stack;
-      std::size_t start;
-      ~Unwind() {
-        if (stack.size() > start) stack.resize(start);
-      }
-    } unwind{member_stack_, start};
+    const StackMark<Value::Member> mark{member_stack_, start};
     const auto members = [&] {
       return std::span<const Value::Member>(member_stack_.data() + start,
                                             member_stack_.size() - start);
@@ -318,13 +322,7 @@ class Parser {
   bool parse_array(Value& out, std::size_t depth) {
     ++pos_;  // '['
     const std::size_t start = item_stack_.size();
-    struct Unwind {
-      std::vector<Value>& stack;
-      std::size_t start;
-      ~Unwind() {
-        if (stack.size() > start) stack.resize(start);
-      }
-    } unwind{item_stack_, start};
+    const StackMark<Value> mark{item_stack_, start};
     skip_whitespace();
     if (pos_ < text_.size() && text_[pos_] == ']') {
       ++pos_;

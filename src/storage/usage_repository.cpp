@@ -188,15 +188,7 @@ std::vector<std::pair<std::string, std::string>> existing_hashes(
   return found;
 }
 
-namespace {
-
-// PostgreSQL: the rows by binary COPY, as the benchmark ceiling writes them — about half the
-// server's work of `INSERT … SELECT unnest(…) ON CONFLICT DO NOTHING` (no arrays to parse, no
-// conflict probe before each insert, heap pages filled many rows at a time). COPY has no ON
-// CONFLICT: it runs under a savepoint and is undone, returning false, when an event_id is already
-// stored (a resend: the caller then inserts row by row with ON CONFLICT). New events are the
-// common case; a resent batch fails at its first row, having cost little.
-bool copy_new_events(Tx& tx, const TenantId& tenant, std::span<const NewEvent> rows) {
+std::string copy_data(const TenantId& tenant, std::span<const NewEvent> rows) {
   BinaryCopy copy;
   std::size_t bytes = 0;
   for (const NewEvent& e : rows) bytes += e.properties.size() + 160;
@@ -212,13 +204,22 @@ bool copy_new_events(Tx& tx, const TenantId& tenant, std::span<const NewEvent> r
     copy.text(e.content_hash);
     copy.bigint(e.received_at);
   }
-  const std::string data = std::move(copy).finish();
+  return std::move(copy).finish();
+}
+
+namespace {
+
+// PostgreSQL: the rows by binary COPY, as the benchmark ceiling writes them — about half the
+// server's work of `INSERT … SELECT unnest(…) ON CONFLICT DO NOTHING` (no arrays to parse, no
+// conflict probe before each insert, heap pages filled many rows at a time). COPY has no ON
+// CONFLICT: it runs under a savepoint and is undone, returning false, when an event_id is already
+// stored (a resend: the caller then inserts row by row with ON CONFLICT). New events are the
+// common case; a resent batch fails at its first row, having cost little.
+bool copy_new_events(Tx& tx, const TenantId& tenant, std::span<const NewEvent> rows) {
+  const std::string data = copy_data(tenant, rows);
   tx.exec("SAVEPOINT copy_events");
   try {
-    tx.copy_in(
-        "COPY events (tenant_id, event_id, customer_id, event_type, occurred_at, properties, "
-        "content_hash, received_at) FROM STDIN (FORMAT binary)",
-        data);
+    tx.copy_in(copy_sql, data);
   } catch (const StorageError& error) {
     if (error.sqlstate() != "23505") throw;  // unique_violation: an event_id is stored
     tx.exec("ROLLBACK TO copy_events");

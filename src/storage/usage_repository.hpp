@@ -65,6 +65,12 @@ std::vector<std::pair<std::string, std::string>> existing_hashes(
 // Inserts rows (distinct event_ids); a row whose event_id is stored already (a resend, or a
 // concurrent writer got there first) is skipped. Returns, by position, whether each row went in.
 std::vector<bool> insert(Tx& tx, const TenantId& tenant, std::span<const NewEvent> rows);
+// PostgreSQL: the statement and binary COPY stream (tenant_id first, then NewEvent's fields in
+// order) that insert() sends a large batch in; the ingest benchmark's ceiling sends the same.
+inline constexpr std::string_view copy_sql =
+    "COPY events (tenant_id, event_id, customer_id, event_type, occurred_at, properties, "
+    "content_hash, received_at) FROM STDIN (FORMAT binary)";
+std::string copy_data(const TenantId& tenant, std::span<const NewEvent> rows);
 // Removes an event this transaction inserted but then had to reject (its usage would overflow).
 void erase(Tx& tx, const TenantId& tenant, const std::string& event_id);
 // Events of one customer and type with occurred_at in [from, to), in timestamp order.
