@@ -28,8 +28,10 @@ inline constexpr std::size_t ingest_in_flight_events_max = 50'000;  // per tenan
 inline constexpr std::size_t ingest_sqlite_events_per_commit_max = 40'000;
 inline constexpr std::size_t ingest_postgres_events_per_commit_max = 20'000;
 inline constexpr std::size_t ingest_postgres_writers = 2;
-// PostgreSQL writes a batch's events by COPY, each under a savepoint, from this many events; a
-// commit stays under the 64 subtransactions PostgreSQL tracks per transaction without spilling.
+// PostgreSQL writes events by COPY, each COPY under a savepoint, from this many events (a
+// commit's batches of one tenant together, else a batch alone). A COPY that stays writes at least
+// this many of the commit's events (an undone one leaves no subtransaction behind), so a commit
+// stays under the 64 subtransactions PostgreSQL tracks per transaction without spilling.
 inline constexpr std::size_t ingest_postgres_copy_events_min = 500;
 static_assert((ingest_postgres_events_per_commit_max + events_per_batch_max) /
                       ingest_postgres_copy_events_min <

@@ -140,8 +140,15 @@ class Pipeline {
   void write_group(std::vector<std::unique_ptr<Job>>& group);
   // tenant \0 external id → customer id, for customers one transaction created.
   using CreatedCustomers = std::unordered_map<std::string, std::string>;
+  // Writes the events of the tenant's jobs that their plans admit by one COPY when the engine
+  // has it; marks them in `copied` (by job, then by position in the batch) for process_events.
+  static void copy_planned(storage::Tx& tx, const TenantId& tenant, const TenantWrites& writes,
+                           const std::vector<std::unique_ptr<Job>>& group,
+                           std::vector<std::vector<bool>>& copied);
+  // `copied`: the job's events copy_planned wrote already (by position; empty: none).
   void process_events(storage::Tx& tx, std::size_t job_index, Job& job, TenantWrites& writes,
-                      std::vector<EventOutcome>& outcomes, CreatedCustomers& created);
+                      const std::vector<bool>& copied, std::vector<EventOutcome>& outcomes,
+                      CreatedCustomers& created);
   void count_fresh(storage::Tx& tx, const TenantId& tenant, TenantWrites& writes,
                    std::vector<std::vector<EventOutcome>>& outcomes,
                    std::vector<std::size_t>& accepted);

@@ -98,6 +98,14 @@ std::optional<std::string> parts_of(const std::vector<storage::MeterRecord>& met
   return std::nullopt;
 }
 
+// The events row of an accepted event.
+storage::NewEvent event_row(const PreparedEvent& e, const std::string& customer_id,
+                            std::int64_t received_at) {
+  return storage::NewEvent{
+      e.event_id,     customer_id, e.type, e.occurred_at, e.canonical_properties,
+      e.content_hash, received_at};
+}
+
 bool same_meters(const std::vector<std::string>& ids,
                  const std::vector<storage::MeterRecord>& meters) {
   return std::equal(ids.begin(), ids.end(), meters.begin(), meters.end(),
@@ -305,9 +313,44 @@ void Pipeline::writer_loop() {
 // event_ids were new, and only the others (resends) are looked up to tell a duplicate from a
 // conflict. An event that would be rejected (unknown customer, bad property) is first checked
 // against what is stored, so that a resend is reported as the duplicate or conflict it is.
+void Pipeline::copy_planned(storage::Tx& tx, const TenantId& tenant, const TenantWrites& writes,
+                            const std::vector<std::unique_ptr<Job>>& group,
+                            std::vector<std::vector<bool>>& copied) {
+  if (!storage::events::can_copy(tx)) return;
+  // What process_events would insert without a second look: events whose plan names a customer
+  // and every meter part, planned against the meters this transaction read; of an event_id seen
+  // twice, the first (process_events lets it go first too).
+  std::vector<storage::NewEvent> rows;
+  std::vector<std::pair<std::size_t, std::size_t>> positions;  // (job, event) of each row
+  std::unordered_set<std::string_view> ids;
+  for (const std::size_t j : writes.jobs) {
+    const Job& job = *group[j];
+    const auto& events = job.batch.events;
+    if (job.plan.events.size() != events.size() || !same_meters(job.plan.meter_ids, writes.meters))
+      continue;
+    const std::int64_t received_at = domain::to_unix_micros(job.ctx.now);
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      const EventPlan& plan = job.plan.events[i];
+      const PreparedEvent& e = events[i];
+      if (plan.customer_id.empty() || plan.unreadable_field || !ids.insert(e.event_id).second)
+        continue;
+      rows.push_back(event_row(e, plan.customer_id, received_at));
+      positions.emplace_back(j, i);
+    }
+  }
+  // Few rows: each batch's own insert costs as little.
+  if (rows.size() < limits::ingest_postgres_copy_events_min) return;
+  // An event_id stored already leaves nothing written: each batch then goes its own way.
+  if (!storage::events::copy_all(tx, tenant, rows)) return;
+  for (const auto& [j, i] : positions) {
+    if (copied[j].empty()) copied[j].assign(group[j]->batch.events.size(), false);
+    copied[j][i] = true;
+  }
+}
+
 void Pipeline::process_events(storage::Tx& tx, std::size_t job_index, Job& job,
-                              TenantWrites& writes, std::vector<EventOutcome>& outcomes,
-                              CreatedCustomers& created) {
+                              TenantWrites& writes, const std::vector<bool>& copied,
+                              std::vector<EventOutcome>& outcomes, CreatedCustomers& created) {
   const TenantId& tenant = job.ctx.principal.tenant;
   // The plan is taken, not read: should this transaction fail, a retry works everything out
   // again rather than use parts already moved out of it.
@@ -417,19 +460,22 @@ void Pipeline::process_events(storage::Tx& tx, std::size_t job_index, Job& job,
       }
     }
 
+    const auto was_copied = [&](const PreparedEvent& event) {
+      return !copied.empty() && copied[static_cast<std::size_t>(&event - job.batch.events.data())];
+    };
     std::vector<storage::NewEvent> rows;
     rows.reserve(pending.size());
     const std::int64_t received_at = domain::to_unix_micros(job.ctx.now);
     for (const auto& entry : pending) {
       const PreparedEvent& e = *entry.event;
-      rows.push_back(storage::NewEvent{e.event_id, entry.customer_id, e.type, e.occurred_at,
-                                       e.canonical_properties, e.content_hash, received_at});
+      if (was_copied(e)) continue;
+      rows.push_back(event_row(e, entry.customer_id, received_at));
     }
     const auto inserted = storage::events::insert(tx, tenant, rows);
     std::vector<const PreparedEvent*> resent;  // event_id already stored (or a concurrent insert)
-    for (std::size_t i = 0; i < pending.size(); ++i) {
+    for (std::size_t i = 0, row = 0; i < pending.size(); ++i) {
       auto& entry = pending[i];
-      if (!inserted[i]) {
+      if (!was_copied(*entry.event) && !inserted[row++]) {
         resent.push_back(entry.event);
         continue;
       }
@@ -531,16 +577,23 @@ void Pipeline::write_group(std::vector<std::unique_ptr<Job>>& group) {
   std::vector<std::vector<EventOutcome>> outcomes(group.size());
   std::vector<std::size_t> accepted(group.size(), 0);
   for (std::size_t j = 0; j < group.size(); ++j) {
-    Job& job = *group[j];
-    const TenantId& tenant = job.ctx.principal.tenant;
+    const TenantId& tenant = group[j]->ctx.principal.tenant;
     auto [it, first] = writes.try_emplace(tenant.str());
     if (first) {
       storage::tenants::lock_shared(*tx, tenant);
       it->second.meters = storage::meters::list(*tx, tenant);
     }
     it->second.jobs.push_back(j);
+  }
+  std::vector<std::vector<bool>> copied(group.size());
+  for (const auto& [tenant, tenant_writes] : writes) {
+    copy_planned(*tx, TenantId(tenant), tenant_writes, group, copied);
+  }
+  for (std::size_t j = 0; j < group.size(); ++j) {
+    Job& job = *group[j];
     outcomes[j] = job.batch.rejected;
-    process_events(*tx, j, job, it->second, outcomes[j], created);
+    process_events(*tx, j, job, writes.at(job.ctx.principal.tenant.str()), copied[j], outcomes[j],
+                   created);
   }
   // Pre-aggregated usage, in the same transaction as the events it counts.
   for (auto& [tenant, tenant_writes] : writes) {

@@ -207,15 +207,17 @@ std::string copy_data(const TenantId& tenant, std::span<const NewEvent> rows) {
   return std::move(copy).finish();
 }
 
-namespace {
+bool can_copy(const Tx& tx) { return tx.dialect() == Dialect::postgres; }
 
 // PostgreSQL: the rows by binary COPY, as the benchmark ceiling writes them — about half the
 // server's work of `INSERT … SELECT unnest(…) ON CONFLICT DO NOTHING` (no arrays to parse, no
 // conflict probe before each insert, heap pages filled many rows at a time). COPY has no ON
 // CONFLICT: it runs under a savepoint and is undone, returning false, when an event_id is already
-// stored (a resend: the caller then inserts row by row with ON CONFLICT). New events are the
-// common case; a resent batch fails at its first row, having cost little.
-bool copy_new_events(Tx& tx, const TenantId& tenant, std::span<const NewEvent> rows) {
+// stored (a resend: the caller then inserts with ON CONFLICT). New events are the common case; a
+// resent batch fails at its first row, having cost little.
+bool copy_all(Tx& tx, const TenantId& tenant, std::span<const NewEvent> rows) {
+  if (!can_copy(tx)) throw StorageError(StorageError::Kind::other, "COPY needs PostgreSQL");
+  if (rows.empty()) return true;
   const std::string data = copy_data(tenant, rows);
   tx.exec("SAVEPOINT copy_events");
   try {
@@ -230,16 +232,13 @@ bool copy_new_events(Tx& tx, const TenantId& tenant, std::span<const NewEvent> r
   return true;
 }
 
-}  // namespace
-
 std::vector<bool> insert(Tx& tx, const TenantId& tenant, std::span<const NewEvent> rows) {
   std::vector<bool> inserted(rows.size(), false);
   if (rows.empty()) return inserted;
   if (tx.dialect() == Dialect::postgres) {
     // Each COPY's savepoint is a subtransaction with an id of its own; PostgreSQL tracks 64 per
     // transaction cheaply, and only batches this large use one (common/limits.hpp).
-    if (rows.size() >= limits::ingest_postgres_copy_events_min &&
-        copy_new_events(tx, tenant, rows)) {
+    if (rows.size() >= limits::ingest_postgres_copy_events_min && copy_all(tx, tenant, rows)) {
       inserted.assign(rows.size(), true);
       return inserted;
     }

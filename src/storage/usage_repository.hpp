@@ -65,6 +65,12 @@ std::vector<std::pair<std::string, std::string>> existing_hashes(
 // Inserts rows (distinct event_ids); a row whose event_id is stored already (a resend, or a
 // concurrent writer got there first) is skipped. Returns, by position, whether each row went in.
 std::vector<bool> insert(Tx& tx, const TenantId& tenant, std::span<const NewEvent> rows);
+// Whether copy_all() can write on this engine (PostgreSQL's COPY; SQLite has none).
+bool can_copy(const Tx& tx);
+// PostgreSQL: inserts every row (distinct event_ids) by one binary COPY under a savepoint, or —
+// when some event_id is stored already — none, and returns false. A COPY prepares per statement
+// what it then reuses across rows, so one large COPY costs less per row than several small ones.
+bool copy_all(Tx& tx, const TenantId& tenant, std::span<const NewEvent> rows);
 // PostgreSQL: the statement and binary COPY stream (tenant_id first, then NewEvent's fields in
 // order) that insert() sends a large batch in; the ingest benchmark's ceiling sends the same.
 inline constexpr std::string_view copy_sql =

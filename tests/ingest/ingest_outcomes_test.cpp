@@ -587,6 +587,138 @@ TEST_P(IngestOutcomes, AWriterThatFindsTheQueueEmptiedKeepsWriting) {
   EXPECT_EQ(calls(), std::to_string(kThreads * kRounds));
 }
 
+// Batches that queue while the writer is busy share its next commit. On PostgreSQL the events
+// their plans admit then go in by one COPY for the tenant — one subtransaction, so one xmin — and
+// an event_id that two of the batches carry is written once, the second copy a duplicate. A
+// batch holding an event_id stored before sends every batch its own way (a COPY each, the
+// resent batch row by row): the outcomes are the same either way. The writer is held by a
+// transaction of the test (PostgreSQL: a lock on the tenant's row; SQLite: the write lock).
+class QueuedBatches : public IngestOutcomes {
+ protected:
+  std::unique_ptr<services::ingest::Pipeline::Job> job_of(const std::vector<std::string>& events,
+                                                          const std::string& name) {
+    auto parsed = services::ingest::parse_batch(batch_json(events),
+                                                services::ingest::IngestSettings{}, instant(kNow));
+    EXPECT_TRUE(parsed.ok());
+    auto job = std::make_unique<services::ingest::Pipeline::Job>();
+    job->ctx.principal.tenant = TenantId(tenant_.id);
+    job->ctx.request_id = "req_" + name;
+    job->ctx.now = instant(kNow);
+    job->batch = std::move(*parsed);
+    return job;
+  }
+
+  static std::vector<std::string> calls_named(const std::string& prefix, int count) {
+    std::vector<std::string> events;
+    for (int e = 0; e < count; ++e) {
+      events.push_back(call(prefix + std::to_string(e), "1",
+                            "2026-01-05T10:" + std::to_string(10 + e % 50) + ":00Z"));
+    }
+    return events;
+  }
+
+  // Runs `first` while a transaction of the test holds the writer, queues `batches` behind it,
+  // lets the writer go, and returns the replies to `batches`.
+  std::vector<services::Reply> write_queued(std::vector<std::vector<std::string>> batches) {
+    services::ingest::Pipeline pipeline(db(), 20'000, 1);
+    auto hold = db().begin(storage::TxMode::write);
+    const bool postgres = hold->dialect() == storage::Dialect::postgres;
+    if (postgres) {
+      hold->query("SELECT 1 FROM tenants WHERE tenant_id = $1 FOR UPDATE", {tenant_.id});
+    }
+    const auto submit = [&](std::unique_ptr<services::ingest::Pipeline::Job> job) {
+      pipeline.plan(*job);  // as the HTTP handler does
+      return pipeline.submit(std::move(job));
+    };
+    auto first = submit(job_of({call("first-queued", "1")}, "first"));
+    if (postgres) {
+      // Until the writer waits for this transaction's lock (the activity view is read afresh:
+      // PostgreSQL keeps one snapshot of it per transaction).
+      for (int i = 0; i < 500; ++i) {
+        hold->query("SELECT pg_stat_clear_snapshot()");
+        const auto rows = hold->query(
+            "SELECT count(*) FROM pg_stat_activity WHERE pg_backend_pid() = "
+            "ANY(pg_blocking_pids(pid))");
+        if (rows.at(0).integer(0) > 0) break;
+        std::this_thread::sleep_for(10ms);
+      }
+    } else {
+      std::this_thread::sleep_for(200ms);  // the writer waits for the write lock
+    }
+    std::vector<std::future<Result<services::Reply>>> futures;
+    for (std::size_t b = 0; b < batches.size(); ++b) {
+      futures.push_back(submit(job_of(batches[b], "b" + std::to_string(b))));
+    }
+    hold->commit();
+    EXPECT_TRUE(first.get().ok());
+    std::vector<services::Reply> replies;
+    for (auto& future : futures) {
+      auto reply = future.get();
+      EXPECT_TRUE(reply.ok());
+      if (reply.ok()) replies.push_back(std::move(*reply));
+    }
+    return replies;
+  }
+
+  // Distinct transactions and subtransactions that wrote the tenant's events of that prefix
+  // (PostgreSQL), or nothing.
+  std::optional<std::int64_t> writers_of(const std::string& prefix) {
+    auto tx = db().begin(storage::TxMode::read);
+    if (tx->dialect() != storage::Dialect::postgres) return std::nullopt;
+    return tx
+        ->query(
+            "SELECT count(DISTINCT xmin::text) FROM events WHERE tenant_id = $1 AND event_id LIKE "
+            "$2",
+            {tenant_.id, prefix + "%"})
+        .at(0)
+        .integer(0);
+  }
+};
+
+TEST_P(QueuedBatches, ShareOneCommitAndOnePostgresCopy) {
+  auto batches = std::vector{calls_named("qa-", 600), calls_named("qb-", 600),
+                             calls_named("qc-", 600), calls_named("qd-", 599)};
+  batches[3].push_back(batches[0][7]);  // qa-7 again, same content
+  const auto replies = write_queued(batches);
+  ASSERT_EQ(replies.size(), 4u);
+  for (std::size_t b = 0; b < 3; ++b) {
+    EXPECT_EQ(int_of(replies[b].body, "accepted"), 600) << json::serialize(replies[b].body);
+    EXPECT_EQ(int_of(replies[b].body, "duplicates"), 0);
+  }
+  EXPECT_EQ(int_of(replies[3].body, "accepted"), 599) << json::serialize(replies[3].body);
+  EXPECT_EQ(int_of(replies[3].body, "duplicates"), 1);
+  EXPECT_TRUE(member(replies[3].body, "conflicts").items().empty());
+  EXPECT_EQ(stored_events(tenant_), 1 + 3 * 600 + 599);
+  EXPECT_EQ(calls(), std::to_string(1 + 3 * 600 + 599));
+  EXPECT_EQ(tokens(),
+            std::make_pair(std::to_string(1 + 3 * 600 + 599), std::int64_t{1 + 3 * 600 + 599}));
+  if (const auto writers = writers_of("q")) {
+    EXPECT_EQ(*writers, 1);  // one COPY for all four batches
+  }
+}
+
+TEST_P(QueuedBatches, WithAStoredEventIdEachBatchGoesItsOwnWay) {
+  ASSERT_EQ(
+      int_of(post_events(tenant_, {call("qb-5", "1", "2026-01-05T10:15:00Z")}).json, "accepted"),
+      1);
+  const auto replies =
+      write_queued({calls_named("qa-", 600), calls_named("qb-", 600), calls_named("qc-", 600)});
+  ASSERT_EQ(replies.size(), 3u);
+  EXPECT_EQ(int_of(replies[0].body, "accepted"), 600);
+  EXPECT_EQ(int_of(replies[1].body, "accepted"), 599) << json::serialize(replies[1].body);
+  EXPECT_EQ(int_of(replies[1].body, "duplicates"), 1);
+  EXPECT_EQ(int_of(replies[2].body, "accepted"), 600);
+  EXPECT_EQ(stored_events(tenant_), 2 + 3 * 600 - 1);
+  EXPECT_EQ(calls(), std::to_string(2 + 3 * 600 - 1));
+  if (const auto writers = writers_of("q")) {
+    // qa- and qc- by a COPY each; qb- (but for qb-5, stored before) row by row.
+    EXPECT_EQ(*writers, 4);  // and qb-5, stored before
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, QueuedBatches, ::testing::ValuesIn(test_backends()),
+                         backend_name);
+
 TEST_P(IngestOutcomes, FutureTimestampsBeyondTheSkewAreRejected) {
   // now = 2026-01-10T00:00:00Z, skew 300 s: 00:05:00 is the last accepted instant.
   const auto response = post_events(tenant_, {call("f0", "1", "2026-01-10T00:05:00Z"),
