@@ -3,6 +3,7 @@
 #include <chrono>
 #include <deque>
 #include <set>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -518,6 +519,12 @@ void Pipeline::count_fresh(storage::Tx& tx, const TenantId& tenant, TenantWrites
     std::vector<storage::UsageBucket> sums;
     sums.reserve(writes.buckets.size());
     for (auto& [key, bucket] : writes.buckets) sums.push_back(std::move(bucket));
+    // In key order: consecutive upserts then meet the same index and table pages (about a tenth
+    // less PostgreSQL time per bucket, docs/benchmarks.md).
+    std::sort(sums.begin(), sums.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.meter_id, a.customer_id, a.bucket_start, a.group_key) <
+             std::tie(b.meter_id, b.customer_id, b.bucket_start, b.group_key);
+    });
     if (storage::usage::add_to_buckets(tx, tenant, sums)) {
       for (const auto& fresh : writes.fresh) ++accepted[fresh.job];  // counted, not listed
       storage::usage::insert_distinct(tx, tenant, writes.distinct_rows);
