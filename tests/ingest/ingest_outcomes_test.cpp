@@ -597,10 +597,10 @@ class QueuedBatches : public IngestOutcomes {
  protected:
   std::unique_ptr<services::ingest::Pipeline::Job> job_of(const std::vector<std::string>& events,
                                                           const std::string& name) {
-    auto parsed = services::ingest::parse_batch(batch_json(events),
-                                                services::ingest::IngestSettings{}, instant(kNow));
+    auto parsed = services::ingest::parse_batch(batch_json(events), settings_, instant(kNow));
     EXPECT_TRUE(parsed.ok());
     auto job = std::make_unique<services::ingest::Pipeline::Job>();
+    job->settings = settings_;
     job->ctx.principal.tenant = TenantId(tenant_.id);
     job->ctx.request_id = "req_" + name;
     job->ctx.now = instant(kNow);
@@ -660,6 +660,8 @@ class QueuedBatches : public IngestOutcomes {
     return replies;
   }
 
+  services::ingest::IngestSettings settings_;
+
   // Distinct transactions and subtransactions that wrote the tenant's events of that prefix
   // (PostgreSQL), or nothing.
   std::optional<std::int64_t> writers_of(const std::string& prefix) {
@@ -713,6 +715,32 @@ TEST_P(QueuedBatches, WithAStoredEventIdEachBatchGoesItsOwnWay) {
   if (const auto writers = writers_of("q")) {
     // qa- and qc- by a COPY each; qb- (but for qb-5, stored before) row by row.
     EXPECT_EQ(*writers, 4);  // and qb-5, stored before
+  }
+}
+
+// Only what the plans admit goes into the shared COPY: an event for a customer the writer
+// creates (auto_create_customers), or one a meter cannot read (rejected), takes its batch's own
+// way, in the same commit.
+TEST_P(QueuedBatches, EventsThePlansCannotAdmitTakeTheirBatchsOwnWay) {
+  settings_.auto_create_customers = true;
+  auto mixed = calls_named("qa-", 600);
+  mixed.push_back(call("qn-1", "2", "2026-01-05T10:20:00Z", "newcomer"));
+  mixed.push_back(call("qn-2", "3", "2026-01-05T10:21:00Z", "newcomer"));
+  mixed.push_back(call("qbad-1", R"("many")"));  // a sum meter cannot read a string
+  const auto replies = write_queued({mixed, calls_named("qb-", 600)});
+  ASSERT_EQ(replies.size(), 2u);
+  EXPECT_EQ(int_of(replies[0].body, "accepted"), 602) << json::serialize(replies[0].body);
+  const auto& rejected = member(replies[0].body, "rejected").items();
+  ASSERT_EQ(rejected.size(), 1u) << json::serialize(replies[0].body);
+  EXPECT_EQ(member(rejected[0], "type").text(), "invalid_property");
+  EXPECT_EQ(member(rejected[0], "event_id").text(), "qbad-1");
+  EXPECT_EQ(int_of(replies[1].body, "accepted"), 600);
+  EXPECT_EQ(calls("newcomer"), "2");
+  EXPECT_EQ(tokens("newcomer"), std::make_pair(std::string("5"), std::int64_t{2}));
+  EXPECT_EQ(calls(), std::to_string(1 + 600 + 600));
+  EXPECT_EQ(stored_events(tenant_), 1 + 602 + 600);  // not the rejected one
+  if (const auto writers = writers_of("q")) {
+    EXPECT_EQ(*writers, 2);  // the shared COPY (qa-, qb-); the newcomer's two, row by row
   }
 }
 
