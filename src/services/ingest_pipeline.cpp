@@ -319,22 +319,23 @@ void Pipeline::copy_planned(storage::Tx& tx, const TenantId& tenant, const Tenan
                             std::vector<std::vector<bool>>& copied) {
   if (!storage::events::can_copy(tx)) return;
   // What process_events would insert without a second look: events whose plan names a customer
-  // and every meter part, planned against the meters this transaction read; of an event_id seen
-  // twice, the first (process_events lets it go first too).
+  // and every meter part, planned against the meters this transaction read — and only the first
+  // event of each event_id in the commit (process_events lets it go first: should it be rejected
+  // or need its customer created, a later one must not have gone in before it).
   std::vector<storage::NewEvent> rows;
   std::vector<std::pair<std::size_t, std::size_t>> positions;  // (job, event) of each row
   std::unordered_set<std::string_view> ids;
   for (const std::size_t j : writes.jobs) {
     const Job& job = *group[j];
     const auto& events = job.batch.events;
-    if (job.plan.events.size() != events.size() || !same_meters(job.plan.meter_ids, writes.meters))
-      continue;
+    const bool planned =
+        job.plan.events.size() == events.size() && same_meters(job.plan.meter_ids, writes.meters);
     const std::int64_t received_at = domain::to_unix_micros(job.ctx.now);
     for (std::size_t i = 0; i < events.size(); ++i) {
-      const EventPlan& plan = job.plan.events[i];
       const PreparedEvent& e = events[i];
-      if (plan.customer_id.empty() || plan.unreadable_field || !ids.insert(e.event_id).second)
-        continue;
+      if (!ids.insert(e.event_id).second || !planned) continue;
+      const EventPlan& plan = job.plan.events[i];
+      if (plan.customer_id.empty() || plan.unreadable_field) continue;
       rows.push_back(event_row(e, plan.customer_id, received_at));
       positions.emplace_back(j, i);
     }

@@ -744,6 +744,34 @@ TEST_P(QueuedBatches, EventsThePlansCannotAdmitTakeTheirBatchsOwnWay) {
   }
 }
 
+// The first event of an event_id in the commit decides, as it would batch by batch: a later
+// copy whose plan is complete must not go into the shared COPY ahead of a first one that is
+// rejected (then the later one is accepted) or whose customer the writer creates (then the later
+// one is a conflict).
+TEST_P(QueuedBatches, TheFirstOfAnEventIdDecidesEvenWhenItsPlanIsIncomplete) {
+  settings_.auto_create_customers = true;
+  auto first = calls_named("qa-", 600);
+  first.push_back(call("qx-1", "2", "2026-01-05T10:20:00Z", "newcomer"));
+  first.push_back(call("qy-1", R"("many")"));  // rejected: a sum meter cannot read a string
+  first.push_back(call("qy-1", "4"));          // so this one is accepted
+  auto second = calls_named("qb-", 600);
+  second.push_back(call("qx-1", "7"));  // alice's: other content than the newcomer's
+  const auto replies = write_queued({first, second});
+  ASSERT_EQ(replies.size(), 2u);
+  EXPECT_EQ(int_of(replies[0].body, "accepted"), 602) << json::serialize(replies[0].body);
+  const auto& rejected = member(replies[0].body, "rejected").items();
+  ASSERT_EQ(rejected.size(), 1u) << json::serialize(replies[0].body);
+  EXPECT_EQ(member(rejected[0], "event_id").text(), "qy-1");
+  EXPECT_EQ(member(rejected[0], "type").text(), "invalid_property");
+  EXPECT_EQ(int_of(replies[1].body, "accepted"), 600) << json::serialize(replies[1].body);
+  const auto& conflicts = member(replies[1].body, "conflicts").items();
+  ASSERT_EQ(conflicts.size(), 1u) << json::serialize(replies[1].body);
+  EXPECT_EQ(member(conflicts[0], "event_id").text(), "qx-1");
+  EXPECT_EQ(tokens("newcomer"), std::make_pair(std::string("2"), std::int64_t{1}));
+  EXPECT_EQ(tokens(), std::make_pair(std::to_string(1 + 600 + 600 + 4), std::int64_t{1202}));
+  EXPECT_EQ(stored_events(tenant_), 1 + 602 + 600);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, QueuedBatches, ::testing::ValuesIn(test_backends()),
                          backend_name);
 
