@@ -660,6 +660,15 @@ class QueuedBatches : public IngestOutcomes {
     return replies;
   }
 
+  // The reply rejected exactly one event: that one, for that reason.
+  static void expect_only_rejection(const services::Reply& reply, const std::string& event_id,
+                                    const std::string& type) {
+    const auto& rejected = member(reply.body, "rejected").items();
+    ASSERT_EQ(rejected.size(), 1u) << json::serialize(reply.body);
+    EXPECT_EQ(member(rejected[0], "event_id").text(), event_id);
+    EXPECT_EQ(member(rejected[0], "type").text(), type);
+  }
+
   services::ingest::IngestSettings settings_;
 
   // Distinct transactions and subtransactions that wrote the tenant's events of that prefix
@@ -730,10 +739,7 @@ TEST_P(QueuedBatches, EventsThePlansCannotAdmitTakeTheirBatchsOwnWay) {
   const auto replies = write_queued({mixed, calls_named("qb-", 600)});
   ASSERT_EQ(replies.size(), 2u);
   EXPECT_EQ(int_of(replies[0].body, "accepted"), 602) << json::serialize(replies[0].body);
-  const auto& rejected = member(replies[0].body, "rejected").items();
-  ASSERT_EQ(rejected.size(), 1u) << json::serialize(replies[0].body);
-  EXPECT_EQ(member(rejected[0], "type").text(), "invalid_property");
-  EXPECT_EQ(member(rejected[0], "event_id").text(), "qbad-1");
+  expect_only_rejection(replies[0], "qbad-1", "invalid_property");
   EXPECT_EQ(int_of(replies[1].body, "accepted"), 600);
   EXPECT_EQ(calls("newcomer"), "2");
   EXPECT_EQ(tokens("newcomer"), std::make_pair(std::string("5"), std::int64_t{2}));
@@ -759,10 +765,7 @@ TEST_P(QueuedBatches, TheFirstOfAnEventIdDecidesEvenWhenItsPlanIsIncomplete) {
   const auto replies = write_queued({first, second});
   ASSERT_EQ(replies.size(), 2u);
   EXPECT_EQ(int_of(replies[0].body, "accepted"), 602) << json::serialize(replies[0].body);
-  const auto& rejected = member(replies[0].body, "rejected").items();
-  ASSERT_EQ(rejected.size(), 1u) << json::serialize(replies[0].body);
-  EXPECT_EQ(member(rejected[0], "event_id").text(), "qy-1");
-  EXPECT_EQ(member(rejected[0], "type").text(), "invalid_property");
+  expect_only_rejection(replies[0], "qy-1", "invalid_property");
   EXPECT_EQ(int_of(replies[1].body, "accepted"), 600) << json::serialize(replies[1].body);
   const auto& conflicts = member(replies[1].body, "conflicts").items();
   ASSERT_EQ(conflicts.size(), 1u) << json::serialize(replies[1].body);
