@@ -140,8 +140,9 @@ class Pipeline {
   void write_group(std::vector<std::unique_ptr<Job>>& group);
   // tenant \0 external id → customer id, for customers one transaction created.
   using CreatedCustomers = std::unordered_map<std::string, std::string>;
-  // Writes the events of the tenant's jobs that their plans admit by one COPY when the engine
-  // has it; marks them in `copied` (by job, then by position in the batch) for process_events.
+  // Writes the events of the tenant's jobs that their plans admit — of each event_id only the
+  // commit's first — by one COPY when the engine has it, and marks them in `copied` (by job, then
+  // by position in the batch) for process_events; writes nothing when a stored id is among them.
   static void copy_planned(storage::Tx& tx, const TenantId& tenant, const TenantWrites& writes,
                            const std::vector<std::unique_ptr<Job>>& group,
                            std::vector<std::vector<bool>>& copied);
