@@ -115,6 +115,14 @@ bool same_meters(const std::vector<std::string>& ids,
                     });
 }
 
+// Whether a job's plan covers its events and its parts were planned with `meters` — the meters
+// the writing transaction read. Then both its customer ids and its parts hold.
+bool plan_holds(const Plan& plan, const ParsedBatch& batch,
+                const std::vector<storage::MeterRecord>& meters) {
+  return !batch.events.empty() && plan.events.size() == batch.events.size() &&
+         same_meters(plan.meter_ids, meters);
+}
+
 // Gives every part of the fresh events its bucket in writes.buckets, created empty when new;
 // returns the buckets created.
 std::vector<storage::UsageBucket*> map_buckets(TenantWrites& writes) {
@@ -305,15 +313,6 @@ void Pipeline::writer_loop() {
   }
 }
 
-// Gives every prepared event of a job its outcome and appends the new ones. Works in rounds: a
-// round takes the first remaining copy of each event_id; a later copy of an id is then judged
-// against what is stored for it (duplicate or conflict) — or, when no copy of it was stored (the
-// earlier one was rejected), it competes in the next round on its own merits.
-//
-// A round inserts first and asks questions later: `INSERT … ON CONFLICT DO NOTHING` says which
-// event_ids were new, and only the others (resends) are looked up to tell a duplicate from a
-// conflict. An event that would be rejected (unknown customer, bad property) is first checked
-// against what is stored, so that a resend is reported as the duplicate or conflict it is.
 void Pipeline::copy_planned(storage::Tx& tx, const TenantId& tenant, const TenantWrites& writes,
                             const std::vector<std::unique_ptr<Job>>& group,
                             std::vector<std::vector<bool>>& copied) {
@@ -328,8 +327,7 @@ void Pipeline::copy_planned(storage::Tx& tx, const TenantId& tenant, const Tenan
   for (const std::size_t j : writes.jobs) {
     const Job& job = *group[j];
     const auto& events = job.batch.events;
-    const bool planned =
-        job.plan.events.size() == events.size() && same_meters(job.plan.meter_ids, writes.meters);
+    const bool planned = plan_holds(job.plan, job.batch, writes.meters);
     const std::int64_t received_at = domain::to_unix_micros(job.ctx.now);
     for (std::size_t i = 0; i < events.size(); ++i) {
       const PreparedEvent& e = events[i];
@@ -350,16 +348,25 @@ void Pipeline::copy_planned(storage::Tx& tx, const TenantId& tenant, const Tenan
   }
 }
 
+// Gives every prepared event of a job its outcome and appends the new ones. Works in rounds: a
+// round takes the first remaining copy of each event_id; a later copy of an id is then judged
+// against what is stored for it (duplicate or conflict) — or, when no copy of it was stored (the
+// earlier one was rejected), it competes in the next round on its own merits.
+//
+// A round inserts first and asks questions later: `INSERT … ON CONFLICT DO NOTHING` says which
+// event_ids were new, and only the others (resends) are looked up to tell a duplicate from a
+// conflict. An event that would be rejected (unknown customer, bad property) is first checked
+// against what is stored, so that a resend is reported as the duplicate or conflict it is.
 void Pipeline::process_events(storage::Tx& tx, std::size_t job_index, Job& job,
                               TenantWrites& writes, const std::vector<bool>& copied,
                               std::vector<EventOutcome>& outcomes, CreatedCustomers& created) {
   const TenantId& tenant = job.ctx.principal.tenant;
+  const bool planned_parts = plan_holds(job.plan, job.batch, writes.meters);
   // The plan is taken, not read: should this transaction fail, a retry works everything out
   // again rather than use parts already moved out of it.
   std::vector<EventPlan> planned = std::move(job.plan.events);
   job.plan.events.clear();
   if (planned.size() != job.batch.events.size()) planned.clear();
-  const bool planned_parts = !planned.empty() && same_meters(job.plan.meter_ids, writes.meters);
   const auto plan_of = [&](const PreparedEvent& event) -> EventPlan* {
     if (planned.empty()) return nullptr;
     return &planned[static_cast<std::size_t>(&event - job.batch.events.data())];
