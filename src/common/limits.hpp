@@ -30,13 +30,16 @@ inline constexpr std::size_t ingest_postgres_events_per_commit_max = 20'000;
 inline constexpr std::size_t ingest_postgres_writers = 2;
 // PostgreSQL writes events by COPY, each COPY under a savepoint, from this many events (a
 // commit's batches of one tenant together, else a batch alone). A COPY that stays writes at least
-// this many of the commit's events (an undone one leaves no subtransaction behind), so a commit
-// stays under the 64 subtransactions PostgreSQL tracks per transaction without spilling.
+// this many of the commit's events (an undone one leaves no subtransaction behind); the bucket
+// sums of every tenant of the commit share one more savepoint (usage::add_to_buckets). So a
+// commit, however many tenants it serves, stays within the 64 subtransactions PostgreSQL tracks
+// per transaction without spilling.
 inline constexpr std::size_t ingest_postgres_copy_events_min = 500;
 static_assert((ingest_postgres_events_per_commit_max + events_per_batch_max) /
-                      ingest_postgres_copy_events_min <
+                          ingest_postgres_copy_events_min +
+                      1 <
                   64,
-              "a PostgreSQL commit must hold fewer than 64 COPY savepoints");
+              "a PostgreSQL commit must hold fewer than 64 savepoints");
 inline constexpr int late_event_window_days_default = 35;
 inline constexpr int late_event_window_days_max = 3650;
 inline constexpr int future_event_skew_seconds_default = 300;

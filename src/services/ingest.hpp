@@ -150,9 +150,12 @@ class Pipeline {
   void process_events(storage::Tx& tx, std::size_t job_index, Job& job, TenantWrites& writes,
                       const std::vector<bool>& copied, std::vector<EventOutcome>& outcomes,
                       CreatedCustomers& created);
-  void count_fresh(storage::Tx& tx, const TenantId& tenant, TenantWrites& writes,
+  void count_fresh(storage::Tx& tx, std::map<std::string, TenantWrites>& writes,
                    std::vector<std::vector<EventOutcome>>& outcomes,
                    std::vector<std::size_t>& accepted);
+  void count_one_by_one(storage::Tx& tx, const TenantId& tenant, TenantWrites& writes,
+                        std::vector<std::vector<EventOutcome>>& outcomes,
+                        std::vector<std::size_t>& accepted);
   // The customer's id; created (when the tenant allows it) only if `may_create`.
   std::optional<std::string> resolve_customer(storage::Tx& tx, const Job& job,
                                               const std::string& external_id, bool may_create,

@@ -508,39 +508,70 @@ void Pipeline::process_events(storage::Tx& tx, std::size_t job_index, Job& job,
   }
 }
 
-// Counts the tenant's fresh events into their buckets and writes the buckets back. Runs after
+// Counts each tenant's fresh events into their buckets and writes the buckets back. Runs after
 // every event of the transaction is inserted, under usage::lock_for_merge (taken here, in tenant
-// order, so concurrent writers never wait for each other in a cycle). An event whose count would
-// overflow a bucket is removed again and rejected; a copy of it judged a duplicate or conflict in
-// this transaction (it could only have been judged against the removed row) is rejected with it.
-void Pipeline::count_fresh(storage::Tx& tx, const TenantId& tenant, TenantWrites& writes,
+// order, so concurrent writers never wait for each other in a cycle). Usually every event fits:
+// each tenant's events are summed per bucket and the sums of all tenants added to the stored
+// totals in one pass, inside the upserts, without reading a bucket first. When some total would
+// overflow, nothing of that pass stays, and the tenants whose sums were in it are counted event by
+// event (count_one_by_one).
+void Pipeline::count_fresh(storage::Tx& tx, std::map<std::string, TenantWrites>& writes,
                            std::vector<std::vector<EventOutcome>>& outcomes,
                            std::vector<std::size_t>& accepted) {
-  storage::usage::lock_for_merge(tx, tenant);
-  // Usually every event fits: the commit's events are summed per bucket and the sums added to
-  // the stored totals in one pass, inside the upsert, without reading a bucket first.
-  map_buckets(writes);
-  const bool summed = std::none_of(writes.fresh.begin(), writes.fresh.end(), [&](const Fresh& f) {
-    return count_event(writes, f).has_value();
-  });
-  if (summed) {
-    std::vector<storage::UsageBucket> sums;
-    sums.reserve(writes.buckets.size());
-    for (auto& [key, bucket] : writes.buckets) sums.push_back(std::move(bucket));
+  std::vector<TenantId> tenants;  // in lock order
+  // The tenants whose sums go into the one pass (by position in `tenants`), and their sums.
+  std::vector<std::pair<std::size_t, TenantWrites*>> summed;
+  std::vector<std::vector<storage::UsageBucket>> sums;
+  std::vector<std::pair<TenantId, TenantWrites*>> one_by_one;
+  tenants.reserve(writes.size());
+  for (auto& [tenant_id, tenant_writes] : writes) {
+    const TenantId& tenant = tenants.emplace_back(tenant_id);
+    storage::usage::lock_for_merge(tx, tenant);
+    map_buckets(tenant_writes);
+    const bool fits =
+        std::none_of(tenant_writes.fresh.begin(), tenant_writes.fresh.end(),
+                     [&](const Fresh& f) { return count_event(tenant_writes, f).has_value(); });
+    if (!fits) {
+      one_by_one.emplace_back(tenant, &tenant_writes);
+      continue;
+    }
+    auto& tenant_sums = sums.emplace_back();
+    tenant_sums.reserve(tenant_writes.buckets.size());
+    for (auto& [key, bucket] : tenant_writes.buckets) tenant_sums.push_back(std::move(bucket));
     // In key order: consecutive upserts then meet the same index and table pages (about a tenth
     // less PostgreSQL time per bucket, docs/benchmarks.md).
-    std::sort(sums.begin(), sums.end(), [](const auto& a, const auto& b) {
+    std::sort(tenant_sums.begin(), tenant_sums.end(), [](const auto& a, const auto& b) {
       return std::tie(a.meter_id, a.customer_id, a.bucket_start, a.group_key) <
              std::tie(b.meter_id, b.customer_id, b.bucket_start, b.group_key);
     });
-    if (storage::usage::add_to_buckets(tx, tenant, sums)) {
-      for (const auto& fresh : writes.fresh) ++accepted[fresh.job];  // counted, not listed
-      storage::usage::insert_distinct(tx, tenant, writes.distinct_rows);
-      return;
-    }
+    summed.emplace_back(tenants.size() - 1, &tenant_writes);
   }
-  // Some total would overflow: count event by event onto the stored totals, and reject (and
-  // remove again) each event that does not fit.
+  std::vector<storage::usage::TenantDeltas> deltas;
+  deltas.reserve(summed.size());
+  for (std::size_t s = 0; s < summed.size(); ++s) {
+    deltas.push_back(storage::usage::TenantDeltas{&tenants[summed[s].first], &sums[s]});
+  }
+  const bool added = storage::usage::add_to_buckets(tx, deltas);
+  for (const auto& [t, tenant_writes] : summed) {
+    if (!added) {
+      one_by_one.emplace_back(tenants[t], tenant_writes);
+      continue;
+    }
+    for (const auto& fresh : tenant_writes->fresh) ++accepted[fresh.job];  // counted, not listed
+    storage::usage::insert_distinct(tx, tenants[t], tenant_writes->distinct_rows);
+  }
+  for (auto& [tenant, tenant_writes] : one_by_one) {
+    count_one_by_one(tx, tenant, *tenant_writes, outcomes, accepted);
+  }
+}
+
+// A tenant's fresh events counted one at a time onto the stored totals: each event that would
+// take a total beyond the exact decimal type is removed again and rejected, and a copy of it
+// judged a duplicate or conflict in this transaction (it could only have been judged against the
+// removed row) is rejected with it.
+void Pipeline::count_one_by_one(storage::Tx& tx, const TenantId& tenant, TenantWrites& writes,
+                                std::vector<std::vector<EventOutcome>>& outcomes,
+                                std::vector<std::size_t>& accepted) {
   writes.buckets.clear();
   writes.distinct.clear();
   writes.distinct_rows.clear();
@@ -611,9 +642,7 @@ void Pipeline::write_group(std::vector<std::unique_ptr<Job>>& group) {
                    created);
   }
   // Pre-aggregated usage, in the same transaction as the events it counts.
-  for (auto& [tenant, tenant_writes] : writes) {
-    count_fresh(*tx, TenantId(tenant), tenant_writes, outcomes, accepted);
-  }
+  count_fresh(*tx, writes, outcomes, accepted);
   std::vector<Reply> replies(group.size());
   for (std::size_t j = 0; j < group.size(); ++j) {
     auto& items = outcomes[j];

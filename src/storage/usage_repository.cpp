@@ -1,5 +1,6 @@
 #include "storage/usage_repository.hpp"
 
+#include <algorithm>
 #include <array>
 #include <unordered_map>
 
@@ -530,8 +531,7 @@ void store_buckets(Tx& tx, const TenantId& tenant, const std::vector<UsageBucket
   for (const auto& b : buckets) tx.exec(sql, bucket_row(tenant_id, b));
 }
 
-bool add_to_buckets(Tx& tx, const TenantId& tenant, const std::vector<UsageBucket>& deltas) {
-  if (deltas.empty()) return true;
+bool add_to_buckets(Tx& tx, std::span<const TenantDeltas> tenants) {
   // In DO UPDATE, usage_buckets.* is the row as stored and excluded.* the commit's sums. The SQL
   // functions neruba_decimal_sum / neruba_decimal_max add and compare exactly as
   // domain::Aggregate::merge does (registered on each SQLite connection; created by migration v8
@@ -551,18 +551,28 @@ bool add_to_buckets(Tx& tx, const TenantId& tenant, const std::vector<UsageBucke
       " THEN excluded.latest_event_id ELSE usage_buckets.latest_event_id END, latest_value = "
       "CASE WHEN " +
       std::string(newer) + " THEN excluded.latest_value ELSE usage_buckets.latest_value END";
+  const bool any = std::any_of(tenants.begin(), tenants.end(),
+                               [](const TenantDeltas& t) { return !t.deltas->empty(); });
+  if (!any) return true;
+  // One savepoint for every tenant of the transaction, not one each: on PostgreSQL each released
+  // savepoint that wrote is a subtransaction the transaction keeps, and past 64 of them every
+  // snapshot taken meanwhile, in any session, must look subtransactions up on disk
+  // (common/limits.hpp counts the commit's savepoints).
   tx.exec("SAVEPOINT add_to_buckets");
   try {
-    if (tx.dialect() == Dialect::postgres) {
-      // One statement for every bucket: the arrays of store_buckets, merged by the same clause.
-      tx.exec(std::string(insert_bucket) + std::string(unnest_buckets) + merge,
-              bucket_arrays(tenant, deltas));
-    } else {
-      static const std::string sql = std::string(insert_bucket) +
-                                     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)" +
-                                     merge;
-      const TextRef tenant_id{tenant.str()};
-      for (const auto& b : deltas) tx.exec(sql, bucket_row(tenant_id, b));
+    for (const TenantDeltas& t : tenants) {
+      if (t.deltas->empty()) continue;
+      if (tx.dialect() == Dialect::postgres) {
+        // One statement for every bucket: the arrays of store_buckets, merged by the same clause.
+        tx.exec(std::string(insert_bucket) + std::string(unnest_buckets) + merge,
+                bucket_arrays(*t.tenant, *t.deltas));
+      } else {
+        static const std::string sql = std::string(insert_bucket) +
+                                       "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)" +
+                                       merge;
+        const TextRef tenant_id{t.tenant->str()};
+        for (const auto& b : *t.deltas) tx.exec(sql, bucket_row(tenant_id, b));
+      }
     }
   } catch (const StorageError& error) {
     if (std::string_view(error.what()).find(columns::decimal_sum_overflow) ==
@@ -575,6 +585,11 @@ bool add_to_buckets(Tx& tx, const TenantId& tenant, const std::vector<UsageBucke
   }
   tx.exec("RELEASE add_to_buckets");
   return true;
+}
+
+bool add_to_buckets(Tx& tx, const TenantId& tenant, const std::vector<UsageBucket>& deltas) {
+  const TenantDeltas one{&tenant, &deltas};
+  return add_to_buckets(tx, std::span<const TenantDeltas>(&one, 1));
 }
 
 void insert_distinct(Tx& tx, const TenantId& tenant, const std::vector<DistinctValue>& rows) {

@@ -119,6 +119,13 @@ inline constexpr std::string_view set_bucket_totals =
 // (exact decimal SQL functions: registered on each SQLite connection, created by migration v8 on
 // PostgreSQL), so no bucket is read first. Take lock_for_merge first.
 bool add_to_buckets(Tx& tx, const TenantId& tenant, const std::vector<UsageBucket>& deltas);
+// The same for several tenants at once (take lock_for_merge for each first): all or nothing over
+// all of them, under one savepoint however many tenants there are.
+struct TenantDeltas {
+  const TenantId* tenant = nullptr;
+  const std::vector<UsageBucket>* deltas = nullptr;
+};
+bool add_to_buckets(Tx& tx, std::span<const TenantDeltas> tenants);
 // Writes each bucket's aggregate as its new total (insert or replace). Keys must be distinct.
 void store_buckets(Tx& tx, const TenantId& tenant, const std::vector<UsageBucket>& buckets);
 void insert_distinct(Tx& tx, const TenantId& tenant, const std::vector<DistinctValue>& rows);

@@ -595,13 +595,15 @@ TEST_P(IngestOutcomes, AWriterThatFindsTheQueueEmptiedKeepsWriting) {
 // transaction of the test (PostgreSQL: a lock on the tenant's row; SQLite: the write lock).
 class QueuedBatches : public IngestOutcomes {
  protected:
+  // A job of `tenant` (nullptr: tenant_).
   std::unique_ptr<services::ingest::Pipeline::Job> job_of(const std::vector<std::string>& events,
-                                                          const std::string& name) {
+                                                          const std::string& name,
+                                                          const Tenant* tenant = nullptr) {
     auto parsed = services::ingest::parse_batch(batch_json(events), settings_, instant(kNow));
     EXPECT_TRUE(parsed.ok());
     auto job = std::make_unique<services::ingest::Pipeline::Job>();
     job->settings = settings_;
-    job->ctx.principal.tenant = TenantId(tenant_.id);
+    job->ctx.principal.tenant = TenantId((tenant != nullptr ? *tenant : tenant_).id);
     job->ctx.request_id = "req_" + name;
     job->ctx.now = instant(kNow);
     job->batch = std::move(*parsed);
@@ -617,9 +619,11 @@ class QueuedBatches : public IngestOutcomes {
     return events;
   }
 
-  // Runs `first` while a transaction of the test holds the writer, queues `batches` behind it,
-  // lets the writer go, and returns the replies to `batches`.
-  std::vector<services::Reply> write_queued(std::vector<std::vector<std::string>> batches) {
+  // Runs `first` while a transaction of the test holds the writer, queues `batches` behind it
+  // (batch b of owners[b] when given, else of tenant_), lets the writer go, and returns the
+  // replies to `batches`.
+  std::vector<services::Reply> write_queued(std::vector<std::vector<std::string>> batches,
+                                            const std::vector<const Tenant*>& owners = {}) {
     services::ingest::Pipeline pipeline(db(), 20'000, 1);
     auto hold = db().begin(storage::TxMode::write);
     const bool postgres = hold->dialect() == storage::Dialect::postgres;
@@ -647,7 +651,8 @@ class QueuedBatches : public IngestOutcomes {
     }
     std::vector<std::future<Result<services::Reply>>> futures;
     for (std::size_t b = 0; b < batches.size(); ++b) {
-      futures.push_back(submit(job_of(batches[b], "b" + std::to_string(b))));
+      futures.push_back(submit(
+          job_of(batches[b], "b" + std::to_string(b), b < owners.size() ? owners[b] : nullptr)));
     }
     hold->commit();
     EXPECT_TRUE(first.get().ok());
@@ -775,7 +780,99 @@ TEST_P(QueuedBatches, TheFirstOfAnEventIdDecidesEvenWhenItsPlanIsIncomplete) {
   EXPECT_EQ(stored_events(tenant_), 1 + 602 + 600);
 }
 
+// Every tenant of a commit adds its bucket sums under one savepoint, not one each: on PostgreSQL a
+// transaction that kept more than 64 subtransactions would make every snapshot of every session
+// look them up on disk. A commit serving 70 tenants counts each one's usage, and its bucket rows
+// carry one xmin on PostgreSQL (one subtransaction wrote them all).
+class ManyTenantsQueued : public QueuedBatches {
+ protected:
+  static constexpr int kTenants = 70;
+
+  void SetUp() override {
+    QueuedBatches::SetUp();
+    for (int t = 0; t < kTenants; ++t) {
+      tenants_.push_back(make_tenant("Queued " + std::to_string(t)));
+      create_customer(tenants_.back(), "alice");
+      create_meter(tenants_.back(),
+                   R"({"code":"calls","event_type":"api_call","aggregation":"count"})");
+      create_meter(
+          tenants_.back(),
+          R"({"code":"tokens","event_type":"api_call","aggregation":"sum","field":"tokens"})");
+    }
+  }
+
+  // Two events for each tenant, tokens 2 and 3, queued as one batch per tenant.
+  std::vector<services::Reply> write_two_each() {
+    std::vector<std::vector<std::string>> batches;
+    std::vector<const Tenant*> owners;
+    for (const Tenant& tenant : tenants_) {
+      batches.push_back({call("m-a", "2"), call("m-b", "3")});
+      owners.push_back(&tenant);
+    }
+    return write_queued(batches, owners);
+  }
+
+  std::vector<Tenant> tenants_;
+};
+
+TEST_P(ManyTenantsQueued, OneCommitCountsEveryTenantsUsageUnderOneSavepoint) {
+  const auto replies = write_two_each();
+  ASSERT_EQ(replies.size(), static_cast<std::size_t>(kTenants));
+  for (const auto& reply : replies) {
+    EXPECT_EQ(int_of(reply.body, "accepted"), 2) << json::serialize(reply.body);
+  }
+  for (const Tenant& tenant : tenants_) {
+    EXPECT_EQ(value_and_events(tenant, "alice", "calls", kDayFrom, kDayTo),
+              std::make_pair(std::string("2"), std::int64_t{2}));
+    EXPECT_EQ(value_and_events(tenant, "alice", "tokens", kDayFrom, kDayTo),
+              std::make_pair(std::string("5"), std::int64_t{2}));
+  }
+  auto tx = db().begin(storage::TxMode::read);
+  if (tx->dialect() == storage::Dialect::postgres) {
+    std::string ids;
+    for (const Tenant& tenant : tenants_) ids += (ids.empty() ? "" : ",") + tenant.id;
+    const auto rows = tx->query(
+        "SELECT count(*), count(DISTINCT xmin::text) FROM usage_buckets WHERE tenant_id = "
+        "ANY(string_to_array($1, ','))",
+        {ids});
+    EXPECT_EQ(rows.at(0).integer(0), 2 * kTenants);  // calls and tokens, one hour, each tenant
+    EXPECT_EQ(rows.at(0).integer(1), 1);
+  }
+}
+
+// One tenant's stored total makes the shared pass overflow: nothing of the pass stays, every
+// tenant is counted event by event, and only the event that overflows is rejected.
+TEST_P(ManyTenantsQueued, AnOverflowInOneTenantLeavesTheOthersCounted) {
+  const Tenant& full = tenants_[kTenants / 2];
+  post_expect(full, {call("big", std::string(36, '9'))}, 1);
+  const auto replies = write_two_each();
+  ASSERT_EQ(replies.size(), static_cast<std::size_t>(kTenants));
+  for (int t = 0; t < kTenants; ++t) {
+    const auto& body = replies[static_cast<std::size_t>(t)].body;
+    if (&tenants_[static_cast<std::size_t>(t)] != &full) {
+      EXPECT_EQ(int_of(body, "accepted"), 2) << json::serialize(body);
+      continue;
+    }
+    // 999…9 + 2 needs 37 digits; then + 3 does too: both rejected, neither stored.
+    EXPECT_EQ(int_of(body, "accepted"), 0) << json::serialize(body);
+    const auto& rejected = member(body, "rejected").items();
+    ASSERT_EQ(rejected.size(), 2u) << json::serialize(body);
+    EXPECT_EQ(member(rejected[0], "type").text(), "usage_out_of_range");
+    EXPECT_EQ(member(rejected[1], "type").text(), "usage_out_of_range");
+  }
+  for (const Tenant& tenant : tenants_) {
+    if (&tenant == &full) continue;
+    EXPECT_EQ(value_and_events(tenant, "alice", "tokens", kDayFrom, kDayTo),
+              std::make_pair(std::string("5"), std::int64_t{2}));
+  }
+  EXPECT_EQ(value_and_events(full, "alice", "tokens", kDayFrom, kDayTo),
+            std::make_pair(std::string(36, '9'), std::int64_t{1}));
+  EXPECT_EQ(stored_events(full), 1);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, QueuedBatches, ::testing::ValuesIn(test_backends()),
+                         backend_name);
+INSTANTIATE_TEST_SUITE_P(Backends, ManyTenantsQueued, ::testing::ValuesIn(test_backends()),
                          backend_name);
 
 TEST_P(IngestOutcomes, FutureTimestampsBeyondTheSkewAreRejected) {

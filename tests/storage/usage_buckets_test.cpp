@@ -1,6 +1,6 @@
 // Storage conformance of usage bucket merges: usage::add_to_buckets adds partial aggregates to
-// the stored totals the same way on every backend (SQLite merges in SQL with its decimal
-// functions, PostgreSQL reads, merges in C++ and writes back), all or nothing.
+// the stored totals the same way on every backend (both merge inside the upsert with exact
+// decimal SQL functions), all or nothing.
 #include <gtest/gtest.h>
 
 #include "domain/decimal.hpp"
@@ -116,6 +116,34 @@ TEST_P(UsageBuckets, AnOverflowingTotalWritesNothingAtAll) {
   EXPECT_EQ(text(stored("mtr_sum").aggregate.sum), nines);
   auto tx = database_.db().begin(TxMode::read);
   EXPECT_TRUE(usage::buckets(*tx, kTenant, "mtr_new", "cus_1", kHour, kHour + 1).empty());
+}
+
+// Several tenants at once, all or nothing over all of them: the second tenant's overflow leaves
+// the first tenant's sums (written first, and fine) unwritten too, and the transaction goes on.
+TEST_P(UsageBuckets, SeveralTenantsAddAllOrNothing) {
+  const TenantId other("ten_buckets_other");
+  const std::string nines(36, '9');
+  ASSERT_TRUE(add({bucket("mtr_sum", "{}", 1, nines.c_str(), nines.c_str())}));
+  const std::vector<UsageBucket> fine{bucket("mtr_cnt", "{}", 3, nullptr, nullptr)};
+  const std::vector<UsageBucket> overflowing{bucket("mtr_sum", "{}", 1, "1", "1")};
+  {
+    auto tx = database_.db().begin(TxMode::write);
+    usage::lock_for_merge(*tx, kTenant);
+    usage::lock_for_merge(*tx, other);
+    const usage::TenantDeltas both[] = {{&other, &fine}, {&kTenant, &overflowing}};
+    EXPECT_FALSE(usage::add_to_buckets(*tx, both));
+    const usage::TenantDeltas first_only[] = {{&other, &fine}};
+    EXPECT_TRUE(usage::add_to_buckets(*tx, first_only));
+    tx->commit();
+  }
+  auto tx = database_.db().begin(TxMode::read);
+  const auto counted = usage::buckets(*tx, other, "mtr_cnt", "cus_1", kHour, kHour + 1);
+  ASSERT_EQ(counted.size(), 1u);
+  EXPECT_EQ(counted[0].aggregate.events, 3);  // once: the undone pass left nothing
+  const auto full = usage::buckets(*tx, kTenant, "mtr_sum", "cus_1", kHour, kHour + 1);
+  ASSERT_EQ(full.size(), 1u);
+  EXPECT_EQ(full[0].aggregate.events, 1);
+  EXPECT_EQ(text(full[0].aggregate.sum), nines);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, UsageBuckets, ::testing::ValuesIn(test::test_backends()),
