@@ -524,8 +524,9 @@ void Pipeline::count_fresh(storage::Tx& tx, std::map<std::string, TenantWrites>&
   std::vector<std::vector<storage::UsageBucket>> sums;
   std::vector<std::pair<TenantId, TenantWrites*>> one_by_one;
   tenants.reserve(writes.size());
-  for (auto& [tenant_id, tenant_writes] : writes) {
-    const TenantId& tenant = tenants.emplace_back(tenant_id);
+  for (auto& entry : writes) {
+    TenantWrites& tenant_writes = entry.second;  // a reference the lambda below may capture
+    const TenantId& tenant = tenants.emplace_back(entry.first);
     storage::usage::lock_for_merge(tx, tenant);
     map_buckets(tenant_writes);
     const bool fits =
