@@ -20,3 +20,10 @@ foreach(_neruba_backend IN ITEMS sqlite postgres)
                        SKIP_RETURN_CODE 77
                        LABELS contract)
 endforeach()
+
+# HTTP/1.1 framing over a real socket (chunked, trickled, pipelined and large bodies), SQLite only:
+# it tests how the server reads requests, not storage. Standard library only.
+add_test(NAME contract.http_framing
+         COMMAND ${NERUBA_CONTRACT_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/http_framing_test.py
+                 $<TARGET_FILE:neruba>)
+set_tests_properties(contract.http_framing PROPERTIES TIMEOUT 120 LABELS contract)
