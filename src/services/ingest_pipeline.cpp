@@ -518,48 +518,48 @@ void Pipeline::process_events(storage::Tx& tx, std::size_t job_index, Job& job,
 void Pipeline::count_fresh(storage::Tx& tx, std::map<std::string, TenantWrites>& writes,
                            std::vector<std::vector<EventOutcome>>& outcomes,
                            std::vector<std::size_t>& accepted) {
-  std::vector<TenantId> tenants;  // in lock order
-  // The tenants whose sums go into the one pass (by position in `tenants`), and their sums.
-  std::vector<std::pair<std::size_t, TenantWrites*>> summed;
-  std::vector<std::vector<storage::UsageBucket>> sums;
+  // A tenant whose sums go into the one pass.
+  struct Summed {
+    TenantId tenant;
+    TenantWrites* writes;
+    std::vector<storage::UsageBucket> sums;
+  };
+  std::vector<Summed> summed;
   std::vector<std::pair<TenantId, TenantWrites*>> one_by_one;
-  tenants.reserve(writes.size());
   for (auto& entry : writes) {
     TenantWrites& tenant_writes = entry.second;  // a reference the lambda below may capture
-    const TenantId& tenant = tenants.emplace_back(entry.first);
+    TenantId tenant(entry.first);
     storage::usage::lock_for_merge(tx, tenant);
     map_buckets(tenant_writes);
     const bool fits =
         std::none_of(tenant_writes.fresh.begin(), tenant_writes.fresh.end(),
                      [&](const Fresh& f) { return count_event(tenant_writes, f).has_value(); });
     if (!fits) {
-      one_by_one.emplace_back(tenant, &tenant_writes);
+      one_by_one.emplace_back(std::move(tenant), &tenant_writes);
       continue;
     }
-    auto& tenant_sums = sums.emplace_back();
-    tenant_sums.reserve(tenant_writes.buckets.size());
-    for (auto& [key, bucket] : tenant_writes.buckets) tenant_sums.push_back(std::move(bucket));
+    std::vector<storage::UsageBucket> sums;
+    sums.reserve(tenant_writes.buckets.size());
+    for (auto& [key, bucket] : tenant_writes.buckets) sums.push_back(std::move(bucket));
     // In key order: consecutive upserts then meet the same index and table pages (about a tenth
     // less PostgreSQL time per bucket, docs/benchmarks.md).
-    std::sort(tenant_sums.begin(), tenant_sums.end(), [](const auto& a, const auto& b) {
+    std::sort(sums.begin(), sums.end(), [](const auto& a, const auto& b) {
       return std::tie(a.meter_id, a.customer_id, a.bucket_start, a.group_key) <
              std::tie(b.meter_id, b.customer_id, b.bucket_start, b.group_key);
     });
-    summed.emplace_back(tenants.size() - 1, &tenant_writes);
+    summed.push_back(Summed{std::move(tenant), &tenant_writes, std::move(sums)});
   }
   std::vector<storage::usage::TenantDeltas> deltas;
   deltas.reserve(summed.size());
-  for (std::size_t s = 0; s < summed.size(); ++s) {
-    deltas.push_back(storage::usage::TenantDeltas{&tenants[summed[s].first], &sums[s]});
-  }
+  for (const Summed& s : summed) deltas.push_back(storage::usage::TenantDeltas{&s.tenant, &s.sums});
   const bool added = storage::usage::add_to_buckets(tx, deltas);
-  for (const auto& [t, tenant_writes] : summed) {
+  for (Summed& s : summed) {
     if (!added) {
-      one_by_one.emplace_back(tenants[t], tenant_writes);
+      one_by_one.emplace_back(std::move(s.tenant), s.writes);
       continue;
     }
-    for (const auto& fresh : tenant_writes->fresh) ++accepted[fresh.job];  // counted, not listed
-    storage::usage::insert_distinct(tx, tenants[t], tenant_writes->distinct_rows);
+    for (const auto& fresh : s.writes->fresh) ++accepted[fresh.job];  // counted, not listed
+    storage::usage::insert_distinct(tx, s.tenant, s.writes->distinct_rows);
   }
   for (auto& [tenant, tenant_writes] : one_by_one) {
     count_one_by_one(tx, tenant, *tenant_writes, outcomes, accepted);
