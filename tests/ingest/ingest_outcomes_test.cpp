@@ -30,13 +30,17 @@ constexpr const char* kDayTo = "2026-01-06T00:00:00Z";
 // "api_call" events: meter `calls` counts them, meter `tokens` sums properties.tokens.
 class IngestOutcomes : public IngestTest {
  protected:
-  void SetUp() override {
-    tenant_ = make_tenant("Outcomes Inc");
-    create_customer(tenant_, "alice");
-    create_meter(tenant_, R"({"code":"calls","event_type":"api_call","aggregation":"count"})");
+  void SetUp() override { tenant_ = make_calls_tenant("Outcomes Inc"); }
+
+  // A tenant with customer "alice" and the meters `calls` and `tokens`.
+  Tenant make_calls_tenant(const std::string& name) {
+    Tenant tenant = make_tenant(name);
+    create_customer(tenant, "alice");
+    create_meter(tenant, R"({"code":"calls","event_type":"api_call","aggregation":"count"})");
     create_meter(
-        tenant_,
+        tenant,
         R"({"code":"tokens","event_type":"api_call","aggregation":"sum","field":"tokens"})");
+    return tenant;
   }
 
   static std::string call(const std::string& id, const std::string& tokens,
@@ -791,13 +795,7 @@ class ManyTenantsQueued : public QueuedBatches {
   void SetUp() override {
     QueuedBatches::SetUp();
     for (int t = 0; t < kTenants; ++t) {
-      tenants_.push_back(make_tenant("Queued " + std::to_string(t)));
-      create_customer(tenants_.back(), "alice");
-      create_meter(tenants_.back(),
-                   R"({"code":"calls","event_type":"api_call","aggregation":"count"})");
-      create_meter(
-          tenants_.back(),
-          R"({"code":"tokens","event_type":"api_call","aggregation":"sum","field":"tokens"})");
+      tenants_.push_back(make_calls_tenant("Queued " + std::to_string(t)));
     }
   }
 
