@@ -191,8 +191,13 @@ std::vector<std::pair<std::string, std::string>> existing_hashes(
 
 std::string copy_data(const TenantId& tenant, std::span<const NewEvent> rows) {
   BinaryCopy copy;
-  std::size_t bytes = 0;
-  for (const NewEvent& e : rows) bytes += e.properties.size() + 160;
+  // The exact size, so the stream is built in one allocation: per row a field count, eight
+  // lengths, two bigints and the texts; then the trailer.
+  std::size_t bytes = 64;
+  for (const NewEvent& e : rows) {
+    bytes += 2 + 8 * 4 + 2 * 8 + tenant.str().size() + e.event_id.size() + e.customer_id.size() +
+             e.event_type.size() + e.properties.size() + e.content_hash.size();
+  }
   copy.reserve(bytes);
   for (const NewEvent& e : rows) {
     copy.row(8);
