@@ -45,6 +45,8 @@ class Value {
   bool as_bool() const { return bool_; }
   // The string's content, or the number's literal text.
   const std::string& text() const { return text_; }
+  // Moves that text out (a parsed body handing its strings on); the value's text is left empty.
+  std::string take_text() { return std::move(text_); }
   const Array& items() const { return array_; }
   Array& items() { return array_; }
   const Object& members() const { return object_; }

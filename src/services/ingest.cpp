@@ -74,7 +74,7 @@ std::variant<PreparedEvent, EventOutcome> prepare(json::Value& event, std::size_
   const json::Value* id = string_member(event, "event_id", event_id_length_max, problem);
   if (id == nullptr)
     return rejection(index, "", "invalid_field", "event_id", "event_id " + problem);
-  const std::string event_id = id->text();
+  const std::string& event_id = id->text();  // until its text is moved into the prepared event
   for (const auto& member : event.members()) {
     if (member.key != "event_id" && member.key != "customer" && member.key != "type" &&
         member.key != "timestamp" && member.key != "properties") {
@@ -115,17 +115,20 @@ std::variant<PreparedEvent, EventOutcome> prepare(json::Value& event, std::size_
   }
   PreparedEvent prepared;
   prepared.index = index;
-  prepared.event_id = event_id;
-  prepared.customer = customer->text();
-  prepared.type = type->text();
   prepared.occurred_at = domain::to_unix_micros(*occurred);
-  if (properties != nullptr && properties->is_object()) {
-    for (auto& member : event.members()) {
-      if (member.key == "properties") prepared.properties = std::move(member.value);
+  // Valid: the texts and properties move out of the parsed body, which is dropped after this.
+  for (auto& member : event.members()) {
+    if (member.key == "event_id") {
+      prepared.event_id = member.value.take_text();
+    } else if (member.key == "customer") {
+      prepared.customer = member.value.take_text();
+    } else if (member.key == "type") {
+      prepared.type = member.value.take_text();
+    } else if (member.key == "properties" && member.value.is_object()) {
+      prepared.properties = std::move(member.value);
     }
-  } else {
-    prepared.properties = json::Value::object();
   }
+  if (!prepared.properties.is_object()) prepared.properties = json::Value::object();
   prepared.canonical_properties = json::serialize_canonical(prepared.properties);
   prepared.content_hash = content_hash(prepared);
   return prepared;
