@@ -26,6 +26,7 @@ std::int64_t Row::integer(std::size_t i) const {
 BinaryCopy::BinaryCopy() {
   // Signature, flags (no OIDs), header extension length.
   static constexpr char header[] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
+  static_assert(sizeof header - 1 + 2 == framing_bytes, "header and trailer bytes");
   out_.append(header, sizeof header - 1);
 }
 

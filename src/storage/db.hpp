@@ -62,6 +62,11 @@ class StorageError : public std::runtime_error {
 class BinaryCopy {
  public:
   BinaryCopy();  // writes the header
+  // Sizes for reserve(): the header and trailer of a stream, a row's field count and the lengths
+  // of its fields, and a bigint's value. A text field adds its bytes.
+  static constexpr std::size_t framing_bytes = 19 + 2;
+  static constexpr std::size_t row_bytes(std::size_t fields) { return 2 + 4 * fields; }
+  static constexpr std::size_t bigint_bytes = 8;
   void reserve(std::size_t bytes) { out_.reserve(bytes); }
   void row(std::int16_t fields);
   void text(std::string_view value);  // throws StorageError on a NUL byte, as a bound text does

@@ -191,12 +191,12 @@ std::vector<std::pair<std::string, std::string>> existing_hashes(
 
 std::string copy_data(const TenantId& tenant, std::span<const NewEvent> rows) {
   BinaryCopy copy;
-  // The exact size, so the stream is built in one allocation: per row a field count, eight
-  // lengths, two bigints and the texts; then the trailer.
-  std::size_t bytes = 64;
+  // The exact size, so the stream is built in one allocation.
+  std::size_t bytes = BinaryCopy::framing_bytes;
   for (const NewEvent& e : rows) {
-    bytes += 2 + 8 * 4 + 2 * 8 + tenant.str().size() + e.event_id.size() + e.customer_id.size() +
-             e.event_type.size() + e.properties.size() + e.content_hash.size();
+    bytes += BinaryCopy::row_bytes(8) + 2 * BinaryCopy::bigint_bytes + tenant.str().size() +
+             e.event_id.size() + e.customer_id.size() + e.event_type.size() + e.properties.size() +
+             e.content_hash.size();
   }
   copy.reserve(bytes);
   for (const NewEvent& e : rows) {
@@ -590,11 +590,6 @@ bool add_to_buckets(Tx& tx, std::span<const TenantDeltas> tenants) {
   }
   tx.exec("RELEASE add_to_buckets");
   return true;
-}
-
-bool add_to_buckets(Tx& tx, const TenantId& tenant, const std::vector<UsageBucket>& deltas) {
-  const TenantDeltas one{&tenant, &deltas};
-  return add_to_buckets(tx, std::span<const TenantDeltas>(&one, 1));
 }
 
 void insert_distinct(Tx& tx, const TenantId& tenant, const std::vector<DistinctValue>& rows) {

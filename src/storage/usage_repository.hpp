@@ -113,18 +113,17 @@ inline constexpr std::string_view set_bucket_totals =
     "event_count = excluded.event_count, sum_value = excluded.sum_value, max_value = "
     "excluded.max_value, latest_at = excluded.latest_at, latest_event_id = "
     "excluded.latest_event_id, latest_value = excluded.latest_value";
-// Adds each of `deltas` (a partial aggregate of newly stored events, distinct keys) to its stored
-// bucket, creating the buckets not stored yet — all or nothing: false, and nothing written, when
-// a total would no longer fit the exact decimal type. Both backends merge in the upsert itself
-// (exact decimal SQL functions: registered on each SQLite connection, created by migration v8 on
-// PostgreSQL), so no bucket is read first. Take lock_for_merge first.
-bool add_to_buckets(Tx& tx, const TenantId& tenant, const std::vector<UsageBucket>& deltas);
-// The same for several tenants at once (take lock_for_merge for each first): all or nothing over
-// all of them, under one savepoint however many tenants there are.
+// A tenant's partial aggregates of newly stored events (distinct keys), to add to its buckets.
 struct TenantDeltas {
   const TenantId* tenant = nullptr;
   const std::vector<UsageBucket>* deltas = nullptr;
 };
+// Adds each tenant's deltas to their stored buckets, creating the buckets not stored yet — all or
+// nothing over every tenant, under one savepoint however many there are: false, and nothing
+// written, when a total would no longer fit the exact decimal type. Both backends merge in the
+// upsert itself (exact decimal SQL functions: registered on each SQLite connection, created by
+// migration v8 on PostgreSQL), so no bucket is read first. Take lock_for_merge for each tenant
+// first.
 bool add_to_buckets(Tx& tx, std::span<const TenantDeltas> tenants);
 // Writes each bucket's aggregate as its new total (insert or replace). Keys must be distinct.
 void store_buckets(Tx& tx, const TenantId& tenant, const std::vector<UsageBucket>& buckets);

@@ -520,6 +520,9 @@ TEST(BinaryCopyTest, WritesHeaderRowsAndTrailerAsDocumented) {
                                std::string(4, '\xff') +                 // NULL: length -1
                                std::string(2, '\xff');                  // trailer: -1 fields
   EXPECT_EQ(out, expected);
+  // The sizes reserve() is given (events::copy_data) add up to the bytes written.
+  EXPECT_EQ(out.size(), BinaryCopy::framing_bytes + BinaryCopy::row_bytes(3) +
+                            BinaryCopy::bigint_bytes + std::string_view("a\"b").size());
   BinaryCopy nul;
   nul.row(1);
   EXPECT_THROW(nul.text(std::string("a\0b", 3)), StorageError);

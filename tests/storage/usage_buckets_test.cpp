@@ -38,7 +38,8 @@ class UsageBuckets : public ::testing::TestWithParam<Backend> {
   bool add(const std::vector<UsageBucket>& deltas) {
     auto tx = database_.db().begin(TxMode::write);
     usage::lock_for_merge(*tx, kTenant);
-    const bool added = usage::add_to_buckets(*tx, kTenant, deltas);
+    const usage::TenantDeltas one[] = {{&kTenant, &deltas}};
+    const bool added = usage::add_to_buckets(*tx, one);
     tx->commit();
     return added;
   }
