@@ -84,6 +84,9 @@ std::string array_literal(const Items& items, Get get, Append append) {
   return out;
 }
 
+// A present text element, viewed in place (its string outlives the array being built).
+std::optional<std::string_view> present(const std::string& text) { return text; }
+
 template <typename Items, typename Get>
 std::string text_array(const Items& items, Get get) {
   return array_literal(items, get, append_array_element);
@@ -167,7 +170,7 @@ std::vector<std::pair<std::string, std::string>> existing_hashes(
     // One text[] parameter: a plan that stays an index lookup however the table grows (a cached
     // generic plan for a long IN list was seen to turn into a sequential scan).
     const std::string array =
-        text_array(event_ids, [](const std::string& id) { return std::optional(id); });
+        text_array(event_ids, [](const std::string& id) { return present(id); });
     const auto rows = tx.query(
         "SELECT event_id, content_hash FROM events WHERE tenant_id = $1 AND "
         "event_id = ANY(CAST($2 AS TEXT[]))",
@@ -411,11 +414,10 @@ UsageBucket bucket_from_row(const Row& row) {
 template <typename Buckets, typename Get>
 std::vector<Param> key_arrays(const TenantId& tenant, const Buckets& buckets, Get bucket) {
   return {
-      tenant.str(),
-      text_array(buckets, [&](const auto& b) { return std::optional(bucket(b).meter_id); }),
-      text_array(buckets, [&](const auto& b) { return std::optional(bucket(b).customer_id); }),
+      tenant.str(), text_array(buckets, [&](const auto& b) { return present(bucket(b).meter_id); }),
+      text_array(buckets, [&](const auto& b) { return present(bucket(b).customer_id); }),
       bigint_array(buckets, [&](const auto& b) { return std::optional(bucket(b).bucket_start); }),
-      text_array(buckets, [&](const auto& b) { return std::optional(bucket(b).group_key); })};
+      text_array(buckets, [&](const auto& b) { return present(bucket(b).group_key); })};
 }
 
 constexpr std::string_view insert_bucket =
@@ -436,7 +438,7 @@ std::vector<Param> bucket_arrays(const TenantId& tenant, const std::vector<Usage
   params.emplace_back(
       bigint_array(buckets, [](const UsageBucket& b) { return b.aggregate.latest_at; }));
   params.emplace_back(text_array(buckets, [](const UsageBucket& b) {
-    return b.aggregate.latest_at ? std::optional(b.aggregate.latest_event_id) : std::nullopt;
+    return b.aggregate.latest_at ? present(b.aggregate.latest_event_id) : std::nullopt;
   }));
   params.emplace_back(text_array(
       buckets, [](const UsageBucket& b) { return decimal_text(b.aggregate.latest_value); }));
