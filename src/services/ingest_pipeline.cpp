@@ -631,7 +631,7 @@ void Pipeline::write_group(std::vector<std::unique_ptr<Job>>& group) {
     const TenantId& tenant = group[j]->ctx.principal.tenant;
     auto [it, first] = writes.try_emplace(tenant.str());
     if (first) {
-      storage::tenants::lock_shared(*tx, tenant);
+      storage::meters::lock_shared(*tx, tenant);  // before the meters are read
       it->second.meters = storage::meters::list(*tx, tenant);
     }
     it->second.jobs.push_back(j);

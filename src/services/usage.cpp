@@ -114,7 +114,7 @@ bool backfill(storage::Tx& tx, const TenantId& tenant, const domain::MeterDefini
     }
   });
   if (!fits) return false;
-  // The meter is new: no bucket of it exists yet (ingest reads meters under the tenant lock this
+  // The meter is new: no bucket of it exists yet (ingest reads meters under the meters lock this
   // transaction holds), so the totals are written as they are.
   std::vector<storage::UsageBucket> rows;
   for (auto& [key, aggregate] : buckets) {
@@ -191,8 +191,11 @@ Result<Reply> create_meter(storage::Tx& tx, const RequestContext& ctx, const jso
   meter.field = field.value_or("");
   const storage::MeterRecord record{meter, domain::to_unix_micros(ctx.now)};
   json::Value representation = meter_json(record);
-  // The audit append locks the tenant row first: ingest holds it shared while it reads meters, so
-  // the backfill below sees every event committed before this meter exists.
+  // Ingest holds the tenant's meters shared from before it reads them until it commits: this
+  // waits for the commits in flight, so the backfill below sees every event committed before the
+  // meter exists, and every later commit sees the meter. Taken before the audit append locks the
+  // tenant row, in the order ingest takes them.
+  storage::meters::lock(tx, ctx.principal.tenant);
   audit::append(tx, ctx, ctx.principal.tenant,
                 {"meter.created", meter.id, std::nullopt, representation, {}, {}});
   if (!storage::meters::insert(tx, ctx.principal.tenant, record)) {

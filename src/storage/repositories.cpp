@@ -172,11 +172,6 @@ AuditHead audit_head(Tx& tx, const TenantId& id) {
   return AuditHead{rows.front().integer(0), rows.front().text(1)};
 }
 
-void lock_shared(Tx& tx, const TenantId& id) {
-  if (tx.dialect() == Dialect::postgres)
-    tx.query("SELECT 1 FROM tenants WHERE tenant_id = $1 FOR SHARE", {id.str()});
-}
-
 void set_audit_head(Tx& tx, const TenantId& id, const AuditHead& head) {
   tx.exec("UPDATE tenants SET audit_seq = $2, audit_head = $3 WHERE tenant_id = $1",
           {id.str(), head.seq, head.hash});

@@ -97,9 +97,6 @@ void update(Tx& tx, const TenantRecord& tenant);
 // serializes writers) and returns the audit chain head. nullopt when the tenant does not exist.
 std::optional<AuditHead> lock_audit_head(Tx& tx, const TenantId& id);
 AuditHead audit_head(Tx& tx, const TenantId& id);
-// Holds the tenant row shared (PostgreSQL FOR SHARE) so a concurrent meter creation, which locks
-// it exclusively, either sees this transaction's events or is seen by it.
-void lock_shared(Tx& tx, const TenantId& id);
 void set_audit_head(Tx& tx, const TenantId& id, const AuditHead& head);
 }  // namespace tenants
 

@@ -339,6 +339,17 @@ void scan_type(Tx& tx, const TenantId& tenant, const std::string& event_type,
 
 namespace meters {
 
+// Advisory lock keys: (7262013, hashtext(tenant id)); lock_for_merge's are (7262012, …).
+void lock_shared(Tx& tx, const TenantId& tenant) {
+  if (tx.dialect() != Dialect::postgres) return;
+  tx.query("SELECT pg_advisory_xact_lock_shared(7262013, hashtext($1))", {tenant.str()});
+}
+
+void lock(Tx& tx, const TenantId& tenant) {
+  if (tx.dialect() != Dialect::postgres) return;
+  tx.query("SELECT pg_advisory_xact_lock(7262013, hashtext($1))", {tenant.str()});
+}
+
 bool insert(Tx& tx, const TenantId& tenant, const MeterRecord& meter) {
   const auto& d = meter.definition;
   return tx.exec(

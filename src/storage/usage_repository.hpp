@@ -88,6 +88,17 @@ void scan_type(Tx& tx, const TenantId& tenant, const std::string& event_type,
 }  // namespace events
 
 namespace meters {
+// A tenant's meters against its ingest (PostgreSQL transaction-scoped advisory locks; on SQLite
+// the single writer already serializes the transactions, and both are no-ops). An ingest
+// transaction holds its tenant's meters shared from before it reads them until it commits; a
+// meter's creation holds them exclusively from before it backfills. So a new meter's backfill
+// sees every event committed before the meter, and every commit after it counts its events into
+// the meter. Unlike a lock on the tenant row, these leave the row alone: other audited changes of
+// the tenant do not wait for ingest commits, and two writers sharing them create no MultiXact.
+// Take `lock` before anything that locks the tenant row (audit::append), as ingest takes
+// `lock_shared` first.
+void lock_shared(Tx& tx, const TenantId& tenant);
+void lock(Tx& tx, const TenantId& tenant);
 bool insert(Tx& tx, const TenantId& tenant, const MeterRecord& meter);
 std::vector<MeterRecord> list(Tx& tx, const TenantId& tenant);
 // One page in code order, after `after_code`.

@@ -18,6 +18,7 @@
 #include "http/api.hpp"
 #include "ingest_test_support.hpp"
 #include "services/ingest.hpp"
+#include "storage/usage_repository.hpp"
 
 namespace neruba::test::ingest_tests {
 namespace {
@@ -63,6 +64,28 @@ class IngestOutcomes : public IngestTest {
   }
   std::string calls(const std::string& customer = "alice") {
     return value_and_events(tenant_, customer, "calls", kDayFrom, kDayTo).first;
+  }
+
+  // PostgreSQL: returns once `count` requests for an advisory lock of this database wait (ingest
+  // and meter creation coordinate on advisory locks, storage::meters::lock); fails the test if
+  // they do not within 10 s. SQLite: a pause for the other threads to reach the write lock.
+  static void wait_for_advisory_waiters(storage::Tx& tx, std::int64_t count) {
+    if (tx.dialect() != storage::Dialect::postgres) {
+      std::this_thread::sleep_for(200ms);
+      return;
+    }
+    std::int64_t waiting = 0;
+    for (int i = 0; i < 1000; ++i) {
+      waiting = tx.query(
+                      "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+                      "AND database = (SELECT oid FROM pg_database WHERE datname = "
+                      "current_database())")
+                    .at(0)
+                    .integer(0);
+      if (waiting >= count) return;
+      std::this_thread::sleep_for(10ms);
+    }
+    ADD_FAILURE() << waiting << " advisory lock requests wait, expected " << count;
   }
 
   Tenant tenant_;
@@ -591,12 +614,103 @@ TEST_P(IngestOutcomes, AWriterThatFindsTheQueueEmptiedKeepsWriting) {
   EXPECT_EQ(calls(), std::to_string(kThreads * kRounds));
 }
 
+// A meter created while a batch waits to be written: the meter's transaction holds the tenant's
+// meters first, the writer queues behind it, and once the meter is committed the writer reads the
+// meters afresh and counts the batch into the new meter (whose backfill saw none of it). The
+// test's transaction holds the meters until both wait (on SQLite: the write lock; the two then
+// run one after the other in either order, with the same result).
+TEST_P(IngestOutcomes, ABatchWrittenAfterAMeterIsCreatedCountsIntoIt) {
+  auto hold = db().begin(storage::TxMode::write);
+  storage::meters::lock(*hold, TenantId(tenant_.id));
+  std::thread creator([&] {
+    create_meter(tenant_, R"({"code":"calls_too","event_type":"api_call","aggregation":"count"})");
+  });
+  wait_for_advisory_waiters(*hold, 1);  // the meter's creation
+  auto ingest = std::async(std::launch::async, [&] {
+    return post_events(tenant_, {call("m1", "1"), call("m2", "2")});
+  });
+  wait_for_advisory_waiters(*hold, 2);  // and, behind it, the writer
+  hold->commit();
+  creator.join();
+  const auto response = ingest.get();
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(int_of(response.json, "accepted"), 2);
+  EXPECT_EQ(value_and_events(tenant_, "alice", "calls_too", kDayFrom, kDayTo),
+            std::make_pair(std::string("2"), std::int64_t{2}));
+  EXPECT_EQ(calls(), "2");
+}
+
+// A commit paused in flight: `hold` holds the tenant's bucket merge lock, and `events` were posted
+// behind it; the writer has inserted them and waits, inside its transaction, to merge their
+// buckets until `hold` ends. PostgreSQL only: SQLite's single writer cannot be paused inside its
+// transaction, and no other transaction overlaps it.
+struct CommitInFlight {
+  std::unique_ptr<storage::Tx> hold;
+  std::future<TestResponse> response;
+};
+
+std::vector<Backend> postgres_backends() {
+  auto backends = test_backends();
+  std::erase(backends, Backend::sqlite);
+  return backends;
+}
+
+class CommitsInFlight : public IngestOutcomes {
+ protected:
+  CommitInFlight pause_commit(std::vector<std::string> events) {
+    auto hold = db().begin(storage::TxMode::write);
+    EXPECT_EQ(hold->dialect(), storage::Dialect::postgres);
+    storage::usage::lock_for_merge(*hold, TenantId(tenant_.id));
+    auto response = std::async(std::launch::async, [this, events = std::move(events)] {
+      return post_events(tenant_, events);
+    });
+    wait_for_advisory_waiters(*hold, 1);  // the writer, its events inserted
+    return CommitInFlight{std::move(hold), std::move(response)};
+  }
+};
+
+// A meter created while a commit is in flight waits for it: the writer holds the tenant's meters
+// shared until it commits, so the meter's backfill counts the commit's events.
+TEST_P(CommitsInFlight, AMeterCreatedMeanwhileCountsTheCommitsEvents) {
+  auto paused = pause_commit({call("f1", "1"), call("f2", "2"), call("f3", "3")});
+  std::thread creator([&] {
+    create_meter(tenant_, R"({"code":"calls_too","event_type":"api_call","aggregation":"count"})");
+  });
+  wait_for_advisory_waiters(*paused.hold, 2);  // the meter's creation waits for the writer
+  paused.hold->commit();
+  const auto response = paused.response.get();
+  creator.join();
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(int_of(response.json, "accepted"), 3);
+  EXPECT_EQ(value_and_events(tenant_, "alice", "calls_too", kDayFrom, kDayTo),
+            std::make_pair(std::string("3"), std::int64_t{3}));
+  EXPECT_EQ(calls(), "3");
+}
+
+// Ingest leaves the tenant row alone: another audited change of the tenant (here a customer's
+// creation, whose audit append locks the row) goes through while a commit is in flight, instead of
+// waiting for it.
+TEST_P(CommitsInFlight, AnAuditedChangeMeanwhileDoesNotWaitForIt) {
+  auto paused = pause_commit({call("g1", "1"), call("g2", "2")});
+  auto customer = std::async(std::launch::async, [&] { create_customer(tenant_, "bob"); });
+  // Were the writer holding the tenant row, the creation would wait for the test's transaction.
+  EXPECT_EQ(customer.wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(paused.response.wait_for(0s), std::future_status::timeout);  // still held
+  paused.hold->commit();
+  customer.get();
+  const auto response = paused.response.get();
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(int_of(response.json, "accepted"), 2);
+  EXPECT_EQ(calls(), "2");
+}
+
 // Batches that queue while the writer is busy share its next commit. On PostgreSQL the events
 // their plans admit then go in by one COPY for the tenant — one subtransaction, so one xmin — and
 // an event_id that two of the batches carry is written once, the second copy a duplicate. A
 // batch holding an event_id stored before sends every batch its own way (a COPY each, the
 // resent batch row by row): the outcomes are the same either way. The writer is held by a
-// transaction of the test (PostgreSQL: a lock on the tenant's row; SQLite: the write lock).
+// transaction of the test (PostgreSQL: the tenant's meters, held exclusively; SQLite: the write
+// lock).
 class QueuedBatches : public IngestOutcomes {
  protected:
   // A job of `tenant` (nullptr: tenant_).
@@ -632,7 +746,7 @@ class QueuedBatches : public IngestOutcomes {
     auto hold = db().begin(storage::TxMode::write);
     const bool postgres = hold->dialect() == storage::Dialect::postgres;
     if (postgres) {
-      hold->query("SELECT 1 FROM tenants WHERE tenant_id = $1 FOR UPDATE", {tenant_.id});
+      storage::meters::lock(*hold, TenantId(tenant_.id));
     }
     const auto submit = [&](std::unique_ptr<services::ingest::Pipeline::Job> job) {
       pipeline.plan(*job);  // as the HTTP handler does
@@ -872,6 +986,9 @@ INSTANTIATE_TEST_SUITE_P(Backends, QueuedBatches, ::testing::ValuesIn(test_backe
                          backend_name);
 INSTANTIATE_TEST_SUITE_P(Backends, ManyTenantsQueued, ::testing::ValuesIn(test_backends()),
                          backend_name);
+INSTANTIATE_TEST_SUITE_P(Backends, CommitsInFlight, ::testing::ValuesIn(postgres_backends()),
+                         backend_name);
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(CommitsInFlight);  // without PostgreSQL
 
 TEST_P(IngestOutcomes, FutureTimestampsBeyondTheSkewAreRejected) {
   // now = 2026-01-10T00:00:00Z, skew 300 s: 00:05:00 is the last accepted instant.
