@@ -231,7 +231,15 @@ Result<Reply> ingest_events(Call& call) {
   auto batch = services::ingest::parse_batch(call.request.body, config->settings, call.ctx.now);
   if (!batch) return batch.take_error();
   const TenantId& tenant = call.ctx.principal.tenant;
-  // Backpressure before any work is queued: the tenant's own rate, then its in-flight budget.
+  // Backpressure before any work is queued: the tenant's in-flight budget (taken here, given back
+  // if the batch goes no further), then its own rate — so a refusal for either takes nothing.
+  auto reservation = call.api.pipeline().reserve(tenant, batch->size);
+  if (!reservation) {
+    Error error = Error::make(ErrorCode::rate_limited,
+                              "Too many of the tenant's events are waiting to be written.");
+    error.retry_after_seconds = 1;
+    return error;
+  }
   if (const auto wait =
           call.api.rate_limiter().admit(tenant, static_cast<std::int64_t>(batch->size),
                                         config->events_per_second, config->burst)) {
@@ -242,19 +250,13 @@ Result<Reply> ingest_events(Call& call) {
     error.retry_after_seconds = *wait;
     return error;
   }
-  if (call.api.pipeline().in_flight(tenant) + batch->size > limits::ingest_in_flight_events_max) {
-    Error error = Error::make(ErrorCode::rate_limited,
-                              "Too many of the tenant's events are waiting to be written.");
-    error.retry_after_seconds = 1;
-    return error;
-  }
   auto job = std::make_unique<services::ingest::Pipeline::Job>();
   job->ctx = call.ctx;
   job->settings = config->settings;
   job->batch = std::move(batch).value();
   job->claim = call.claim;
   call.api.pipeline().plan(*job);
-  return call.api.pipeline().submit(std::move(job)).get();
+  return call.api.pipeline().submit(std::move(job), std::move(*reservation)).get();
 }
 
 Result<Reply> create_meter(Call& call) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/limits.hpp"
 #include "domain/metering.hpp"
 #include "services/context.hpp"
 #include "services/idempotency.hpp"
@@ -109,11 +110,31 @@ class Pipeline {
     std::promise<Result<Reply>> done;
   };
 
+  // A tenant's share of its in-flight budget: taken by reserve before a job is planned, kept by
+  // submit until the job's commit ends. Dropped without being submitted, it gives the events back.
+  class Reservation {
+   public:
+    Reservation(Reservation&& other) noexcept;
+    Reservation& operator=(Reservation&&) = delete;
+    Reservation(const Reservation&) = delete;
+    ~Reservation();
+
+   private:
+    friend class Pipeline;
+    Reservation(Pipeline& pipeline, std::string tenant, std::size_t events)
+        : pipeline_(&pipeline), tenant_(std::move(tenant)), events_(events) {}
+    Pipeline* pipeline_;  // nullptr once submitted (or moved from)
+    std::string tenant_;
+    std::size_t events_;
+  };
+
   // `writers` threads each take groups and write them in transactions of their own: one for
   // SQLite (one writer at a time anyway), more for PostgreSQL, whose transactions run side by side
-  // (each tenant's bucket merges still take turns).
+  // (each tenant's bucket merges still take turns). Each tenant may have at most
+  // `in_flight_events_max` events queued or being written.
   explicit Pipeline(storage::Db& db, std::size_t events_per_commit_max = 20'000,
-                    std::size_t writers = 1);
+                    std::size_t writers = 1,
+                    std::size_t in_flight_events_max = limits::ingest_in_flight_events_max);
   ~Pipeline();
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
@@ -121,8 +142,13 @@ class Pipeline {
   // Plans the job's events (see Plan) from what is cached, reading only what is not; call before
   // submit.
   void plan(Job& job);
-  std::future<Result<Reply>> submit(std::unique_ptr<Job> job);
-  // Events queued or being written for the tenant (the in-flight budget the edge enforces).
+  // `events` of the tenant's in-flight budget, or nothing (and nothing taken) when they do not fit
+  // beside the events it has queued, being written or reserved. Check and take are one step, so
+  // concurrent requests cannot overrun the budget together.
+  std::optional<Reservation> reserve(const TenantId& tenant, std::size_t events);
+  // Queues the job under its reservation (of the job's tenant and size).
+  std::future<Result<Reply>> submit(std::unique_ptr<Job> job, Reservation reservation);
+  // Events queued, being written or reserved for the tenant.
   std::size_t in_flight(const TenantId& tenant) const;
 
   // Totals since start, for /metrics: how much of its time the writer spends writing, per event.
@@ -136,6 +162,10 @@ class Pipeline {
 
  private:
   void writer_loop();
+  // Gives back `events` of the tenant's in-flight budget; the caller holds mutex_.
+  void release_locked(const std::string& tenant, std::size_t events);
+  // Answers the job, its events first leaving the tenant's in-flight budget.
+  void finish(Job& job, Result<Reply> reply);
   std::vector<std::unique_ptr<Job>> take_group();
   void write_group(std::vector<std::unique_ptr<Job>>& group);
   // tenant \0 external id → customer id, for customers one transaction created.
@@ -166,6 +196,7 @@ class Pipeline {
 
   storage::Db& db_;
   const std::size_t events_per_commit_max_;
+  const std::size_t in_flight_events_max_;
   mutable std::mutex mutex_;
   std::condition_variable work_;
   std::map<std::string, std::deque<std::unique_ptr<Job>>> queues_;  // GUARDED_BY(mutex_), by tenant

@@ -169,8 +169,11 @@ std::optional<std::string> count_event(TenantWrites& writes, const Fresh& fresh)
 
 }  // namespace
 
-Pipeline::Pipeline(storage::Db& db, std::size_t events_per_commit_max, std::size_t writers)
-    : db_(db), events_per_commit_max_(events_per_commit_max) {
+Pipeline::Pipeline(storage::Db& db, std::size_t events_per_commit_max, std::size_t writers,
+                   std::size_t in_flight_events_max)
+    : db_(db),
+      events_per_commit_max_(events_per_commit_max),
+      in_flight_events_max_(in_flight_events_max) {
   for (std::size_t i = 0; i < std::max<std::size_t>(writers, 1); ++i) {
     writers_.emplace_back([this] { writer_loop(); });
   }
@@ -185,12 +188,43 @@ Pipeline::~Pipeline() {
   for (auto& writer : writers_) writer.join();
 }
 
-std::future<Result<Reply>> Pipeline::submit(std::unique_ptr<Job> job) {
+Pipeline::Reservation::Reservation(Reservation&& other) noexcept
+    : pipeline_(std::exchange(other.pipeline_, nullptr)),
+      tenant_(std::move(other.tenant_)),
+      events_(other.events_) {}
+
+Pipeline::Reservation::~Reservation() {
+  if (pipeline_ == nullptr) return;
+  std::lock_guard lock(pipeline_->mutex_);
+  pipeline_->release_locked(tenant_, events_);
+}
+
+std::optional<Pipeline::Reservation> Pipeline::reserve(const TenantId& tenant, std::size_t events) {
+  std::lock_guard lock(mutex_);
+  const auto it = in_flight_.find(tenant.str());
+  const std::size_t held = it == in_flight_.end() ? 0 : it->second;
+  if (held + events > in_flight_events_max_) return std::nullopt;
+  in_flight_[tenant.str()] = held + events;
+  return Reservation(*this, tenant.str(), events);
+}
+
+void Pipeline::release_locked(const std::string& tenant, std::size_t events) {
+  const auto it = in_flight_.find(tenant);
+  if (it == in_flight_.end()) return;
+  it->second -= std::min(it->second, events);
+  if (it->second == 0) in_flight_.erase(it);
+}
+
+std::future<Result<Reply>> Pipeline::submit(std::unique_ptr<Job> job, Reservation reservation) {
   auto future = job->done.get_future();
   {
     std::lock_guard lock(mutex_);
     const std::string tenant = job->ctx.principal.tenant.str();
-    in_flight_[tenant] += job->batch.size;
+    if (reservation.pipeline_ != this || reservation.tenant_ != tenant ||
+        reservation.events_ != job->batch.size) {
+      throw std::logic_error("ingest job submitted under another job's reservation");
+    }
+    reservation.pipeline_ = nullptr;  // the events stay in flight until the job's commit ends
     queued_events_ += job->batch.size;
     queues_[tenant].push_back(std::move(job));
   }
@@ -271,9 +305,8 @@ void Pipeline::writer_loop() {
       --stats_.writers;
       return;
     }
-    std::vector<std::pair<std::string, std::size_t>> sizes;
-    for (const auto& job : group)
-      sizes.emplace_back(job->ctx.principal.tenant.str(), job->batch.size);
+    std::size_t events = 0;
+    for (const auto& job : group) events += job->batch.size;
     const auto started = std::chrono::steady_clock::now();
     try {
       write_group(group);
@@ -291,10 +324,12 @@ void Pipeline::writer_loop() {
           const bool unavailable = dynamic_cast<const storage::StorageError*>(&again) != nullptr &&
                                    static_cast<const storage::StorageError&>(again).kind() !=
                                        storage::StorageError::Kind::other;
-          single.front()->done.set_value(Error::make(
-              unavailable ? ErrorCode::unavailable : ErrorCode::internal,
-              unavailable ? "The database is unavailable; nothing of this batch was stored. Retry."
-                          : "The batch could not be stored; nothing of it was written."));
+          finish(*single.front(),
+                 Error::make(unavailable ? ErrorCode::unavailable : ErrorCode::internal,
+                             unavailable
+                                 ? "The database is unavailable; nothing of this batch was stored. "
+                                   "Retry."
+                                 : "The batch could not be stored; nothing of it was written."));
         }
       }
     }
@@ -303,11 +338,8 @@ void Pipeline::writer_loop() {
     --writing_;
     last_commit_duration_ = std::chrono::duration_cast<std::chrono::milliseconds>(busy);
     stats_.groups += 1;
-    for (const auto& [tenant, count] : sizes) stats_.events += count;
+    stats_.events += events;
     stats_.busy_seconds += std::chrono::duration<double>(busy).count();
-    for (const auto& [tenant, count] : sizes) in_flight_[tenant] -= count;
-    for (auto it = in_flight_.begin(); it != in_flight_.end();)
-      it = it->second == 0 ? in_flight_.erase(it) : ++it;
     lock.unlock();
     work_.notify_all();  // a writer waiting for this one to finish may start
   }
@@ -675,7 +707,17 @@ void Pipeline::write_group(std::vector<std::unique_ptr<Job>>& group) {
           std::move(tenant_writes.meters));
     }
   }
-  for (std::size_t j = 0; j < group.size(); ++j) group[j]->done.set_value(std::move(replies[j]));
+  for (std::size_t j = 0; j < group.size(); ++j) finish(*group[j], std::move(replies[j]));
+}
+
+void Pipeline::finish(Job& job, Result<Reply> reply) {
+  {
+    // First the budget, then the answer: a client that sends its next batch on the answer finds
+    // this one's events no longer in flight.
+    std::lock_guard lock(mutex_);
+    release_locked(job.ctx.principal.tenant.str(), job.batch.size);
+  }
+  job.done.set_value(std::move(reply));
 }
 
 std::optional<std::string> Pipeline::cached_customer(const std::string& key) {

@@ -66,6 +66,14 @@ class IngestOutcomes : public IngestTest {
     return value_and_events(tenant_, customer, "calls", kDayFrom, kDayTo).first;
   }
 
+  // Queues the job under a reservation of its size, as the HTTP handler does (value() throws,
+  // failing the test, should the budget refuse it).
+  static std::future<Result<services::Reply>> submit(
+      services::ingest::Pipeline& pipeline, std::unique_ptr<services::ingest::Pipeline::Job> job) {
+    auto reservation = pipeline.reserve(job->ctx.principal.tenant, job->batch.size);
+    return pipeline.submit(std::move(job), std::move(reservation).value());
+  }
+
   // PostgreSQL: returns once `count` requests for an advisory lock of this database wait (ingest
   // and meter creation coordinate on advisory locks, storage::meters::lock); fails the test if
   // they do not within 10 s. SQLite: a pause for the other threads to reach the write lock.
@@ -526,7 +534,7 @@ TEST_P(IngestOutcomes, AMeterCreatedBetweenPlanningAndWritingCountsTheBatch) {
   // After planning, a third meter over the same events: the largest `tokens` value.
   create_meter(tenant_,
                R"({"code":"peak","event_type":"api_call","aggregation":"max","field":"tokens"})");
-  const auto reply = pipeline.submit(std::move(job)).get();
+  const auto reply = submit(pipeline, std::move(job)).get();
   ASSERT_TRUE(reply.ok());
   // p3 ("x1" is no number) is rejected by the sum and max meters; p1 and p2 are counted by all
   // three: calls 2, tokens 4 + 6 = 10, peak max(4, 6) = 6.
@@ -597,7 +605,7 @@ TEST_P(IngestOutcomes, AWriterThatFindsTheQueueEmptiedKeepsWriting) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int r = 0; r < kRounds && unanswered == 0; ++r) {
-        auto future = pipeline.submit(job_of("w" + std::to_string(t) + "_" + std::to_string(r)));
+        auto future = submit(pipeline, job_of("w" + std::to_string(t) + "_" + std::to_string(r)));
         if (future.wait_for(10s) != std::future_status::ready) {
           ++unanswered;
           return;
@@ -748,11 +756,11 @@ class QueuedBatches : public IngestOutcomes {
     if (postgres) {
       storage::meters::lock(*hold, TenantId(tenant_.id));
     }
-    const auto submit = [&](std::unique_ptr<services::ingest::Pipeline::Job> job) {
+    const auto plan_and_submit = [&](std::unique_ptr<services::ingest::Pipeline::Job> job) {
       pipeline.plan(*job);  // as the HTTP handler does
-      return pipeline.submit(std::move(job));
+      return submit(pipeline, std::move(job));
     };
-    auto first = submit(job_of({call("first-queued", "1")}, "first"));
+    auto first = plan_and_submit(job_of({call("first-queued", "1")}, "first"));
     if (postgres) {
       // Until the writer waits for this transaction's lock (the activity view is read afresh:
       // PostgreSQL keeps one snapshot of it per transaction).
@@ -769,7 +777,7 @@ class QueuedBatches : public IngestOutcomes {
     }
     std::vector<std::future<Result<services::Reply>>> futures;
     for (std::size_t b = 0; b < batches.size(); ++b) {
-      futures.push_back(submit(
+      futures.push_back(plan_and_submit(
           job_of(batches[b], "b" + std::to_string(b), b < owners.size() ? owners[b] : nullptr)));
     }
     hold->commit();

@@ -10,9 +10,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
+#include <latch>
 #include <thread>
 
+#include "http/api.hpp"
 #include "ingest_test_support.hpp"
+#include "services/ingest.hpp"
+#include "storage/usage_repository.hpp"
 
 namespace neruba::test::ingest_tests {
 namespace {
@@ -207,6 +212,101 @@ TEST_P(RateLimit, ConcurrentHammeringOfOneTenantDoesNotStopAnother) {
   EXPECT_EQ(tokens(b), std::make_pair(std::string("250"), std::int64_t{250}));
   EXPECT_EQ(tokens(a), std::make_pair(std::string("20"), std::int64_t{20}));
   EXPECT_EQ(stored_events(a), 20);
+}
+
+// The in-flight budget (events queued or being written, per tenant) is checked and taken in one
+// step: of concurrent requests only as many as fit get a share, a refused request takes nothing,
+// and a share dropped before its job is queued is given back.
+TEST_P(RateLimit, TheInFlightBudgetIsCheckedAndTakenInOneStep) {
+  services::ingest::Pipeline pipeline(db(), 20'000, 1, 10);
+  const TenantId a("ten_a");
+  const TenantId b("ten_b");
+  auto first = pipeline.reserve(a, 6);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_FALSE(pipeline.reserve(a, 5).has_value());  // 6 + 5 > 10
+  EXPECT_EQ(pipeline.in_flight(a), 6u);
+  EXPECT_TRUE(pipeline.reserve(b, 10).has_value());  // B's budget is its own (given back at once)
+  EXPECT_EQ(pipeline.in_flight(b), 0u);
+  {
+    auto second = pipeline.reserve(a, 4);
+    ASSERT_TRUE(second.has_value());
+    EXPECT_EQ(pipeline.in_flight(a), 10u);
+  }
+  EXPECT_EQ(pipeline.in_flight(a), 6u);
+  first.reset();
+  EXPECT_EQ(pipeline.in_flight(a), 0u);
+
+  // Eight requests of 3 events at once: three fit (9 of 10), whatever the interleaving.
+  constexpr int kThreads = 8;
+  std::vector<std::optional<services::ingest::Pipeline::Reservation>> taken(kThreads);
+  std::latch start(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      start.arrive_and_wait();
+      if (auto reservation = pipeline.reserve(a, 3)) taken[t].emplace(std::move(*reservation));
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(std::count_if(taken.begin(), taken.end(), [](const auto& r) { return r.has_value(); }),
+            3);
+  EXPECT_EQ(pipeline.in_flight(a), 9u);
+  taken.clear();
+  EXPECT_EQ(pipeline.in_flight(a), 0u);
+}
+
+// Over its in-flight budget (limits::ingest_in_flight_events_max events queued or being written)
+// a tenant's batch is refused with 429 and Retry-After, and the refusal takes nothing: no event,
+// no token of its rate limit. Another tenant's batch is admitted meanwhile. The writer is held by a
+// transaction of the test (SQLite: the write lock; PostgreSQL: the busy tenant's meters), so the
+// first 50,000 events stay in flight.
+TEST_P(RateLimit, OverTheInFlightBudgetIs429AndTakesNothing) {
+  const Tenant busy = tenant_with_meter("Busy");
+  const Tenant neighbour = tenant_with_meter("Neighbour");
+  // 50,001 tokens and a clock that stands still: after the 50,000 in flight, exactly one is left.
+  patch_settings(busy, R"({"ingest_events_per_second":1,"ingest_burst":50001})");
+  auto& pipeline = api().api().pipeline();
+  const TenantId busy_id(busy.id);
+  auto hold = db().begin(storage::TxMode::write);
+  if (hold->dialect() == storage::Dialect::postgres) storage::meters::lock(*hold, busy_id);
+
+  static_assert(limits::ingest_in_flight_events_max == 5 * limits::events_per_batch_max);
+  std::vector<std::future<TestResponse>> filling;
+  for (int i = 0; i < 5; ++i) {
+    filling.push_back(std::async(std::launch::async, [&, i] {
+      return post_events(busy, batch("f" + std::to_string(i) + "_", 10'000));
+    }));
+  }
+  for (int i = 0; i < 6000 && pipeline.in_flight(busy_id) < 50'000; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_EQ(pipeline.in_flight(busy_id), 50'000u);
+
+  const auto refused = post_events(busy, batch("over", 1));
+  expect_problem(refused, 429, "rate-limited");
+  EXPECT_EQ(retry_after(refused), 1);
+  EXPECT_EQ(pipeline.in_flight(busy_id), 50'000u);
+  auto admitted =
+      std::async(std::launch::async, [&] { return post_events(neighbour, batch("n", 3)); });
+
+  hold->commit();
+  for (auto& future : filling) {
+    const auto response = future.get();
+    ASSERT_EQ(response.status, 200) << response.body.substr(0, 300);
+    EXPECT_EQ(int_of(response.json, "accepted"), 10'000);
+  }
+  const auto other = admitted.get();
+  ASSERT_EQ(other.status, 200) << other.body;
+  EXPECT_EQ(int_of(other.json, "accepted"), 3);
+  EXPECT_EQ(stored_events(busy), 50'000);
+  EXPECT_EQ(pipeline.in_flight(busy_id), 0u);
+
+  // The refusal left its token: sent again, the batch is accepted with the last one.
+  const auto again = post_events(busy, batch("over", 1));
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(int_of(again.json, "accepted"), 1);
+  expect_problem(post_events(busy, batch("after", 1)), 429, "rate-limited");
+  EXPECT_EQ(stored_events(busy), 50'001);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, RateLimit, ::testing::ValuesIn(test_backends()), backend_name);
