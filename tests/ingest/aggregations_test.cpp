@@ -107,9 +107,25 @@ TEST_P(Aggregations, SumOverflowIsAnErrorNotAWrongNumber) {
   EXPECT_EQ(read("s", "10:00:00", "11:00:00"), V(nine, 1));
   // Both from pre-aggregated hours:
   const auto whole = usage(tenant_, "alice", at("00:00:00"), at("23:00:00"));
-  EXPECT_NE(whole.status, 200) << "exact sum 1.8e36 is not representable, yet: " << whole.body;
+  expect_problem(whole, 422, "value-out-of-range");
   const auto raw = usage(tenant_, "alice", at("10:00:00"), at("11:30:00"));  // hour 10 + raw 11:00
-  EXPECT_NE(raw.status, 200) << "exact sum 1.8e36 is not representable, yet: " << raw.body;
+  expect_problem(raw, 422, "value-out-of-range");
+}
+
+// A meter whose backfill would sum stored events past the decimal type (two of 9 × 10^35 in one
+// hour, stored before any meter counted them) is refused with 422 and not created.
+TEST_P(Aggregations, AMeterWhoseBackfillOverflowsIsNotCreated) {
+  const std::string nine = "900000000000000000000000000000000000";  // 9 × 10^35: 36 digits
+  send({ev("a", "use", "10:00:00", R"({"n":")" + nine + R"("})"),
+        ev("b", "use", "10:30:00", R"({"n":")" + nine + R"("})")});
+  const auto refused =
+      api().post("/v1/meters", tenant_.key,
+                 R"({"code":"s","event_type":"use","aggregation":"sum","field":"n"})");
+  expect_problem(refused, 422, "value-out-of-range");
+  EXPECT_EQ(api().get("/v1/meters/s", tenant_.key).status, 404);
+  // The same events under a meter that only counts them: created, and both are counted.
+  meter(R"({"code":"c","event_type":"use","aggregation":"count"})");
+  EXPECT_EQ(read("c", "00:00:00", "23:00:00"), V("2", 2));
 }
 
 // Regression (was a bug, fixed): max keeps the first of two equal values it merges, so "1.50" and

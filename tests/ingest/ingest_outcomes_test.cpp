@@ -133,6 +133,7 @@ TEST_P(IngestOutcomes, ResentEventWithSameContentIsADuplicateCountedOnce) {
 }
 
 TEST_P(IngestOutcomes, SameEventIdWithOtherContentIsAConflictAndTheFirstStays) {
+  create_customer(tenant_, "bob");
   post_expect(tenant_, {call("e1", "5")}, 1);
   // Each of these differs from the stored e1 in one part of its content.
   const std::vector<std::string> variants = {
@@ -140,7 +141,9 @@ TEST_P(IngestOutcomes, SameEventIdWithOtherContentIsAConflictAndTheFirstStays) {
       call("e1", "5", "2026-01-05T10:00:01Z"),  // timestamp
       event_json("e1", "alice", "other_type", "2026-01-05T10:00:00Z", R"({"tokens":5})"),  // type
       event_json("e1", "alice", "api_call", "2026-01-05T10:00:00Z",
-                 R"({"tokens":5,"extra":"x"})"),  // an extra property
+                 R"({"tokens":5,"extra":"x"})"),         // an extra property
+      call("e1", "5", "2026-01-05T10:00:00Z", "bob"),    // another customer of the tenant
+      call("e1", "5", "2026-01-05T10:00:00Z", "ghost"),  // a customer the tenant does not have
   };
   for (const auto& variant : variants) {
     const auto response = post_expect(tenant_, {variant}, 0, 0, 1, 0);
@@ -749,8 +752,9 @@ class QueuedBatches : public IngestOutcomes {
   // (batch b of owners[b] when given, else of tenant_), lets the writer go, and returns the
   // replies to `batches`.
   std::vector<services::Reply> write_queued(std::vector<std::vector<std::string>> batches,
-                                            const std::vector<const Tenant*>& owners = {}) {
-    services::ingest::Pipeline pipeline(db(), 20'000, 1);
+                                            const std::vector<const Tenant*>& owners = {},
+                                            std::size_t events_per_commit_max = 20'000) {
+    services::ingest::Pipeline pipeline(db(), events_per_commit_max, 1);
     auto hold = db().begin(storage::TxMode::write);
     const bool postgres = hold->dialect() == storage::Dialect::postgres;
     if (postgres) {
@@ -816,6 +820,47 @@ class QueuedBatches : public IngestOutcomes {
         .integer(0);
   }
 };
+
+// A tenant at saturation does not starve another at the writer: with twenty batches of one tenant
+// queued ahead of one batch of another, the writer's round-robin writes the other's batch after at
+// most one more of the busy tenant's (commits of at most 1,000 events here, so one batch each).
+// The busy tenant is the one whose id sorts first, so a writer that served tenants in key order
+// rather than in turns would write all twenty first. Commit order is read from the rows: SQLite's
+// rowids and PostgreSQL's transaction ids grow with it.
+TEST_P(QueuedBatches, ABusyTenantsQueueDoesNotDelayAnotherTenant) {
+  const Tenant other = make_calls_tenant("Other Inc");
+  const bool other_first = other.id < tenant_.id;
+  const Tenant& busy = other_first ? other : tenant_;
+  const Tenant& quiet = other_first ? tenant_ : other;
+  std::vector<std::vector<std::string>> batches;
+  std::vector<const Tenant*> owners;
+  for (int b = 0; b < 20; ++b) {
+    batches.push_back(calls_named("busy" + std::to_string(b) + "-", 1000));
+    owners.push_back(&busy);
+  }
+  batches.push_back(calls_named("quiet-", 1000));
+  owners.push_back(&quiet);
+  const auto replies = write_queued(batches, owners, 1000);
+  ASSERT_EQ(replies.size(), batches.size());
+  for (const auto& reply : replies) EXPECT_EQ(int_of(reply.body, "accepted"), 1000);
+  const auto position = [&](const Tenant& tenant, const std::string& event_id) {
+    auto tx = db().begin(storage::TxMode::read);
+    const std::string column = tx->dialect() == storage::Dialect::postgres
+                                   ? "CAST(CAST(xmin AS TEXT) AS BIGINT)"
+                                   : "rowid";
+    return tx
+        ->query("SELECT " + column + " FROM events WHERE tenant_id = $1 AND event_id = $2",
+                {tenant.id, event_id})
+        .at(0)
+        .integer(0);
+  };
+  const auto quiet_at = position(quiet, "quiet-0");
+  int busy_before = 0;
+  for (int b = 0; b < 20; ++b) {
+    if (position(busy, "busy" + std::to_string(b) + "-0") < quiet_at) ++busy_before;
+  }
+  EXPECT_LE(busy_before, 1);
+}
 
 TEST_P(QueuedBatches, ShareOneCommitAndOnePostgresCopy) {
   auto batches = std::vector{calls_named("qa-", 600), calls_named("qb-", 600),
