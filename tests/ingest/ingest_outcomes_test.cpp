@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <latch>
 #include <set>
 #include <thread>
 
@@ -154,6 +155,47 @@ TEST_P(IngestOutcomes, SameEventIdWithOtherContentIsAConflictAndTheFirstStays) {
   }
   // The first e1 (tokens 5) is what counts.
   EXPECT_EQ(tokens(), std::make_pair(std::string("5"), std::int64_t{1}));
+  EXPECT_EQ(stored_events(tenant_), 1);
+}
+
+// No properties, "properties": null and "properties": {} are the same content (openapi): a resend
+// in any of the three forms is a duplicate.
+TEST_P(IngestOutcomes, NoPropertiesNullAndEmptyAreTheSameContent) {
+  const auto page_view = [](const std::string& properties) {
+    return event_json("e1", "alice", "page_view", "2026-01-05T10:00:00Z", properties);
+  };
+  post_expect(tenant_, {page_view("")}, 1);
+  post_expect(tenant_, {page_view("null")}, 0, 1);
+  post_expect(tenant_, {page_view("{}")}, 0, 1);
+  post_expect(tenant_, {page_view(R"({"x":1})")}, 0, 0, 1);  // some property: other content
+  EXPECT_EQ(stored_events(tenant_), 1);
+}
+
+// Batches sent at the same moment with one event_id and different content: exactly one is
+// accepted and counted, every other is a conflict (PostgreSQL's two writers race for the id).
+TEST_P(IngestOutcomes, ConcurrentBatchesWithOneEventIdAndOtherContentStoreOne) {
+  constexpr int kThreads = 6;
+  std::latch start(kThreads);
+  std::vector<std::future<TestResponse>> responses;
+  for (int t = 0; t < kThreads; ++t) {
+    responses.push_back(std::async(std::launch::async, [&, t] {
+      start.arrive_and_wait();
+      return post_events(tenant_, {call("same", std::to_string(t + 1))});
+    }));
+  }
+  std::int64_t accepted = 0;
+  std::size_t conflicts = 0;
+  std::string winner;
+  for (int t = 0; t < kThreads; ++t) {
+    const auto response = responses[t].get();
+    ASSERT_EQ(response.status, 200) << response.body;
+    if (int_of(response.json, "accepted") == 1) winner = std::to_string(t + 1);
+    accepted += int_of(response.json, "accepted");
+    conflicts += member(response.json, "conflicts").items().size();
+  }
+  EXPECT_EQ(accepted, 1);
+  EXPECT_EQ(conflicts, static_cast<std::size_t>(kThreads - 1));
+  EXPECT_EQ(tokens(), std::make_pair(winner, std::int64_t{1}));
   EXPECT_EQ(stored_events(tenant_), 1);
 }
 
