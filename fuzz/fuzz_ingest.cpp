@@ -1,7 +1,8 @@
 // Fuzzes the POST /v1/events body parser (services::ingest::parse_batch) on untrusted bodies.
-// Invariants: every event of a parsed batch gets exactly one outcome from validation (prepared or
-// rejected), in index order without gaps; a prepared event's content hash is 64 hex digits and its
-// timestamp lies inside the settings' window; parsing the same body twice gives the same result.
+// Invariants: every event of a parsed batch gets exactly one outcome from validation (prepared,
+// expired or rejected), in index order without gaps; a prepared or expired event's content hash is
+// 64 hex digits; a prepared event's timestamp lies inside the settings' window, an expired one's
+// before it; parsing the same body twice gives the same result.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -20,9 +21,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   NERUBA_FUZZ_CHECK(first.ok() == second.ok());
   if (!first) return 0;
   const auto& batch = first.value();
-  NERUBA_FUZZ_CHECK(batch.events.size() + batch.rejected.size() == batch.size);
+  NERUBA_FUZZ_CHECK(batch.events.size() + batch.expired.size() + batch.rejected.size() ==
+                    batch.size);
   NERUBA_FUZZ_CHECK(batch.events.size() == second.value().events.size());
+  NERUBA_FUZZ_CHECK(batch.expired.size() == second.value().expired.size());
   std::size_t prepared = 0;
+  std::size_t expired = 0;
   std::size_t rejected = 0;
   for (std::size_t index = 0; index < batch.size; ++index) {
     if (prepared < batch.events.size() && batch.events[prepared].index == index) {
@@ -33,6 +37,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const auto when = domain::from_unix_micros(event.occurred_at);
       NERUBA_FUZZ_CHECK(when <= now + std::chrono::seconds(settings.future_event_skew_seconds));
       NERUBA_FUZZ_CHECK(when >= now - std::chrono::hours(24 * settings.late_event_window_days));
+    } else if (expired < batch.expired.size() && batch.expired[expired].index == index) {
+      const auto& event = batch.expired[expired++];
+      NERUBA_FUZZ_CHECK(event.content_hash.size() == 64);
+      NERUBA_FUZZ_CHECK(domain::from_unix_micros(event.occurred_at) <
+                        now - std::chrono::hours(24 * settings.late_event_window_days));
     } else {
       NERUBA_FUZZ_CHECK(rejected < batch.rejected.size() &&
                         batch.rejected[rejected].index == index);

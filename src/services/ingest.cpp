@@ -65,9 +65,11 @@ std::string content_hash(const PreparedEvent& event) {
 }
 
 // Validates one event; returns the prepared event or its rejection. Takes the event's properties
-// out of the parsed body (a batch in flight holds one copy of them, not two).
+// out of the parsed body (a batch in flight holds one copy of them, not two). An event older than
+// the late-arrival window is prepared all the same, and `expired` set.
 std::variant<PreparedEvent, EventOutcome> prepare(json::Value& event, std::size_t index,
-                                                  const IngestSettings& settings, Instant now) {
+                                                  const IngestSettings& settings, Instant now,
+                                                  bool& expired) {
   if (!event.is_object())
     return rejection(index, "", "invalid_event", "", "an event must be a JSON object");
   std::string problem;
@@ -103,11 +105,7 @@ std::variant<PreparedEvent, EventOutcome> prepare(json::Value& event, std::size_
                          std::to_string(settings.future_event_skew_seconds) +
                          " seconds in the future");
   }
-  if (*occurred < now - std::chrono::hours(24 * settings.late_event_window_days)) {
-    return rejection(index, event_id, "timestamp_too_old", "timestamp",
-                     "timestamp is older than the late-arrival window of " +
-                         std::to_string(settings.late_event_window_days) + " days");
-  }
+  expired = *occurred < now - std::chrono::hours(24 * settings.late_event_window_days);
   const json::Value* properties = event.find("properties");
   if (properties != nullptr && !properties->is_null() && !properties->is_object()) {
     return rejection(index, event_id, "invalid_field", "properties",
@@ -172,14 +170,21 @@ Result<ParsedBatch> parse_batch(std::string_view body, const IngestSettings& set
   batch.size = events->items().size();
   batch.events.reserve(batch.size);
   for (std::size_t i = 0; i < batch.size; ++i) {
-    auto outcome = prepare(events->items()[i], i, settings, now);
+    bool expired = false;
+    auto outcome = prepare(events->items()[i], i, settings, now, expired);
     if (auto* event = std::get_if<PreparedEvent>(&outcome)) {
-      batch.events.push_back(std::move(*event));
+      (expired ? batch.expired : batch.events).push_back(std::move(*event));
     } else {
       batch.rejected.push_back(std::move(std::get<EventOutcome>(outcome)));
     }
   }
   return batch;
+}
+
+EventOutcome expired_rejection(const PreparedEvent& event, const IngestSettings& settings) {
+  return rejection(event.index, event.event_id, "timestamp_too_old", "timestamp",
+                   "timestamp is older than the late-arrival window of " +
+                       std::to_string(settings.late_event_window_days) + " days");
 }
 
 json::Value response_json(std::size_t accepted, std::size_t duplicates,

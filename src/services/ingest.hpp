@@ -65,9 +65,15 @@ struct IngestSettings {
 struct ParsedBatch {
   std::vector<PreparedEvent> events;
   std::vector<EventOutcome> rejected;
+  // Valid but older than the late-arrival window: rejected (expired_rejection) unless their
+  // event_id is stored — a resend of an event stored while it was recent is the duplicate (or
+  // conflict) it is, never a rejection of what was acknowledged.
+  std::vector<PreparedEvent> expired;
   std::size_t size = 0;
 };
 Result<ParsedBatch> parse_batch(std::string_view body, const IngestSettings& settings, Instant now);
+// The rejection of an expired event (ParsedBatch::expired) whose event_id is not stored.
+EventOutcome expired_rejection(const PreparedEvent& event, const IngestSettings& settings);
 
 // One event's contribution to one meter's usage bucket.
 struct PlannedPart {

@@ -538,6 +538,19 @@ void Pipeline::process_events(storage::Tx& tx, std::size_t job_index, Job& job,
       }
     }
   }
+  // Expired events are judged against what is stored now, this job's new events included.
+  if (!job.batch.expired.empty()) {
+    std::vector<const PreparedEvent*> expired;
+    for (const auto& event : job.batch.expired) expired.push_back(&event);
+    look_up(expired);
+    for (const auto* event : expired) {
+      if (const auto found = stored.find(event->event_id); found != stored.end()) {
+        judge(*event, found->second);
+      } else {
+        outcomes.push_back(expired_rejection(*event, job.settings));
+      }
+    }
+  }
 }
 
 // Counts each tenant's fresh events into their buckets and writes the buckets back. Runs after

@@ -158,6 +158,43 @@ TEST_P(IngestOutcomes, SameEventIdWithOtherContentIsAConflictAndTheFirstStays) {
   EXPECT_EQ(stored_events(tenant_), 1);
 }
 
+// A resend of a stored event that has meanwhile aged past the late-arrival window is the duplicate
+// it is (a conflict, with other content), not a rejection of what was acknowledged; an expired
+// event whose event_id is not stored is still rejected.
+TEST_P(IngestOutcomes, AnExpiredResendOfAStoredEventIsADuplicate) {
+  post_expect(tenant_, {call("e1", "5", "2026-01-05T10:00:00Z")}, 1);
+  // The window shrinks to one day: events of 2026-01-05 are now expired (the clock: 2026-01-10).
+  patch_settings(tenant_, R"({"late_event_window_days":1})");
+  post_expect(tenant_, {call("e1", "5", "2026-01-05T10:00:00Z")}, 0, 1);
+  post_expect(tenant_, {call("e1", "6", "2026-01-05T10:00:00Z")}, 0, 0, 1);
+  const auto response = post_events(
+      tenant_, {call("e2", "5", "2026-01-05T10:00:00Z"), call("e1", "5", "2026-01-05T10:00:00Z"),
+                call("e3", "1", "2026-01-09T10:00:00Z")});
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(int_of(response.json, "accepted"), 1);    // e3
+  EXPECT_EQ(int_of(response.json, "duplicates"), 1);  // e1
+  const json::Value rejected = rejected_at(response, 0);
+  EXPECT_EQ(text_of(rejected, "event_id"), "e2");
+  EXPECT_EQ(text_of(rejected, "type"), "timestamp_too_old");
+  EXPECT_EQ(text_of(rejected, "field"), "timestamp");
+  EXPECT_EQ(tokens(), std::make_pair(std::string("5"), std::int64_t{1}));
+  EXPECT_EQ(stored_events(tenant_), 2);
+}
+
+// A stored event whose property a meter created since cannot read: resent, it is a duplicate (the
+// stored event is what counts), while a new event like it is rejected.
+TEST_P(IngestOutcomes, AResendThatAMeterCreatedSinceCannotReadIsADuplicate) {
+  const auto job = [](const std::string& id) {
+    return event_json(id, "alice", "job", "2026-01-05T10:00:00Z", R"({"n":"abc"})");
+  };
+  post_expect(tenant_, {job("j1")}, 1);
+  create_meter(tenant_, R"({"code":"n_sum","event_type":"job","aggregation":"sum","field":"n"})");
+  post_expect(tenant_, {job("j1")}, 0, 1);
+  const auto response = post_expect(tenant_, {job("j2")}, 0, 0, 0, 1);
+  EXPECT_EQ(text_of(rejected_at(response, 0), "type"), "invalid_property");
+  EXPECT_EQ(stored_events(tenant_), 1);
+}
+
 // No properties, "properties": null and "properties": {} are the same content (openapi): a resend
 // in any of the three forms is a duplicate.
 TEST_P(IngestOutcomes, NoPropertiesNullAndEmptyAreTheSameContent) {
