@@ -906,6 +906,55 @@ class QueuedBatches : public IngestOutcomes {
 // The busy tenant is the one whose id sorts first, so a writer that served tenants in key order
 // rather than in turns would write all twenty first. Commit order is read from the rows: SQLite's
 // rowids and PostgreSQL's transaction ids grow with it.
+// A commit that fails is retried job by job, so a batch the database refuses fails alone: its
+// neighbour in the commit is stored and answered, it is answered with an error and nothing of it
+// is stored, and its events leave the tenant's in-flight budget. A trigger of the test refuses the
+// tenant's events (PostgreSQL only: the trigger is PL/pgSQL).
+class RefusedBatches : public QueuedBatches {};
+
+TEST_P(RefusedBatches, ABatchTheDatabaseRefusesFailsAloneInItsCommit) {
+  const Tenant other = make_calls_tenant("Neighbour Inc");
+  {
+    auto tx = db().begin(storage::TxMode::write);
+    tx->exec(
+        "CREATE FUNCTION refuse_events() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF "
+        "NEW.tenant_id = '" +
+        tenant_.id + "' THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$");
+    tx->exec(
+        "CREATE TRIGGER refuse_events BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION "
+        "refuse_events()");
+    tx->commit();
+  }
+  services::ingest::Pipeline pipeline(db(), 20'000, 1);
+  // The writer is held on a first batch of the neighbour, so the next two share one commit.
+  auto hold = db().begin(storage::TxMode::write);
+  storage::meters::lock(*hold, TenantId(other.id));
+  const auto plan_and_submit = [&](std::unique_ptr<services::ingest::Pipeline::Job> job) {
+    pipeline.plan(*job);
+    return submit(pipeline, std::move(job));
+  };
+  auto first = plan_and_submit(job_of({call("n0", "1")}, "n0", &other));
+  wait_for_advisory_waiters(*hold, 1);
+  auto refused = plan_and_submit(job_of(calls_named("r-", 600), "refused"));
+  auto neighbour = plan_and_submit(job_of(calls_named("n-", 600), "neighbour", &other));
+  hold->commit();
+  ASSERT_TRUE(first.get().ok());
+  const auto refused_reply = refused.get();
+  ASSERT_FALSE(refused_reply.ok());
+  EXPECT_EQ(refused_reply.error().code, ErrorCode::internal);
+  const auto neighbour_reply = neighbour.get();
+  ASSERT_TRUE(neighbour_reply.ok());
+  EXPECT_EQ(int_of(neighbour_reply->body, "accepted"), 600);
+  EXPECT_EQ(stored_events(tenant_), 0);
+  EXPECT_EQ(stored_events(other), 601);
+  EXPECT_EQ(pipeline.in_flight(TenantId(tenant_.id)), 0u);
+  // Two groups taken: the first batch, then the two together (retried one by one inside it). A
+  // writer counts its group just after answering it.
+  for (int i = 0; i < 500 && pipeline.stats().groups < 2; ++i) std::this_thread::sleep_for(10ms);
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(pipeline.stats().groups, 2u);
+}
+
 TEST_P(QueuedBatches, ABusyTenantsQueueDoesNotDelayAnotherTenant) {
   const Tenant other = make_calls_tenant("Other Inc");
   const bool other_first = other.id < tenant_.id;
@@ -1118,6 +1167,9 @@ INSTANTIATE_TEST_SUITE_P(Backends, QueuedBatches, ::testing::ValuesIn(test_backe
                          backend_name);
 INSTANTIATE_TEST_SUITE_P(Backends, ManyTenantsQueued, ::testing::ValuesIn(test_backends()),
                          backend_name);
+INSTANTIATE_TEST_SUITE_P(Backends, RefusedBatches, ::testing::ValuesIn(postgres_backends()),
+                         backend_name);
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(RefusedBatches);  // without PostgreSQL
 INSTANTIATE_TEST_SUITE_P(Backends, CommitsInFlight, ::testing::ValuesIn(postgres_backends()),
                          backend_name);
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(CommitsInFlight);  // without PostgreSQL
