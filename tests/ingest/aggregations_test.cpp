@@ -311,6 +311,20 @@ TEST_P(Aggregations, LatestTieInsideOneBatch) {
   EXPECT_EQ(read("g", "09:59:00", "10:01:00"), V("9", 3));  // raw
 }
 
+// Ties across commits are merged by the database (PostgreSQL: in the bucket upsert), and there too
+// the greater event_id wins byte by byte: 'a' (0x61) after 'Z' (0x5A), where a linguistic
+// collation would put "a1" first. Sent in both orders, into two hours' buckets.
+TEST_P(Aggregations, LatestTieAcrossCommitsComparesEventIdsBytewise) {
+  meter(R"({"code":"g","event_type":"gauge","aggregation":"latest","field":"level"})");
+  send({ev("Z1", "gauge", "10:00:00", R"({"level":1})")});
+  send({ev("a1", "gauge", "10:00:00", R"({"level":2})")});
+  EXPECT_EQ(read("g", "00:00:00", "23:00:00"), V("2", 2));  // pre-aggregated
+  EXPECT_EQ(read("g", "09:59:00", "10:01:00"), V("2", 2));  // raw
+  send({ev("a2", "gauge", "11:00:00", R"({"level":3})")});
+  send({ev("Z2", "gauge", "11:00:00", R"({"level":4})")});
+  EXPECT_EQ(read("g", "10:30:00", "23:00:00"), V("3", 2));  // hour 11: a2 wins, sent first
+}
+
 // --- filters and group_by -----------------------------------------------------------------------
 
 TEST_P(Aggregations, FiltersKeepOnlyListedValues) {

@@ -90,7 +90,8 @@ TEST_P(DataMigrations, V7IdentifiersCompareBytewise) {
   const auto collations = tx->query(
       "SELECT table_name, column_name, COALESCE(collation_name, '') FROM "
       "information_schema.columns WHERE table_schema = current_schema() AND column_name IN "
-      "('tenant_id', 'event_id', 'customer_id', 'meter_id', 'group_key', 'external_id') ORDER BY "
+      "('tenant_id', 'event_id', 'customer_id', 'meter_id', 'group_key', 'external_id', "
+      "'latest_event_id') ORDER BY "
       "table_name, column_name");
   ASSERT_GE(collations.size(), 15U);
   for (const auto& row : collations) {
