@@ -871,8 +871,14 @@ class QueuedBatches : public IngestOutcomes {
       EXPECT_TRUE(reply.ok());
       if (reply.ok()) replies.push_back(std::move(*reply));
     }
+    // A writer counts its group just after answering it.
+    for (int i = 0; i < 500 && pipeline.stats().groups < 2; ++i) std::this_thread::sleep_for(10ms);
+    std::this_thread::sleep_for(50ms);
+    groups_written_ = pipeline.stats().groups;
     return replies;
   }
+
+  std::uint64_t groups_written_ = 0;  // by the last write_queued, the held first batch's included
 
   // The reply rejected exactly one event: that one, for that reason.
   static void expect_only_rejection(const services::Reply& reply, const std::string& event_id,
@@ -1007,6 +1013,7 @@ TEST_P(QueuedBatches, ShareOneCommitAndOnePostgresCopy) {
   EXPECT_EQ(calls(), std::to_string(1 + 3 * 600 + 599));
   EXPECT_EQ(tokens(),
             std::make_pair(std::to_string(1 + 3 * 600 + 599), std::int64_t{1 + 3 * 600 + 599}));
+  EXPECT_EQ(groups_written_, 2u);  // the held first batch, then all four in one commit
   if (const auto writers = writers_of("q")) {
     EXPECT_EQ(*writers, 1);  // one COPY for all four batches
   }
