@@ -1291,6 +1291,43 @@ TEST_P(IngestOutcomes, UnknownCustomerIsRejectedUnlessAutoCreationIsOn) {
   EXPECT_EQ(member(verify.json, "ok").as_bool(), true) << verify.body;
 }
 
+// Batches sent at the same moment that each bring the same new customers (PostgreSQL's two writers
+// may both try to create them): every event is accepted, each customer is created once and
+// audited once, and the audit chain stays intact.
+TEST_P(IngestOutcomes, ConcurrentBatchesCreateANewCustomerOnce) {
+  patch_settings(tenant_, R"({"auto_create_customers":true})");
+  constexpr int kThreads = 4;
+  constexpr int kCustomers = 5;
+  std::latch start(kThreads);
+  std::vector<std::future<TestResponse>> responses;
+  for (int t = 0; t < kThreads; ++t) {
+    responses.push_back(std::async(std::launch::async, [&, t] {
+      std::vector<std::string> events;
+      for (int c = 0; c < kCustomers; ++c) {
+        events.push_back(call("t" + std::to_string(t) + "c" + std::to_string(c), "1",
+                              "2026-01-05T10:00:00Z", "new" + std::to_string(c)));
+      }
+      start.arrive_and_wait();
+      return post_events(tenant_, events);
+    }));
+  }
+  for (auto& future : responses) {
+    const auto response = future.get();
+    ASSERT_EQ(response.status, 200) << response.body;
+    EXPECT_EQ(int_of(response.json, "accepted"), kCustomers) << response.body;
+  }
+  EXPECT_EQ(stored_customers(tenant_), 1 + kCustomers);  // alice and new0..new4
+  for (int c = 0; c < kCustomers; ++c) {
+    EXPECT_EQ(tokens("new" + std::to_string(c)),
+              std::make_pair(std::to_string(kThreads), std::int64_t{kThreads}));
+  }
+  const auto audit = api().get("/v1/audit?action=customer.created", tenant_.key);
+  ASSERT_EQ(audit.status, 200) << audit.body;
+  EXPECT_EQ(member(audit.json, "data").items().size(), 1u + kCustomers) << audit.body;
+  const auto verify = api().get("/v1/audit/verify", tenant_.key);
+  EXPECT_EQ(member(verify.json, "ok").as_bool(), true) << verify.body;
+}
+
 // Auto-creation obeys the external_id rules of POST /v1/customers (no '/', '?', '%', '#' or
 // space): otherwise the customer could never be addressed by GET /v1/customers/{external_id} or
 // its usage read. The event is rejected (field customer) and no customer is created.
