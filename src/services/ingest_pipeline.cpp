@@ -410,6 +410,13 @@ void Pipeline::process_events(storage::Tx& tx, std::size_t job_index, Job& job,
     const bool same = stored_hash == event.content_hash;
     outcomes.push_back(outcome(same ? OutcomeKind::duplicate : OutcomeKind::conflict, event));
   };
+  // Judges the event when its event_id is known to be stored; false when it is not.
+  const auto judged = [&](const PreparedEvent& event) {
+    const auto found = stored.find(event.event_id);
+    if (found == stored.end()) return false;
+    judge(event, found->second);
+    return true;
+  };
   const auto look_up = [&](const std::vector<const PreparedEvent*>& events) {
     std::vector<std::string> ids;
     for (const auto* event : events) {
@@ -468,10 +475,7 @@ void Pipeline::process_events(storage::Tx& tx, std::size_t job_index, Job& job,
       return true;
     };
     for (const auto* event : round) {
-      if (const auto found = stored.find(event->event_id); found != stored.end()) {
-        judge(*event, found->second);
-        continue;
-      }
+      if (judged(*event)) continue;
       const EventPlan* plan = plan_of(*event);
       auto customer_id = plan != nullptr && !plan->customer_id.empty()
                              ? std::optional(plan->customer_id)
@@ -483,10 +487,7 @@ void Pipeline::process_events(storage::Tx& tx, std::size_t job_index, Job& job,
     if (!doubtful.empty()) {
       look_up(doubtful);
       for (const auto* event : doubtful) {
-        if (const auto found = stored.find(event->event_id); found != stored.end()) {
-          judge(*event, found->second);
-          continue;
-        }
+        if (judged(*event)) continue;
         auto customer_id = resolve_customer(tx, job, event->customer, true, created);
         if (!customer_id) {
           outcomes.push_back(
@@ -531,11 +532,7 @@ void Pipeline::process_events(storage::Tx& tx, std::size_t job_index, Job& job,
     }
     remaining.clear();
     for (const auto* event : later) {
-      if (const auto found = stored.find(event->event_id); found != stored.end()) {
-        judge(*event, found->second);
-      } else {
-        remaining.push_back(event);
-      }
+      if (!judged(*event)) remaining.push_back(event);
     }
   }
   // Expired events are judged against what is stored now, this job's new events included.
@@ -544,11 +541,7 @@ void Pipeline::process_events(storage::Tx& tx, std::size_t job_index, Job& job,
     for (const auto& event : job.batch.expired) expired.push_back(&event);
     look_up(expired);
     for (const auto* event : expired) {
-      if (const auto found = stored.find(event->event_id); found != stored.end()) {
-        judge(*event, found->second);
-      } else {
-        outcomes.push_back(expired_rejection(*event, job.settings));
-      }
+      if (!judged(*event)) outcomes.push_back(expired_rejection(*event, job.settings));
     }
   }
 }

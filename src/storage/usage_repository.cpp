@@ -87,6 +87,19 @@ std::string array_literal(const Items& items, Get get, Append append) {
 // A present text element, viewed in place (its string outlives the array being built).
 std::optional<std::string_view> present(const std::string& text) { return text; }
 
+// Transaction-scoped advisory locks on a tenant, keyed (lock class, hashtext(tenant id)): on
+// PostgreSQL, where transactions run side by side; on SQLite nothing, its single writer already
+// holding the database.
+enum class LockClass : int { bucket_merge = 7262012, meters = 7262013 };
+
+void lock_tenant(Tx& tx, LockClass lock_class, const TenantId& tenant, bool shared) {
+  if (tx.dialect() != Dialect::postgres) return;
+  tx.query(std::string(shared ? "SELECT pg_advisory_xact_lock_shared("
+                              : "SELECT pg_advisory_xact_lock(") +
+               std::to_string(static_cast<int>(lock_class)) + ", hashtext($1))",
+           {tenant.str()});
+}
+
 template <typename Items, typename Get>
 std::string text_array(const Items& items, Get get) {
   return array_literal(items, get, append_array_element);
@@ -339,16 +352,11 @@ void scan_type(Tx& tx, const TenantId& tenant, const std::string& event_type,
 
 namespace meters {
 
-// Advisory lock keys: (7262013, hashtext(tenant id)); lock_for_merge's are (7262012, …).
 void lock_shared(Tx& tx, const TenantId& tenant) {
-  if (tx.dialect() != Dialect::postgres) return;
-  tx.query("SELECT pg_advisory_xact_lock_shared(7262013, hashtext($1))", {tenant.str()});
+  lock_tenant(tx, LockClass::meters, tenant, true);
 }
 
-void lock(Tx& tx, const TenantId& tenant) {
-  if (tx.dialect() != Dialect::postgres) return;
-  tx.query("SELECT pg_advisory_xact_lock(7262013, hashtext($1))", {tenant.str()});
-}
+void lock(Tx& tx, const TenantId& tenant) { lock_tenant(tx, LockClass::meters, tenant, false); }
 
 bool insert(Tx& tx, const TenantId& tenant, const MeterRecord& meter) {
   const auto& d = meter.definition;
@@ -490,8 +498,7 @@ constexpr std::string_view unnest_keys =
 }  // namespace
 
 void lock_for_merge(Tx& tx, const TenantId& tenant) {
-  if (tx.dialect() != Dialect::postgres) return;  // SQLite: the single writer holds the database
-  tx.query("SELECT pg_advisory_xact_lock(7262012, hashtext($1))", {tenant.str()});
+  lock_tenant(tx, LockClass::bucket_merge, tenant, false);
 }
 
 void load_stored(Tx& tx, const TenantId& tenant, std::span<UsageBucket* const> buckets) {
