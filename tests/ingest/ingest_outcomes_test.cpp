@@ -835,29 +835,13 @@ class QueuedBatches : public IngestOutcomes {
                                             std::size_t events_per_commit_max = 20'000) {
     services::ingest::Pipeline pipeline(db(), events_per_commit_max, 1);
     auto hold = db().begin(storage::TxMode::write);
-    const bool postgres = hold->dialect() == storage::Dialect::postgres;
-    if (postgres) {
-      storage::meters::lock(*hold, TenantId(tenant_.id));
-    }
+    storage::meters::lock(*hold, TenantId(tenant_.id));  // PostgreSQL; SQLite: the write lock
     const auto plan_and_submit = [&](std::unique_ptr<services::ingest::Pipeline::Job> job) {
       pipeline.plan(*job);  // as the HTTP handler does
       return submit(pipeline, std::move(job));
     };
     auto first = plan_and_submit(job_of({call("first-queued", "1")}, "first"));
-    if (postgres) {
-      // Until the writer waits for this transaction's lock (the activity view is read afresh:
-      // PostgreSQL keeps one snapshot of it per transaction).
-      for (int i = 0; i < 500; ++i) {
-        hold->query("SELECT pg_stat_clear_snapshot()");
-        const auto rows = hold->query(
-            "SELECT count(*) FROM pg_stat_activity WHERE pg_backend_pid() = "
-            "ANY(pg_blocking_pids(pid))");
-        if (rows.at(0).integer(0) > 0) break;
-        std::this_thread::sleep_for(10ms);
-      }
-    } else {
-      std::this_thread::sleep_for(200ms);  // the writer waits for the write lock
-    }
+    wait_for_advisory_waiters(*hold, 1);  // the writer waits for this transaction
     std::vector<std::future<Result<services::Reply>>> futures;
     for (std::size_t b = 0; b < batches.size(); ++b) {
       futures.push_back(plan_and_submit(
@@ -871,11 +855,20 @@ class QueuedBatches : public IngestOutcomes {
       EXPECT_TRUE(reply.ok());
       if (reply.ok()) replies.push_back(std::move(*reply));
     }
-    // A writer counts its group just after answering it.
-    for (int i = 0; i < 500 && pipeline.stats().groups < 2; ++i) std::this_thread::sleep_for(10ms);
-    std::this_thread::sleep_for(50ms);
-    groups_written_ = pipeline.stats().groups;
+    groups_written_ = settled_groups(pipeline, 2);
     return replies;
+  }
+
+  // The groups the pipeline's writers took, once the group of every answered job is counted (a
+  // writer counts its group just after answering it): waits for at least `at_least`, then a
+  // moment for any later one.
+  static std::uint64_t settled_groups(const services::ingest::Pipeline& pipeline,
+                                      std::uint64_t at_least) {
+    for (int i = 0; i < 500 && pipeline.stats().groups < at_least; ++i) {
+      std::this_thread::sleep_for(10ms);
+    }
+    std::this_thread::sleep_for(50ms);
+    return pipeline.stats().groups;
   }
 
   std::uint64_t groups_written_ = 0;  // by the last write_queued, the held first batch's included
@@ -954,11 +947,8 @@ TEST_P(RefusedBatches, ABatchTheDatabaseRefusesFailsAloneInItsCommit) {
   EXPECT_EQ(stored_events(tenant_), 0);
   EXPECT_EQ(stored_events(other), 601);
   EXPECT_EQ(pipeline.in_flight(TenantId(tenant_.id)), 0u);
-  // Two groups taken: the first batch, then the two together (retried one by one inside it). A
-  // writer counts its group just after answering it.
-  for (int i = 0; i < 500 && pipeline.stats().groups < 2; ++i) std::this_thread::sleep_for(10ms);
-  std::this_thread::sleep_for(50ms);
-  EXPECT_EQ(pipeline.stats().groups, 2u);
+  // Two groups taken: the first batch, then the two together (retried one by one inside it).
+  EXPECT_EQ(settled_groups(pipeline, 2), 2u);
 }
 
 TEST_P(QueuedBatches, ABusyTenantsQueueDoesNotDelayAnotherTenant) {

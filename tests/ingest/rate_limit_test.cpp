@@ -268,7 +268,7 @@ TEST_P(RateLimit, OverTheInFlightBudgetIs429AndTakesNothing) {
   auto& pipeline = api().api().pipeline();
   const TenantId busy_id(busy.id);
   auto hold = db().begin(storage::TxMode::write);
-  if (hold->dialect() == storage::Dialect::postgres) storage::meters::lock(*hold, busy_id);
+  storage::meters::lock(*hold, busy_id);  // PostgreSQL; SQLite: the write lock
 
   static_assert(limits::ingest_in_flight_events_max == 5 * limits::events_per_batch_max);
   std::vector<std::future<TestResponse>> filling;
