@@ -57,9 +57,10 @@ std::string render_ingest(const services::ingest::Pipeline::Stats& stats) {
   char busy[32];
   std::snprintf(busy, sizeof busy, "%.6f", stats.busy_seconds);
   sample("neruba_ingest_commits_total", "counter",
-         "Transactions the ingest writers wrote (group commits).", std::to_string(stats.groups));
-  sample("neruba_ingest_events_total", "counter",
-         "Events in the batches those transactions answered.", std::to_string(stats.events));
+         "Group commits the ingest writers took up (each one transaction, committed or failed).",
+         std::to_string(stats.groups));
+  sample("neruba_ingest_events_total", "counter", "Events in the batches of those group commits.",
+         std::to_string(stats.events));
   sample("neruba_ingest_writer_busy_seconds_total", "counter",
          "Time the ingest writers spent writing (not waiting for batches).", busy);
   sample("neruba_ingest_writers", "gauge", "Ingest writer threads running.",

@@ -159,7 +159,9 @@ class Pipeline {
 
   // Totals since start, for /metrics: how much of its time the writer spends writing, per event.
   struct Stats {
-    std::uint64_t groups = 0;  // transactions written (committed or failed)
+    // Groups taken (each written in one transaction, committed or failed), counted before any
+    // of their jobs is answered.
+    std::uint64_t groups = 0;
     std::uint64_t events = 0;  // events in their batches, whatever each event's outcome
     double busy_seconds = 0;   // writer time spent on them, waits for more batches excluded
     std::size_t writers = 0;   // writer threads running (ends only when the pipeline stops)

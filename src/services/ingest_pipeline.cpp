@@ -289,6 +289,11 @@ std::vector<std::unique_ptr<Pipeline::Job>> Pipeline::take_group() {
   }
   queued_events_ -= events;
   last_group_events_ = events;
+  // Counted when taken, so that once a job is answered its group is in the stats.
+  if (!group.empty()) {
+    stats_.groups += 1;
+    stats_.events += events;
+  }
   return group;
 }
 
@@ -305,8 +310,6 @@ void Pipeline::writer_loop() {
       --stats_.writers;
       return;
     }
-    std::size_t events = 0;
-    for (const auto& job : group) events += job->batch.size;
     const auto started = std::chrono::steady_clock::now();
     try {
       write_group(group);
@@ -337,8 +340,6 @@ void Pipeline::writer_loop() {
     std::unique_lock lock(mutex_);
     --writing_;
     last_commit_duration_ = std::chrono::duration_cast<std::chrono::milliseconds>(busy);
-    stats_.groups += 1;
-    stats_.events += events;
     stats_.busy_seconds += std::chrono::duration<double>(busy).count();
     lock.unlock();
     work_.notify_all();  // a writer waiting for this one to finish may start

@@ -855,20 +855,8 @@ class QueuedBatches : public IngestOutcomes {
       EXPECT_TRUE(reply.ok());
       if (reply.ok()) replies.push_back(std::move(*reply));
     }
-    groups_written_ = settled_groups(pipeline, 2);
+    groups_written_ = pipeline.stats().groups;
     return replies;
-  }
-
-  // The groups the pipeline's writers took, once the group of every answered job is counted (a
-  // writer counts its group just after answering it): waits for at least `at_least`, then a
-  // moment for any later one.
-  static std::uint64_t settled_groups(const services::ingest::Pipeline& pipeline,
-                                      std::uint64_t at_least) {
-    for (int i = 0; i < 500 && pipeline.stats().groups < at_least; ++i) {
-      std::this_thread::sleep_for(10ms);
-    }
-    std::this_thread::sleep_for(50ms);
-    return pipeline.stats().groups;
   }
 
   std::uint64_t groups_written_ = 0;  // by the last write_queued, the held first batch's included
@@ -948,7 +936,7 @@ TEST_P(RefusedBatches, ABatchTheDatabaseRefusesFailsAloneInItsCommit) {
   EXPECT_EQ(stored_events(other), 601);
   EXPECT_EQ(pipeline.in_flight(TenantId(tenant_.id)), 0u);
   // Two groups taken: the first batch, then the two together (retried one by one inside it).
-  EXPECT_EQ(settled_groups(pipeline, 2), 2u);
+  EXPECT_EQ(pipeline.stats().groups, 2u);
 }
 
 TEST_P(QueuedBatches, ABusyTenantsQueueDoesNotDelayAnotherTenant) {
