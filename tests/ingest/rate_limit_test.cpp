@@ -309,6 +309,37 @@ TEST_P(RateLimit, OverTheInFlightBudgetIs429AndTakesNothing) {
   EXPECT_EQ(stored_events(busy), 50'001);
 }
 
+// A batch refused for the in-flight budget keeps nothing of its Idempotency-Key either: once the
+// budget has room, the same request with the same key is written (not a replay of the 429), and
+// sent once more it is the replay of that 200. The budget is held by a reservation of the test, so
+// no database lock stands between the key's claim and the writer (both backends).
+TEST_P(RateLimit, AnInFlightRefusalKeepsNothingOfItsIdempotencyKey) {
+  const Tenant busy = tenant_with_meter("Busy");
+  auto& pipeline = api().api().pipeline();
+  const TenantId busy_id(busy.id);
+  const Headers key = {{"Idempotency-Key", "over-budget"}};
+  {
+    auto held = pipeline.reserve(busy_id, limits::ingest_in_flight_events_max);
+    ASSERT_TRUE(held.has_value());
+    const auto refused = post_events(busy, batch("k", 2), key);
+    expect_problem(refused, 429, "rate-limited");
+    EXPECT_EQ(retry_after(refused), 1);
+    EXPECT_EQ(stored_events(busy), 0);
+  }  // the reservation is dropped: its events leave the budget
+  EXPECT_EQ(pipeline.in_flight(busy_id), 0u);
+
+  const auto accepted = post_events(busy, batch("k", 2), key);
+  ASSERT_EQ(accepted.status, 200) << accepted.body;
+  EXPECT_EQ(int_of(accepted.json, "accepted"), 2) << accepted.body;
+  EXPECT_EQ(accepted.header("Idempotent-Replayed"), nullptr);
+  const auto replayed = post_events(busy, batch("k", 2), key);
+  ASSERT_EQ(replayed.status, 200) << replayed.body;
+  ASSERT_NE(replayed.header("Idempotent-Replayed"), nullptr);
+  EXPECT_EQ(replayed.body, accepted.body);
+  EXPECT_EQ(stored_events(busy), 2);
+  EXPECT_EQ(tokens(busy), std::make_pair(std::string("2"), std::int64_t{2}));
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, RateLimit, ::testing::ValuesIn(test_backends()), backend_name);
 
 }  // namespace
