@@ -210,8 +210,16 @@ std::optional<Pipeline::Reservation> Pipeline::reserve(const TenantId& tenant, s
 
 void Pipeline::release_locked(const std::string& tenant, std::size_t events) {
   const auto it = in_flight_.find(tenant);
+  const std::size_t held = it == in_flight_.end() ? 0 : it->second;
+  if (events > held) {
+    // Reservations and submit keep the books exact, so this is a bug: say so, and never let the
+    // count wrap (which would refuse the tenant's every batch) or go below zero.
+    log::error(
+        "ingest in-flight budget released more events than it held",
+        {{"tenant", tenant}, {"held", std::to_string(held)}, {"released", std::to_string(events)}});
+  }
   if (it == in_flight_.end()) return;
-  it->second -= std::min(it->second, events);
+  it->second -= std::min(held, events);
   if (it->second == 0) in_flight_.erase(it);
 }
 
