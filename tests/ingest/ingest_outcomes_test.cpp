@@ -818,6 +818,13 @@ class QueuedBatches : public IngestOutcomes {
     return job;
   }
 
+  // Plans the job and queues it, as the HTTP handler does.
+  static std::future<Result<services::Reply>> plan_and_submit(
+      services::ingest::Pipeline& pipeline, std::unique_ptr<services::ingest::Pipeline::Job> job) {
+    pipeline.plan(*job);
+    return submit(pipeline, std::move(job));
+  }
+
   static std::vector<std::string> calls_named(const std::string& prefix, int count) {
     std::vector<std::string> events;
     for (int e = 0; e < count; ++e) {
@@ -836,16 +843,12 @@ class QueuedBatches : public IngestOutcomes {
     services::ingest::Pipeline pipeline(db(), events_per_commit_max, 1);
     auto hold = db().begin(storage::TxMode::write);
     storage::meters::lock(*hold, TenantId(tenant_.id));  // PostgreSQL; SQLite: the write lock
-    const auto plan_and_submit = [&](std::unique_ptr<services::ingest::Pipeline::Job> job) {
-      pipeline.plan(*job);  // as the HTTP handler does
-      return submit(pipeline, std::move(job));
-    };
-    auto first = plan_and_submit(job_of({call("first-queued", "1")}, "first"));
+    auto first = plan_and_submit(pipeline, job_of({call("first-queued", "1")}, "first"));
     wait_for_advisory_waiters(*hold, 1);  // the writer waits for this transaction
     std::vector<std::future<Result<services::Reply>>> futures;
     for (std::size_t b = 0; b < batches.size(); ++b) {
-      futures.push_back(plan_and_submit(
-          job_of(batches[b], "b" + std::to_string(b), b < owners.size() ? owners[b] : nullptr)));
+      futures.push_back(plan_and_submit(pipeline, job_of(batches[b], "b" + std::to_string(b),
+                                                         b < owners.size() ? owners[b] : nullptr)));
     }
     hold->commit();
     EXPECT_TRUE(first.get().ok());
@@ -916,14 +919,10 @@ TEST_P(RefusedBatches, ABatchTheDatabaseRefusesFailsAloneInItsCommit) {
   // The writer is held on a first batch of the neighbour, so the next two share one commit.
   auto hold = db().begin(storage::TxMode::write);
   storage::meters::lock(*hold, TenantId(other.id));
-  const auto plan_and_submit = [&](std::unique_ptr<services::ingest::Pipeline::Job> job) {
-    pipeline.plan(*job);
-    return submit(pipeline, std::move(job));
-  };
-  auto first = plan_and_submit(job_of({call("n0", "1")}, "n0", &other));
+  auto first = plan_and_submit(pipeline, job_of({call("n0", "1")}, "n0", &other));
   wait_for_advisory_waiters(*hold, 1);
-  auto refused = plan_and_submit(job_of(calls_named("r-", 600), "refused"));
-  auto neighbour = plan_and_submit(job_of(calls_named("n-", 600), "neighbour", &other));
+  auto refused = plan_and_submit(pipeline, job_of(calls_named("r-", 600), "refused"));
+  auto neighbour = plan_and_submit(pipeline, job_of(calls_named("n-", 600), "neighbour", &other));
   hold->commit();
   ASSERT_TRUE(first.get().ok());
   const auto refused_reply = refused.get();
