@@ -37,10 +37,12 @@
 #include "bench_events.hpp"
 #include "common/crypto.hpp"
 #include "domain/metering.hpp"
+#include "domain/time.hpp"
 #include "json/json.hpp"
 #include "storage/columns.hpp"
 #include "storage/db.hpp"
-#include "storage/usage_repository.hpp"
+#include "storage/events.hpp"
+#include "storage/usage.hpp"
 
 namespace neruba::bench {
 namespace {
@@ -77,23 +79,34 @@ constexpr const char* usage_text =
     "  --summary FILE            also write the results as key=value lines to FILE\n"
     "  --sqlite-cache-mib N      SQLite page cache in MiB (default 64; 0: SQLite's default 2 MiB)\n"
     "  --create-pg-database NAME create database NAME on the server of --db, print its URL, exit\n"
-    "  --drop-pg-database NAME   drop database NAME (if it exists) on the server of --db and exit\n";
+    "  --drop-pg-database NAME   drop database NAME (if it exists) on the server of --db and "
+    "exit\n";
 
 std::optional<Options> parse_options(int argc, char** argv) {
   Options options;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string arg = argv[i];
     const std::string value = argv[i + 1];
-    if (arg == "--db") options.db_url = value;
-    else if (arg == "--events") options.events = std::stoull(value);
-    else if (arg == "--batch-events") options.batch_events = std::stoul(value);
-    else if (arg == "--customers") options.customers = static_cast<std::uint32_t>(std::stoul(value));
-    else if (arg == "--copy-events") options.copy_events = std::stoull(value);
-    else if (arg == "--seed") options.seed = std::stoull(value);
-    else if (arg == "--summary") options.summary_path = value;
-    else if (arg == "--create-pg-database") options.create_pg_database = value;
-    else if (arg == "--drop-pg-database") options.drop_pg_database = value;
-    else if (arg == "--sqlite-cache-mib") options.sqlite_cache_mib = std::stoll(value);
+    if (arg == "--db")
+      options.db_url = value;
+    else if (arg == "--events")
+      options.events = std::stoull(value);
+    else if (arg == "--batch-events")
+      options.batch_events = std::stoul(value);
+    else if (arg == "--customers")
+      options.customers = static_cast<std::uint32_t>(std::stoul(value));
+    else if (arg == "--copy-events")
+      options.copy_events = std::stoull(value);
+    else if (arg == "--seed")
+      options.seed = std::stoull(value);
+    else if (arg == "--summary")
+      options.summary_path = value;
+    else if (arg == "--create-pg-database")
+      options.create_pg_database = value;
+    else if (arg == "--drop-pg-database")
+      options.drop_pg_database = value;
+    else if (arg == "--sqlite-cache-mib")
+      options.sqlite_cache_mib = std::stoll(value);
     else if (arg == "--mode") {
       options.durable = value == "durable" || value == "both";
       options.single = value == "single" || value == "both";
@@ -102,8 +115,8 @@ std::optional<Options> parse_options(int argc, char** argv) {
       return std::nullopt;
     }
   }
-  if (argc % 2 == 0 || options.db_url.empty() || options.batch_events == 0 || options.copy_events == 0 ||
-      options.customers == 0) {
+  if (argc % 2 == 0 || options.db_url.empty() || options.batch_events == 0 ||
+      options.copy_events == 0 || options.customers == 0) {
     return std::nullopt;
   }
   return options;
@@ -130,23 +143,26 @@ struct Batch {
 };
 
 std::int64_t unix_micros_now() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
 // Generates the benchmark's events batch by batch, with the ids and pre-aggregates the server
 // would store for them.
 class RowSource {
-  using Key = std::tuple<std::size_t, std::uint32_t, std::int64_t, std::string>;  // meter, customer, hour, group
+  using Key = std::tuple<std::size_t, std::uint32_t, std::int64_t,
+                         std::string>;  // meter, customer, hour, group
 
  public:
   explicit RowSource(const Options& options) : options_(options), random_(options.seed) {
     tenant_id_ = "ten_" + crypto::random_token(24);
     run_id_ = crypto::random_token(8);
-    for (std::uint32_t i = 0; i < options.customers; ++i) customer_ids_.push_back("cus_" + crypto::random_token(24));
+    for (std::uint32_t i = 0; i < options.customers; ++i)
+      customer_ids_.push_back("cus_" + crypto::random_token(24));
     for (const auto& spec : meters) {
       domain::MeterDefinition meter;
-      meter.id = "mtr_" + crypto::random_token(24);
+      meter.id = MeterId("mtr_" + crypto::random_token(24));
       meter.code = spec.code;
       meter.event_type = spec.event_type;
       meter.aggregation = *domain::parse_aggregation(spec.aggregation);
@@ -170,8 +186,9 @@ class RowSource {
       row.event_type = generated.is_api_call ? api_call_type : storage_type;
       row.occurred_at = (now / 1'000'000 - generated.age_seconds) * 1'000'000;
       row.properties = std::move(generated.properties);
-      row.content_hash = crypto::sha256_hex(row.event_id + '\n' + row.customer_id + '\n' + row.event_type + '\n' +
-                                            std::to_string(row.occurred_at) + '\n' + row.properties);
+      row.content_hash =
+          crypto::sha256_hex(row.event_id + '\n' + row.customer_id + '\n' + row.event_type + '\n' +
+                             std::to_string(row.occurred_at) + '\n' + row.properties);
       row.received_at = now;
       const auto properties = json::parse(row.properties);
       const std::int64_t bucket_start = row.occurred_at - row.occurred_at % 3'600'000'000LL;
@@ -179,7 +196,10 @@ class RowSource {
         const auto result = domain::contribute(meters_[m], row.event_type, *properties);
         if (result.error != domain::ContributionError::none) continue;
         const Key key{m, generated.customer, bucket_start, result.contribution.group_key};
-        totals_[key].add(result.contribution, row.occurred_at, row.event_id);
+        if (!totals_[key].add(result.contribution, domain::from_unix_micros(row.occurred_at),
+                              row.event_id)) {
+          throw std::runtime_error("a generated bucket total overflows the decimal type");
+        }
         touched.insert(key);
       }
       batch.events.push_back(std::move(row));
@@ -207,7 +227,8 @@ class RowSource {
 
   BucketRow bucket_row(const Key& key, const domain::Aggregate& total) const {
     const auto& [meter, customer, bucket_start, group_key] = key;
-    return BucketRow{meters_[meter].id, customer_ids_[customer], bucket_start, group_key, total};
+    return BucketRow{meters_[meter].id, customer_ids_[customer],
+                     domain::from_unix_micros(bucket_start), group_key, total};
   }
 };
 
@@ -238,21 +259,26 @@ class SqliteWriter final : public Writer {
     close();
     for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix);
     storage::open_database("sqlite:" + path_);  // migrates the fresh file, then closes it
-    check(sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr), "open");
+    check(
+        sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr),
+        "open");
     run("PRAGMA journal_mode=WAL");
     run("PRAGMA synchronous=FULL");
     if (cache_mib_ > 0) run(("PRAGMA cache_size=-" + std::to_string(cache_mib_ * 1024)).c_str());
-    check(sqlite3_prepare_v3(db_,
-                             "INSERT INTO events (tenant_id, event_id, customer_id, event_type, occurred_at, "
-                             "properties, content_hash, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                             -1, SQLITE_PREPARE_PERSISTENT, &insert_event_, nullptr),
+    check(sqlite3_prepare_v3(
+              db_,
+              "INSERT INTO events (tenant_id, event_id, customer_id, event_type, occurred_at, "
+              "properties, content_hash, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+              -1, SQLITE_PREPARE_PERSISTENT, &insert_event_, nullptr),
           "prepare events");
     // The server's bucket write: a bucket's new total replaces the stored one.
-    const std::string upsert_bucket = "INSERT INTO usage_buckets (tenant_id, meter_id, customer_id, bucket_start, "
-                                      "group_key, event_count, sum_value, max_value, latest_at, latest_event_id, "
-                                      "latest_value) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) " +
-                                      std::string(storage::usage::set_bucket_totals);
-    check(sqlite3_prepare_v3(db_, upsert_bucket.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &upsert_bucket_, nullptr),
+    const std::string upsert_bucket =
+        "INSERT INTO usage_buckets (tenant_id, meter_id, customer_id, bucket_start, "
+        "group_key, event_count, sum_value, max_value, latest_at, latest_event_id, "
+        "latest_value) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) " +
+        std::string(storage::usage::set_bucket_totals);
+    check(sqlite3_prepare_v3(db_, upsert_bucket.c_str(), -1, SQLITE_PREPARE_PERSISTENT,
+                             &upsert_bucket_, nullptr),
           "prepare usage_buckets");
   }
 
@@ -274,9 +300,9 @@ class SqliteWriter final : public Writer {
     for (const auto& d : batch.buckets) {
       const auto& a = d.aggregate;
       text(upsert_bucket_, 1, tenant_id_);
-      text(upsert_bucket_, 2, d.meter_id);
+      text(upsert_bucket_, 2, d.meter_id.str());
       text(upsert_bucket_, 3, d.customer_id);
-      sqlite3_bind_int64(upsert_bucket_, 4, d.bucket_start);
+      sqlite3_bind_int64(upsert_bucket_, 4, domain::to_unix_micros(d.bucket_start));
       text(upsert_bucket_, 5, d.group_key);
       sqlite3_bind_int64(upsert_bucket_, 6, a.events);
       const auto sum = decimal_text(a.sum);
@@ -285,7 +311,7 @@ class SqliteWriter final : public Writer {
       optional_text(upsert_bucket_, 7, sum);
       optional_text(upsert_bucket_, 8, max);
       if (a.latest_at) {
-        sqlite3_bind_int64(upsert_bucket_, 9, *a.latest_at);
+        sqlite3_bind_int64(upsert_bucket_, 9, domain::to_unix_micros(*a.latest_at));
         text(upsert_bucket_, 10, a.latest_event_id);
       } else {
         sqlite3_bind_null(upsert_bucket_, 9);
@@ -305,15 +331,20 @@ class SqliteWriter final : public Writer {
     db_ = nullptr;
   }
   void check(int rc, const char* what) {
-    if (rc != SQLITE_OK) throw std::runtime_error(std::string("sqlite ") + what + ": " + sqlite3_errmsg(db_));
+    if (rc != SQLITE_OK)
+      throw std::runtime_error(std::string("sqlite ") + what + ": " + sqlite3_errmsg(db_));
   }
   void run(const char* sql) { check(sqlite3_exec(db_, sql, nullptr, nullptr, nullptr), sql); }
   static void text(sqlite3_stmt* statement, int index, const std::string& value) {
-    sqlite3_bind_text(statement, index, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
+    sqlite3_bind_text(statement, index, value.data(), static_cast<int>(value.size()),
+                      SQLITE_STATIC);
   }
-  static void optional_text(sqlite3_stmt* statement, int index, const std::optional<std::string>& value) {
-    if (value) text(statement, index, *value);
-    else sqlite3_bind_null(statement, index);
+  static void optional_text(sqlite3_stmt* statement, int index,
+                            const std::optional<std::string>& value) {
+    if (value)
+      text(statement, index, *value);
+    else
+      sqlite3_bind_null(statement, index);
   }
   void step(sqlite3_stmt* statement, const char* what) {
     if (sqlite3_step(statement) != SQLITE_DONE) {
@@ -342,7 +373,8 @@ class PostgresWriter final : public Writer {
     storage::open_database(url_);  // migrates, then closes its pool
     if (conn_ == nullptr) {
       conn_ = PQconnectdb(url_.c_str());
-      if (PQstatus(conn_) != CONNECTION_OK) throw std::runtime_error(std::string("postgres: ") + PQerrorMessage(conn_));
+      if (PQstatus(conn_) != CONNECTION_OK)
+        throw std::runtime_error(std::string("postgres: ") + PQerrorMessage(conn_));
     }
     exec("TRUNCATE events, usage_buckets");
     exec("CREATE TEMPORARY TABLE IF NOT EXISTS bench_buckets (LIKE usage_buckets)");
@@ -358,8 +390,9 @@ class PostgresWriter final : public Writer {
     std::vector<storage::NewEvent> rows;
     rows.reserve(batch.events.size());
     for (const auto& e : batch.events) {
-      rows.push_back(storage::NewEvent{e.event_id, e.customer_id, e.event_type, e.occurred_at,
-                                       e.properties, e.content_hash, e.received_at});
+      rows.push_back(storage::NewEvent{e.event_id, e.customer_id, e.event_type,
+                                       domain::from_unix_micros(e.occurred_at), e.properties,
+                                       e.content_hash, domain::from_unix_micros(e.received_at)});
     }
     events_copy_ = rows.empty() ? std::string() : storage::events::copy_data(tenant_, rows);
     storage::BinaryCopy buckets;
@@ -367,14 +400,15 @@ class PostgresWriter final : public Writer {
       const auto& a = d.aggregate;
       buckets.row(11);
       buckets.text(tenant_id_);
-      buckets.text(d.meter_id);
+      buckets.text(d.meter_id.str());
       buckets.text(d.customer_id);
-      buckets.bigint(d.bucket_start);
+      buckets.bigint(domain::to_unix_micros(d.bucket_start));
       buckets.text(d.group_key);
       buckets.bigint(a.events);
       buckets.optional_text(decimal_text(a.sum));
       buckets.optional_text(decimal_text(a.max));
-      buckets.optional_bigint(a.latest_at);
+      buckets.optional_bigint(a.latest_at ? std::optional(domain::to_unix_micros(*a.latest_at))
+                                          : std::nullopt);
       buckets.optional_text(a.latest_at ? std::optional(a.latest_event_id) : std::nullopt);
       buckets.optional_text(decimal_text(a.latest_value));
     }
@@ -382,13 +416,15 @@ class PostgresWriter final : public Writer {
   }
 
   void write(const Batch&) override {
-    if (!events_copy_.empty())
-      copy(std::string(storage::events::copy_sql).c_str(), events_copy_);
+    if (!events_copy_.empty()) copy(std::string(storage::events::copy_sql).c_str(), events_copy_);
     if (buckets_copy_.empty()) return;
-    copy("COPY bench_buckets (tenant_id, meter_id, customer_id, bucket_start, group_key, event_count, sum_value, "
-         "max_value, latest_at, latest_event_id, latest_value) FROM STDIN (FORMAT binary)",
-         buckets_copy_);
-    exec(("INSERT INTO usage_buckets SELECT * FROM bench_buckets " + std::string(storage::usage::set_bucket_totals))
+    copy(
+        "COPY bench_buckets (tenant_id, meter_id, customer_id, bucket_start, group_key, "
+        "event_count, sum_value, "
+        "max_value, latest_at, latest_event_id, latest_value) FROM STDIN (FORMAT binary)",
+        buckets_copy_);
+    exec(("INSERT INTO usage_buckets SELECT * FROM bench_buckets " +
+          std::string(storage::usage::set_bucket_totals))
              .c_str());
     exec("TRUNCATE bench_buckets");
   }
@@ -408,8 +444,10 @@ class PostgresWriter final : public Writer {
     PGresult* result = PQexec(conn_, sql);
     const bool ready = PQresultStatus(result) == PGRES_COPY_IN;
     PQclear(result);
-    if (!ready) throw std::runtime_error(std::string("postgres: ") + sql + ": " + PQerrorMessage(conn_));
-    if (PQputCopyData(conn_, data.data(), static_cast<int>(data.size())) != 1 || PQputCopyEnd(conn_, nullptr) != 1) {
+    if (!ready)
+      throw std::runtime_error(std::string("postgres: ") + sql + ": " + PQerrorMessage(conn_));
+    if (PQputCopyData(conn_, data.data(), static_cast<int>(data.size())) != 1 ||
+        PQputCopyEnd(conn_, nullptr) != 1) {
       throw std::runtime_error(std::string("postgres COPY: ") + PQerrorMessage(conn_));
     }
     bool ok = true;
@@ -437,9 +475,14 @@ class PostgresWriter final : public Writer {
 struct ModeResult {
   double seconds = 0;  // engine time, BEGIN to COMMIT
   std::uint64_t events = 0;
-  std::uint64_t buckets = 0;  // bucket rows written (a bucket written by several batches counts each time)
-  double events_per_second() const { return seconds > 0 ? static_cast<double>(events) / seconds : 0; }
-  double rows_per_second() const { return seconds > 0 ? static_cast<double>(events + buckets) / seconds : 0; }
+  std::uint64_t buckets =
+      0;  // bucket rows written (a bucket written by several batches counts each time)
+  double events_per_second() const {
+    return seconds > 0 ? static_cast<double>(events) / seconds : 0;
+  }
+  double rows_per_second() const {
+    return seconds > 0 ? static_cast<double>(events + buckets) / seconds : 0;
+  }
 };
 
 ModeResult run_mode(const Options& options, Writer& writer, bool durable) {
@@ -458,7 +501,8 @@ ModeResult run_mode(const Options& options, Writer& writer, bool durable) {
     // up per statement what it then reuses across rows, and 10,000 rows per COPY measured fastest
     // (docs/benchmarks.md).
     const std::uint64_t per_write = durable ? options.batch_events : options.copy_events;
-    const std::size_t size = static_cast<std::size_t>(std::min<std::uint64_t>(per_write, options.events - done));
+    const std::size_t size =
+        static_cast<std::size_t>(std::min<std::uint64_t>(per_write, options.events - done));
     Batch batch = source.next(size);
     if (!durable) batch.buckets.clear();  // written once, with their final totals, below
     writer.prepare(batch);
@@ -503,7 +547,8 @@ bool pg_maintenance(const std::string& url, const std::string& prefix, const std
   PGresult* result = PQexec(conn, (prefix + quoted).c_str());
   PQfreemem(quoted);
   const bool ok = PQresultStatus(result) == PGRES_COMMAND_OK;
-  if (!ok) std::cerr << "ingest_ceiling: " << prefix << name << ": " << PQresultErrorMessage(result);
+  if (!ok)
+    std::cerr << "ingest_ceiling: " << prefix << name << ": " << PQresultErrorMessage(result);
   PQclear(result);
   PQfinish(conn);
   return ok;
@@ -516,16 +561,21 @@ int run(const Options& options) {
     return 0;
   }
   if (!options.drop_pg_database.empty()) {
-    return pg_maintenance(options.db_url, "DROP DATABASE IF EXISTS ", options.drop_pg_database) ? 0 : 1;
+    return pg_maintenance(options.db_url, "DROP DATABASE IF EXISTS ", options.drop_pg_database) ? 0
+                                                                                                : 1;
   }
   const bool sqlite = options.db_url.rfind("sqlite:", 0) == 0;
   const RowSource probe(options);  // the tenant id only
   std::unique_ptr<Writer> writer;
-  if (sqlite) writer = std::make_unique<SqliteWriter>(options.db_url.substr(7), probe.tenant_id(), options.sqlite_cache_mib);
-  else writer = std::make_unique<PostgresWriter>(options.db_url, probe.tenant_id());
+  if (sqlite)
+    writer = std::make_unique<SqliteWriter>(options.db_url.substr(7), probe.tenant_id(),
+                                            options.sqlite_cache_mib);
+  else
+    writer = std::make_unique<PostgresWriter>(options.db_url, probe.tenant_id());
   const std::string engine =
       sqlite ? "SQLite prepared INSERTs (" +
-                   (options.sqlite_cache_mib > 0 ? std::to_string(options.sqlite_cache_mib) + " MiB" : std::string("default")) +
+                   (options.sqlite_cache_mib > 0 ? std::to_string(options.sqlite_cache_mib) + " MiB"
+                                                 : std::string("default")) +
                    " page cache)"
              : std::string("PostgreSQL COPY");
 
@@ -536,17 +586,21 @@ int run(const Options& options) {
     const auto result = run_mode(options, *writer, durable);
     const char* mode = durable ? "durable" : "single";
     char line[400];
-    std::snprintf(line, sizeof line,
-                  "ingest_ceiling: %s, %s: %llu events + %llu usage_buckets rows in %.2f s: %.0f events/s "
-                  "(%.0f rows/s)\n",
-                  engine.c_str(),
-                  durable ? "one durable transaction per batch" : "one transaction for everything",
-                  static_cast<unsigned long long>(result.events), static_cast<unsigned long long>(result.buckets),
-                  result.seconds, result.events_per_second(), result.rows_per_second());
+    std::snprintf(
+        line, sizeof line,
+        "ingest_ceiling: %s, %s: %llu events + %llu usage_buckets rows in %.2f s: %.0f events/s "
+        "(%.0f rows/s)\n",
+        engine.c_str(),
+        durable ? "one durable transaction per batch" : "one transaction for everything",
+        static_cast<unsigned long long>(result.events),
+        static_cast<unsigned long long>(result.buckets), result.seconds, result.events_per_second(),
+        result.rows_per_second());
     std::cout << line << std::flush;
     if (summary) {
-      summary << mode << "_events_per_second=" << static_cast<long long>(result.events_per_second()) << "\n"
-              << mode << "_rows_per_second=" << static_cast<long long>(result.rows_per_second()) << "\n"
+      summary << mode << "_events_per_second=" << static_cast<long long>(result.events_per_second())
+              << "\n"
+              << mode << "_rows_per_second=" << static_cast<long long>(result.rows_per_second())
+              << "\n"
               << mode << "_events=" << result.events << "\n"
               << mode << "_bucket_rows=" << result.buckets << "\n"
               << mode << "_seconds=" << result.seconds << "\n";

@@ -34,13 +34,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       NERUBA_FUZZ_CHECK(event.content_hash.size() == 64);
       NERUBA_FUZZ_CHECK(!event.event_id.empty() && !event.customer.empty() && !event.type.empty());
       NERUBA_FUZZ_CHECK(event.properties.is_object());
-      const auto when = domain::from_unix_micros(event.occurred_at);
+      const auto when = event.occurred_at;
       NERUBA_FUZZ_CHECK(when <= now + std::chrono::seconds(settings.future_event_skew_seconds));
       NERUBA_FUZZ_CHECK(when >= now - std::chrono::hours(24 * settings.late_event_window_days));
     } else if (expired < batch.expired.size() && batch.expired[expired].index == index) {
       const auto& event = batch.expired[expired++];
       NERUBA_FUZZ_CHECK(event.content_hash.size() == 64);
-      NERUBA_FUZZ_CHECK(domain::from_unix_micros(event.occurred_at) <
+      NERUBA_FUZZ_CHECK(event.occurred_at <
                         now - std::chrono::hours(24 * settings.late_event_window_days));
     } else {
       NERUBA_FUZZ_CHECK(rejected < batch.rejected.size() &&

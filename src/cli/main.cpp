@@ -17,6 +17,7 @@
 #include "common/log.hpp"
 #include "http/api.hpp"
 #include "http/server.hpp"
+#include "http/views/views.hpp"
 #include "services/audit_log.hpp"
 #include "services/idempotency.hpp"
 #include "storage/db.hpp"
@@ -25,17 +26,29 @@ namespace {
 
 using namespace neruba;
 
-constexpr const char* usage_text =
-    "usage: neruba <command> [options]\n"
-    "\n"
-    "commands:\n"
-    "  serve   [--db URL] [--listen HOST:PORT] [--data-dir DIR] [--threads N]\n"
-    "          run the HTTP API (default --db sqlite:./data/neruba.db, --listen 127.0.0.1:8080)\n"
-    "  migrate [--db URL]              apply pending schema migrations and exit\n"
-    "  audit verify --tenant ID [--db URL]\n"
-    "          verify a tenant's audit hash chain; exit 0 when intact, 1 when broken\n"
-    "\n"
-    "URL is sqlite:PATH or postgresql://user@host:port/dbname\n";
+constexpr const char* serve_usage =
+    "usage: neruba serve [--db URL] [--listen HOST:PORT] [--data-dir DIR] [--threads N]\n"
+    "  run the HTTP API (default --db sqlite:DIR/neruba.db, --listen 127.0.0.1:8080,\n"
+    "  --data-dir ./data, --threads 32). The platform admin key is NERUBA_ADMIN_KEY, or a key\n"
+    "  created on first start in DIR/admin-key (readable by its owner only).\n";
+constexpr const char* migrate_usage =
+    "usage: neruba migrate [--db URL]\n"
+    "  apply pending schema migrations and exit\n";
+constexpr const char* audit_usage =
+    "usage: neruba audit verify --tenant ID [--db URL]\n"
+    "  verify a tenant's audit hash chain; exit 0 when intact, 1 when broken\n";
+constexpr const char* url_note =
+    "\nURL is sqlite:PATH or postgresql://user@host:port/dbname (default: NERUBA_DB, then\n"
+    "sqlite:./data/neruba.db)\n";
+
+std::string usage_text() {
+  return std::string(
+             "usage: neruba <command> [options]   (neruba <command> --help)\n\ncommands:\n") +
+         "  serve     run the HTTP API\n"
+         "  migrate   apply pending schema migrations\n"
+         "  audit     verify a tenant's audit trail\n" +
+         url_note;
+}
 
 struct Options {
   std::vector<std::string> positional;
@@ -46,7 +59,9 @@ std::optional<Options> parse_options(int argc, char** argv, int first) {
   Options options;
   for (int i = first; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (arg.rfind("--", 0) == 0) {
+    if (arg == "--help" || arg == "-h") {
+      options.flags["help"] = "";
+    } else if (arg.rfind("--", 0) == 0) {
       const auto eq = arg.find('=');
       if (eq != std::string::npos) {
         options.flags[arg.substr(2, eq - 2)] = arg.substr(eq + 1);
@@ -82,7 +97,11 @@ std::string admin_key_hash(const std::string& data_dir) {
   }
   const std::filesystem::path path = std::filesystem::path(data_dir) / "admin-key";
   if (!std::filesystem::exists(path)) {
-    std::filesystem::create_directories(data_dir);
+    if (!std::filesystem::exists(data_dir)) {
+      // The data directory holds the database and this key: its owner's only.
+      std::filesystem::create_directories(data_dir);
+      std::filesystem::permissions(data_dir, std::filesystem::perms::owner_all);
+    }
     const std::string key = "nrb_admin_" + crypto::random_token(40);
     const mode_t old_mask = umask(077);
     std::ofstream(path) << key << "\n";
@@ -171,38 +190,58 @@ int migrate_command(const Options& options) {
 int audit_command(const Options& options) {
   if (options.positional.empty() || options.positional[0] != "verify" ||
       !options.flags.count("tenant")) {
-    std::cerr << usage_text;
+    std::cerr << audit_usage;
     return 2;
   }
   auto db = storage::open_database(database_url(options));
   auto tx = db->begin(storage::TxMode::read);
   const auto report = services::audit::verify(*tx, TenantId(options.flags.at("tenant")));
-  std::cout << json::serialize(services::audit::to_json(report)) << "\n";
+  std::cout << json::serialize(http::views::audit_verification(report)) << "\n";
   return report.ok ? 0 : 1;
 }
 
 }  // namespace
 
+struct Command {
+  std::string_view name;
+  const char* usage;
+  int (*run)(const Options&);
+};
+
 int main(int argc, char** argv) {
+  static const Command commands[] = {{"serve", serve_usage, serve},
+                                     {"migrate", migrate_usage, migrate_command},
+                                     {"audit", audit_usage, audit_command}};
   if (argc < 2) {
-    std::cerr << usage_text;
+    std::cerr << usage_text();
     return 2;
   }
-  const std::string command = argv[1];
+  const std::string name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    std::cout << usage_text();
+    return 0;
+  }
+  const Command* command = nullptr;
+  for (const auto& candidate : commands) {
+    if (candidate.name == name) command = &candidate;
+  }
+  if (command == nullptr) {
+    std::cerr << "unknown command: " << name << "\n" << usage_text();
+    return 2;
+  }
   const auto options = parse_options(argc, argv, 2);
-  if (!options) return 2;
+  if (!options) {
+    std::cerr << command->usage << url_note;
+    return 2;
+  }
+  if (options->flags.count("help") != 0) {
+    std::cout << command->usage << url_note;
+    return 0;
+  }
   try {
-    if (command == "serve") return serve(*options);
-    if (command == "migrate") return migrate_command(*options);
-    if (command == "audit") return audit_command(*options);
-    if (command == "--help" || command == "help") {
-      std::cout << usage_text;
-      return 0;
-    }
+    return command->run(*options);
   } catch (const std::exception& failure) {
     std::cerr << "neruba: " << failure.what() << "\n";
     return 1;
   }
-  std::cerr << "unknown command: " << command << "\n" << usage_text;
-  return 2;
 }

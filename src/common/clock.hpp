@@ -5,9 +5,9 @@
 #include <string>
 #include <string_view>
 
-namespace neruba {
+#include "common/instant.hpp"
 
-using Instant = std::chrono::sys_time<std::chrono::microseconds>;
+namespace neruba {
 
 class Clock {
  public:

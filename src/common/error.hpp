@@ -55,12 +55,17 @@ struct Error {
   }
 };
 
-// A value or an Error. Deliberately small: C++20 has no std::expected.
-template <typename T>
+// A value or an error: Error (what the edge turns into problem details) unless a module names its
+// own error type — an enum of stable reasons (pricing_error::tier_gap), a struct with details.
+// Deliberately small: C++20 has no std::expected. [[nodiscard]]: a result is always looked at.
+template <typename T, typename E = Error>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::move(value)) {}      // NOLINT: implicit by design
-  Result(Error error) : state_(std::move(error)) {}  // NOLINT: implicit by design
+  using value_type = T;
+  using error_type = E;
+
+  Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit
+  Result(E error) : state_(std::in_place_index<1>, std::move(error)) {}  // NOLINT: implicit
 
   bool ok() const { return state_.index() == 0; }
   explicit operator bool() const { return ok(); }
@@ -72,11 +77,11 @@ class [[nodiscard]] Result {
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T&& operator*() && { return std::move(*this).value(); }
-  const Error& error() const { return std::get<1>(state_); }
-  Error&& take_error() { return std::get<1>(std::move(state_)); }
+  const E& error() const { return std::get<1>(state_); }
+  E&& take_error() { return std::get<1>(std::move(state_)); }
 
  private:
-  std::variant<T, Error> state_;
+  std::variant<T, E> state_;
 };
 
 struct Unit {};

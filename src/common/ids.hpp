@@ -24,6 +24,7 @@ using TenantId = StrongId<struct TenantTag>;
 using ApiKeyId = StrongId<struct ApiKeyTag>;
 using CustomerId = StrongId<struct CustomerTag>;
 using AuditRecordId = StrongId<struct AuditRecordTag>;
+using MeterId = StrongId<struct MeterTag>;
 
 // Prefixes of the opaque ids (DESIGN.md: `cus_…`, `inv_…`).
 namespace id_prefix {
@@ -31,6 +32,8 @@ inline constexpr std::string_view tenant = "ten_";
 inline constexpr std::string_view api_key = "key_";
 inline constexpr std::string_view customer = "cus_";
 inline constexpr std::string_view audit_record = "aud_";
+inline constexpr std::string_view meter = "mtr_";
+inline constexpr std::string_view idempotency_claim = "clm_";
 inline constexpr std::string_view request = "req_";
 }  // namespace id_prefix
 

@@ -1,5 +1,7 @@
 #include "domain/metering.hpp"
 
+#include "common/crypto.hpp"
+
 namespace neruba::domain {
 
 std::optional<Aggregation> parse_aggregation(std::string_view name) {
@@ -41,6 +43,14 @@ std::optional<std::string> property_text(const json::Value& value) {
   }
 }
 
+std::string distinct_key(std::string_view value_text) {
+  if (value_text.size() <= distinct_key_length_max &&
+      value_text.find('\0') == std::string_view::npos) {
+    return std::string(value_text);
+  }
+  return "#" + crypto::sha256_hex(value_text);
+}
+
 namespace {
 
 bool matches_filters(const MeterDefinition& meter, const json::Value& properties) {
@@ -69,6 +79,38 @@ std::string group_key(const MeterDefinition& meter, const json::Value& propertie
   return json::serialize_canonical(key);
 }
 
+// max: the larger; of equal values the one with more decimal places ("1.5", "1.50"), so the text
+// shown never depends on the order partial aggregates are merged.
+void keep_max(std::optional<Decimal>& max, const Decimal& value) {
+  if (!max || value > *max || (value == *max && value.scale() > max->scale())) max = value;
+}
+
+// latest: greatest timestamp, ties broken by the greatest event_id — never arrival order.
+template <typename Total>
+void keep_latest(Total& total, const std::optional<Instant>& at, const std::string& event_id,
+                 const std::optional<Decimal>& value) {
+  if (!at) return;
+  if (!total.latest_at || *at > *total.latest_at ||
+      (*at == *total.latest_at && event_id > total.latest_event_id)) {
+    total.latest_at = at;
+    total.latest_event_id = event_id;
+    total.latest_value = value;
+  }
+}
+
+// Adds `value` to a bucket's sum (none yet: it becomes the sum); false, and nothing changed, when
+// the total would not fit the decimal type.
+bool add_to_sum(std::optional<Decimal>& sum, const Decimal& value) {
+  if (!sum) {
+    sum = value;
+    return true;
+  }
+  const auto total = sum->add(value);
+  if (!total) return false;
+  sum = *total;
+  return true;
+}
+
 }  // namespace
 
 ContributionResult contribute(const MeterDefinition& meter, const std::string& event_type,
@@ -91,94 +133,82 @@ ContributionResult contribute(const MeterDefinition& meter, const std::string& e
       result.error = ContributionError::field_not_numeric;
       return result;
     }
-    result.contribution.text = *text;
+    result.contribution.distinct = distinct_key(*text);
     return result;
   }
   // Numbers arrive as JSON number literals or decimal strings; both parse exactly.
-  const auto number =
-      (value->is_number() || value->is_string()) ? Decimal::parse(value->text()) : DecimalResult{};
-  if (!number) {
+  if (!value->is_number() && !value->is_string()) {
     result.error = ContributionError::field_not_numeric;
     return result;
   }
+  const auto number = Decimal::parse(value->text());
+  if (!number) {
+    // A well-formed number the exact type cannot hold (1e308, 1e-40, 37 digits) is out of range,
+    // not "not a number".
+    result.error = number.error == DecimalError::invalid_syntax
+                       ? ContributionError::field_not_numeric
+                       : ContributionError::field_out_of_range;
+    return result;
+  }
   result.contribution.number = *number;
+  result.contribution.summed = meter.aggregation == Aggregation::sum;
   return result;
 }
 
-namespace {
-
-// The sum after adding `value`: nullopt when it no longer fits the decimal type.
-std::optional<Decimal> sum_with(const std::optional<Decimal>& sum, const Decimal& value) {
-  if (!sum) return value;
-  const auto total = sum->add(value);
-  if (!total) return std::nullopt;
-  return *total;
-}
-
-}  // namespace
-
 bool Aggregate::fits(const Contribution& contribution) const {
-  return !contribution.number || sum_with(sum, *contribution.number).has_value();
+  if (!contribution.summed || !sum) return true;
+  return sum->add(*contribution.number).ok();
 }
 
-bool Aggregate::add(const Contribution& contribution, std::int64_t occurred_at,
+bool Aggregate::add(const Contribution& contribution, Instant occurred_at,
                     const std::string& event_id) {
   if (contribution.number) {
-    const auto total = sum_with(sum, *contribution.number);
-    if (!total) return false;
-    sum = *total;
-    const Decimal& value = *contribution.number;
-    if (!max || value > *max || (value == *max && value.scale() > max->scale())) max = value;
-    if (!latest_at || occurred_at > *latest_at ||
-        (occurred_at == *latest_at && event_id > latest_event_id)) {
-      latest_at = occurred_at;
-      latest_event_id = event_id;
-      latest_value = value;
-    }
+    if (contribution.summed && !add_to_sum(sum, *contribution.number)) return false;
+    keep_max(max, *contribution.number);
+    keep_latest(*this, occurred_at, event_id, contribution.number);
   }
   ++events;
-  if (contribution.text) distinct.insert(*contribution.text);
   return true;
 }
 
 bool Aggregate::merge(const Aggregate& other) {
-  if (other.sum) {
-    const auto total = sum_with(sum, *other.sum);
-    if (!total) return false;
-    sum = *total;
-  }
+  if (other.sum && !add_to_sum(sum, *other.sum)) return false;
   events += other.events;
-  // Equal values may differ in scale ("1.5", "1.50"): the larger scale wins, so the text shown
-  // never depends on the order partial aggregates are merged.
-  if (other.max &&
-      (!max || *other.max > *max || (*other.max == *max && other.max->scale() > max->scale()))) {
-    max = other.max;
-  }
-  // latest: greatest timestamp, ties broken by the greatest event_id — never arrival order.
-  if (other.latest_at &&
-      (!latest_at || *other.latest_at > *latest_at ||
-       (*other.latest_at == *latest_at && other.latest_event_id > latest_event_id))) {
-    latest_at = other.latest_at;
-    latest_event_id = other.latest_event_id;
-    latest_value = other.latest_value;
-  }
-  distinct.insert(other.distinct.begin(), other.distinct.end());
+  if (other.max) keep_max(max, *other.max);
+  keep_latest(*this, other.latest_at, other.latest_event_id, other.latest_value);
   return true;
 }
 
-std::optional<std::string> meter_value(Aggregation aggregation, const Aggregate& aggregate) {
+void UsageTotal::add(const Contribution& contribution, Instant occurred_at,
+                     const std::string& event_id) {
+  if (contribution.number) {
+    if (contribution.summed) sum.add(*contribution.number);
+    keep_max(max, *contribution.number);
+    keep_latest(*this, occurred_at, event_id, contribution.number);
+  }
+  if (contribution.distinct) distinct.insert(*contribution.distinct);
+  ++events;
+}
+
+void UsageTotal::add(const Aggregate& bucket) {
+  if (bucket.sum) sum.add(*bucket.sum);
+  events += bucket.events;
+  if (bucket.max) keep_max(max, *bucket.max);
+  keep_latest(*this, bucket.latest_at, bucket.latest_event_id, bucket.latest_value);
+}
+
+std::optional<std::string> meter_value(Aggregation aggregation, const UsageTotal& total) {
   switch (aggregation) {
     case Aggregation::count:
-      return std::to_string(aggregate.events);
+      return std::to_string(total.events);
     case Aggregation::sum:
-      return aggregate.sum ? aggregate.sum->to_string() : "0";
+      return total.sum.to_string();
     case Aggregation::max:
-      return aggregate.max ? std::optional(aggregate.max->to_string()) : std::nullopt;
+      return total.max ? std::optional(total.max->to_string()) : std::nullopt;
     case Aggregation::unique_count:
-      return std::to_string(aggregate.distinct.size());
+      return std::to_string(total.distinct.size());
     case Aggregation::latest:
-      return aggregate.latest_value ? std::optional(aggregate.latest_value->to_string())
-                                    : std::nullopt;
+      return total.latest_value ? std::optional(total.latest_value->to_string()) : std::nullopt;
   }
   return std::nullopt;
 }

@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-#include "common/clock.hpp"
+#include "common/instant.hpp"
 
 namespace neruba::domain {
 

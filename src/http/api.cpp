@@ -109,7 +109,7 @@ bool is_json_media_type(std::string_view type) {
   return true;
 }
 
-std::string make_request_id(const Request& request) {
+std::string make_request_id(const Request& request, IdGenerator& ids) {
   if (const auto* given = request.header("x-request-id")) {
     if (!given->empty() && given->size() <= limits::request_id_length_max) {
       bool printable = true;
@@ -117,13 +117,21 @@ std::string make_request_id(const Request& request) {
       if (printable) return *given;
     }
   }
-  return std::string(id_prefix::request) + crypto::random_token(24);
+  return ids.next(id_prefix::request);
 }
 
-Response json_response(const services::Reply& reply) {
+Response json_response(const Rendered& rendered) {
   Response response;
-  response.status = reply.status;
-  response.body = json::serialize(reply.body);
+  response.status = rendered.status;
+  response.body = json::serialize(rendered.body);
+  return response;
+}
+
+Response replay_response(const services::StoredResponse& stored) {
+  Response response;
+  response.status = stored.status;
+  response.body = stored.body;
+  response.headers.emplace_back("Idempotent-Replayed", "true");
   return response;
 }
 
@@ -186,10 +194,10 @@ Status authorize(const Route& route, const Request& request, services::RequestCo
   principal.justification = *justification;
   const std::string method = request.method;
   const std::string target = request.target;
-  auto recorded = services::execute_write(db, std::nullopt, [&](storage::Tx& tx) {
-    return services::platform::record_admin_read(tx, ctx, method, target);
-  });
+  auto tx = db.begin(storage::TxMode::write);
+  auto recorded = services::platform::record_admin_read(*tx, ctx, method, target);
   if (!recorded) return recorded.take_error();
+  tx->commit();
   return ok_status();
 }
 
@@ -220,18 +228,13 @@ Api::Api(storage::Db& db, const Clock& clock, IdGenerator& ids, std::string admi
       ids_(ids),
       authenticator_(std::move(admin_key_hash)),
       rate_limiter_(clock),
-      pipeline_(db.dialect() == storage::Dialect::postgres
-                    ? std::make_unique<services::ingest::Pipeline>(
-                          db, limits::ingest_postgres_events_per_commit_max,
-                          limits::ingest_postgres_writers)
-                    : std::make_unique<services::ingest::Pipeline>(
-                          db, limits::ingest_sqlite_events_per_commit_max, 1)) {}
+      ingest_(std::make_unique<services::ingest::Ingest>(db, rate_limiter_)) {}
 
 Api::~Api() = default;
 
 Response Api::handle(const Request& request) {
   const auto started = std::chrono::steady_clock::now();
-  const std::string request_id = make_request_id(request);
+  const std::string request_id = make_request_id(request, ids_);
   Response response;
   std::string route_name = "unmatched";
   try {
@@ -276,6 +279,7 @@ Response dispatch_route(Api& api, const Route& route, const Request& request,
   services::RequestContext ctx;
   ctx.request_id = request_id;
   ctx.now = api.now();
+  ctx.ids = &api.ids();
   if (route.access == Access::public_) {
     Call call{api, request, ctx, target, std::nullopt, std::nullopt};
     auto reply = route.handler(call);
@@ -299,18 +303,15 @@ Response dispatch_route(Api& api, const Route& route, const Request& request,
   auto claim = idempotency_claim(request, ctx);
   if (!claim) return problem_response(claim.error(), request_id);
   if (claim.value()) {
-    auto prior = services::claim_idempotency_key(api.db(), *claim.value(), ctx.now);
+    auto prior = services::claim_idempotency_key(api.db(), *claim.value(), ctx.now, api.ids());
     if (!prior) return problem_response(prior.error(), request_id);
-    if (prior.value()) {
-      Response replay = json_response(*prior.value());
-      replay.headers.emplace_back("Idempotent-Replayed", "true");
-      return replay;
-    }
+    if (prior.value()) return replay_response(*prior.value());
   }
-  Call call{api, request, ctx, target, std::nullopt, std::nullopt};
-  call.claim = claim.value();
-  // A request that fails before or inside its write frees its key: nothing is kept of an error.
-  std::optional<Result<services::Reply>> reply;
+  Call call{api, request, ctx, target, claim.value(), std::nullopt};
+  // The claim is this request's alone, and released exactly once, here, when the request fails
+  // (before or inside its write): nothing is kept of an error, so a corrected retry may use the
+  // key. A success completed the claim in its own transaction.
+  std::optional<Result<Rendered>> reply;
   try {
     reply.emplace(route.handler(call));
   } catch (...) {

@@ -33,8 +33,7 @@ class Api {
   IdGenerator& ids() { return ids_; }
   Instant now() const { return clock_.now(); }
   const services::platform::Authenticator& authenticator() const { return authenticator_; }
-  services::ingest::Pipeline& pipeline() { return *pipeline_; }
-  services::RateLimiter& rate_limiter() { return rate_limiter_; }
+  services::ingest::Ingest& ingest() { return *ingest_; }
 
  private:
   storage::Db& db_;
@@ -43,8 +42,8 @@ class Api {
   services::platform::Authenticator authenticator_;
   Metrics metrics_;
   services::RateLimiter rate_limiter_;
-  std::unique_ptr<services::ingest::Pipeline>
-      pipeline_;  // last: its writer drains before the rest goes
+  std::unique_ptr<services::ingest::Ingest>
+      ingest_;  // last: its writers drain before the rest goes
 };
 
 }  // namespace neruba::http

@@ -11,7 +11,6 @@
 #include <thread>
 #include <vector>
 
-#include "common/crypto.hpp"
 #include "common/ids.hpp"
 #include "common/limits.hpp"
 #include "common/log.hpp"
@@ -107,7 +106,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Requests that never reach the Api (unreadable, too large) still get a request id.
   void reject(const Error& error) {
-    const std::string request_id = std::string(id_prefix::request) + crypto::random_token(24);
+    const std::string request_id = shared_.api.ids().next(id_prefix::request);
     Response response = problem_response(error, request_id);
     response.headers.emplace_back("X-Request-Id", request_id);
     write(std::move(response), false);

@@ -1,8 +1,9 @@
 #include "services/audit_log.hpp"
 
+#include "common/assert.hpp"
 #include "common/crypto.hpp"
 #include "domain/time.hpp"
-#include "services/page.hpp"
+#include "storage/tenants.hpp"
 
 namespace neruba::services::audit {
 namespace {
@@ -56,7 +57,7 @@ void append(storage::Tx& tx, const RequestContext& ctx, const TenantId& tenant, 
   storage::AuditRecord record;
   record.tenant = tenant;
   record.seq = head->seq + 1;
-  record.id = AuditRecordId(std::string(id_prefix::audit_record) + crypto::random_token(24));
+  record.id = AuditRecordId(ctx.new_id(id_prefix::audit_record));
   record.time = ctx.now;
   const Principal& who = ctx.principal;
   record.actor_type = who.is_admin() ? "admin" : "api_key";
@@ -72,7 +73,9 @@ void append(storage::Tx& tx, const RequestContext& ctx, const TenantId& tenant, 
   record.prev_hash = head->seq == 0 ? std::string(genesis_hash) : head->hash;
   record.hash = record_hash(record);
   storage::audit::insert(tx, record);
-  storage::tenants::set_audit_head(tx, tenant, storage::AuditHead{record.seq, record.hash});
+  NERUBA_ASSERT_MSG(
+      storage::tenants::set_audit_head(tx, tenant, storage::AuditHead{record.seq, record.hash}),
+      "the audit chain head of a locked tenant did not move");
 }
 
 VerifyReport verify(storage::Tx& tx, const TenantId& tenant) {
@@ -128,25 +131,12 @@ VerifyReport verify(storage::Tx& tx, const TenantId& tenant) {
   return report;
 }
 
-json::Value to_json(const VerifyReport& report) {
-  json::Value out = json::Value::object();
-  out.set("ok", json::Value::boolean(report.ok));
-  out.set("records", json::Value::number(report.records));
-  out.set("head", json::Value::string(report.head));
-  if (report.first_broken_seq) {
-    out.set("first_broken_seq", json::Value::number(*report.first_broken_seq));
-    out.set("problem", json::Value::string(report.problem));
-  }
-  return out;
-}
-
-Result<Reply> list(storage::Tx& tx, const RequestContext& ctx, const storage::AuditFilter& filter) {
-  storage::AuditFilter query = filter;
-  query.limit = filter.limit + 1;  // one more tells whether another page exists
-  return page_reply(
-      storage::audit::list(tx, ctx.principal.tenant, query), filter.limit,
-      [](const storage::AuditRecord& record) { return to_json(record); },
-      [](const storage::AuditRecord& record) { return std::to_string(record.seq); });
+Page<storage::AuditRecord> list(storage::Tx& tx, const RequestContext& ctx,
+                                storage::AuditFilter filter) {
+  const std::size_t limit = filter.limit;
+  filter.limit = limit + 1;  // one more tells whether another page exists
+  return page_of(storage::audit::list(tx, ctx.principal.tenant, filter), limit,
+                 [](const storage::AuditRecord& record) { return std::to_string(record.seq); });
 }
 
 }  // namespace neruba::services::audit

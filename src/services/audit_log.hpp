@@ -7,8 +7,9 @@
 
 #include "common/error.hpp"
 #include "services/context.hpp"
+#include "services/page.hpp"
+#include "storage/audit.hpp"
 #include "storage/db.hpp"
-#include "storage/repositories.hpp"
 
 namespace neruba::services::audit {
 
@@ -29,6 +30,7 @@ void append(storage::Tx& tx, const RequestContext& ctx, const TenantId& tenant, 
 
 // The hash of a record given its content and prev_hash (pure; used by append and verify).
 std::string record_hash(const storage::AuditRecord& record);
+// A record as the API shows it: its canonical content and its hash.
 json::Value to_json(const storage::AuditRecord& record);
 
 struct VerifyReport {
@@ -40,9 +42,9 @@ struct VerifyReport {
 };
 
 VerifyReport verify(storage::Tx& tx, const TenantId& tenant);
-json::Value to_json(const VerifyReport& report);
 
 // GET /v1/audit with its filters (from, to, actor, action, target, limit, cursor).
-Result<Reply> list(storage::Tx& tx, const RequestContext& ctx, const storage::AuditFilter& filter);
+Page<storage::AuditRecord> list(storage::Tx& tx, const RequestContext& ctx,
+                                storage::AuditFilter filter);
 
 }  // namespace neruba::services::audit

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "common/assert.hpp"
 #include "common/clock.hpp"
 #include "common/ids.hpp"
-#include "json/json.hpp"
 
 namespace neruba::services {
 
@@ -46,15 +46,13 @@ struct RequestContext {
   Principal principal;
   std::string request_id;
   Instant now;
-};
+  // Every id a use case creates comes from here (opaque, prefixed: `cus_…`, `aud_…`).
+  IdGenerator* ids = nullptr;
 
-// What a use case answers: the status and the JSON document of a success.
-struct Reply {
-  int status = 200;
-  json::Value body;
-  // What an Idempotency-Key replay answers, when it must differ from the first response: a
-  // secret is shown once and never stored, so its replay omits it.
-  std::optional<json::Value> replay_body;
+  std::string new_id(std::string_view prefix) const {
+    NERUBA_ASSERT_MSG(ids != nullptr, "a request context without an id generator");
+    return ids->next(prefix);
+  }
 };
 
 }  // namespace neruba::services

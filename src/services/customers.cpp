@@ -1,12 +1,12 @@
 #include "services/customers.hpp"
 
+#include "common/assert.hpp"
 #include "common/limits.hpp"
 #include "domain/time.hpp"
 #include "json/reader.hpp"
 #include "services/audit_log.hpp"
-#include "services/page.hpp"
 #include "services/validation.hpp"
-#include "storage/repositories.hpp"
+#include "storage/tenants.hpp"
 
 namespace neruba::services::customers {
 namespace {
@@ -14,7 +14,17 @@ namespace {
 constexpr std::size_t metadata_entries_max = 50;
 constexpr std::size_t metadata_value_length_max = 500;
 
-json::Value customer_json(const storage::CustomerRecord& customer) {
+Error external_id_taken(const std::string& external_id) {
+  return Error{
+      ErrorCode::already_exists,
+      "A customer with external_id \"" + external_id + "\" already exists.",
+      {FieldError{"external_id", "already_exists", "is already used by another customer", {}}},
+      {}};
+}
+
+}  // namespace
+
+json::Value customer_document(const storage::CustomerRecord& customer) {
   json::Value out = json::Value::object();
   out.set("id", json::Value::string(customer.id.str()));
   out.set("external_id", json::Value::string(customer.external_id));
@@ -26,10 +36,7 @@ json::Value customer_json(const storage::CustomerRecord& customer) {
   return out;
 }
 
-}  // namespace
-
-Result<Reply> create(storage::Tx& tx, const RequestContext& ctx, const json::Value& body,
-                     CustomerId id) {
+Result<NewCustomer> parse_new_customer(const json::Value& body) {
   std::vector<FieldError> errors;
   json::ObjectReader reader(body, "", errors);
   const auto external_id = reader.required_string("external_id", limits::external_id_length_max);
@@ -43,42 +50,61 @@ Result<Reply> create(storage::Tx& tx, const RequestContext& ctx, const json::Val
       reader.optional_string_map("metadata", metadata_entries_max, metadata_value_length_max);
   reader.reject_unknown();
   if (!errors.empty()) return Error::invalid(std::move(errors));
+  return NewCustomer{
+      *external_id, *name, currency, timezone, metadata.value_or(json::Value::object()),
+      std::nullopt};
+}
 
+Result<storage::CustomerRecord> create(storage::Tx& tx, const RequestContext& ctx,
+                                       const NewCustomer& customer) {
+  // The rules of parse_new_customer, for callers that build a NewCustomer themselves.
+  if (!is_valid_identifier(customer.external_id, limits::external_id_length_max)) {
+    return Error::invalid({FieldError{
+        "external_id", "invalid_value", "must be " + std::string(identifier_rule), {}}});
+  }
   const auto tenant = storage::tenants::find(tx, ctx.principal.tenant);
   if (!tenant) return Error::not_found("The tenant");
-  storage::CustomerRecord customer{ctx.principal.tenant,
-                                   std::move(id),
-                                   *external_id,
-                                   *name,
-                                   currency.value_or(tenant->currency),
-                                   timezone.value_or(tenant->timezone),
-                                   metadata.value_or(json::Value::object()),
-                                   ctx.now};
-  if (!storage::customers::insert(tx, customer)) {
-    return Error{
-        ErrorCode::already_exists,
-        "A customer with external_id \"" + *external_id + "\" already exists.",
-        {FieldError{"external_id", "already_exists", "is already used by another customer", {}}},
-        {}};
-  }
-  json::Value representation = customer_json(customer);
+  storage::CustomerRecord record{ctx.principal.tenant,
+                                 CustomerId(ctx.new_id(id_prefix::customer)),
+                                 customer.external_id,
+                                 customer.name,
+                                 customer.currency.value_or(tenant->currency),
+                                 customer.timezone.value_or(tenant->timezone),
+                                 customer.metadata,
+                                 ctx.now};
+  if (!storage::customers::insert(tx, record)) return external_id_taken(customer.external_id);
   audit::append(tx, ctx, ctx.principal.tenant,
-                {"customer.created", customer.id.str(), std::nullopt, representation, {}, {}});
-  return Reply{201, std::move(representation)};
+                {"customer.created", record.id.str(), std::nullopt, customer_document(record),
+                 std::nullopt, customer.justification});
+  return record;
 }
 
-Result<Reply> get(storage::Tx& tx, const RequestContext& ctx, const std::string& external_id) {
-  const auto customer =
-      storage::customers::find_by_external_id(tx, ctx.principal.tenant, external_id);
+Result<storage::CustomerRecord> find_or_create(storage::Tx& tx, const RequestContext& ctx,
+                                               const NewCustomer& customer) {
+  const TenantId& tenant = ctx.principal.tenant;
+  if (auto found = storage::customers::find_by_external_id(tx, tenant, customer.external_id)) {
+    return std::move(*found);
+  }
+  auto created = create(tx, ctx, customer);
+  if (created || created.error().code != ErrorCode::already_exists) return created;
+  // Another transaction inserted it while this one waited on its unique key, and committed: use
+  // that customer (PostgreSQL's READ COMMITTED: this statement sees the committed row).
+  auto winner = storage::customers::find_by_external_id(tx, tenant, customer.external_id);
+  NERUBA_ASSERT_MSG(winner.has_value(), "an external id refused as taken is not stored");
+  return std::move(*winner);
+}
+
+Result<storage::CustomerRecord> get(storage::Tx& tx, const RequestContext& ctx,
+                                    const std::string& external_id) {
+  auto customer = storage::customers::find_by_external_id(tx, ctx.principal.tenant, external_id);
   if (!customer) return Error::not_found("The customer");
-  return Reply{200, customer_json(*customer)};
+  return std::move(*customer);
 }
 
-Result<Reply> list(storage::Tx& tx, const RequestContext& ctx, const std::string& cursor,
-                   std::size_t limit) {
-  return page_reply(storage::customers::list(tx, ctx.principal.tenant, cursor, limit + 1), limit,
-                    customer_json,
-                    [](const storage::CustomerRecord& customer) { return customer.external_id; });
+Page<storage::CustomerRecord> list(storage::Tx& tx, const RequestContext& ctx,
+                                   const std::string& cursor, std::size_t limit) {
+  return page_of(storage::customers::list(tx, ctx.principal.tenant, cursor, limit + 1), limit,
+                 [](const storage::CustomerRecord& customer) { return customer.external_id; });
 }
 
 }  // namespace neruba::services::customers

@@ -1,15 +1,47 @@
 #pragma once
-// Customers: the tenant's end customers (API.md Catalog).
+// Customers: the tenant's end customers (API.md Catalog). One path creates a customer, whoever
+// asks — POST /v1/customers or ingest's auto-creation: the same checks, the same audit record.
+#include <optional>
+#include <string>
+
 #include "common/error.hpp"
 #include "services/context.hpp"
+#include "services/page.hpp"
+#include "storage/customers.hpp"
 #include "storage/db.hpp"
 
 namespace neruba::services::customers {
 
-Result<Reply> create(storage::Tx& tx, const RequestContext& ctx, const json::Value& body,
-                     CustomerId id);
-Result<Reply> get(storage::Tx& tx, const RequestContext& ctx, const std::string& external_id);
-Result<Reply> list(storage::Tx& tx, const RequestContext& ctx, const std::string& cursor,
-                   std::size_t limit);
+struct NewCustomer {
+  std::string external_id;
+  std::string name;
+  std::optional<std::string> currency;  // the tenant's when absent
+  std::optional<std::string> timezone;  // the tenant's when absent
+  json::Value metadata = json::Value::object();
+  // Kept in the audit record: why the customer was created (ingest says it created it).
+  std::optional<std::string> justification;
+};
+
+// A POST /v1/customers body, every problem reported.
+Result<NewCustomer> parse_new_customer(const json::Value& body);
+
+// Creates the customer and records it in the audit trail. already_exists when the external id is
+// taken (also by a transaction that committed while this one waited for it).
+Result<storage::CustomerRecord> create(storage::Tx& tx, const RequestContext& ctx,
+                                       const NewCustomer& customer);
+
+// The customer with this external id: the stored one, or — when there is none — one created by
+// create(). When another transaction creates the same customer first, that one is returned and
+// nothing is created or recorded here: one row, one audit record, whoever wins.
+Result<storage::CustomerRecord> find_or_create(storage::Tx& tx, const RequestContext& ctx,
+                                               const NewCustomer& customer);
+
+Result<storage::CustomerRecord> get(storage::Tx& tx, const RequestContext& ctx,
+                                    const std::string& external_id);
+Page<storage::CustomerRecord> list(storage::Tx& tx, const RequestContext& ctx,
+                                   const std::string& cursor, std::size_t limit);
+
+// The document the audit trail records for a customer.
+json::Value customer_document(const storage::CustomerRecord& customer);
 
 }  // namespace neruba::services::customers

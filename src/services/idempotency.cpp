@@ -1,97 +1,83 @@
 #include "services/idempotency.hpp"
 
+#include "common/assert.hpp"
 #include "common/limits.hpp"
-#include "storage/repositories.hpp"
+#include "storage/idempotency.hpp"
 
 namespace neruba::services {
 namespace {
 
 using std::chrono::seconds;
 
-Result<std::optional<Reply>> evaluate(const storage::IdempotencyRecord& record,
-                                      const IdempotencyClaim& claim, storage::Tx& tx, Instant now,
-                                      bool& took_over) {
-  if (record.request_hash != claim.request_hash) {
-    return Error::make(ErrorCode::idempotency_key_reused,
-                       "This Idempotency-Key was already used with a different request.");
-  }
-  if (record.state == storage::IdempotencyState::done) {
-    auto body = json::parse(record.response_body);
-    if (!body)
-      throw storage::StorageError(storage::StorageError::Kind::other, "stored response is corrupt");
-    return std::optional<Reply>(Reply{record.response_status, std::move(body).value()});
-  }
-  if (record.locked_until > now) {
-    return Error::make(
-        ErrorCode::idempotency_in_flight,
-        "A request with this Idempotency-Key is still being processed; retry later.");
-  }
-  // The first attempt died without finishing (its lease ran out): this attempt takes over.
-  storage::idempotency::take_over(tx, claim.scope, claim.key,
-                                  now + seconds(limits::idempotency_in_flight_lease_seconds));
-  took_over = true;
-  return std::optional<Reply>();
+constexpr std::string_view claim_token_prefix = id_prefix::idempotency_claim;
+// Each attempt either claims, or finds a row; a row can vanish between the two only when its owner
+// released it, and that can happen again. Beyond this many rounds the key is busy: say so.
+constexpr int claim_attempts_max = 5;
+
+Error in_flight() {
+  return Error::make(ErrorCode::idempotency_in_flight,
+                     "A request with this Idempotency-Key is still being processed; retry later.");
 }
 
 }  // namespace
 
-void release_idempotency_key(storage::Db& db, const IdempotencyClaim& claim) {
-  auto tx = db.begin(storage::TxMode::write);
-  storage::idempotency::release(*tx, claim.scope, claim.key);
-  tx->commit();
-}
-
-Result<std::optional<Reply>> claim_idempotency_key(storage::Db& db, const IdempotencyClaim& claim,
-                                                   Instant now) {
-  auto tx = db.begin(storage::TxMode::write);
+Result<std::optional<StoredResponse>> claim_idempotency_key(storage::Db& db,
+                                                            IdempotencyClaim& claim, Instant now,
+                                                            IdGenerator& ids) {
+  const std::string token = ids.next(claim_token_prefix);
   const Instant lease_end = now + seconds(limits::idempotency_in_flight_lease_seconds);
-  if (storage::idempotency::insert_in_flight(*tx, claim.scope, claim.key, claim.request_hash, now,
-                                             lease_end)) {
-    tx->commit();
-    return std::optional<Reply>();
-  }
-  const auto existing = storage::idempotency::find(*tx, claim.scope, claim.key);
-  if (!existing) {
-    // Released between our insert and read: the key is free again; claim it now.
-    storage::idempotency::insert_in_flight(*tx, claim.scope, claim.key, claim.request_hash, now,
-                                           lease_end);
-    tx->commit();
-    return std::optional<Reply>();
-  }
-  bool took_over = false;
-  auto outcome = evaluate(*existing, claim, *tx, now, took_over);
-  if (took_over) tx->commit();
-  return outcome;
-}
-
-Result<Reply> execute_write(storage::Db& db, const std::optional<IdempotencyClaim>& claim,
-                            const std::function<Result<Reply>(storage::Tx&)>& work) {
-  std::optional<Result<Reply>> outcome;
-  try {
+  for (int attempt = 0; attempt < claim_attempts_max; ++attempt) {
     auto tx = db.begin(storage::TxMode::write);
-    outcome.emplace(work(*tx));
-    if (outcome->ok()) {
-      if (claim) {
-        const Reply& reply = outcome->value();
-        storage::idempotency::complete(
-            *tx, claim->scope, claim->key, reply.status,
-            json::serialize(reply.replay_body ? *reply.replay_body : reply.body));
-      }
+    if (storage::idempotency::insert_in_flight(*tx, claim.scope, claim.key, claim.request_hash,
+                                               token, now, lease_end)) {
       tx->commit();
-      return std::move(*outcome);
+      claim.token = token;
+      return std::optional<StoredResponse>();
     }
-  } catch (...) {
-    if (claim) release_idempotency_key(db, *claim);
-    throw;
+    const auto existing = storage::idempotency::find(*tx, claim.scope, claim.key);
+    if (!existing) continue;  // released between the insert and the read: try again
+    if (existing->request_hash != claim.request_hash) {
+      return Error::make(ErrorCode::idempotency_key_reused,
+                         "This Idempotency-Key was already used with a different request.");
+    }
+    if (existing->state == storage::IdempotencyState::done) {
+      return std::optional<StoredResponse>(
+          StoredResponse{existing->response_status, existing->response_body});
+    }
+    if (existing->locked_until > now) return in_flight();
+    // The request holding the claim died without finishing (its lease ran out): this one takes
+    // over — unless another got there first.
+    if (!storage::idempotency::take_over(*tx, claim.scope, claim.key, existing->claim_token, token,
+                                         lease_end)) {
+      return in_flight();
+    }
+    tx->commit();
+    claim.token = token;
+    return std::optional<StoredResponse>();
   }
-  if (claim) release_idempotency_key(db, *claim);
-  return std::move(*outcome);
+  return in_flight();
 }
 
-Result<Reply> execute_read(storage::Db& db,
-                           const std::function<Result<Reply>(storage::Tx&)>& work) {
-  auto tx = db.begin(storage::TxMode::read);
-  return work(*tx);
+Status complete_idempotency_key(storage::Tx& tx, const IdempotencyClaim& claim,
+                                const StoredResponse& response) {
+  NERUBA_ASSERT_MSG(!claim.token.empty(), "completing a claim this request never took");
+  if (!storage::idempotency::complete(tx, claim.scope, claim.key, claim.token, response.status,
+                                      response.body)) {
+    return Error::make(ErrorCode::idempotency_in_flight,
+                       "This request took longer than its Idempotency-Key lease and another "
+                       "request with the key took over; nothing of this one was kept.");
+  }
+  return ok_status();
+}
+
+void release_idempotency_key(storage::Db& db, const IdempotencyClaim& claim) {
+  NERUBA_ASSERT_MSG(!claim.token.empty(), "releasing a claim this request never took");
+  auto tx = db.begin(storage::TxMode::write);
+  // False when the claim is no longer this request's (taken over after its lease ran out):
+  // nothing to free then, and nothing of another request's is touched.
+  [[maybe_unused]] const bool released =
+      storage::idempotency::release(*tx, claim.scope, claim.key, claim.token);
+  tx->commit();
 }
 
 std::int64_t purge_idempotency_keys(storage::Db& db, Instant now) {

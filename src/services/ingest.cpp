@@ -9,10 +9,10 @@
 #include "common/log.hpp"
 #include "domain/metering.hpp"
 #include "domain/time.hpp"
-#include "services/audit_log.hpp"
+#include "services/rate_limit.hpp"
+#include "services/settings.hpp"
 #include "services/validation.hpp"
-#include "storage/repositories.hpp"
-#include "storage/usage_repository.hpp"
+#include "storage/tenants.hpp"
 
 namespace neruba::services::ingest {
 namespace {
@@ -57,7 +57,7 @@ std::string content_hash(const PreparedEvent& event) {
   content += R"(,"properties":)";
   content += event.canonical_properties;
   content += R"(,"timestamp":)";
-  content += std::to_string(event.occurred_at);
+  content += std::to_string(domain::to_unix_micros(event.occurred_at));
   content += R"(,"type":)";
   json::append_quoted(content, event.type);
   content += '}';
@@ -113,7 +113,7 @@ std::variant<PreparedEvent, EventOutcome> prepare(json::Value& event, std::size_
   }
   PreparedEvent prepared;
   prepared.index = index;
-  prepared.occurred_at = domain::to_unix_micros(*occurred);
+  prepared.occurred_at = *occurred;
   // Valid: the texts and properties move out of the parsed body, which is dropped after this.
   for (auto& member : event.members()) {
     if (member.key == "event_id") {
@@ -187,29 +187,89 @@ EventOutcome expired_rejection(const PreparedEvent& event, const IngestSettings&
                        std::to_string(settings.late_event_window_days) + " days");
 }
 
-json::Value response_json(std::size_t accepted, std::size_t duplicates,
-                          const std::vector<EventOutcome>& outcomes) {
-  json::Value conflicts = json::Value::array();
-  json::Value rejected = json::Value::array();
-  for (const auto& outcome : outcomes) {
-    json::Value item = json::Value::object();
-    item.set("index", json::Value::number(static_cast<std::int64_t>(outcome.index)));
-    item.set("event_id", json::Value::string(outcome.event_id));
-    if (outcome.kind == OutcomeKind::conflict) {
-      conflicts.push_back(std::move(item));
-    } else if (outcome.kind == OutcomeKind::rejected) {
-      item.set("type", json::Value::string(outcome.type));
-      if (!outcome.field.empty()) item.set("field", json::Value::string(outcome.field));
-      item.set("detail", json::Value::string(outcome.detail));
-      rejected.push_back(std::move(item));
-    }
+Ingest::Config Ingest::config_for(const storage::Db& db) {
+  if (db.dialect() == storage::Dialect::postgres) {
+    return Config{limits::ingest_postgres_events_per_commit_max, limits::ingest_postgres_writers};
   }
-  json::Value out = json::Value::object();
-  out.set("accepted", json::Value::number(static_cast<std::int64_t>(accepted)));
-  out.set("duplicates", json::Value::number(static_cast<std::int64_t>(duplicates)));
-  out.set("conflicts", std::move(conflicts));
-  out.set("rejected", std::move(rejected));
-  return out;
+  return Config{limits::ingest_sqlite_events_per_commit_max, 1};
+}
+
+Ingest::Ingest(storage::Db& db, RateLimiter& rate_limiter)
+    : db_(db),
+      rate_limiter_(rate_limiter),
+      pipeline_(db, config_for(db).events_per_commit_max, config_for(db).writers) {}
+
+namespace {
+
+// The tenant's ingest settings and rate (one indexed row).
+struct TenantIngestConfig {
+  IngestSettings settings;
+  std::int64_t events_per_second = 0;
+  std::int64_t burst = 0;
+};
+
+Result<TenantIngestConfig> ingest_config(storage::Db& db, const TenantId& tenant_id) {
+  auto tx = db.begin(storage::TxMode::read);
+  const auto tenant = storage::tenants::find(*tx, tenant_id);
+  if (!tenant) return Error::not_found("The tenant");
+  const auto integer = [&](std::string_view name, std::int64_t fallback) {
+    const json::Value* value = tenant->settings.find(name);
+    return value ? value->as_int64().value_or(fallback) : fallback;
+  };
+  TenantIngestConfig config;
+  config.settings.late_event_window_days =
+      integer("late_event_window_days", limits::late_event_window_days_default);
+  config.settings.future_event_skew_seconds =
+      integer("future_event_skew_seconds", limits::future_event_skew_seconds_default);
+  const json::Value* auto_create = tenant->settings.find("auto_create_customers");
+  config.settings.auto_create_customers =
+      auto_create != nullptr && auto_create->is_bool() && auto_create->as_bool();
+  config.events_per_second =
+      integer("ingest_events_per_second", settings::ingest_events_per_second_default);
+  config.burst = integer("ingest_burst", settings::ingest_burst_default);
+  return config;
+}
+
+Error rate_limited(std::string detail, int retry_after_seconds) {
+  Error error = Error::make(ErrorCode::rate_limited, std::move(detail));
+  error.retry_after_seconds = retry_after_seconds;
+  return error;
+}
+
+}  // namespace
+
+Result<IngestReport> Ingest::accept(
+    const RequestContext& ctx, std::string_view body, const std::optional<IdempotencyClaim>& claim,
+    const std::function<StoredResponse(const IngestReport&)>& response_of) {
+  if (body.empty()) {
+    return Error::make(ErrorCode::malformed_request, "The request needs a JSON body.");
+  }
+  auto config = ingest_config(db_, ctx.principal.tenant);
+  if (!config) return config.take_error();
+  auto batch = parse_batch(body, config->settings, ctx.now);
+  if (!batch) return batch.take_error();
+  const TenantId& tenant = ctx.principal.tenant;
+  // Backpressure before any work is queued: the tenant's in-flight budget (taken here, given back
+  // if the batch goes no further), then its own rate — so a refusal for either takes nothing.
+  auto reservation = pipeline_.reserve(tenant, batch->size);
+  if (!reservation) {
+    return rate_limited("Too many of the tenant's events are waiting to be written.", 1);
+  }
+  if (const auto wait = rate_limiter_.admit(tenant, static_cast<std::int64_t>(batch->size),
+                                            config->events_per_second, config->burst)) {
+    return rate_limited("The tenant's ingest rate limit of " +
+                            std::to_string(config->events_per_second) +
+                            " events per second is exhausted; retry later.",
+                        *wait);
+  }
+  auto job = std::make_unique<Pipeline::Job>();
+  job->ctx = ctx;
+  job->settings = config->settings;
+  job->batch = std::move(batch).value();
+  job->claim = claim;
+  job->response_of = response_of;
+  pipeline_.plan(*job);
+  return pipeline_.submit(std::move(job), std::move(*reservation)).get();
 }
 
 }  // namespace neruba::services::ingest

@@ -26,6 +26,10 @@ namespace neruba::storage {
 struct MeterRecord;
 }  // namespace neruba::storage
 
+namespace neruba::services {
+class RateLimiter;
+}  // namespace neruba::services
+
 namespace neruba::services::ingest {
 
 struct TenantWrites;  // what one commit writes for one tenant (ingest_pipeline.cpp)
@@ -48,7 +52,7 @@ struct PreparedEvent {
   std::string event_id;
   std::string customer;  // external id
   std::string type;
-  std::int64_t occurred_at = 0;  // unix micros
+  Instant occurred_at;
   json::Value properties;
   std::string canonical_properties;
   std::string content_hash;
@@ -79,15 +83,22 @@ EventOutcome expired_rejection(const PreparedEvent& event, const IngestSettings&
 struct PlannedPart {
   std::size_t meter = 0;  // index in the meter list it was worked out against
   std::string key;        // the bucket: meter \0 customer \0 group \0 hour
-  std::int64_t hour = 0;
-  domain::Contribution contribution;  // without its text: that goes to usage_distinct
+  Instant hour;
+  domain::Contribution contribution;  // without its distinct key: that goes to usage_distinct
   std::optional<std::string> distinct_value;
+};
+
+// The property of a meter an event cannot feed: not a number (or scalar) the meter can read, or a
+// number beyond the exact decimal type.
+struct UnreadableField {
+  std::string field;
+  bool out_of_range = false;
 };
 
 struct EventPlan {
   std::string customer_id;  // empty: not found when planned (the writer resolves or creates it)
-  std::optional<std::string> unreadable_field;  // the field of a meter the event cannot feed
-  std::vector<PlannedPart> parts;               // only when customer_id is known
+  std::optional<UnreadableField> unreadable;  // a meter the event cannot feed
+  std::vector<PlannedPart> parts;             // only when customer_id is known
 };
 
 // What the writer would otherwise work out for each event — its customer's id and what it adds
@@ -95,12 +106,17 @@ struct EventPlan {
 // the one writer every batch waits for only checks it. Customers are never deleted, so an id
 // found stays right; the parts hold while the tenant's meters are the ones listed here.
 struct Plan {
-  std::vector<std::string> meter_ids;
+  std::vector<MeterId> meter_ids;
   std::vector<EventPlan> events;  // by position in ParsedBatch::events
 };
 
-json::Value response_json(std::size_t accepted, std::size_t duplicates,
-                          const std::vector<EventOutcome>& outcomes);
+// The answer to a batch: how many events were accepted and were duplicates, and every conflict
+// and rejection (EventOutcome, in batch order; duplicates are only counted).
+struct IngestReport {
+  std::size_t accepted = 0;
+  std::size_t duplicates = 0;
+  std::vector<EventOutcome> outcomes;
+};
 
 // Group commit: request threads submit jobs; one writer thread takes the queued jobs of all
 // tenants (round-robin, bounded per commit) and writes them in one transaction, so concurrent
@@ -113,7 +129,9 @@ class Pipeline {
     ParsedBatch batch;
     Plan plan;
     std::optional<IdempotencyClaim> claim;
-    std::promise<Result<Reply>> done;
+    // The response a replay of the job's Idempotency-Key answers, stored in the job's commit.
+    std::function<StoredResponse(const IngestReport&)> response_of;
+    std::promise<Result<IngestReport>> done;
   };
 
   // A tenant's share of its in-flight budget: taken by reserve before a job is planned, kept by
@@ -153,7 +171,7 @@ class Pipeline {
   // concurrent requests cannot overrun the budget together.
   std::optional<Reservation> reserve(const TenantId& tenant, std::size_t events);
   // Queues the job under its reservation (of the job's tenant and size).
-  std::future<Result<Reply>> submit(std::unique_ptr<Job> job, Reservation reservation);
+  std::future<Result<IngestReport>> submit(std::unique_ptr<Job> job, Reservation reservation);
   // Events queued, being written or reserved for the tenant.
   std::size_t in_flight(const TenantId& tenant) const;
 
@@ -173,7 +191,7 @@ class Pipeline {
   // Gives back `events` of the tenant's in-flight budget; the caller holds mutex_.
   void release_locked(const std::string& tenant, std::size_t events);
   // Answers the job, its events first leaving the tenant's in-flight budget.
-  void finish(Job& job, Result<Reply> reply);
+  void finish(Job& job, Result<IngestReport> reply);
   std::vector<std::unique_ptr<Job>> take_group();
   void write_group(std::vector<std::unique_ptr<Job>>& group);
   // tenant \0 external id → customer id, for customers one transaction created.
@@ -194,7 +212,8 @@ class Pipeline {
   void count_one_by_one(storage::Tx& tx, const TenantId& tenant, TenantWrites& writes,
                         std::vector<std::vector<EventOutcome>>& outcomes,
                         std::vector<std::size_t>& accepted);
-  // The customer's id; created (when the tenant allows it) only if `may_create`.
+  // The customer's id; created (when the tenant allows it, through customers::find_or_create) only
+  // if `may_create`.
   std::optional<std::string> resolve_customer(storage::Tx& tx, const Job& job,
                                               const std::string& external_id, bool may_create,
                                               CreatedCustomers& created);
@@ -223,6 +242,34 @@ class Pipeline {
   // GUARDED_BY(cache_mutex_): tenant → its meters as a writer last read them, for plan().
   std::unordered_map<std::string, std::shared_ptr<const std::vector<storage::MeterRecord>>> meters_;
   std::vector<std::thread> writers_;
+};
+
+// POST /v1/events as a use case: the tenant's settings, the in-flight budget and the rate limit
+// (backpressure before anything is queued), then the batch planned and written by the pipeline.
+class Ingest {
+ public:
+  struct Config {
+    std::size_t events_per_commit_max;
+    std::size_t writers;
+  };
+  // The pipeline's shape for this database: SQLite one writer and large commits, PostgreSQL two.
+  static Config config_for(const storage::Db& db);
+
+  Ingest(storage::Db& db, RateLimiter& rate_limiter);
+
+  // Every outcome of the batch, durable once answered. Errors: the body as a whole (400/413/422),
+  // the tenant's budget or rate (429 with Retry-After), or the database (503/500).
+  Result<IngestReport> accept(
+      const RequestContext& ctx, std::string_view body,
+      const std::optional<IdempotencyClaim>& claim,
+      const std::function<StoredResponse(const IngestReport&)>& response_of);
+
+  Pipeline& pipeline() { return pipeline_; }
+
+ private:
+  storage::Db& db_;
+  RateLimiter& rate_limiter_;
+  Pipeline pipeline_;
 };
 
 }  // namespace neruba::services::ingest

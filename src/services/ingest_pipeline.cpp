@@ -7,27 +7,33 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "common/crypto.hpp"
+#include "common/assert.hpp"
 #include "common/limits.hpp"
 #include "common/log.hpp"
 #include "domain/metering.hpp"
 #include "domain/time.hpp"
-#include "services/audit_log.hpp"
+#include "services/customers.hpp"
 #include "services/ingest.hpp"
 #include "services/validation.hpp"
-#include "storage/repositories.hpp"
-#include "storage/usage_repository.hpp"
+#include "storage/customers.hpp"
+#include "storage/events.hpp"
+#include "storage/idempotency.hpp"
+#include "storage/locks.hpp"
+#include "storage/meters.hpp"
+#include "storage/tenants.hpp"
+#include "storage/usage.hpp"
 
 namespace neruba::services::ingest {
 
 namespace {
 
 // meter \0 customer \0 group \0 hour: one string, hashed once per lookup.
-std::string bucket_key(const std::string& meter_id, const std::string& customer_id,
-                       const std::string& group_key, std::int64_t hour) {
+std::string bucket_key(const MeterId& meter_id, const std::string& customer_id,
+                       const std::string& group_key, Instant hour_start) {
+  const std::int64_t hour = domain::to_unix_micros(hour_start);
   std::string key;
-  key.reserve(meter_id.size() + customer_id.size() + group_key.size() + 3 + sizeof hour);
-  key += meter_id;
+  key.reserve(meter_id.str().size() + customer_id.size() + group_key.size() + 3 + sizeof hour);
+  key += meter_id.str();
   key.push_back('\0');
   key += customer_id;
   key.push_back('\0');
@@ -64,6 +70,11 @@ struct TenantWrites {
 namespace {
 
 constexpr std::size_t customer_cache_max = 200'000;
+
+// A job whose Idempotency-Key claim another request took over (its lease ran out) while it waited.
+struct ClaimLost : std::runtime_error {
+  ClaimLost() : std::runtime_error("an ingest job's Idempotency-Key claim was taken over") {}
+};
 constexpr std::size_t meters_cache_max = 10'000;  // tenants
 
 EventOutcome outcome(OutcomeKind kind, const PreparedEvent& event) {
@@ -76,41 +87,59 @@ EventOutcome rejected(const PreparedEvent& event, std::string type, std::string 
                       std::move(type),       std::move(field), std::move(detail)};
 }
 
-// What the event adds to each of `meters` of its type, or the field of the first meter that cannot
-// read it (a property a sum/max/latest meter needs that is not a number, …).
-std::optional<std::string> parts_of(const std::vector<storage::MeterRecord>& meters,
-                                    const PreparedEvent& event, const std::string& customer_id,
-                                    std::vector<PlannedPart>& parts) {
+// What the event adds to each of `meters` of its type, or the first meter's field that cannot read
+// it (a property a sum/max/latest meter needs that is not a number, or a number out of range, …).
+std::optional<UnreadableField> parts_of(const std::vector<storage::MeterRecord>& meters,
+                                        const PreparedEvent& event, const std::string& customer_id,
+                                        std::vector<PlannedPart>& parts) {
   parts.clear();
   for (std::size_t m = 0; m < meters.size(); ++m) {
     const auto& meter = meters[m].definition;
     auto result = domain::contribute(meter, event.type, event.properties);
-    if (result.error == domain::ContributionError::field_not_numeric) return meter.field;
+    if (result.error == domain::ContributionError::field_not_numeric ||
+        result.error == domain::ContributionError::field_out_of_range) {
+      return UnreadableField{meter.field,
+                             result.error == domain::ContributionError::field_out_of_range};
+    }
     if (result.error != domain::ContributionError::none) continue;
     PlannedPart part;
     part.meter = m;
     part.hour = domain::usage_bucket_start(event.occurred_at);
     part.key = bucket_key(meter.id, customer_id, result.contribution.group_key, part.hour);
-    part.distinct_value = std::move(result.contribution.text);
-    result.contribution.text.reset();
+    part.distinct_value = std::move(result.contribution.distinct);
+    result.contribution.distinct.reset();
     part.contribution = std::move(result.contribution);
     parts.push_back(std::move(part));
   }
   return std::nullopt;
 }
 
+// The rejection of an event a meter cannot read.
+EventOutcome unreadable_rejection(const PreparedEvent& event, const UnreadableField& unreadable) {
+  const std::string field = "properties." + unreadable.field;
+  if (unreadable.out_of_range) {
+    return rejected(event, "usage_out_of_range", field,
+                    field +
+                        " is beyond the exact decimal range (36 significant digits, at most "
+                        "36 after the point)");
+  }
+  return rejected(event, "invalid_property", field,
+                  field +
+                      " must be a number (sum, max, latest meters) or a string, number or "
+                      "boolean (unique_count meters)");
+}
+
 // The events row of an accepted event.
 storage::NewEvent event_row(const PreparedEvent& e, const std::string& customer_id,
-                            std::int64_t received_at) {
+                            Instant received_at) {
   return storage::NewEvent{
       e.event_id,     customer_id, e.type, e.occurred_at, e.canonical_properties,
       e.content_hash, received_at};
 }
 
-bool same_meters(const std::vector<std::string>& ids,
-                 const std::vector<storage::MeterRecord>& meters) {
+bool same_meters(const std::vector<MeterId>& ids, const std::vector<storage::MeterRecord>& meters) {
   return std::equal(ids.begin(), ids.end(), meters.begin(), meters.end(),
-                    [](const std::string& id, const storage::MeterRecord& meter) {
+                    [](const MeterId& id, const storage::MeterRecord& meter) {
                       return id == meter.definition.id;
                     });
 }
@@ -156,7 +185,8 @@ std::optional<std::string> count_event(TenantWrites& writes, const Fresh& fresh)
   for (std::size_t p = 0; p < fresh.parts.size(); ++p) {
     const PlannedPart& part = fresh.parts[p];
     storage::UsageBucket& bucket = *fresh.buckets[p];
-    bucket.aggregate.add(part.contribution, event.occurred_at, event.event_id);
+    NERUBA_ASSERT_MSG(bucket.aggregate.add(part.contribution, event.occurred_at, event.event_id),
+                      "an event that fits its buckets did not add to one");
     if (!part.distinct_value) continue;
     if (writes.distinct.insert(part.key + '\0' + *part.distinct_value).second) {
       writes.distinct_rows.push_back(storage::DistinctValue{bucket.meter_id, bucket.customer_id,
@@ -223,7 +253,8 @@ void Pipeline::release_locked(const std::string& tenant, std::size_t events) {
   if (it->second == 0) in_flight_.erase(it);
 }
 
-std::future<Result<Reply>> Pipeline::submit(std::unique_ptr<Job> job, Reservation reservation) {
+std::future<Result<IngestReport>> Pipeline::submit(std::unique_ptr<Job> job,
+                                                   Reservation reservation) {
   auto future = job->done.get_future();
   {
     std::lock_guard lock(mutex_);
@@ -331,6 +362,11 @@ void Pipeline::writer_loop() {
         single.push_back(std::move(job));
         try {
           write_group(single);
+        } catch (const ClaimLost&) {
+          finish(*single.front(),
+                 Error::make(ErrorCode::idempotency_in_flight,
+                             "This batch took longer than its Idempotency-Key lease and another "
+                             "request with the key took over; nothing of this one was stored."));
         } catch (const std::exception& again) {
           const bool unavailable = dynamic_cast<const storage::StorageError*>(&again) != nullptr &&
                                    static_cast<const storage::StorageError&>(again).kind() !=
@@ -369,12 +405,12 @@ void Pipeline::copy_planned(storage::Tx& tx, const TenantId& tenant, const Tenan
     const Job& job = *group[j];
     const auto& events = job.batch.events;
     const bool planned = plan_holds(job.plan, job.batch, writes.meters);
-    const std::int64_t received_at = domain::to_unix_micros(job.ctx.now);
+    const Instant received_at = job.ctx.now;
     for (std::size_t i = 0; i < events.size(); ++i) {
       const PreparedEvent& e = events[i];
       if (!ids.insert(e.event_id).second || !planned) continue;
       const EventPlan& plan = job.plan.events[i];
-      if (plan.customer_id.empty() || plan.unreadable_field) continue;
+      if (plan.customer_id.empty() || plan.unreadable) continue;
       rows.push_back(event_row(e, plan.customer_id, received_at));
       positions.emplace_back(j, i);
     }
@@ -464,20 +500,16 @@ void Pipeline::process_events(storage::Tx& tx, std::size_t job_index, Job& job,
       std::vector<PlannedPart> parts;
       EventPlan* plan = planned_parts ? plan_of(event) : nullptr;
       if (plan != nullptr && plan->customer_id != customer_id) plan = nullptr;
-      std::optional<std::string> field;
+      std::optional<UnreadableField> unreadable;
       if (plan != nullptr) {
-        field = plan->unreadable_field;
-        if (!field) parts = std::move(plan->parts);
+        unreadable = plan->unreadable;
+        if (!unreadable) parts = std::move(plan->parts);
       } else {
-        field = parts_of(writes.meters, event, customer_id, parts);
+        unreadable = parts_of(writes.meters, event, customer_id, parts);
       }
-      if (field) {
+      if (unreadable) {
         if (!final) return false;
-        outcomes.push_back(rejected(
-            event, "invalid_property", "properties." + *field,
-            "properties." + *field +
-                " must be a number (sum, max, latest meters) or a string, number or boolean "
-                "(unique_count meters)"));
+        outcomes.push_back(unreadable_rejection(event, *unreadable));
         return true;
       }
       pending.push_back(Pending{&event, std::move(customer_id), std::move(parts)});
@@ -516,7 +548,7 @@ void Pipeline::process_events(storage::Tx& tx, std::size_t job_index, Job& job,
     };
     std::vector<storage::NewEvent> rows;
     rows.reserve(pending.size());
-    const std::int64_t received_at = domain::to_unix_micros(job.ctx.now);
+    const Instant received_at = job.ctx.now;
     for (const auto& entry : pending) {
       const PreparedEvent& e = *entry.event;
       if (was_copied(e)) continue;
@@ -576,7 +608,7 @@ void Pipeline::count_fresh(storage::Tx& tx, std::map<std::string, TenantWrites>&
   for (auto& entry : writes) {
     TenantWrites& tenant_writes = entry.second;  // a reference the lambda below may capture
     TenantId tenant(entry.first);
-    storage::usage::lock_for_merge(tx, tenant);
+    storage::locks::bucket_merge(tx, tenant);
     map_buckets(tenant_writes);
     const bool fits =
         std::none_of(tenant_writes.fresh.begin(), tenant_writes.fresh.end(),
@@ -632,7 +664,8 @@ void Pipeline::count_one_by_one(storage::Tx& tx, const TenantId& tenant, TenantW
   for (const auto& fresh : writes.fresh) {
     const PreparedEvent& event = *fresh.event;
     if (const auto field = count_event(writes, fresh)) {
-      storage::events::erase(tx, tenant, event.event_id);
+      NERUBA_ASSERT_MSG(storage::events::erase(tx, tenant, event.event_id),
+                        "an event this transaction inserted is not there to remove");
       outcomes[fresh.job].push_back(
           rejected(event, "usage_out_of_range", "properties." + *field,
                    "properties." + *field +
@@ -678,7 +711,7 @@ void Pipeline::write_group(std::vector<std::unique_ptr<Job>>& group) {
     const TenantId& tenant = group[j]->ctx.principal.tenant;
     auto [it, first] = writes.try_emplace(tenant.str());
     if (first) {
-      storage::meters::lock_shared(*tx, tenant);  // before the meters are read
+      storage::locks::meters_shared(*tx, tenant);  // before the meters are read
       it->second.meters = storage::meters::list(*tx, tenant);
     }
     it->second.jobs.push_back(j);
@@ -695,18 +728,24 @@ void Pipeline::write_group(std::vector<std::unique_ptr<Job>>& group) {
   }
   // Pre-aggregated usage, in the same transaction as the events it counts.
   count_fresh(*tx, writes, outcomes, accepted);
-  std::vector<Reply> replies(group.size());
+  std::vector<IngestReport> replies(group.size());
   for (std::size_t j = 0; j < group.size(); ++j) {
     auto& items = outcomes[j];
     std::sort(items.begin(), items.end(),
               [](const auto& a, const auto& b) { return a.index < b.index; });
-    std::size_t duplicates = 0;
-    for (const auto& item : items) duplicates += item.kind == OutcomeKind::duplicate ? 1 : 0;
-    replies[j] = Reply{200, response_json(accepted[j], duplicates, items)};
+    IngestReport& report = replies[j];
+    report.accepted = accepted[j];
+    for (const auto& item : items) report.duplicates += item.kind == OutcomeKind::duplicate ? 1 : 0;
+    report.outcomes = std::move(items);
     const Job& job = *group[j];
+    NERUBA_ASSERT(report.accepted + report.outcomes.size() == job.batch.size);
     if (job.claim) {
-      storage::idempotency::complete(*tx, job.claim->scope, job.claim->key, 200,
-                                     json::serialize(replies[j].body));
+      NERUBA_ASSERT_MSG(job.response_of != nullptr, "an ingest job with a claim and no response");
+      if (!complete_idempotency_key(*tx, *job.claim, job.response_of(report))) {
+        // Its lease ran out and another request took the key over: this job must not be
+        // written. The commit fails, and each job is retried alone (writer_loop).
+        throw ClaimLost();
+      }
     }
   }
   tx->commit();
@@ -725,7 +764,7 @@ void Pipeline::write_group(std::vector<std::unique_ptr<Job>>& group) {
   for (std::size_t j = 0; j < group.size(); ++j) finish(*group[j], std::move(replies[j]));
 }
 
-void Pipeline::finish(Job& job, Result<Reply> reply) {
+void Pipeline::finish(Job& job, Result<IngestReport> reply) {
   {
     // First the budget, then the answer: a client that sends its next batch on the answer finds
     // this one's events no longer in flight.
@@ -801,7 +840,7 @@ void Pipeline::plan(Job& job) {
     const std::string& customer_id = customers.at(event.customer);
     if (customer_id.empty()) continue;
     plan.customer_id = customer_id;
-    plan.unreadable_field = parts_of(*meters, event, plan.customer_id, plan.parts);
+    plan.unreadable = parts_of(*meters, event, plan.customer_id, plan.parts);
   }
 }
 
@@ -820,35 +859,18 @@ std::optional<std::string> Pipeline::resolve_customer(storage::Tx& tx, const Job
     cache_customer(key, customer->id.str());
     return customer->id.str();
   }
-  // Auto-created customers obey the rules of POST /v1/customers.
-  if (!may_create || !job.settings.auto_create_customers ||
-      !is_valid_identifier(external_id, limits::external_id_length_max)) {
-    return std::nullopt;
-  }
-  const auto tenant_record = storage::tenants::find(tx, tenant);
-  if (!tenant_record) return std::nullopt;
-  storage::CustomerRecord customer{
-      tenant,
-      CustomerId(std::string(id_prefix::customer) + crypto::random_token(24)),
-      external_id,
-      external_id,
-      tenant_record->currency,
-      tenant_record->timezone,
-      json::Value::object(),
-      job.ctx.now};
-  storage::customers::insert(tx, customer);
-  json::Value after = json::Value::object();
-  after.set("id", json::Value::string(customer.id.str()));
-  after.set("external_id", json::Value::string(external_id));
-  after.set("name", json::Value::string(customer.name));
-  after.set("currency", json::Value::string(customer.currency));
-  after.set("timezone", json::Value::string(customer.timezone));
-  audit::append(
-      tx, job.ctx, tenant,
-      {"customer.created", customer.id.str(), std::nullopt, std::move(after), std::nullopt,
-       std::string("created automatically by ingest (auto_create_customers)")});
-  created.emplace(key, customer.id.str());
-  return customer.id.str();
+  if (!may_create || !job.settings.auto_create_customers) return std::nullopt;
+  // The one path that creates customers (POST /v1/customers takes it too): the same checks and
+  // the same audit record. When a concurrent writer created the customer first, its customer is
+  // the one: its events are counted under it.
+  customers::NewCustomer customer;
+  customer.external_id = external_id;
+  customer.name = external_id;
+  customer.justification = "created automatically by ingest (auto_create_customers)";
+  const auto found = customers::find_or_create(tx, job.ctx, customer);
+  if (!found) return std::nullopt;  // an external id POST /v1/customers would refuse
+  created.emplace(key, found->id.str());
+  return found->id.str();
 }
 
 }  // namespace neruba::services::ingest

@@ -1,11 +1,11 @@
 #include "services/platform.hpp"
 
+#include "common/assert.hpp"
 #include "common/crypto.hpp"
 #include "common/limits.hpp"
 #include "domain/time.hpp"
 #include "json/reader.hpp"
 #include "services/audit_log.hpp"
-#include "services/page.hpp"
 #include "services/settings.hpp"
 #include "services/validation.hpp"
 
@@ -21,7 +21,9 @@ json::Value string_array(const std::vector<std::string>& items) {
   return out;
 }
 
-json::Value key_json(const storage::ApiKeyRecord& key) {
+}  // namespace
+
+json::Value api_key_document(const storage::ApiKeyRecord& key) {
   json::Value out = json::Value::object();
   out.set("id", json::Value::string(key.id.str()));
   out.set("tenant", json::Value::string(key.tenant.str()));
@@ -35,11 +37,13 @@ json::Value key_json(const storage::ApiKeyRecord& key) {
   return out;
 }
 
+namespace {
+
 Error unknown_tenant() { return Error::not_found("The tenant"); }
 
 }  // namespace
 
-json::Value tenant_json(const storage::TenantRecord& tenant) {
+json::Value tenant_document(const storage::TenantRecord& tenant) {
   json::Value out = json::Value::object();
   out.set("id", json::Value::string(tenant.id.str()));
   out.set("name", json::Value::string(tenant.name));
@@ -91,8 +95,8 @@ Result<Principal> Authenticator::authenticate(storage::Db& db, std::string_view 
   return principal;
 }
 
-Result<Reply> create_tenant(storage::Tx& tx, const RequestContext& ctx, const json::Value& body,
-                            TenantId id) {
+Result<storage::TenantRecord> create_tenant(storage::Tx& tx, const RequestContext& ctx,
+                                            const json::Value& body) {
   std::vector<FieldError> errors;
   json::ObjectReader reader(body, "", errors);
   const auto name = reader.required_string("name", limits::name_length_max);
@@ -109,7 +113,7 @@ Result<Reply> create_tenant(storage::Tx& tx, const RequestContext& ctx, const js
   }
   reader.reject_unknown();
   if (!errors.empty()) return Error::invalid(std::move(errors));
-  storage::TenantRecord tenant{std::move(id),
+  storage::TenantRecord tenant{TenantId(ctx.new_id(id_prefix::tenant)),
                                *name,
                                currency.value_or("USD"),
                                timezone.value_or("UTC"),
@@ -118,26 +122,28 @@ Result<Reply> create_tenant(storage::Tx& tx, const RequestContext& ctx, const js
   if (!storage::tenants::insert(tx, tenant)) {
     return Error::make(ErrorCode::already_exists, "A tenant with this id already exists.");
   }
-  json::Value representation = tenant_json(tenant);
   audit::append(tx, ctx, tenant.id,
-                {"tenant.created", tenant.id.str(), std::nullopt, representation, {}, {}});
-  return Reply{201, std::move(representation)};
+                {"tenant.created", tenant.id.str(), std::nullopt, tenant_document(tenant), {}, {}});
+  return tenant;
 }
 
-Result<Reply> get_tenant(storage::Tx& tx, const TenantId& id) {
-  const auto tenant = storage::tenants::find(tx, id);
-  if (!tenant) return unknown_tenant();
-  return Reply{200, tenant_json(*tenant)};
-}
-
-Result<Reply> list_tenants(storage::Tx& tx, const std::string& cursor, std::size_t limit) {
-  return page_reply(storage::tenants::list(tx, cursor, limit + 1), limit, tenant_json,
-                    [](const storage::TenantRecord& tenant) { return tenant.id.str(); });
-}
-
-Result<Reply> update_tenant(storage::Tx& tx, const RequestContext& ctx, const TenantId& id,
-                            const json::Value& body) {
+Result<storage::TenantRecord> get_tenant(storage::Tx& tx, const TenantId& id) {
   auto tenant = storage::tenants::find(tx, id);
+  if (!tenant) return unknown_tenant();
+  return std::move(*tenant);
+}
+
+Page<storage::TenantRecord> list_tenants(storage::Tx& tx, const std::string& cursor,
+                                         std::size_t limit) {
+  return page_of(storage::tenants::list(tx, cursor, limit + 1), limit,
+                 [](const storage::TenantRecord& tenant) { return tenant.id.str(); });
+}
+
+Result<storage::TenantRecord> update_tenant(storage::Tx& tx, const RequestContext& ctx,
+                                            const TenantId& id, const json::Value& body) {
+  // Locked until the transaction ends: two concurrent changes of different settings both land,
+  // neither computed from a state the other overwrote.
+  auto tenant = storage::tenants::find_for_update(tx, id);
   if (!tenant) return unknown_tenant();
   std::vector<FieldError> errors;
   json::ObjectReader reader(body, "", errors);
@@ -154,27 +160,19 @@ Result<Reply> update_tenant(storage::Tx& tx, const RequestContext& ctx, const Te
   }
   reader.reject_unknown();
   if (!errors.empty()) return Error::invalid(std::move(errors));
-  const json::Value before = tenant_json(*tenant);
+  json::Value before = tenant_document(*tenant);
   if (name) tenant->name = *name;
   if (new_settings) tenant->settings = std::move(*new_settings);
-  json::Value after = tenant_json(*tenant);
-  if (after == before) return Reply{200, std::move(after)};  // nothing changed, nothing to record
-  storage::tenants::update(tx, *tenant);
-  audit::append(tx, ctx, id, {"tenant.updated", id.str(), before, after, {}, {}});
-  return Reply{200, std::move(after)};
+  json::Value after = tenant_document(*tenant);
+  if (after == before) return std::move(*tenant);  // nothing changed, nothing to record
+  NERUBA_ASSERT_MSG(storage::tenants::update(tx, *tenant), "a tenant locked for update vanished");
+  audit::append(tx, ctx, id,
+                {"tenant.updated", id.str(), std::move(before), std::move(after), {}, {}});
+  return std::move(*tenant);
 }
 
-Result<Reply> get_settings(storage::Tx& tx, const TenantId& id) {
-  const auto tenant = storage::tenants::find(tx, id);
-  if (!tenant) return unknown_tenant();
-  json::Value out = json::Value::object();
-  out.set("tenant", json::Value::string(id.str()));
-  out.set("settings", tenant->settings);
-  return Reply{200, std::move(out)};
-}
-
-Result<Reply> create_api_key(storage::Tx& tx, const RequestContext& ctx, const TenantId& tenant,
-                             const json::Value& body, ApiKeyId id) {
+Result<CreatedApiKey> create_api_key(storage::Tx& tx, const RequestContext& ctx,
+                                     const TenantId& tenant, const json::Value& body) {
   if (!storage::tenants::find(tx, tenant)) return unknown_tenant();
   std::vector<FieldError> errors;
   json::ObjectReader reader(body, "", errors);
@@ -191,46 +189,53 @@ Result<Reply> create_api_key(storage::Tx& tx, const RequestContext& ctx, const T
     }
   }
   const IssuedKey issued = issue_key_secret(tenant);
-  storage::ApiKeyRecord key{tenant,      std::move(id), *name,   unique_scopes,
-                            issued.hash, issued.prefix, ctx.now, std::nullopt};
-  storage::api_keys::insert(tx, key);
-  json::Value representation = key_json(key);
+  storage::ApiKeyRecord key{tenant,      ApiKeyId(ctx.new_id(id_prefix::api_key)),
+                            *name,       unique_scopes,
+                            issued.hash, issued.prefix,
+                            ctx.now,     std::nullopt};
+  if (!storage::api_keys::insert(tx, key)) {
+    // Fresh random id and secret: a collision is not something a request can cause.
+    return Error::make(ErrorCode::conflict, "The key could not be issued; retry.");
+  }
   audit::append(tx, ctx, tenant,
-                {"api_key.created", key.id.str(), std::nullopt, representation, {}, {}});
-  json::Value replay = representation;
-  representation.set("key", json::Value::string(issued.secret));  // shown once, never stored
-  return Reply{201, std::move(representation), std::move(replay)};
+                {"api_key.created", key.id.str(), std::nullopt, api_key_document(key), {}, {}});
+  return CreatedApiKey{std::move(key), issued.secret};
 }
 
-Result<Reply> revoke_api_key(storage::Tx& tx, const RequestContext& ctx, const TenantId& tenant,
-                             const ApiKeyId& id) {
+Result<storage::ApiKeyRecord> revoke_api_key(storage::Tx& tx, const RequestContext& ctx,
+                                             const TenantId& tenant, const ApiKeyId& id) {
   auto key = storage::api_keys::find(tx, tenant, id);
   if (!key) return Error::not_found("The API key");
-  if (key->revoked_at) return Reply{200, key_json(*key)};  // revoking twice changes nothing
-  const json::Value before = key_json(*key);
-  storage::api_keys::revoke(tx, tenant, id, ctx.now);
+  if (key->revoked_at) return std::move(*key);  // revoking twice changes nothing
+  json::Value before = api_key_document(*key);
+  if (!storage::api_keys::revoke(tx, tenant, id, ctx.now)) {
+    // A concurrent request revoked it first and recorded it: this one changed nothing.
+    auto revoked = storage::api_keys::find(tx, tenant, id);
+    NERUBA_ASSERT_MSG(revoked && revoked->revoked_at, "a key that refused revocation is live");
+    return std::move(*revoked);
+  }
   key->revoked_at = ctx.now;
-  json::Value after = key_json(*key);
-  audit::append(tx, ctx, tenant, {"api_key.revoked", id.str(), before, after, {}, {}});
-  return Reply{200, std::move(after)};
+  audit::append(tx, ctx, tenant,
+                {"api_key.revoked", id.str(), std::move(before), api_key_document(*key), {}, {}});
+  return std::move(*key);
 }
 
-Result<Reply> list_api_keys(storage::Tx& tx, const TenantId& tenant, const std::string& cursor,
-                            std::size_t limit) {
+Result<Page<storage::ApiKeyRecord>> list_api_keys(storage::Tx& tx, const TenantId& tenant,
+                                                  const std::string& cursor, std::size_t limit) {
   if (!storage::tenants::find(tx, tenant)) return unknown_tenant();
-  return page_reply(storage::api_keys::list(tx, tenant, cursor, limit + 1), limit, key_json,
-                    [](const storage::ApiKeyRecord& key) { return key.id.str(); });
+  return page_of(storage::api_keys::list(tx, tenant, cursor, limit + 1), limit,
+                 [](const storage::ApiKeyRecord& key) { return key.id.str(); });
 }
 
-Result<Reply> record_admin_read(storage::Tx& tx, const RequestContext& ctx,
-                                const std::string& method, const std::string& path) {
+Status record_admin_read(storage::Tx& tx, const RequestContext& ctx, const std::string& method,
+                         const std::string& path) {
   if (!storage::tenants::find(tx, ctx.principal.tenant)) return unknown_tenant();
   json::Value what = json::Value::object();
   what.set("method", json::Value::string(method));
   what.set("path", json::Value::string(path));
   audit::append(tx, ctx, ctx.principal.tenant,
-                {"tenant.data_read", path, std::nullopt, what, {}, {}});
-  return Reply{200, json::Value::object()};
+                {"tenant.data_read", path, std::nullopt, std::move(what), {}, {}});
+  return ok_status();
 }
 
 }  // namespace neruba::services::platform

@@ -1,12 +1,15 @@
 #pragma once
-// Tenants, API keys, tenant settings and authentication: the platform surface of API.md.
+// Tenants, API keys, tenant settings and authentication: the platform surface of API.md. Use cases
+// return the records they read or wrote; the HTTP edge renders them (http/views).
 #include <optional>
 #include <string>
 
 #include "common/error.hpp"
 #include "services/context.hpp"
+#include "services/page.hpp"
+#include "storage/api_keys.hpp"
 #include "storage/db.hpp"
-#include "storage/repositories.hpp"
+#include "storage/tenants.hpp"
 
 namespace neruba::services::platform {
 
@@ -30,25 +33,33 @@ struct IssuedKey {
 IssuedKey issue_key_secret(const TenantId& tenant);
 std::optional<TenantId> tenant_of_key(std::string_view key);
 
-Result<Reply> create_tenant(storage::Tx& tx, const RequestContext& ctx, const json::Value& body,
-                            TenantId id);
-Result<Reply> get_tenant(storage::Tx& tx, const TenantId& id);
-Result<Reply> list_tenants(storage::Tx& tx, const std::string& cursor, std::size_t limit);
-Result<Reply> update_tenant(storage::Tx& tx, const RequestContext& ctx, const TenantId& id,
-                            const json::Value& body);
-Result<Reply> get_settings(storage::Tx& tx, const TenantId& id);
+// A key just created: its record and the secret, shown once and never stored.
+struct CreatedApiKey {
+  storage::ApiKeyRecord record;
+  std::string secret;
+};
 
-Result<Reply> create_api_key(storage::Tx& tx, const RequestContext& ctx, const TenantId& tenant,
-                             const json::Value& body, ApiKeyId id);
-Result<Reply> revoke_api_key(storage::Tx& tx, const RequestContext& ctx, const TenantId& tenant,
-                             const ApiKeyId& id);
-Result<Reply> list_api_keys(storage::Tx& tx, const TenantId& tenant, const std::string& cursor,
-                            std::size_t limit);
+Result<storage::TenantRecord> create_tenant(storage::Tx& tx, const RequestContext& ctx,
+                                            const json::Value& body);
+Result<storage::TenantRecord> get_tenant(storage::Tx& tx, const TenantId& id);
+Page<storage::TenantRecord> list_tenants(storage::Tx& tx, const std::string& cursor,
+                                         std::size_t limit);
+Result<storage::TenantRecord> update_tenant(storage::Tx& tx, const RequestContext& ctx,
+                                            const TenantId& id, const json::Value& body);
+
+Result<CreatedApiKey> create_api_key(storage::Tx& tx, const RequestContext& ctx,
+                                     const TenantId& tenant, const json::Value& body);
+Result<storage::ApiKeyRecord> revoke_api_key(storage::Tx& tx, const RequestContext& ctx,
+                                             const TenantId& tenant, const ApiKeyId& id);
+Result<Page<storage::ApiKeyRecord>> list_api_keys(storage::Tx& tx, const TenantId& tenant,
+                                                  const std::string& cursor, std::size_t limit);
 
 // Records a platform admin's read of tenant data, with its justification, in that tenant's trail.
-Result<Reply> record_admin_read(storage::Tx& tx, const RequestContext& ctx,
-                                const std::string& method, const std::string& path);
+Status record_admin_read(storage::Tx& tx, const RequestContext& ctx, const std::string& method,
+                         const std::string& path);
 
-json::Value tenant_json(const storage::TenantRecord& tenant);
+// The documents the audit trail records for tenants and keys (its before/after states).
+json::Value tenant_document(const storage::TenantRecord& tenant);
+json::Value api_key_document(const storage::ApiKeyRecord& key);
 
 }  // namespace neruba::services::platform

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/crypto.hpp"
 #include "domain/decimal.hpp"
 #include "storage/db.hpp"
 
@@ -29,9 +30,20 @@ inline std::optional<domain::Decimal> stored_decimal(const std::optional<std::st
   return *value;
 }
 
-// The error SQLite's decimal sum of two such columns (neruba_decimal_sum, for
-// usage::add_to_buckets) raises when the total would no longer fit the exact decimal type.
+// The message of the error the decimal sum of two such columns (neruba_decimal_sum, for
+// usage::add_to_buckets) raises when the total would no longer fit the exact decimal type. Both
+// backends report that error as StorageError::Kind::decimal_overflow.
 inline constexpr std::string_view decimal_sum_overflow =
     "neruba_decimal_sum: the total overflows 36 significant digits";
+
+// Group keys longer than this many bytes are stored as group_key_digest() in the key column and
+// in full beside it (group_value): every backend's index takes the key column then (PostgreSQL's
+// B-tree refuses entries over about 2.7 KB).
+inline constexpr std::size_t group_key_length_max = 256;
+// "#" and the SHA-256 of the key in hex: a group key is a JSON object ("{…}"), so the two forms
+// never meet.
+inline std::string group_key_digest(std::string_view group_key) {
+  return "#" + crypto::sha256_hex(group_key);
+}
 
 }  // namespace neruba::storage::columns

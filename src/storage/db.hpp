@@ -41,10 +41,17 @@ class Row {
 using Rows = std::vector<Row>;
 
 // Storage failures that are not a caller's mistake (I/O, lost connection, constraint bugs):
-// exceptional by design, mapped to 500/503 at the edge.
+// exceptional by design, mapped to 500/503 at the edge. Both backends report the same kinds for
+// the same failures; callers that recover from one ask kind(), never the message.
 class StorageError : public std::runtime_error {
  public:
-  enum class Kind { other, unavailable, serialization };
+  enum class Kind {
+    other,
+    unavailable,       // the database cannot be reached or is shutting down: retry later
+    serialization,     // a deadlock or serialization failure: the transaction may be retried
+    unique_violation,  // a row with the same unique key exists
+    decimal_overflow,  // an exact decimal SQL function's result does not fit the Decimal type
+  };
   StorageError(Kind kind, const std::string& message, std::string sqlstate = {})
       : std::runtime_error(message), kind_(kind), sqlstate_(std::move(sqlstate)) {}
   Kind kind() const { return kind_; }
@@ -115,8 +122,8 @@ class Db {
  public:
   virtual ~Db() = default;
   virtual Dialect dialect() const = 0;
-  // Write transactions on one tenant serialize on that tenant's row lock (see repositories);
-  // SQLite additionally serializes all writers on its single writer connection.
+  // SQLite serializes all write transactions on its single writer connection; PostgreSQL runs them
+  // side by side under READ COMMITTED and explicit locks (storage/locks.hpp, FOR UPDATE).
   virtual std::unique_ptr<Tx> begin(TxMode mode) = 0;
   // True when the database answers a trivial query (readiness).
   virtual bool ping() = 0;

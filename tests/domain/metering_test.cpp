@@ -36,7 +36,7 @@ MeterDefinition meter(Aggregation aggregation, std::string field = "",
                       std::map<std::string, std::vector<std::string>> filters = {},
                       std::vector<std::string> group_by = {}) {
   MeterDefinition m;
-  m.id = "mtr_test";
+  m.id = MeterId("mtr_test");
   m.code = "test";
   m.event_type = "api_call";
   m.aggregation = aggregation;
@@ -46,18 +46,36 @@ MeterDefinition meter(Aggregation aggregation, std::string field = "",
   return m;
 }
 
+// A sum meter's contribution: its number adds to the sum (and feeds max and latest).
 Contribution number(std::string_view text) {
   Contribution c;
   c.group_key = "{}";
   c.number = dec(text);
+  c.summed = true;
+  return c;
+}
+
+// A max or latest meter's contribution: its number is never summed.
+Contribution unsummed(std::string_view text) {
+  Contribution c = number(text);
+  c.summed = false;
   return c;
 }
 
 Contribution text(std::string value) {
   Contribution c;
   c.group_key = "{}";
-  c.text = std::move(value);
+  c.distinct = std::move(value);
   return c;
+}
+
+Instant at(std::int64_t micros) { return from_unix_micros(micros); }
+
+// The value a read shows for one bucket's aggregate.
+std::optional<std::string> value_of(Aggregation aggregation, const Aggregate& aggregate) {
+  UsageTotal total;
+  total.add(aggregate);
+  return meter_value(aggregation, total);
 }
 
 // All observable state of an aggregate, for equality checks.
@@ -65,11 +83,10 @@ std::string describe(const Aggregate& a) {
   std::string out = "events=" + std::to_string(a.events);
   out += " sum=" + (a.sum ? a.sum->to_string() : std::string("-"));
   out += " max=" + (a.max ? a.max->to_string() : std::string("-"));
-  out += " latest_at=" + (a.latest_at ? std::to_string(*a.latest_at) : std::string("-"));
+  out += " latest_at=" +
+         (a.latest_at ? std::to_string(to_unix_micros(*a.latest_at)) : std::string("-"));
   out += " latest_id=" + a.latest_event_id;
   out += " latest=" + (a.latest_value ? a.latest_value->to_string() : std::string("-"));
-  out += " distinct=";
-  for (const auto& value : a.distinct) out += value + ",";
   return out;
 }
 
@@ -118,7 +135,7 @@ TEST(MeteringContribute, CountNeedsNoFieldAndCarriesNoValue) {
   EXPECT_EQ(result.error, ContributionError::none);
   EXPECT_EQ(result.contribution.group_key, "{}");
   EXPECT_FALSE(result.contribution.number);
-  EXPECT_FALSE(result.contribution.text);
+  EXPECT_FALSE(result.contribution.distinct);
 }
 
 TEST(MeteringContribute, FiltersNeedEveryPropertyPresentWithAListedValue) {
@@ -200,7 +217,7 @@ TEST(MeteringContribute, NumericFieldsAcceptNumbersAndDecimalStrings) {
     ASSERT_EQ(literal.error, ContributionError::none);
     ASSERT_TRUE(literal.contribution.number);
     EXPECT_TRUE(literal.contribution.number->same_representation(dec("0.1")));
-    EXPECT_FALSE(literal.contribution.text);
+    EXPECT_FALSE(literal.contribution.distinct);
     const auto decimal_string = value(R"({"n":"2.50"})");
     ASSERT_EQ(decimal_string.error, ContributionError::none);
     EXPECT_EQ(decimal_string.contribution.number->to_string(), "2.50");
@@ -224,9 +241,9 @@ TEST(MeteringContribute, UniqueCountTakesTheValuesText) {
   const auto value = [&](std::string_view properties) {
     return contribute(m, "api_call", props(properties));
   };
-  EXPECT_EQ(value(R"({"user":"ann"})").contribution.text, "ann");
-  EXPECT_EQ(value(R"({"user":42})").contribution.text, "42");
-  EXPECT_EQ(value(R"({"user":true})").contribution.text, "true");
+  EXPECT_EQ(value(R"({"user":"ann"})").contribution.distinct, "ann");
+  EXPECT_EQ(value(R"({"user":42})").contribution.distinct, "42");
+  EXPECT_EQ(value(R"({"user":true})").contribution.distinct, "true");
   EXPECT_FALSE(value(R"({"user":"ann"})").contribution.number);
   EXPECT_EQ(value(R"({"user":null})").error, ContributionError::field_missing);
   EXPECT_EQ(value("{}").error, ContributionError::field_missing);
@@ -242,21 +259,21 @@ TEST(MeteringAggregate, EmptyAggregate) {
   EXPECT_FALSE(empty.sum);
   EXPECT_FALSE(empty.max);
   EXPECT_FALSE(empty.latest_at);
-  EXPECT_TRUE(empty.distinct.empty());
+  EXPECT_TRUE(UsageTotal{}.distinct.empty());
 }
 
 TEST(MeteringAggregate, AddCountsSumsAndKeepsTheMax) {
   Aggregate a;
-  ASSERT_TRUE(a.add(number("0.1"), 100, "e1"));
-  ASSERT_TRUE(a.add(number("0.2"), 200, "e2"));
-  ASSERT_TRUE(a.add(number("1.25"), 50, "e3"));
-  ASSERT_TRUE(a.add(number("-3"), 300, "e4"));
+  ASSERT_TRUE(a.add(number("0.1"), at(100), "e1"));
+  ASSERT_TRUE(a.add(number("0.2"), at(200), "e2"));
+  ASSERT_TRUE(a.add(number("1.25"), at(50), "e3"));
+  ASSERT_TRUE(a.add(number("-3"), at(300), "e4"));
   EXPECT_EQ(a.events, 4);
   // 0.1 + 0.2 + 1.25 − 3 = −1.45
   EXPECT_EQ(a.sum->to_string(), "-1.45");
   EXPECT_EQ(a.max->to_string(), "1.25");
   // Latest: e4 at 300.
-  EXPECT_EQ(a.latest_at, 300);
+  EXPECT_EQ(a.latest_at, at(300));
   EXPECT_EQ(a.latest_event_id, "e4");
   EXPECT_EQ(a.latest_value->to_string(), "-3");
 }
@@ -265,19 +282,18 @@ TEST(MeteringAggregate, CountContributionsOnlyCount) {
   Aggregate a;
   Contribution plain;
   plain.group_key = "{}";
-  ASSERT_TRUE(a.add(plain, 100, "e1"));
-  ASSERT_TRUE(a.add(plain, 200, "e2"));
+  ASSERT_TRUE(a.add(plain, at(100), "e1"));
+  ASSERT_TRUE(a.add(plain, at(200), "e2"));
   EXPECT_EQ(a.events, 2);
   EXPECT_FALSE(a.sum);
   EXPECT_FALSE(a.max);
   EXPECT_FALSE(a.latest_at);
-  EXPECT_EQ(meter_value(Aggregation::count, a), "2");
+  EXPECT_EQ(value_of(Aggregation::count, a), "2");
 }
 
 TEST(MeteringAggregate, DistinctValues) {
-  Aggregate a;
-  for (const auto* value : {"ann", "bob", "ann", "42", "ann"})
-    ASSERT_TRUE(a.add(text(value), 1, "e"));
+  UsageTotal a;
+  for (const auto* value : {"ann", "bob", "ann", "42", "ann"}) a.add(text(value), at(1), "e");
   EXPECT_EQ(a.events, 5);
   EXPECT_EQ(a.distinct, (std::set<std::string>{"42", "ann", "bob"}));
   EXPECT_EQ(meter_value(Aggregation::unique_count, a), "3");
@@ -286,49 +302,49 @@ TEST(MeteringAggregate, DistinctValues) {
 TEST(MeteringAggregate, LatestIsTheGreatestTimestampThenTheGreatestEventId) {
   // Same timestamp: "b" > "a", whatever the order of addition.
   Aggregate ab;
-  ASSERT_TRUE(ab.add(number("1"), 100, "a"));
-  ASSERT_TRUE(ab.add(number("2"), 100, "b"));
+  ASSERT_TRUE(ab.add(number("1"), at(100), "a"));
+  ASSERT_TRUE(ab.add(number("2"), at(100), "b"));
   Aggregate ba;
-  ASSERT_TRUE(ba.add(number("2"), 100, "b"));
-  ASSERT_TRUE(ba.add(number("1"), 100, "a"));
+  ASSERT_TRUE(ba.add(number("2"), at(100), "b"));
+  ASSERT_TRUE(ba.add(number("1"), at(100), "a"));
   EXPECT_EQ(ab.latest_value->to_string(), "2");
   EXPECT_EQ(ba.latest_value->to_string(), "2");
   EXPECT_EQ(ab.latest_event_id, "b");
   EXPECT_EQ(ba.latest_event_id, "b");
   // A later timestamp beats a greater event_id.
   Aggregate later;
-  ASSERT_TRUE(later.add(number("9"), 100, "zzz"));
-  ASSERT_TRUE(later.add(number("5"), 101, "aaa"));
+  ASSERT_TRUE(later.add(number("9"), at(100), "zzz"));
+  ASSERT_TRUE(later.add(number("5"), at(101), "aaa"));
   EXPECT_EQ(later.latest_value->to_string(), "5");
   // Latest is not max, nor the last added.
   Aggregate not_last;
-  ASSERT_TRUE(not_last.add(number("1"), 300, "e1"));
-  ASSERT_TRUE(not_last.add(number("100"), 200, "e2"));
+  ASSERT_TRUE(not_last.add(number("1"), at(300), "e1"));
+  ASSERT_TRUE(not_last.add(number("100"), at(200), "e2"));
   EXPECT_EQ(not_last.latest_value->to_string(), "1");
-  EXPECT_EQ(meter_value(Aggregation::latest, not_last), "1");
-  EXPECT_EQ(meter_value(Aggregation::max, not_last), "100");
+  EXPECT_EQ(value_of(Aggregation::latest, not_last), "1");
+  EXPECT_EQ(value_of(Aggregation::max, not_last), "100");
   // Event ids compare bytewise: "e10" < "e9".
   Aggregate bytewise;
-  ASSERT_TRUE(bytewise.add(number("9"), 100, "e9"));
-  ASSERT_TRUE(bytewise.add(number("10"), 100, "e10"));
+  ASSERT_TRUE(bytewise.add(number("9"), at(100), "e9"));
+  ASSERT_TRUE(bytewise.add(number("10"), at(100), "e10"));
   EXPECT_EQ(bytewise.latest_value->to_string(), "9");
 }
 
 TEST(MeteringAggregate, NegativeInstantsOrderToo) {
   Aggregate a;
-  ASSERT_TRUE(a.add(number("1"), -5'000'000, "x"));
-  ASSERT_TRUE(a.add(number("2"), -7'000'000, "y"));
+  ASSERT_TRUE(a.add(number("1"), at(-5'000'000), "x"));
+  ASSERT_TRUE(a.add(number("2"), at(-7'000'000), "y"));
   EXPECT_EQ(a.latest_value->to_string(), "1");
 }
 
 TEST(MeteringAggregate, SumOverflowIsReported) {
   const std::string nine = "9" + std::string(35, '0');  // 9 × 10^35
   Aggregate a;
-  ASSERT_TRUE(a.add(number(nine), 1, "a"));
+  ASSERT_TRUE(a.add(number(nine), at(1), "a"));
   // 9 × 10^35 + 9 × 10^35 = 1.8 × 10^36: 37 digits, more than a Decimal holds.
-  EXPECT_FALSE(a.add(number(nine), 2, "b"));
+  EXPECT_FALSE(a.add(number(nine), at(2), "b"));
   Aggregate other;
-  ASSERT_TRUE(other.add(number(nine), 3, "c"));
+  ASSERT_TRUE(other.add(number(nine), at(3), "c"));
   Aggregate merged;
   ASSERT_TRUE(merged.merge(a));
   EXPECT_FALSE(merged.merge(other));
@@ -352,22 +368,25 @@ const std::vector<Ev> kEvents = {
 
 Aggregate from(const std::vector<Ev>& events) {
   Aggregate a;
-  for (const auto& e : events) {
-    Contribution c = number(e.value);
-    c.text = e.user;
-    EXPECT_TRUE(a.add(c, e.at, e.id));
-  }
+  for (const auto& e : events) EXPECT_TRUE(a.add(number(e.value), at(e.at), e.id));
   return a;
+}
+
+// The distinct users of the events, as a read counts them (distinct keys are kept by reads, not in
+// buckets: usage_distinct rows).
+std::set<std::string> users_of(const std::vector<Ev>& events) {
+  UsageTotal total;
+  for (const auto& e : events) total.add(text(e.user), at(e.at), e.id);
+  return total.distinct;
 }
 
 void expect_expected_total(const Aggregate& a, const std::string& context) {
   EXPECT_EQ(a.events, 6) << context;
   EXPECT_EQ(a.sum->to_string(), "12.40") << context;
   EXPECT_EQ(a.max->to_string(), "7") << context;
-  EXPECT_EQ(a.latest_at, 500) << context;
+  EXPECT_EQ(a.latest_at, at(500)) << context;
   EXPECT_EQ(a.latest_event_id, "f") << context;
   EXPECT_EQ(a.latest_value->to_string(), "2") << context;
-  EXPECT_EQ(a.distinct, (std::set<std::string>{"ann", "bob", "cy"})) << context;
 }
 
 TEST(MeteringMerge, EveryOrderOfAddingGivesTheSameAggregate) {
@@ -378,6 +397,7 @@ TEST(MeteringMerge, EveryOrderOfAddingGivesTheSameAggregate) {
     std::vector<Ev> events;
     for (const auto i : order) events.push_back(kEvents[i]);
     expect_expected_total(from(events), "permutation " + std::to_string(permutations));
+    EXPECT_EQ(users_of(events), (std::set<std::string>{"ann", "bob", "cy"}));
     ++permutations;
   } while (std::next_permutation(order.begin(), order.end()));
   EXPECT_EQ(permutations, 720);  // 6!
@@ -403,6 +423,9 @@ TEST(MeteringMerge, EverySplitMergedEitherWayGivesTheSameAggregate) {
     expect_expected_total(r2, "right+left mask " + std::to_string(mask));
     expect_expected_total(empty, "empty+left+right mask " + std::to_string(mask));
     EXPECT_EQ(describe(l), describe(r2));
+    std::set<std::string> users = users_of(left);
+    users.merge(users_of(right));
+    EXPECT_EQ(users, (std::set<std::string>{"ann", "bob", "cy"}));
   }
 }
 
@@ -439,31 +462,34 @@ TEST(MeteringMerge, MergingAnEmptyAggregateChangesNothing) {
   EXPECT_EQ(a.latest_value->to_string(), "2");
 }
 
-// Regression (was a bug, fixed): max keeps whichever of two equal values came first, so 1.5 and 1.50 print as
-// "1.5" or "1.50" depending on the order of arrival / merge. Reads merge pre-aggregated rows in
-// whatever order the database returns them, so the same events can show different text (DESIGN.md
-// principle 4: same events → byte-identical results). The shown max must not depend on order.
+// Regression (was a bug, fixed): max keeps whichever of two equal values came first, so 1.5
+// and 1.50 print as "1.5" or "1.50" depending on the order of arrival / merge. Reads merge
+// pre-aggregated rows in whatever order the database returns them, so the same events can show
+// different text (DESIGN.md principle 4: same events → byte-identical results). The shown max must
+// not depend on order.
 TEST(MeteringMerge, MaxOfEqualValuesIsOrderIndependentInItsText) {
   Aggregate first_short;
-  ASSERT_TRUE(first_short.add(number("1.5"), 1, "a"));
-  ASSERT_TRUE(first_short.add(number("1.50"), 2, "b"));
+  ASSERT_TRUE(first_short.add(number("1.5"), at(1), "a"));
+  ASSERT_TRUE(first_short.add(number("1.50"), at(2), "b"));
   Aggregate first_long;
-  ASSERT_TRUE(first_long.add(number("1.50"), 2, "b"));
-  ASSERT_TRUE(first_long.add(number("1.5"), 1, "a"));
-  EXPECT_EQ(meter_value(Aggregation::max, first_short), meter_value(Aggregation::max, first_long));
+  ASSERT_TRUE(first_long.add(number("1.50"), at(2), "b"));
+  ASSERT_TRUE(first_long.add(number("1.5"), at(1), "a"));
+  EXPECT_EQ(value_of(Aggregation::max, first_short), value_of(Aggregation::max, first_long));
 }
 
 // --- meter_value --------------------------------------------------------------------------------
 
 TEST(MeteringValue, ValuesAsTheApiShowsThem) {
-  const Aggregate empty;
+  const UsageTotal empty;
   EXPECT_EQ(meter_value(Aggregation::count, empty), "0");
   EXPECT_EQ(meter_value(Aggregation::sum, empty), "0");
   EXPECT_EQ(meter_value(Aggregation::unique_count, empty), "0");
   EXPECT_FALSE(meter_value(Aggregation::max, empty));
   EXPECT_FALSE(meter_value(Aggregation::latest, empty));
 
-  const Aggregate all = from(kEvents);
+  UsageTotal all;
+  all.add(from(kEvents));
+  for (const auto& e : kEvents) all.distinct.insert(e.user);
   EXPECT_EQ(meter_value(Aggregation::count, all), "6");
   EXPECT_EQ(meter_value(Aggregation::sum, all), "12.40");
   EXPECT_EQ(meter_value(Aggregation::max, all), "7");
@@ -471,53 +497,124 @@ TEST(MeteringValue, ValuesAsTheApiShowsThem) {
   EXPECT_EQ(meter_value(Aggregation::latest, all), "2");
 
   Aggregate exact;
-  ASSERT_TRUE(exact.add(number("0.1"), 1, "a"));
-  ASSERT_TRUE(exact.add(number("0.2"), 2, "b"));
-  EXPECT_EQ(meter_value(Aggregation::sum, exact), "0.3");  // never 0.30000000000000004
+  ASSERT_TRUE(exact.add(number("0.1"), at(1), "a"));
+  ASSERT_TRUE(exact.add(number("0.2"), at(2), "b"));
+  EXPECT_EQ(value_of(Aggregation::sum, exact), "0.3");  // never 0.30000000000000004
 
   Aggregate large;
-  ASSERT_TRUE(large.add(number("12345678901234567890.123456789"), 1, "a"));
-  ASSERT_TRUE(large.add(number("0.000000000001"), 2, "b"));
-  EXPECT_EQ(meter_value(Aggregation::sum, large), "12345678901234567890.123456789001");
+  ASSERT_TRUE(large.add(number("12345678901234567890.123456789"), at(1), "a"));
+  ASSERT_TRUE(large.add(number("0.000000000001"), at(2), "b"));
+  EXPECT_EQ(value_of(Aggregation::sum, large), "12345678901234567890.123456789001");
 }
 
 // --- usage_bucket_start -------------------------------------------------------------------------
 
 TEST(MeteringBucket, HourStartsFloorTowardsMinusInfinity) {
   constexpr std::int64_t hour = 3'600'000'000;
-  EXPECT_EQ(usage_bucket_micros, hour);
-  EXPECT_EQ(usage_bucket_start(0), 0);
-  EXPECT_EQ(usage_bucket_start(1), 0);
-  EXPECT_EQ(usage_bucket_start(hour - 1), 0);
-  EXPECT_EQ(usage_bucket_start(hour), hour);
-  EXPECT_EQ(usage_bucket_start(hour + 1), hour);
-  EXPECT_EQ(usage_bucket_start(5'400'000'000), hour);  // 1.5 h
+  const auto start = [](std::int64_t micros) {
+    return to_unix_micros(usage_bucket_start(from_unix_micros(micros)));
+  };
+  EXPECT_EQ(usage_bucket_length.count(), hour);
+  EXPECT_EQ(start(0), 0);
+  EXPECT_EQ(start(1), 0);
+  EXPECT_EQ(start(hour - 1), 0);
+  EXPECT_EQ(start(hour), hour);
+  EXPECT_EQ(start(hour + 1), hour);
+  EXPECT_EQ(start(5'400'000'000), hour);  // 1.5 h
   // Before the epoch: [−1 h, 0) belongs to the bucket starting at −1 h.
-  EXPECT_EQ(usage_bucket_start(-1), -hour);
-  EXPECT_EQ(usage_bucket_start(-hour + 1), -hour);
-  EXPECT_EQ(usage_bucket_start(-hour), -hour);
-  EXPECT_EQ(usage_bucket_start(-hour - 1), -2 * hour);
-  EXPECT_EQ(usage_bucket_start(-5'400'000'000), -2 * hour);  // −1.5 h
-  EXPECT_EQ(usage_bucket_start(-2 * hour), -2 * hour);
+  EXPECT_EQ(start(-1), -hour);
+  EXPECT_EQ(start(-hour + 1), -hour);
+  EXPECT_EQ(start(-hour), -hour);
+  EXPECT_EQ(start(-hour - 1), -2 * hour);
+  EXPECT_EQ(start(-5'400'000'000), -2 * hour);  // −1.5 h
+  EXPECT_EQ(start(-2 * hour), -2 * hour);
 }
 
 TEST(MeteringBucket, RealInstants) {
-  const auto micros = [](std::string_view text) { return to_unix_micros(*parse_rfc3339(text)); };
-  EXPECT_EQ(usage_bucket_start(micros("2026-01-05T10:30:00Z")), micros("2026-01-05T10:00:00Z"));
-  EXPECT_EQ(usage_bucket_start(micros("2026-01-05T10:00:00Z")), micros("2026-01-05T10:00:00Z"));
-  EXPECT_EQ(usage_bucket_start(micros("2026-01-05T10:59:59.999999Z")),
-            micros("2026-01-05T10:00:00Z"));
-  EXPECT_EQ(usage_bucket_start(micros("2026-01-05T11:00:00Z")), micros("2026-01-05T11:00:00Z"));
+  const auto instant = [](std::string_view text) { return *parse_rfc3339(text); };
+  EXPECT_EQ(usage_bucket_start(instant("2026-01-05T10:30:00Z")), instant("2026-01-05T10:00:00Z"));
+  EXPECT_EQ(usage_bucket_start(instant("2026-01-05T10:00:00Z")), instant("2026-01-05T10:00:00Z"));
+  EXPECT_EQ(usage_bucket_start(instant("2026-01-05T10:59:59.999999Z")),
+            instant("2026-01-05T10:00:00Z"));
+  EXPECT_EQ(usage_bucket_start(instant("2026-01-05T11:00:00Z")), instant("2026-01-05T11:00:00Z"));
   // Offsets are instants too: 12:45+02:00 is 10:45Z.
-  EXPECT_EQ(usage_bucket_start(micros("2026-01-05T12:45:00+02:00")),
-            micros("2026-01-05T10:00:00Z"));
+  EXPECT_EQ(usage_bucket_start(instant("2026-01-05T12:45:00+02:00")),
+            instant("2026-01-05T10:00:00Z"));
   // Half-hour zones do not shift UTC buckets: 16:15+05:30 is 10:45Z.
-  EXPECT_EQ(usage_bucket_start(micros("2026-01-05T16:15:00+05:30")),
-            micros("2026-01-05T10:00:00Z"));
+  EXPECT_EQ(usage_bucket_start(instant("2026-01-05T16:15:00+05:30")),
+            instant("2026-01-05T10:00:00Z"));
   // Before 1970.
-  EXPECT_EQ(usage_bucket_start(micros("1969-12-31T23:59:59.999999Z")),
-            micros("1969-12-31T23:00:00Z"));
-  EXPECT_EQ(usage_bucket_start(micros("1969-07-20T20:17:40Z")), micros("1969-07-20T20:00:00Z"));
+  EXPECT_EQ(usage_bucket_start(instant("1969-12-31T23:59:59.999999Z")),
+            instant("1969-12-31T23:00:00Z"));
+  EXPECT_EQ(usage_bucket_start(instant("1969-07-20T20:17:40Z")), instant("1969-07-20T20:00:00Z"));
+}
+
+// --- what a meter is limited by (issue 15, defect 7) -------------------------------------------
+
+// max and latest meters keep no sum: two values whose sum is beyond the decimal type add to their
+// bucket, and merge, as any others (5 × 10^35 twice would be 10^36: 37 digits).
+TEST(MeteringAggregate, MaxAndLatestAreNeverLimitedByASumTheyDoNotReport) {
+  const std::string huge = "5" + std::string(35, '0');
+  Aggregate a;
+  ASSERT_TRUE(a.fits(unsummed(huge)));
+  ASSERT_TRUE(a.add(unsummed(huge), at(1), "a"));
+  ASSERT_TRUE(a.fits(unsummed(huge)));
+  ASSERT_TRUE(a.add(unsummed(huge), at(2), "b"));
+  EXPECT_FALSE(a.sum);
+  EXPECT_EQ(a.max->to_string(), huge);
+  EXPECT_EQ(a.latest_event_id, "b");
+  Aggregate merged = a;
+  ASSERT_TRUE(merged.merge(a));
+  EXPECT_EQ(merged.events, 4);
+  EXPECT_FALSE(merged.sum);
+  // A sum meter's contribution of the same value does not fit the second time.
+  Aggregate summed;
+  ASSERT_TRUE(summed.add(number(huge), at(1), "a"));
+  EXPECT_FALSE(summed.fits(number(huge)));
+}
+
+TEST(MeteringContribute, OnlySumMetersSumTheirField) {
+  const auto properties = props(R"({"mem":"5"})");
+  EXPECT_TRUE(
+      contribute(meter(Aggregation::sum, "mem"), "api_call", properties).contribution.summed);
+  for (const auto aggregation : {Aggregation::max, Aggregation::latest}) {
+    const auto result = contribute(meter(aggregation, "mem"), "api_call", properties);
+    ASSERT_EQ(result.error, ContributionError::none);
+    EXPECT_FALSE(result.contribution.summed);
+    EXPECT_EQ(result.contribution.number->to_string(), "5");
+  }
+}
+
+// A well-formed number the exact type cannot hold is out of range, not "not a number" (issue 15,
+// defect 9): 1e308 and a 37-digit integer overflow, 1e-40 needs scale 40.
+TEST(MeteringContribute, NumbersBeyondTheDecimalTypeAreOutOfRange) {
+  const auto m = meter(Aggregation::sum, "n");
+  for (const auto* literal : {"1e308", "1e-40", "1000000000000000000000000000000000000"}) {
+    const auto result = contribute(m, "api_call", props(std::string(R"({"n":)") + literal + "}"));
+    EXPECT_EQ(result.error, ContributionError::field_out_of_range) << literal;
+  }
+  EXPECT_EQ(contribute(m, "api_call", props(R"({"n":"12abc"})")).error,
+            ContributionError::field_not_numeric);
+}
+
+// unique_count values: short ones count as themselves, long ones and ones holding a NUL byte by
+// their digest — which no kept value can equal (it is one byte longer than any).
+TEST(MeteringContribute, DistinctKeysEveryIndexTakes) {
+  EXPECT_EQ(distinct_key("ann"), "ann");
+  const std::string sixty_four(64, 'x');
+  EXPECT_EQ(distinct_key(sixty_four), sixty_four);
+  const std::string sixty_five(65, 'x');
+  const std::string digest = distinct_key(sixty_five);
+  EXPECT_EQ(digest.size(), 65u);
+  EXPECT_EQ(digest.front(), '#');
+  EXPECT_NE(distinct_key(std::string(65, 'y')), digest);
+  const std::string with_nul("a\0b", 3);
+  EXPECT_EQ(distinct_key(with_nul).size(), 65u);
+  EXPECT_NE(distinct_key(with_nul), distinct_key("ab"));
+  const auto result = contribute(meter(Aggregation::unique_count, "user"), "api_call",
+                                 props(R"({"user":"a\u0000b"})"));
+  ASSERT_EQ(result.error, ContributionError::none);
+  EXPECT_EQ(result.contribution.distinct, distinct_key(with_nul));
 }
 
 }  // namespace

@@ -12,7 +12,7 @@
 #include "common/crypto.hpp"
 #include "http_test_support.hpp"
 #include "services/audit_log.hpp"
-#include "storage/repositories.hpp"
+#include "storage/audit.hpp"
 
 namespace neruba::test::http_tests {
 namespace {
@@ -190,8 +190,8 @@ TEST_P(AuditTamper, ReplacedHashWithAWellFormedOneIsDetectedAtThatRecord) {
   expect_broken_at(kMiddle);
 }
 
-// Regression (was a bug, fixed): an attacker who edits record k and recomputes its hash (the scheme is no
-// secret) makes record k self-consistent; verify then blames record k+1 (whose prev_hash no
+// Regression (was a bug, fixed): an attacker who edits record k and recomputes its hash (the scheme
+// is no secret) makes record k self-consistent; verify then blames record k+1 (whose prev_hash no
 // longer matches) although k+1 is intact and k is the first broken record.
 TEST_P(AuditTamper, EditedRecordWithRecomputedHashIsDetectedAtThatRecord) {
   storage::AuditRecord record = stored(kMiddle);
@@ -209,8 +209,9 @@ TEST_P(AuditTamper, EditedNewestRecordWithRecomputedHashIsDetected) {
   expect_broken_at(kRecords);
 }
 
-// Regression (was a bug, fixed): a forged record appended after the newest one, correctly chained to it, passes
-// verification (ok:true, records:n+1) although the tenant's recorded chain head still says n.
+// Regression (was a bug, fixed): a forged record appended after the newest one, correctly chained
+// to it, passes verification (ok:true, records:n+1) although the tenant's recorded chain head still
+// says n.
 TEST_P(AuditTamper, ForgedRecordAppendedAfterTheHeadIsDetected) {
   storage::AuditRecord forged = stored(kRecords);
   forged.seq = kRecords + 1;

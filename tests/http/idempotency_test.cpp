@@ -163,7 +163,8 @@ TEST_P(Idempotency, KeyClaimedByAnotherNodeBlocksTheRequest) {
   claim.scope = TenantId(tenant_.id);
   claim.key = "k-node";
   claim.request_hash = "hash-of-the-other-nodes-request";
-  const auto claimed = services::claim_idempotency_key(db(), claim, api().clock().now());
+  const auto ids = make_random_id_generator();
+  const auto claimed = services::claim_idempotency_key(db(), claim, api().clock().now(), *ids);
   ASSERT_TRUE(claimed.ok());
   ASSERT_FALSE(claimed.value().has_value()) << "the key was free";
   const std::string before = fingerprint(tenant_.id);
@@ -245,9 +246,9 @@ TEST_P(Idempotency, UnsupportedMediaTypeReleasesTheKey) {
   EXPECT_EQ(create_customer(tenant_, "c-1", "", key("k1")).status, 201);
 }
 
-// Regression (was a bug, fixed): a body that is not valid JSON (400) leaves its Idempotency-Key "in flight"
-// (handlers return before execute_write, which is what releases a failed request's key), so the
-// corrected retry with the same key gets 409 instead of being processed, and the failed request
+// Regression (was a bug, fixed): a body that is not valid JSON (400) leaves its Idempotency-Key "in
+// flight" (handlers return before execute_write, which is what releases a failed request's key), so
+// the corrected retry with the same key gets 409 instead of being processed, and the failed request
 // wrote a row although nothing may be written on an error.
 TEST_P(Idempotency, MalformedBodyReleasesTheKeyForACorrectedRetry) {
   const std::string before = fingerprint(tenant_.id);

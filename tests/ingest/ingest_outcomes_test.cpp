@@ -17,9 +17,12 @@
 #include <thread>
 
 #include "http/api.hpp"
+#include "http/views/views.hpp"
 #include "ingest_test_support.hpp"
 #include "services/ingest.hpp"
-#include "storage/usage_repository.hpp"
+#include "storage/locks.hpp"
+#include "storage/meters.hpp"
+#include "storage/usage.hpp"
 
 namespace neruba::test::ingest_tests {
 namespace {
@@ -67,13 +70,47 @@ class IngestOutcomes : public IngestTest {
     return value_and_events(tenant_, customer, "calls", kDayFrom, kDayTo).first;
   }
 
+  // A pipeline's answer as the API renders it (http::views::ingest_report).
+  struct Reply {
+    json::Value body;
+  };
+  // The answer to a queued job, rendered once it arrives.
+  struct PendingReply {
+    std::future<Result<services::ingest::IngestReport>> future;
+    Result<Reply> get() {
+      auto report = future.get();
+      if (!report) return report.take_error();
+      return Reply{http::views::ingest_report(*report)};
+    }
+    template <typename Duration>
+    std::future_status wait_for(Duration timeout) const {
+      return future.wait_for(timeout);
+    }
+  };
+
   // Queues the job under a reservation of its size, as the HTTP handler does (value() throws,
   // failing the test, should the budget refuse it).
-  static std::future<Result<services::Reply>> submit(
-      services::ingest::Pipeline& pipeline, std::unique_ptr<services::ingest::Pipeline::Job> job) {
+  static PendingReply submit(services::ingest::Pipeline& pipeline,
+                             std::unique_ptr<services::ingest::Pipeline::Job> job) {
     auto reservation = pipeline.reserve(job->ctx.principal.tenant, job->batch.size);
-    return pipeline.submit(std::move(job), std::move(reservation).value());
+    return PendingReply{pipeline.submit(std::move(job), std::move(reservation).value())};
   }
+
+  // A job of `tenant`'s batch, as Ingest::accept makes it (its context names the request).
+  std::unique_ptr<services::ingest::Pipeline::Job> new_job(
+      const Tenant& tenant, services::ingest::ParsedBatch batch, const std::string& request_id,
+      const services::ingest::IngestSettings& settings = {}) {
+    auto job = std::make_unique<services::ingest::Pipeline::Job>();
+    job->ctx.principal.tenant = TenantId(tenant.id);
+    job->ctx.request_id = request_id;
+    job->ctx.now = instant(kNow);
+    job->ctx.ids = ids_.get();
+    job->settings = settings;
+    job->batch = std::move(batch);
+    return job;
+  }
+
+  std::unique_ptr<IdGenerator> ids_ = make_random_id_generator();
 
   // PostgreSQL: returns once `count` requests for an advisory lock of this database wait (ingest
   // and meter creation coordinate on advisory locks, storage::meters::lock); fails the test if
@@ -597,21 +634,18 @@ TEST(IngestContentHash, IsTheSha256OfTheCanonicalEventContent) {
 // (Pipeline::plan). A meter created in between must still count the batch, and a stale plan must
 // not count it twice or against the old meter list.
 TEST_P(IngestOutcomes, AMeterCreatedBetweenPlanningAndWritingCountsTheBatch) {
-  auto& pipeline = api().api().pipeline();
+  auto& pipeline = api().api().ingest().pipeline();
   const auto parsed = services::ingest::parse_batch(
       batch_json({call("p1", "4"), call("p2", "6"), call("p3", R"("x1")")}),
       services::ingest::IngestSettings{}, instant(kNow));
   ASSERT_TRUE(parsed.ok());
-  auto job = std::make_unique<services::ingest::Pipeline::Job>();
-  job->ctx.principal.tenant = TenantId(tenant_.id);
-  job->ctx.request_id = "req_plan_test";
-  job->ctx.now = instant(kNow);
-  job->batch = *parsed;
+  auto job = new_job(tenant_, *parsed, "req_plan_test");
   pipeline.plan(*job);
   ASSERT_EQ(job->plan.meter_ids.size(), 2u);
   ASSERT_EQ(job->plan.events.size(), 3u);
   EXPECT_FALSE(job->plan.events[0].customer_id.empty());
-  EXPECT_EQ(job->plan.events[2].unreadable_field, std::optional<std::string>("tokens"));
+  ASSERT_TRUE(job->plan.events[2].unreadable);
+  EXPECT_EQ(job->plan.events[2].unreadable->field, "tokens");
 
   // After planning, a third meter over the same events: the largest `tokens` value.
   create_meter(tenant_,
@@ -672,12 +706,7 @@ TEST_P(IngestOutcomes, AWriterThatFindsTheQueueEmptiedKeepsWriting) {
   const auto job_of = [&](const std::string& id) {
     const auto parsed = services::ingest::parse_batch(
         batch_json({call(id, "1")}), services::ingest::IngestSettings{}, instant(kNow));
-    auto job = std::make_unique<services::ingest::Pipeline::Job>();
-    job->ctx.principal.tenant = TenantId(tenant_.id);
-    job->ctx.request_id = "req_" + id;
-    job->ctx.now = instant(kNow);
-    job->batch = *parsed;
-    return job;
+    return new_job(tenant_, *parsed, "req_" + id);
   };
   constexpr int kThreads = 6;
   constexpr int kRounds = 150;
@@ -711,7 +740,7 @@ TEST_P(IngestOutcomes, AWriterThatFindsTheQueueEmptiedKeepsWriting) {
 // run one after the other in either order, with the same result).
 TEST_P(IngestOutcomes, ABatchWrittenAfterAMeterIsCreatedCountsIntoIt) {
   auto hold = db().begin(storage::TxMode::write);
-  storage::meters::lock(*hold, TenantId(tenant_.id));
+  storage::locks::meters_exclusive(*hold, TenantId(tenant_.id));
   std::thread creator([&] {
     create_meter(tenant_, R"({"code":"calls_too","event_type":"api_call","aggregation":"count"})");
   });
@@ -750,7 +779,7 @@ class CommitsInFlight : public IngestOutcomes {
   CommitInFlight pause_commit(std::vector<std::string> events) {
     auto hold = db().begin(storage::TxMode::write);
     EXPECT_EQ(hold->dialect(), storage::Dialect::postgres);
-    storage::usage::lock_for_merge(*hold, TenantId(tenant_.id));
+    storage::locks::bucket_merge(*hold, TenantId(tenant_.id));
     auto response = std::async(std::launch::async, [this, events = std::move(events)] {
       return post_events(tenant_, events);
     });
@@ -809,18 +838,13 @@ class QueuedBatches : public IngestOutcomes {
                                                           const Tenant* tenant = nullptr) {
     auto parsed = services::ingest::parse_batch(batch_json(events), settings_, instant(kNow));
     EXPECT_TRUE(parsed.ok());
-    auto job = std::make_unique<services::ingest::Pipeline::Job>();
-    job->settings = settings_;
-    job->ctx.principal.tenant = TenantId((tenant != nullptr ? *tenant : tenant_).id);
-    job->ctx.request_id = "req_" + name;
-    job->ctx.now = instant(kNow);
-    job->batch = std::move(*parsed);
-    return job;
+    return new_job(tenant != nullptr ? *tenant : tenant_, std::move(*parsed), "req_" + name,
+                   settings_);
   }
 
   // Plans the job and queues it, as the HTTP handler does.
-  static std::future<Result<services::Reply>> plan_and_submit(
-      services::ingest::Pipeline& pipeline, std::unique_ptr<services::ingest::Pipeline::Job> job) {
+  static PendingReply plan_and_submit(services::ingest::Pipeline& pipeline,
+                                      std::unique_ptr<services::ingest::Pipeline::Job> job) {
     pipeline.plan(*job);
     return submit(pipeline, std::move(job));
   }
@@ -837,22 +861,23 @@ class QueuedBatches : public IngestOutcomes {
   // Runs `first` while a transaction of the test holds the writer, queues `batches` behind it
   // (batch b of owners[b] when given, else of tenant_), lets the writer go, and returns the
   // replies to `batches`.
-  std::vector<services::Reply> write_queued(std::vector<std::vector<std::string>> batches,
-                                            const std::vector<const Tenant*>& owners = {},
-                                            std::size_t events_per_commit_max = 20'000) {
+  std::vector<Reply> write_queued(std::vector<std::vector<std::string>> batches,
+                                  const std::vector<const Tenant*>& owners = {},
+                                  std::size_t events_per_commit_max = 20'000) {
     services::ingest::Pipeline pipeline(db(), events_per_commit_max, 1);
     auto hold = db().begin(storage::TxMode::write);
-    storage::meters::lock(*hold, TenantId(tenant_.id));  // PostgreSQL; SQLite: the write lock
+    storage::locks::meters_exclusive(*hold,
+                                     TenantId(tenant_.id));  // PostgreSQL; SQLite: the write lock
     auto first = plan_and_submit(pipeline, job_of({call("first-queued", "1")}, "first"));
     wait_for_advisory_waiters(*hold, 1);  // the writer waits for this transaction
-    std::vector<std::future<Result<services::Reply>>> futures;
+    std::vector<PendingReply> futures;
     for (std::size_t b = 0; b < batches.size(); ++b) {
       futures.push_back(plan_and_submit(pipeline, job_of(batches[b], "b" + std::to_string(b),
                                                          b < owners.size() ? owners[b] : nullptr)));
     }
     hold->commit();
     EXPECT_TRUE(first.get().ok());
-    std::vector<services::Reply> replies;
+    std::vector<Reply> replies;
     for (auto& future : futures) {
       auto reply = future.get();
       EXPECT_TRUE(reply.ok());
@@ -865,7 +890,7 @@ class QueuedBatches : public IngestOutcomes {
   std::uint64_t groups_written_ = 0;  // by the last write_queued, the held first batch's included
 
   // The reply rejected exactly one event: that one, for that reason.
-  static void expect_only_rejection(const services::Reply& reply, const std::string& event_id,
+  static void expect_only_rejection(const Reply& reply, const std::string& event_id,
                                     const std::string& type) {
     const auto& rejected = member(reply.body, "rejected").items();
     ASSERT_EQ(rejected.size(), 1u) << json::serialize(reply.body);
@@ -918,7 +943,7 @@ TEST_P(RefusedBatches, ABatchTheDatabaseRefusesFailsAloneInItsCommit) {
   services::ingest::Pipeline pipeline(db(), 20'000, 1);
   // The writer is held on a first batch of the neighbour, so the next two share one commit.
   auto hold = db().begin(storage::TxMode::write);
-  storage::meters::lock(*hold, TenantId(other.id));
+  storage::locks::meters_exclusive(*hold, TenantId(other.id));
   auto first = plan_and_submit(pipeline, job_of({call("n0", "1")}, "n0", &other));
   wait_for_advisory_waiters(*hold, 1);
   auto refused = plan_and_submit(pipeline, job_of(calls_named("r-", 600), "refused"));
@@ -1079,7 +1104,7 @@ class ManyTenantsQueued : public QueuedBatches {
   }
 
   // Two events for each tenant, tokens 2 and 3, queued as one batch per tenant.
-  std::vector<services::Reply> write_two_each() {
+  std::vector<Reply> write_two_each() {
     std::vector<std::vector<std::string>> batches;
     std::vector<const Tenant*> owners;
     for (const Tenant& tenant : tenants_) {

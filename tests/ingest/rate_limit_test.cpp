@@ -17,7 +17,8 @@
 #include "http/api.hpp"
 #include "ingest_test_support.hpp"
 #include "services/ingest.hpp"
-#include "storage/usage_repository.hpp"
+#include "storage/locks.hpp"
+#include "storage/meters.hpp"
 
 namespace neruba::test::ingest_tests {
 namespace {
@@ -265,10 +266,10 @@ TEST_P(RateLimit, OverTheInFlightBudgetIs429AndTakesNothing) {
   const Tenant neighbour = tenant_with_meter("Neighbour");
   // 50,001 tokens and a clock that stands still: after the 50,000 in flight, exactly one is left.
   patch_settings(busy, R"({"ingest_events_per_second":1,"ingest_burst":50001})");
-  auto& pipeline = api().api().pipeline();
+  auto& pipeline = api().api().ingest().pipeline();
   const TenantId busy_id(busy.id);
   auto hold = db().begin(storage::TxMode::write);
-  storage::meters::lock(*hold, busy_id);  // PostgreSQL; SQLite: the write lock
+  storage::locks::meters_exclusive(*hold, busy_id);  // PostgreSQL; SQLite: the write lock
 
   static_assert(limits::ingest_in_flight_events_max == 5 * limits::events_per_batch_max);
   std::vector<std::future<TestResponse>> filling;
@@ -315,7 +316,7 @@ TEST_P(RateLimit, OverTheInFlightBudgetIs429AndTakesNothing) {
 // no database lock stands between the key's claim and the writer (both backends).
 TEST_P(RateLimit, AnInFlightRefusalKeepsNothingOfItsIdempotencyKey) {
   const Tenant busy = tenant_with_meter("Busy");
-  auto& pipeline = api().api().pipeline();
+  auto& pipeline = api().api().ingest().pipeline();
   const TenantId busy_id(busy.id);
   const Headers key = {{"Idempotency-Key", "over-budget"}};
   {

@@ -4,12 +4,14 @@
 // statement).
 #include <gtest/gtest.h>
 
+#include "domain/time.hpp"
+
 #include <map>
 #include <string>
 #include <vector>
 
 #include "common/limits.hpp"
-#include "storage/usage_repository.hpp"
+#include "storage/events.hpp"
 #include "support/test_db.hpp"
 
 namespace neruba::storage {
@@ -20,7 +22,7 @@ using test::TestDatabase;
 
 const TenantId kTenant("ten_events");
 const TenantId kOther("ten_other");
-constexpr std::int64_t kAt = 1'767'603'600'000'000;  // 2026-01-05T09:00:00Z in micros
+const Instant kAt = domain::from_unix_micros(1'767'603'600'000'000);  // 2026-01-05T09:00:00Z
 
 // The text an event row is made of, kept alive while NewEvent views it.
 struct EventText {
@@ -48,8 +50,8 @@ class EventInserts : public ::testing::TestWithParam<Backend> {
   std::vector<bool> insert(const TenantId& tenant, const std::vector<EventText>& events) {
     std::vector<NewEvent> rows;
     for (std::size_t i = 0; i < events.size(); ++i) {
-      rows.push_back(NewEvent{events[i].id, "cus_1", "api_call", kAt + static_cast<std::int64_t>(i),
-                              events[i].properties, events[i].hash, kAt + 1'000'000});
+      rows.push_back(NewEvent{events[i].id, "cus_1", "api_call", kAt + std::chrono::microseconds(i),
+                              events[i].properties, events[i].hash, kAt + std::chrono::seconds(1)});
     }
     auto tx = database_.db().begin(TxMode::write);
     auto inserted = events::insert(*tx, tenant, rows);
@@ -87,14 +89,15 @@ TEST_P(EventInserts, ANewLargeBatchGoesInWholeAndReadsBackExactly) {
   for (std::size_t i = 0; i < inserted.size(); ++i) EXPECT_TRUE(inserted[i]) << i;
   EXPECT_EQ(count(kTenant), kLarge);
   auto tx = database_.db().begin(TxMode::read);
-  const auto back = events::range(*tx, kTenant, "cus_1", "api_call", kAt, kAt + kLarge);
+  const auto back = events::range(*tx, kTenant, "cus_1", "api_call", kAt,
+                                  kAt + std::chrono::microseconds(kLarge));
   ASSERT_EQ(back.size(), events.size());
   for (std::size_t i = 0; i < back.size(); ++i) {
     EXPECT_EQ(back[i].event_id, events[i].id);
     EXPECT_EQ(back[i].properties, events[i].properties);
     EXPECT_EQ(back[i].content_hash, events[i].hash);
-    EXPECT_EQ(back[i].occurred_at, kAt + static_cast<std::int64_t>(i));
-    EXPECT_EQ(back[i].received_at, kAt + 1'000'000);
+    EXPECT_EQ(back[i].occurred_at, kAt + std::chrono::microseconds(i));
+    EXPECT_EQ(back[i].received_at, kAt + std::chrono::seconds(1));
   }
 }
 

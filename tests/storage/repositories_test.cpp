@@ -2,7 +2,11 @@
 #include <gtest/gtest.h>
 
 #include "domain/time.hpp"
-#include "storage/repositories.hpp"
+#include "storage/api_keys.hpp"
+#include "storage/audit.hpp"
+#include "storage/customers.hpp"
+#include "storage/idempotency.hpp"
+#include "storage/tenants.hpp"
 #include "support/test_db.hpp"
 
 namespace neruba::storage {
@@ -68,7 +72,8 @@ TEST_P(RepositoryConformance, AuditHeadStartsEmptyAndMovesWithEachRecord) {
   ASSERT_TRUE(head.has_value());
   EXPECT_EQ(head->seq, 0);
   EXPECT_EQ(head->hash, "");
-  tenants::set_audit_head(*tx, TenantId("ten_a"), AuditHead{1, "abc"});
+  EXPECT_TRUE(tenants::set_audit_head(*tx, TenantId("ten_a"), AuditHead{1, "abc"}));
+  EXPECT_FALSE(tenants::set_audit_head(*tx, TenantId("ten_missing"), AuditHead{1, "abc"}));
   EXPECT_FALSE(tenants::lock_audit_head(*tx, TenantId("ten_missing")).has_value());
   tx->commit();
   auto check = read();
@@ -81,14 +86,23 @@ TEST_P(RepositoryConformance, ApiKeysAreFoundByHashOnlyWithinTheirTenant) {
   auto tx = write();
   ASSERT_TRUE(tenants::insert(*tx, tenant("ten_a")));
   ASSERT_TRUE(tenants::insert(*tx, tenant("ten_b")));
-  api_keys::insert(*tx, ApiKeyRecord{TenantId("ten_a"),
-                                     ApiKeyId("key_1"),
-                                     "backend",
-                                     {"read", "write"},
-                                     "hash1",
-                                     "nrb_a_x",
-                                     at("2026-01-02T00:00:00Z"),
-                                     std::nullopt});
+  ASSERT_TRUE(api_keys::insert(*tx, ApiKeyRecord{TenantId("ten_a"),
+                                                 ApiKeyId("key_1"),
+                                                 "backend",
+                                                 {"read", "write"},
+                                                 "hash1",
+                                                 "nrb_a_x",
+                                                 at("2026-01-02T00:00:00Z"),
+                                                 std::nullopt}));
+  // The same hash again, even under another id: refused, nothing written.
+  EXPECT_FALSE(api_keys::insert(*tx, ApiKeyRecord{TenantId("ten_a"),
+                                                  ApiKeyId("key_2"),
+                                                  "twin",
+                                                  {"read"},
+                                                  "hash1",
+                                                  "nrb_a_y",
+                                                  at("2026-01-02T00:00:00Z"),
+                                                  std::nullopt}));
   tx->commit();
 
   auto check = read();
@@ -104,16 +118,21 @@ TEST_P(RepositoryConformance, ApiKeysAreFoundByHashOnlyWithinTheirTenant) {
 TEST_P(RepositoryConformance, RevokingAKeyRecordsTheInstantOnce) {
   auto tx = write();
   ASSERT_TRUE(tenants::insert(*tx, tenant("ten_a")));
-  api_keys::insert(*tx, ApiKeyRecord{TenantId("ten_a"),
-                                     ApiKeyId("key_1"),
-                                     "k",
-                                     {"read"},
-                                     "h",
-                                     "p",
-                                     at("2026-01-02T00:00:00Z"),
-                                     std::nullopt});
-  api_keys::revoke(*tx, TenantId("ten_a"), ApiKeyId("key_1"), at("2026-01-03T00:00:00Z"));
-  api_keys::revoke(*tx, TenantId("ten_a"), ApiKeyId("key_1"), at("2026-01-04T00:00:00Z"));
+  ASSERT_TRUE(api_keys::insert(*tx, ApiKeyRecord{TenantId("ten_a"),
+                                                 ApiKeyId("key_1"),
+                                                 "k",
+                                                 {"read"},
+                                                 "h",
+                                                 "p",
+                                                 at("2026-01-02T00:00:00Z"),
+                                                 std::nullopt}));
+  EXPECT_TRUE(
+      api_keys::revoke(*tx, TenantId("ten_a"), ApiKeyId("key_1"), at("2026-01-03T00:00:00Z")));
+  // Revoked already: nothing changes, and the caller hears so.
+  EXPECT_FALSE(
+      api_keys::revoke(*tx, TenantId("ten_a"), ApiKeyId("key_1"), at("2026-01-04T00:00:00Z")));
+  EXPECT_FALSE(
+      api_keys::revoke(*tx, TenantId("ten_a"), ApiKeyId("key_9"), at("2026-01-04T00:00:00Z")));
   tx->commit();
   auto check = read();
   const auto key = api_keys::find(*check, TenantId("ten_a"), ApiKeyId("key_1"));
@@ -203,28 +222,52 @@ TEST_P(RepositoryConformance, AuditRecordsRoundTripAndFilter) {
 TEST_P(RepositoryConformance, IdempotencyKeyLifecycle) {
   const TenantId scope("ten_a");
   const Instant now = at("2026-01-02T00:00:00Z");
+  const Instant lease = now + std::chrono::seconds(60);
   auto tx = write();
-  ASSERT_TRUE(
-      idempotency::insert_in_flight(*tx, scope, "k1", "hash", now, now + std::chrono::seconds(60)));
-  EXPECT_FALSE(
-      idempotency::insert_in_flight(*tx, scope, "k1", "hash", now, now + std::chrono::seconds(60)));
-  EXPECT_TRUE(idempotency::insert_in_flight(*tx, TenantId("ten_b"), "k1", "hash", now, now));
-  idempotency::complete(*tx, scope, "k1", 201, R"({"id":"x"})");
+  ASSERT_TRUE(idempotency::insert_in_flight(*tx, scope, "k1", "hash", "clm_1", now, lease));
+  EXPECT_FALSE(idempotency::insert_in_flight(*tx, scope, "k1", "hash", "clm_2", now, lease));
+  EXPECT_TRUE(
+      idempotency::insert_in_flight(*tx, TenantId("ten_b"), "k1", "hash", "clm_3", now, now));
+  // Only the claim's holder completes it.
+  EXPECT_FALSE(idempotency::complete(*tx, scope, "k1", "clm_2", 201, R"({"id":"y"})"));
+  EXPECT_TRUE(idempotency::complete(*tx, scope, "k1", "clm_1", 201, R"({"id":"x"})"));
+  EXPECT_FALSE(idempotency::complete(*tx, scope, "k1", "clm_1", 201, R"({"id":"x"})"));
   tx->commit();
 
   auto check = write();
   auto record = idempotency::find(*check, scope, "k1");
   ASSERT_TRUE(record.has_value());
   EXPECT_EQ(record->state, IdempotencyState::done);
+  EXPECT_EQ(record->claim_token, "clm_1");
   EXPECT_EQ(record->response_status, 201);
   EXPECT_EQ(record->response_body, R"({"id":"x"})");
-  idempotency::release(*check, scope, "k1");  // a done key is never released
+  EXPECT_FALSE(idempotency::release(*check, scope, "k1", "clm_1"));  // a done key stays
   EXPECT_TRUE(idempotency::find(*check, scope, "k1").has_value());
-  idempotency::release(*check, TenantId("ten_b"), "k1");
+  // Another request's token frees nothing; the holder's does.
+  EXPECT_FALSE(idempotency::release(*check, TenantId("ten_b"), "k1", "clm_1"));
+  EXPECT_TRUE(idempotency::find(*check, TenantId("ten_b"), "k1").has_value());
+  EXPECT_TRUE(idempotency::release(*check, TenantId("ten_b"), "k1", "clm_3"));
   EXPECT_FALSE(idempotency::find(*check, TenantId("ten_b"), "k1").has_value());
   EXPECT_EQ(idempotency::purge_older_than(*check, now + std::chrono::seconds(1)), 1);
   EXPECT_FALSE(idempotency::find(*check, scope, "k1").has_value());
   check->commit();
+}
+
+// A claim whose lease ran out moves to one new holder: the first take-over wins, a second one
+// (naming the expired token too) finds it gone, and the expired holder can neither complete nor
+// release it any more.
+TEST_P(RepositoryConformance, AnExpiredClaimIsTakenOverOnce) {
+  const TenantId scope("ten_a");
+  const Instant now = at("2026-01-02T00:00:00Z");
+  auto tx = write();
+  ASSERT_TRUE(idempotency::insert_in_flight(*tx, scope, "k", "hash", "clm_old", now, now));
+  EXPECT_TRUE(idempotency::take_over(*tx, scope, "k", "clm_old", "clm_new", now));
+  EXPECT_FALSE(idempotency::take_over(*tx, scope, "k", "clm_old", "clm_third", now));
+  EXPECT_FALSE(idempotency::complete(*tx, scope, "k", "clm_old", 200, "{}"));
+  EXPECT_FALSE(idempotency::release(*tx, scope, "k", "clm_old"));
+  EXPECT_EQ(idempotency::find(*tx, scope, "k")->claim_token, "clm_new");
+  EXPECT_TRUE(idempotency::complete(*tx, scope, "k", "clm_new", 200, "{}"));
+  tx->commit();
 }
 
 TEST_P(RepositoryConformance, MigrationsAreIdempotent) {

@@ -452,7 +452,8 @@ TEST_P(SqlSeamTest, ErrorsRaiseStorageErrorAndConnectionsStayUsable) {
         tx->exec("INSERT INTO scratch (id) VALUES ($1)", {std::int64_t{1}});
         ADD_FAILURE() << "duplicate key not raised";
       } catch (const StorageError& error) {
-        EXPECT_EQ(error.kind(), StorageError::Kind::other);
+        // Both backends name the failure the same way: callers never read the message.
+        EXPECT_EQ(error.kind(), StorageError::Kind::unique_violation) << error.what();
       }
       EXPECT_THROW(tx->query("SELECT no_such_column FROM scratch"), StorageError);
       EXPECT_THROW(tx->exec("INSERT INTO no_such_table (id) VALUES (1)"), StorageError);
@@ -461,6 +462,35 @@ TEST_P(SqlSeamTest, ErrorsRaiseStorageErrorAndConnectionsStayUsable) {
     EXPECT_EQ(tx->query("SELECT COUNT(*) FROM scratch").at(0).integer(0), 1);
   }
   EXPECT_TRUE(db().ping());
+}
+
+// The exact decimal sum of the usage bucket merge reports a total beyond the Decimal type as one
+// kind on both backends (SQLite: its function flags the connection; PostgreSQL: SQLSTATE 22003),
+// and a unique key as another — never recognised by the message.
+TEST_P(SqlSeamTest, DecimalOverflowAndUniqueViolationAreKindsOnEveryBackend) {
+  const std::string nines(36, '9');
+  {
+    auto tx = db().begin(TxMode::write);
+    EXPECT_EQ(
+        tx->query("SELECT neruba_decimal_sum($1, $2)", {nines, std::string("-1")}).at(0).text(0),
+        std::string(35, '9') + "8");
+    try {
+      tx->query("SELECT neruba_decimal_sum($1, $2)", {nines, std::string("0.1")});
+      ADD_FAILURE() << "overflow not raised";
+    } catch (const StorageError& error) {
+      EXPECT_EQ(error.kind(), StorageError::Kind::decimal_overflow) << error.what();
+    }
+  }
+  // The next statement on the connection fails for another reason: not an overflow.
+  create_scratch();
+  insert(1);
+  auto tx = db().begin(TxMode::write);
+  try {
+    tx->exec("INSERT INTO scratch (id) VALUES ($1)", {std::int64_t{1}});
+    ADD_FAILURE() << "duplicate key not raised";
+  } catch (const StorageError& error) {
+    EXPECT_EQ(error.kind(), StorageError::Kind::unique_violation) << error.what();
+  }
 }
 
 TEST_P(SqlSeamTest, ReturnsManyRowsInOrder) {
@@ -760,7 +790,7 @@ TEST_F(PostgresBackendTest, CopyInUniqueViolationNamesItsSqlstateAndASavepointRe
     ADD_FAILURE() << "unique violation not raised";
   } catch (const StorageError& error) {
     EXPECT_EQ(error.sqlstate(), "23505") << error.what();
-    EXPECT_EQ(error.kind(), StorageError::Kind::other);
+    EXPECT_EQ(error.kind(), StorageError::Kind::unique_violation);
   }
   tx->exec("ROLLBACK TO copy");
   tx->exec("INSERT INTO scratch (id) VALUES (11)");

@@ -91,6 +91,10 @@ StorageError result_error(PGconn* conn, const PGresult* result, std::string_view
     kind = Kind::unavailable;
   } else if (sqlstate == "40001" || sqlstate == "40P01") {
     kind = Kind::serialization;
+  } else if (sqlstate == "23505") {
+    kind = Kind::unique_violation;
+  } else if (sqlstate == "22003") {  // numeric_value_out_of_range: neruba_decimal_sum (v10)
+    kind = Kind::decimal_overflow;
   }
   std::string message = "postgres: ";
   if (!sqlstate.empty()) message += "SQLSTATE " + sqlstate + ": ";

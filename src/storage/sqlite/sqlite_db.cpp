@@ -2,7 +2,9 @@
 // is cheaper than spinning on SQLITE_BUSY) and a pool of reader connections that WAL lets run
 // beside it. synchronous=FULL makes a returned commit durable. Checkpoints (copying committed WAL
 // pages back into the database file) run on a thread of their own, not inside the writer's commit.
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -64,12 +66,17 @@ std::optional<std::pair<domain::Decimal, domain::Decimal>> operands(sqlite3_cont
   return std::pair(std::move(*a), std::move(*b));
 }
 
+// Set by neruba_decimal_sum on its connection's flag (the function's user data) when a total does
+// not fit, so that the statement's error is reported as Kind::decimal_overflow.
+using OverflowFlag = bool;
+
 // neruba_decimal_sum(a, b): a + b.
 void decimal_sum(sqlite3_context* context, int, sqlite3_value** argv) {
   const auto both = operands(context, argv);
   if (!both) return;
   const auto total = both->first.add(both->second);
   if (!total) {
+    *static_cast<OverflowFlag*>(sqlite3_user_data(context)) = true;
     return sqlite3_result_error(context, std::string(columns::decimal_sum_overflow).c_str(), -1);
   }
   const std::string text = total->to_string();
@@ -86,9 +93,9 @@ void decimal_max(sqlite3_context* context, int, sqlite3_value** argv) {
   sqlite3_result_value(context, argv[b_wins ? 1 : 0]);
 }
 
-void register_functions(sqlite3* db) {
+void register_functions(sqlite3* db, OverflowFlag* overflow) {
   const int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
-  if (sqlite3_create_function(db, "neruba_decimal_sum", 2, flags, nullptr, decimal_sum, nullptr,
+  if (sqlite3_create_function(db, "neruba_decimal_sum", 2, flags, overflow, decimal_sum, nullptr,
                               nullptr) != SQLITE_OK ||
       sqlite3_create_function(db, "neruba_decimal_max", 2, flags, nullptr, decimal_max, nullptr,
                               nullptr) != SQLITE_OK) {
@@ -107,7 +114,8 @@ class Connection {
       throw StorageError(StorageError::Kind::unavailable, "cannot open " + path + ": " + message);
     }
     sqlite3_busy_timeout(db_, busy_timeout_ms);
-    register_functions(db_);
+    sqlite3_extended_result_codes(db_, 1);
+    register_functions(db_, &decimal_overflow_);
     run("PRAGMA journal_mode=WAL");
     run("PRAGMA synchronous=FULL");
     run("PRAGMA foreign_keys=ON");
@@ -132,12 +140,19 @@ class Connection {
     }
   }
 
-  StorageError error(const std::string& context) const {
-    const int code = sqlite3_errcode(db_);
-    const auto kind = (code == SQLITE_BUSY || code == SQLITE_LOCKED || code == SQLITE_IOERR ||
-                       code == SQLITE_FULL || code == SQLITE_CANTOPEN)
-                          ? StorageError::Kind::unavailable
-                          : StorageError::Kind::other;
+  StorageError error(const std::string& context) {
+    const int extended = sqlite3_extended_errcode(db_);
+    const int code = extended & 0xff;
+    auto kind = StorageError::Kind::other;
+    if (code == SQLITE_BUSY || code == SQLITE_LOCKED || code == SQLITE_IOERR ||
+        code == SQLITE_FULL || code == SQLITE_CANTOPEN) {
+      kind = StorageError::Kind::unavailable;
+    } else if (extended == SQLITE_CONSTRAINT_UNIQUE || extended == SQLITE_CONSTRAINT_PRIMARYKEY) {
+      kind = StorageError::Kind::unique_violation;
+    } else if (decimal_overflow_) {
+      kind = StorageError::Kind::decimal_overflow;
+    }
+    decimal_overflow_ = false;
     return StorageError(kind, "sqlite: " + context + " (" + sqlite3_errmsg(db_) + ")");
   }
 
@@ -230,6 +245,7 @@ class Connection {
   }
 
   sqlite3* db_ = nullptr;
+  OverflowFlag decimal_overflow_ = false;  // set by neruba_decimal_sum, read by error()
   // Looked up by string_view: the hot path (a statement per ingested event) allocates nothing.
   struct SqlHash {
     using is_transparent = void;
@@ -335,6 +351,30 @@ class Checkpointer {
   std::thread thread_;
 };
 
+// The database holds customers, events, the audit trail and key hashes: only its owner may read
+// it. Directories it creates are 0700; the database file is created 0600, and SQLite gives its
+// -wal and -shm files the database file's mode. Files of an older version that other users could
+// read lose those permissions.
+void keep_private(const std::string& path) {
+  const std::filesystem::path file(path);
+  const auto parent = file.parent_path();
+  if (!parent.empty() && !std::filesystem::exists(parent)) {
+    std::filesystem::create_directories(parent);
+    std::filesystem::permissions(parent, std::filesystem::perms::owner_all);
+  }
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) ::close(fd);
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    const std::filesystem::path existing = path + suffix;
+    std::error_code ignored;
+    const auto status = std::filesystem::status(existing, ignored);
+    if (ignored || !std::filesystem::is_regular_file(status)) continue;
+    std::filesystem::permissions(
+        existing, std::filesystem::perms::group_all | std::filesystem::perms::others_all,
+        std::filesystem::perm_options::remove, ignored);
+  }
+}
+
 class SqliteDb;
 
 class SqliteTx final : public Tx {
@@ -374,8 +414,7 @@ class SqliteTx final : public Tx {
 class SqliteDb final : public Db {
  public:
   explicit SqliteDb(std::string path) : path_(std::move(path)) {
-    const auto parent = std::filesystem::path(path_).parent_path();
-    if (!parent.empty()) std::filesystem::create_directories(parent);
+    keep_private(path_);
     writer_ = std::make_unique<Connection>(path_);
     writer_->run(journal_size_limit);
     checkpointer_ = std::make_unique<Checkpointer>(path_);

@@ -1,0 +1,54 @@
+#pragma once
+// The JSON shapes of API.md, one function per resource: typed records from the use cases in,
+// documents out. Nothing here reads storage or decides anything; a view only shows.
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "json/json.hpp"
+#include "services/audit_log.hpp"
+#include "services/customers.hpp"
+#include "services/ingest.hpp"
+#include "services/meters.hpp"
+#include "services/page.hpp"
+#include "services/platform.hpp"
+#include "services/usage.hpp"
+
+namespace neruba::http::views {
+
+// A response body as the route answers it, and — when a replay of its Idempotency-Key must answer
+// something else (a secret shown once) — the body a replay answers.
+struct Rendered {
+  int status = 200;
+  json::Value body;
+  std::optional<json::Value> replay_body;
+};
+
+// `{ "data": [ … ], "next_cursor": "…" | null }` (API.md "Lists").
+template <typename T>
+json::Value page(const services::Page<T>& page, const std::function<json::Value(const T&)>& item) {
+  json::Value data = json::Value::array();
+  for (const auto& entry : page.items) data.push_back(item(entry));
+  json::Value out = json::Value::object();
+  out.set("data", std::move(data));
+  out.set("next_cursor",
+          page.next_cursor ? json::Value::string(*page.next_cursor) : json::Value::null());
+  return out;
+}
+
+json::Value tenant(const storage::TenantRecord& tenant);
+json::Value settings(const storage::TenantRecord& tenant);  // GET /v1/settings
+json::Value api_key(const storage::ApiKeyRecord& key);
+// POST …/api-keys: the key with its secret; its replay shows the key without it.
+Rendered created_api_key(const services::platform::CreatedApiKey& created);
+
+json::Value customer(const storage::CustomerRecord& customer);
+json::Value meter(const storage::MeterRecord& meter);
+json::Value customer_usage(const services::usage::CustomerUsage& usage);
+
+json::Value ingest_report(const services::ingest::IngestReport& report);
+
+json::Value audit_record(const storage::AuditRecord& record);
+json::Value audit_verification(const services::audit::VerifyReport& report);
+
+}  // namespace neruba::http::views

@@ -1,0 +1,84 @@
+#include "storage/audit.hpp"
+
+#include "domain/time.hpp"
+#include "storage/columns.hpp"
+#include "storage/sql_util.hpp"
+
+namespace neruba::storage::audit {
+namespace {
+
+using columns::optional_text;
+using domain::from_unix_micros;
+using domain::to_unix_micros;
+
+constexpr std::string_view audit_columns =
+    "tenant_id, seq, record_id, occurred_at, actor_type, actor_id, actor_name, action, target, "
+    "reason_code, justification, request_id, before_json, after_json, prev_hash, hash";
+
+AuditRecord audit_from_row(const Row& row) {
+  AuditRecord record;
+  record.tenant = TenantId(row.text(0));
+  record.seq = row.integer(1);
+  record.id = AuditRecordId(row.text(2));
+  record.time = from_unix_micros(row.integer(3));
+  record.actor_type = row.text(4);
+  record.actor_id = row.text(5);
+  record.actor_name = row.text(6);
+  record.action = row.text(7);
+  record.target = row.text(8);
+  record.reason_code = row.optional_text(9);
+  record.justification = row.optional_text(10);
+  record.request_id = row.text(11);
+  if (!row.is_null(12)) record.before = sql::parse_stored_json(row.text(12));
+  if (!row.is_null(13)) record.after = sql::parse_stored_json(row.text(13));
+  record.prev_hash = row.text(14);
+  record.hash = row.text(15);
+  return record;
+}
+
+std::vector<AuditRecord> records_of(const Rows& rows) {
+  std::vector<AuditRecord> out;
+  out.reserve(rows.size());
+  for (const auto& row : rows) out.push_back(audit_from_row(row));
+  return out;
+}
+
+}  // namespace
+
+void insert(Tx& tx, const AuditRecord& r) {
+  tx.exec(
+      "INSERT INTO audit_records (tenant_id, seq, record_id, occurred_at, actor_type, actor_id, "
+      "actor_name, action, target, reason_code, justification, request_id, before_json, "
+      "after_json, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
+      "$13, $14, $15, $16)",
+      {r.tenant.str(), r.seq, r.id.str(), to_unix_micros(r.time), r.actor_type, r.actor_id,
+       r.actor_name, r.action, r.target, optional_text(r.reason_code),
+       optional_text(r.justification), r.request_id, sql::optional_json(r.before),
+       sql::optional_json(r.after), r.prev_hash, r.hash});
+}
+
+std::vector<AuditRecord> list(Tx& tx, const TenantId& tenant, const AuditFilter& f) {
+  // Absent filters bind NULL and the `$n IS NULL OR …` arm keeps one statement for all shapes.
+  return records_of(tx.query(
+      sql::select_from(audit_columns,
+                       "FROM audit_records WHERE tenant_id = $1 AND seq > $2 "
+                       "AND (CAST($3 AS BIGINT) IS NULL OR occurred_at >= $3) "
+                       "AND (CAST($4 AS BIGINT) IS NULL OR occurred_at < $4) "
+                       "AND (CAST($5 AS TEXT) IS NULL OR actor_id = $5) "
+                       "AND (CAST($6 AS TEXT) IS NULL OR action = $6) "
+                       "AND (CAST($7 AS TEXT) IS NULL OR target = $7) ORDER BY seq LIMIT $8"),
+      {tenant.str(), f.after_seq, f.from ? Param{to_unix_micros(*f.from)} : Param{},
+       f.to ? Param{to_unix_micros(*f.to)} : Param{}, optional_text(f.actor),
+       optional_text(f.action), optional_text(f.target), static_cast<std::int64_t>(f.limit)}));
+}
+
+std::vector<AuditRecord> page(Tx& tx, const TenantId& tenant, std::int64_t after_seq,
+                              std::size_t limit) {
+  return records_of(
+      tx.query(sql::select_from(
+                   audit_columns,
+                   "FROM audit_records WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"),
+               {tenant.str(), after_seq, static_cast<std::int64_t>(limit)}));
+}
+
+}  // namespace neruba::storage::audit

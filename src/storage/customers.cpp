@@ -1,0 +1,59 @@
+#include "storage/customers.hpp"
+
+#include "domain/time.hpp"
+#include "storage/sql_util.hpp"
+
+namespace neruba::storage::customers {
+namespace {
+
+using domain::from_unix_micros;
+using domain::to_unix_micros;
+
+constexpr std::string_view customer_columns =
+    "tenant_id, customer_id, external_id, name, currency, timezone, metadata, created_at";
+
+CustomerRecord customer_from_row(const Row& row) {
+  return CustomerRecord{TenantId(row.text(0)),
+                        CustomerId(row.text(1)),
+                        row.text(2),
+                        row.text(3),
+                        row.text(4),
+                        row.text(5),
+                        sql::parse_stored_json(row.text(6)),
+                        from_unix_micros(row.integer(7))};
+}
+
+}  // namespace
+
+bool insert(Tx& tx, const CustomerRecord& c) {
+  return tx.exec(
+             "INSERT INTO customers (tenant_id, customer_id, external_id, name, currency, "
+             "timezone, metadata, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT "
+             "DO NOTHING",
+             {c.tenant.str(), c.id.str(), c.external_id, c.name, c.currency, c.timezone,
+              json::serialize(c.metadata), to_unix_micros(c.created_at)}) == 1;
+}
+
+std::optional<CustomerRecord> find_by_external_id(Tx& tx, const TenantId& tenant,
+                                                  const std::string& external_id) {
+  const auto rows =
+      tx.query(sql::select_from(customer_columns,
+                                "FROM customers WHERE tenant_id = $1 AND external_id = $2"),
+               {tenant.str(), external_id});
+  if (rows.empty()) return std::nullopt;
+  return customer_from_row(rows.front());
+}
+
+std::vector<CustomerRecord> list(Tx& tx, const TenantId& tenant,
+                                 const std::string& after_external_id, std::size_t limit) {
+  const auto rows =
+      tx.query(sql::select_from(customer_columns,
+                                "FROM customers WHERE tenant_id = $1 AND external_id > $2 ORDER BY "
+                                "external_id LIMIT $3"),
+               {tenant.str(), after_external_id, static_cast<std::int64_t>(limit)});
+  std::vector<CustomerRecord> out;
+  for (const auto& row : rows) out.push_back(customer_from_row(row));
+  return out;
+}
+
+}  // namespace neruba::storage::customers

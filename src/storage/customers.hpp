@@ -1,0 +1,35 @@
+#pragma once
+// A tenant's end customers.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "common/ids.hpp"
+#include "json/json.hpp"
+#include "storage/db.hpp"
+
+namespace neruba::storage {
+
+struct CustomerRecord {
+  TenantId tenant;
+  CustomerId id;
+  std::string external_id;
+  std::string name;
+  std::string currency;
+  std::string timezone;
+  json::Value metadata;  // an object of string values
+  Instant created_at;
+};
+
+namespace customers {
+// False when the external id (or the id) is taken — possibly by a transaction that committed
+// while this one waited for it (PostgreSQL): find_by_external_id then reads the winner.
+[[nodiscard]] bool insert(Tx& tx, const CustomerRecord& customer);
+std::optional<CustomerRecord> find_by_external_id(Tx& tx, const TenantId& tenant,
+                                                  const std::string& external_id);
+std::vector<CustomerRecord> list(Tx& tx, const TenantId& tenant,
+                                 const std::string& after_external_id, std::size_t limit);
+}  // namespace customers
+
+}  // namespace neruba::storage
