@@ -14,6 +14,7 @@
 
 #include "common/clock.hpp"
 #include "common/crypto.hpp"
+#include "common/limits.hpp"
 #include "common/log.hpp"
 #include "http/api.hpp"
 #include "http/server.hpp"
@@ -30,12 +31,15 @@ constexpr const char* usage_text =
     "\n"
     "commands:\n"
     "  serve   [--db URL] [--listen HOST:PORT] [--data-dir DIR] [--threads N]\n"
-    "          run the HTTP API (default --db sqlite:./data/neruba.db, --listen 127.0.0.1:8080)\n"
+    "          [--body-inactivity-timeout SECONDS]\n"
+    "          run the HTTP API (default --db sqlite:./data/neruba.db, --listen 127.0.0.1:8080);\n"
+    "          a request body of which no byte arrives for SECONDS (default 30) is answered 408\n"
     "  migrate [--db URL]              apply pending schema migrations and exit\n"
     "  audit verify --tenant ID [--db URL]\n"
     "          verify a tenant's audit hash chain; exit 0 when intact, 1 when broken\n"
     "\n"
     "URL is sqlite:PATH or postgresql://user@host:port/dbname\n";
+static_assert(limits::body_inactivity_timeout_seconds == 30, "the usage text names the default");
 
 struct Options {
   std::vector<std::string> positional;
@@ -146,6 +150,12 @@ int serve(const Options& options) {
   server_options.host = listen.substr(0, colon);
   server_options.port = static_cast<unsigned short>(std::stoi(listen.substr(colon + 1)));
   server_options.threads = std::stoi(flag(options, "threads", "32"));
+  server_options.body_inactivity_timeout_seconds = std::stoi(flag(
+      options, "body-inactivity-timeout", std::to_string(limits::body_inactivity_timeout_seconds)));
+  if (server_options.body_inactivity_timeout_seconds <= 0) {
+    std::cerr << "--body-inactivity-timeout wants a positive number of seconds\n";
+    return 2;
+  }
   const std::string url = database_url(options);
   auto db = storage::open_database(url);
   SystemClock clock;
