@@ -26,6 +26,13 @@ inline constexpr std::int64_t idempotency_in_flight_lease_seconds = 120;
 inline constexpr int header_timeout_seconds = 10;
 inline constexpr int idle_timeout_seconds = 60;
 inline constexpr int body_inactivity_timeout_seconds = 30;
+// Lingering close (as nginx's): after a refusal sent before the request was read (413, 408, 400),
+// the rest of the request is read and discarded until the client closes — at most this many bytes,
+// for this long in all, and while bytes keep coming — so that a client still sending its body
+// reads the answer instead of a connection reset.
+inline constexpr std::size_t lingering_close_bytes_max = 32 * 1024 * 1024;
+inline constexpr int lingering_close_seconds = 30;
+inline constexpr int lingering_close_inactivity_seconds = 5;
 inline constexpr int drain_timeout_seconds = 20;
 inline constexpr std::size_t ingest_in_flight_events_max = 50'000;  // per tenant, queued or writing
 // Group commit. SQLite has one writer: the larger its commits, the more events share the pages a

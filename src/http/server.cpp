@@ -139,7 +139,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const bool keep_alive = message.keep_alive() && !shared_.draining;
     Response response = shared_.api.handle(request);
     --shared_.active_requests;
-    write(std::move(response), keep_alive);
+    write(std::move(response), keep_alive ? Then::read_next : Then::close);
   }
 
   // Requests that never reach the Api (unreadable, too large, timed out) still get a request id.
@@ -147,10 +147,13 @@ class Session : public std::enable_shared_from_this<Session> {
     const std::string request_id = std::string(id_prefix::request) + crypto::random_token(24);
     Response response = problem_response(error, request_id);
     response.headers.emplace_back("X-Request-Id", request_id);
-    write(std::move(response), false);
+    write(std::move(response), Then::linger);
   }
 
-  void write(Response response, bool keep_alive) {
+  // What the connection does once a response is written.
+  enum class Then { read_next, close, linger };
+
+  void write(Response response, Then then) {
     auto message = std::make_shared<bhttp::response<bhttp::string_body>>();
     message->version(11);
     message->result(static_cast<unsigned>(response.status));
@@ -158,16 +161,47 @@ class Session : public std::enable_shared_from_this<Session> {
     message->set(bhttp::field::content_type, response.content_type);
     for (const auto& [name, value] : response.headers) message->set(name, value);
     message->body() = std::move(response.body);
-    message->keep_alive(keep_alive);
+    message->keep_alive(then == Then::read_next);
     message->prepare_payload();
     ++requests_served_;
     expire_after(std::chrono::seconds(limits::idle_timeout_seconds));
     bhttp::async_write(
         socket_, *message,
-        [self = shared_from_this(), message, keep_alive](beast::error_code ec, std::size_t) {
-          if (ec || !keep_alive || self->shared_.draining) return self->close();
+        [self = shared_from_this(), message, then](beast::error_code ec, std::size_t) {
+          if (ec) return self->close();
+          if (then == Then::linger) return self->linger();
+          if (then == Then::close || self->shared_.draining) return self->close();
           self->read_request();
         });
+  }
+
+  // A request refused before it was read (too large, timed out, malformed) may still be arriving:
+  // urllib and requests send a whole body before they read anything. Closed with those bytes
+  // unread, the connection is reset by the kernel, and the client gets a broken pipe instead of
+  // the answer. So, as nginx's lingering close, the answer is followed by a FIN and the rest is
+  // read and discarded until the client closes, or for limits::lingering_close_bytes_max, or
+  // lingering_close_seconds in all, or lingering_close_inactivity_seconds without a byte.
+  void linger() {
+    beast::error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
+    linger_until_ = Clock::now() + std::chrono::seconds(limits::lingering_close_seconds);
+    buffer_.clear();
+    discard();
+  }
+
+  void discard() {
+    expire_at(
+        std::min(linger_until_,
+                 Clock::now() + std::chrono::seconds(limits::lingering_close_inactivity_seconds)));
+    socket_.async_read_some(buffer_.prepare(body_read_bytes),
+                            beast::bind_front_handler(&Session::on_discard, shared_from_this()));
+  }
+
+  void on_discard(beast::error_code ec, std::size_t bytes) {
+    discarded_bytes_ += bytes;
+    if (!ec && discarded_bytes_ < limits::lingering_close_bytes_max) discard();
+    // Else done (the client closed, a deadline passed, or enough was read): the session ends
+    // and its socket is closed.
   }
 
   void close() {
@@ -178,8 +212,10 @@ class Session : public std::enable_shared_from_this<Session> {
   // Sets the deadline of what the connection waits for now. Moving it later costs a clock read,
   // not a timer update (the timer, woken early, waits again for the moved deadline), so a body
   // can move it on every read.
-  void expire_after(Clock::duration timeout) {
-    deadline_ = Clock::now() + timeout;
+  void expire_after(Clock::duration timeout) { expire_at(Clock::now() + timeout); }
+
+  void expire_at(Clock::time_point deadline) {
+    deadline_ = deadline;
     timed_out_ = false;
     if (!timer_waiting_ || deadline_ < timer_.expiry()) wait_for_deadline();
   }
@@ -211,6 +247,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   Shared& shared_;
   std::uint64_t requests_served_ = 0;
+  Clock::time_point linger_until_;
+  std::size_t discarded_bytes_ = 0;
 };
 
 }  // namespace

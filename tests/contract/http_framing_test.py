@@ -18,8 +18,10 @@ timeout (read from src/common/limits.hpp), each on a fresh connection, side by s
 ~200 KiB batch sent slowly for longer than the header timeout is answered 200 with every event
 accepted (the header timeout bounds the header, not the body); a body that stops arriving is
 answered 408 and the connection closed; a header that stops half-way is answered 408 after the
-header timeout; a connection that sends nothing is closed without an answer. Standard library
-only.
+header timeout; a connection that sends nothing is closed without an answer. Last, a 12 MB body
+sent whole by urllib (which reads nothing before it has sent everything) gets its 413 problem
+details, not a broken pipe: the server reads and discards the rest of a refused request.
+Standard library only.
 """
 
 import datetime
@@ -32,7 +34,9 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support", "python"))
@@ -262,6 +266,24 @@ def side_by_side(*calls):
         raise AssertionError("; ".join(failures))
 
 
+def oversized_with_urllib(port, key):
+    """A 12 MB body sent whole by urllib.request gets the 413 problem details."""
+    body = b" " * (12 * 1000 * 1000)
+    call = urllib.request.Request(f"http://127.0.0.1:{port}/v1/events", data=body, method="POST",
+                                  headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(call, timeout=30) as answer:
+            raise AssertionError(f"a 12 MB body: status {answer.status}, expected 413")
+    except urllib.error.HTTPError as refused:
+        response = (refused.code, {k.lower(): v for k, v in refused.headers.items()}, refused.read())
+    except urllib.error.URLError as error:
+        raise AssertionError(f"a 12 MB body sent with urllib: no answer, {error.reason!r}") from None
+    headers = expect_problem("a 12 MB body sent with urllib", response, 413, "payload-too-large")
+    if headers.get("connection", "").lower() != "close":
+        raise AssertionError(f"a 12 MB body: Connection {headers.get('connection')!r}, expected close")
+
+
 def run(port):
     tenant = call_json(port, "POST", "/v1/tenants", ADMIN_KEY,
                        {"name": "Framing", "currency": "USD", "timezone": "UTC"}, 201)
@@ -312,6 +334,7 @@ def run(port):
     side_by_side((slow_batch, port, key), (stalled_body, port, key), (stalled_header, port, key),
                  (silent_connection, port))
     sent += 2000
+    oversized_with_urllib(port, key)  # nothing of it is stored
 
     target = (f"/v1/customers/acme/usage?from={urllib.parse.quote(DAY + 'T00:00:00Z')}"
               f"&to={urllib.parse.quote(NEXT_DAY + 'T00:00:00Z')}")
@@ -320,7 +343,8 @@ def run(port):
     if not calls or calls[0]["events"] != sent or str(calls[0]["value"]) != str(sent):
         raise AssertionError(f"usage counts {calls}, expected {sent} events")
     print(f"http framing: {sent} events over chunked, trickled, pipelined, whole and slow bodies; usage "
-          f"exact; stalled body and header answered 408, a silent connection closed")
+          f"exact; stalled body and header answered 408, a silent connection closed; a 12 MB body "
+          f"sent with urllib answered 413")
 
 
 def main():
