@@ -14,6 +14,7 @@
 
 #include "common/clock.hpp"
 #include "common/crypto.hpp"
+#include "common/limits.hpp"
 #include "common/log.hpp"
 #include "http/api.hpp"
 #include "http/server.hpp"
@@ -28,9 +29,12 @@ using namespace neruba;
 
 constexpr const char* serve_usage =
     "usage: neruba serve [--db URL] [--listen HOST:PORT] [--data-dir DIR] [--threads N]\n"
+    "                    [--body-inactivity-timeout SECONDS]\n"
     "  run the HTTP API (default --db sqlite:DIR/neruba.db, --listen 127.0.0.1:8080,\n"
     "  --data-dir ./data, --threads 32). The platform admin key is NERUBA_ADMIN_KEY, or a key\n"
-    "  created on first start in DIR/admin-key (readable by its owner only).\n";
+    "  created on first start in DIR/admin-key (readable by its owner only). A request body\n"
+    "  of which no byte arrives for SECONDS (default 30) is answered 408.\n";
+static_assert(limits::body_inactivity_timeout_seconds == 30, "the usage text names the default");
 constexpr const char* migrate_usage =
     "usage: neruba migrate [--db URL]\n"
     "  apply pending schema migrations and exit\n";
@@ -165,6 +169,12 @@ int serve(const Options& options) {
   server_options.host = listen.substr(0, colon);
   server_options.port = static_cast<unsigned short>(std::stoi(listen.substr(colon + 1)));
   server_options.threads = std::stoi(flag(options, "threads", "32"));
+  server_options.body_inactivity_timeout_seconds = std::stoi(flag(
+      options, "body-inactivity-timeout", std::to_string(limits::body_inactivity_timeout_seconds)));
+  if (server_options.body_inactivity_timeout_seconds <= 0) {
+    std::cerr << "--body-inactivity-timeout wants a positive number of seconds\n";
+    return 2;
+  }
   const std::string url = database_url(options);
   auto db = storage::open_database(url);
   SystemClock clock;

@@ -23,6 +23,7 @@ enum class ErrorCode {
   idempotency_in_flight,   // 409: same key, first request still running
   out_of_range,            // 422: a result too large for the exact decimal type
   payload_too_large,       // 413
+  request_timeout,         // 408: the request stopped arriving before it was complete
   unsupported_media_type,  // 415
   rate_limited,            // 429
   unavailable,             // 503

@@ -18,8 +18,21 @@ inline constexpr std::size_t justification_length_max = 2000;
 inline constexpr std::size_t request_id_length_max = 128;
 inline constexpr std::int64_t idempotency_retention_seconds = 24 * 3600;
 inline constexpr std::int64_t idempotency_in_flight_lease_seconds = 120;
+// A new connection's request header must arrive within header_timeout_seconds; a kept-alive one
+// may wait idle_timeout_seconds for its next request (and a response may take that long to write).
+// A body has no overall deadline (10 MiB at a slow link's pace takes minutes): it times out only
+// when no byte of it arrives for body_inactivity_timeout_seconds (`neruba serve
+// --body-inactivity-timeout` sets another). Timed-out bodies and half-sent headers get a 408.
 inline constexpr int header_timeout_seconds = 10;
 inline constexpr int idle_timeout_seconds = 60;
+inline constexpr int body_inactivity_timeout_seconds = 30;
+// Lingering close (as nginx's): after a refusal sent before the request was read (413, 408, 400),
+// the rest of the request is read and discarded until the client closes — at most this many bytes,
+// for this long in all, and while bytes keep coming — so that a client still sending its body
+// reads the answer instead of a connection reset.
+inline constexpr std::size_t lingering_close_bytes_max = 32 * 1024 * 1024;
+inline constexpr int lingering_close_seconds = 30;
+inline constexpr int lingering_close_inactivity_seconds = 5;
 inline constexpr int drain_timeout_seconds = 20;
 inline constexpr std::size_t ingest_in_flight_events_max = 50'000;  // per tenant, queued or writing
 // Group commit. SQLite has one writer: the larger its commits, the more events share the pages a

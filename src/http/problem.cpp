@@ -19,6 +19,7 @@ const ProblemType& problem_type(ErrorCode code) {
   static const ProblemType in_flight{409, "idempotency-request-in-flight",
                                      "Request with this Idempotency-Key in flight"};
   static const ProblemType too_large{413, "payload-too-large", "Request body too large"};
+  static const ProblemType timeout{408, "request-timeout", "Request timeout"};
   static const ProblemType media{415, "unsupported-media-type", "Unsupported media type"};
   static const ProblemType rate{429, "rate-limited", "Too many requests"};
   static const ProblemType unavailable{503, "unavailable", "Service unavailable"};
@@ -51,6 +52,8 @@ const ProblemType& problem_type(ErrorCode code) {
       return range;
     case ErrorCode::payload_too_large:
       return too_large;
+    case ErrorCode::request_timeout:
+      return timeout;
     case ErrorCode::unsupported_media_type:
       return media;
     case ErrorCode::rate_limited:

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "common/limits.hpp"
 #include "http/api.hpp"
 
 namespace neruba::http {
@@ -14,6 +15,8 @@ struct ServerOptions {
   // Handlers block on the database, and an ingest request waits for its group commit: more
   // threads than cores let more concurrent batches share one durable commit.
   int threads = 32;
+  // How long a request body may go without a byte arriving before it is answered 408.
+  int body_inactivity_timeout_seconds = limits::body_inactivity_timeout_seconds;
 };
 
 class Server {

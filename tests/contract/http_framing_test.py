@@ -10,18 +10,33 @@ fresh SQLite database: a chunked body; a 1,000-event body (about 100 KiB, more t
 one write (pipelined), answered in order on the same connection; a request whose body comes in
 the same packet as its header; and the connection still serving a plain GET afterwards. Each
 ingest answer must account for every event, and the usage read afterwards must count exactly
-the events sent. Standard library only.
+the events sent.
+
+Then how the server times a request out and refuses one, with a body inactivity timeout of
+BODY_INACTIVITY_SECONDS (`neruba serve --body-inactivity-timeout`) and the production header
+timeout (read from src/common/limits.hpp), each on a fresh connection, side by side: a valid
+~200 KiB batch sent slowly for longer than the header timeout is answered 200 with every event
+accepted (the header timeout bounds the header, not the body); a body that stops arriving is
+answered 408 and the connection closed; a header that stops half-way is answered 408 after the
+header timeout; a connection that sends nothing is closed without an answer. Last, a 12 MB body
+sent whole by urllib (which reads nothing before it has sent everything) gets its 413 problem
+details, not a broken pipe: the server reads and discards the rest of a refused request.
+Standard library only.
 """
 
 import datetime
 import json
 import os
+import re
 import shutil
 import socket
 import sys
 import tempfile
+import threading
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support", "python"))
@@ -33,6 +48,26 @@ ADMIN_KEY = "nrb_admin_framing_" + os.urandom(16).hex()
 _YESTERDAY = datetime.datetime.now(datetime.timezone.utc).date() - datetime.timedelta(days=1)
 DAY = _YESTERDAY.isoformat()
 NEXT_DAY = (_YESTERDAY + datetime.timedelta(days=1)).isoformat()
+
+_LIMITS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "common", "limits.hpp")
+
+
+def limit(name):
+    """The integer constant `name` of src/common/limits.hpp (the server's production default)."""
+    with open(_LIMITS, encoding="utf-8") as handle:
+        found = re.search(rf"\b{name}\s*=\s*([0-9][0-9']*)\s*;", handle.read())
+    if not found:
+        raise SetupError(f"no integer limits::{name} in {_LIMITS}")
+    return int(found.group(1).replace("'", ""))
+
+
+# A new connection's header must arrive within this; the server under test keeps the default.
+HEADER_TIMEOUT_SECONDS = limit("header_timeout_seconds")
+# The server under test runs with this body inactivity timeout, so that a stalled body is answered
+# within seconds; the slow batch pauses a small fraction of it between its writes.
+BODY_INACTIVITY_SECONDS = 3
+SLOW_PAUSE_SECONDS = 0.1
+assert SLOW_PAUSE_SECONDS * 10 <= BODY_INACTIVITY_SECONDS
 
 
 class Connection:
@@ -70,6 +105,21 @@ class Connection:
             headers[name.strip().lower()] = value.strip()
         body = self.reader.read(int(headers.get("content-length", "0")))
         return status, headers, body
+
+
+def expect_problem(what, response, status, slug):
+    """The response is a `status` problem-details answer of type `slug`; returns its headers."""
+    got, headers, body = response
+    if got != status:
+        raise AssertionError(f"{what}: status {got}, expected {status}: {body[:500]!r}")
+    if not headers.get("content-type", "").startswith("application/problem+json"):
+        raise AssertionError(f"{what}: content type {headers.get('content-type')!r}")
+    problem = json.loads(body)
+    if problem.get("type") != f"https://neruba.dev/errors/{slug}" or problem.get("status") != status:
+        raise AssertionError(f"{what}: problem {problem}")
+    if not headers.get("x-request-id") or problem.get("request_id") != headers["x-request-id"]:
+        raise AssertionError(f"{what}: request id {headers.get('x-request-id')!r} / {problem.get('request_id')!r}")
+    return headers
 
 
 def request(method, target, key, body=None, chunks=None, extra_headers=()):
@@ -115,6 +165,123 @@ def call_json(port, method, target, key, body=None, expect=200):
     if status != expect:
         raise AssertionError(f"{method} {target}: status {status}, expected {expect}: {raw[:500]!r}")
     return json.loads(raw) if raw else None
+
+
+def slow_batch(port, key):
+    """A valid ~200 KiB batch on a fresh connection, sent for longer than the header timeout."""
+    body = events_body("slow", 2000)
+    if len(body) < 190_000:
+        raise AssertionError(f"the slow body is only {len(body)} bytes")
+    pieces = int((HEADER_TIMEOUT_SECONDS + 5) / SLOW_PAUSE_SECONDS)
+    connection = Connection(port)
+    try:
+        started = time.monotonic()
+        connection.send(request("POST", "/v1/events", key, body=body), pieces=pieces, pause=SLOW_PAUSE_SECONDS)
+        elapsed = time.monotonic() - started
+        if elapsed <= HEADER_TIMEOUT_SECONDS:
+            raise AssertionError(f"the slow batch took {elapsed:.1f} s, not more than the "
+                                 f"{HEADER_TIMEOUT_SECONDS} s header timeout")
+        expect_accepted(f"a {len(body)}-byte batch sent in {pieces} pieces over {elapsed:.1f} s",
+                        connection.response(), 2000)
+    finally:
+        connection.close()
+
+
+def expect_closed(what, connection):
+    """The server closes the connection (sends nothing more)."""
+    try:
+        rest = connection.reader.read()
+    except ConnectionResetError:
+        rest = b""
+    if rest:
+        raise AssertionError(f"{what}: the connection stayed open, then sent {rest[:200]!r}")
+
+
+def stalled_body(port, key):
+    """Header and half the body, then nothing: 408 after the inactivity timeout, then closed."""
+    data = request("POST", "/v1/events", key, body=events_body("stalled", 100))
+    connection = Connection(port)
+    try:
+        connection.send(data[:len(data) // 2])
+        started = time.monotonic()
+        response = connection.response()
+        elapsed = time.monotonic() - started
+        expect_problem("a stalled body", response, 408, "request-timeout")
+        if not BODY_INACTIVITY_SECONDS - 0.5 <= elapsed < HEADER_TIMEOUT_SECONDS:
+            raise AssertionError(f"a stalled body: answered after {elapsed:.1f} s, expected about "
+                                 f"{BODY_INACTIVITY_SECONDS} s")
+        expect_closed("a stalled body", connection)
+    finally:
+        connection.close()
+
+
+def stalled_header(port, key):
+    """Half a header, then nothing: 408 once the header timeout has passed, then closed."""
+    data = request("POST", "/v1/events", key, body=events_body("half-header", 1))
+    connection = Connection(port)
+    try:
+        started = time.monotonic()
+        connection.send(data[:data.index(b"\r\n\r\n") // 2])
+        response = connection.response()
+        elapsed = time.monotonic() - started
+        expect_problem("a stalled header", response, 408, "request-timeout")
+        if elapsed < HEADER_TIMEOUT_SECONDS - 0.5:
+            raise AssertionError(f"a stalled header: answered after {elapsed:.1f} s, before the "
+                                 f"{HEADER_TIMEOUT_SECONDS} s header timeout")
+        expect_closed("a stalled header", connection)
+    finally:
+        connection.close()
+
+
+def silent_connection(port):
+    """A connection that sends nothing is closed without an answer after the header timeout."""
+    connection = Connection(port)
+    try:
+        started = time.monotonic()
+        expect_closed("a silent connection", connection)
+        elapsed = time.monotonic() - started
+        if elapsed < HEADER_TIMEOUT_SECONDS - 0.5:
+            raise AssertionError(f"a silent connection: closed after {elapsed:.1f} s")
+    finally:
+        connection.close()
+
+
+def side_by_side(*calls):
+    """Runs the (function, *args) calls in threads at once; when all are done, raises naming each
+    one that failed."""
+    failures = []
+
+    def call(function, args):
+        try:
+            function(*args)
+        except Exception as error:  # noqa: BLE001 - reported below, with its test
+            failures.append(f"{function.__name__}: {type(error).__name__}: {error}")
+
+    threads = [threading.Thread(target=call, args=(function, args), daemon=True) for function, *args in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise AssertionError("; ".join(failures))
+
+
+def oversized_with_urllib(port, key):
+    """A 12 MB body sent whole by urllib.request gets the 413 problem details."""
+    body = b" " * (12 * 1000 * 1000)
+    call = urllib.request.Request(f"http://127.0.0.1:{port}/v1/events", data=body, method="POST",
+                                  headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(call, timeout=30) as answer:
+            raise AssertionError(f"a 12 MB body: status {answer.status}, expected 413")
+    except urllib.error.HTTPError as refused:
+        response = (refused.code, {k.lower(): v for k, v in refused.headers.items()}, refused.read())
+    except urllib.error.URLError as error:
+        raise AssertionError(f"a 12 MB body sent with urllib: no answer, {error.reason!r}") from None
+    headers = expect_problem("a 12 MB body sent with urllib", response, 413, "payload-too-large")
+    if headers.get("connection", "").lower() != "close":
+        raise AssertionError(f"a 12 MB body: Connection {headers.get('connection')!r}, expected close")
 
 
 def run(port):
@@ -163,13 +330,21 @@ def run(port):
     finally:
         connection.close()
 
+    # Timeouts, each on a fresh connection, at the same time (the slowest takes ~15 s).
+    side_by_side((slow_batch, port, key), (stalled_body, port, key), (stalled_header, port, key),
+                 (silent_connection, port))
+    sent += 2000
+    oversized_with_urllib(port, key)  # nothing of it is stored
+
     target = (f"/v1/customers/acme/usage?from={urllib.parse.quote(DAY + 'T00:00:00Z')}"
               f"&to={urllib.parse.quote(NEXT_DAY + 'T00:00:00Z')}")
     usage = call_json(port, "GET", target, key)
     calls = [m for m in usage["meters"] if m["meter"] == "calls"]
     if not calls or calls[0]["events"] != sent or str(calls[0]["value"]) != str(sent):
         raise AssertionError(f"usage counts {calls}, expected {sent} events")
-    print(f"http framing: {sent} events over chunked, trickled, pipelined and whole bodies; usage exact")
+    print(f"http framing: {sent} events over chunked, trickled, pipelined, whole and slow bodies; usage "
+          f"exact; stalled body and header answered 408, a silent connection closed; a 12 MB body "
+          f"sent with urllib answered 413")
 
 
 def main():
@@ -183,7 +358,8 @@ def main():
         data_dir = os.path.join(temp_dir, "data")
         os.makedirs(data_dir)
         server = neruba_testing.Server(os.path.abspath(sys.argv[1]), database.url, data_dir,
-                                       os.path.join(temp_dir, "server.log"), ADMIN_KEY)
+                                       os.path.join(temp_dir, "server.log"), ADMIN_KEY,
+                                       ["--body-inactivity-timeout", str(BODY_INACTIVITY_SECONDS)])
         server.start()
         run(server.port)
         status = server.terminate()

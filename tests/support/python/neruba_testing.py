@@ -113,7 +113,8 @@ def free_port():
 
 
 class Server:
-    """`neruba serve --listen 127.0.0.1:<port>` on one database, its output appended to log_path.
+    """`neruba serve --listen 127.0.0.1:<port>` on one database, its output appended to log_path;
+    `serve_args` are more `neruba serve` options (e.g. ["--body-inactivity-timeout", "3"]).
 
     Subclasses may override spawn() (e.g. to pick another port) and the start() retry settings.
     """
@@ -121,8 +122,9 @@ class Server:
     start_attempts = 3   # start(): spawns tried before giving up on a server that keeps exiting
     start_pause = 0.0    # start(): seconds between two attempts
 
-    def __init__(self, binary, db_url, data_dir, log_path, admin_key):
+    def __init__(self, binary, db_url, data_dir, log_path, admin_key, serve_args=()):
         self.binary = binary
+        self.serve_args = list(serve_args)
         self.db_url = db_url
         self.data_dir = data_dir
         self.log_path = log_path
@@ -138,7 +140,7 @@ class Server:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [self.binary, "serve", "--listen", f"127.0.0.1:{self.port}", "--data-dir", self.data_dir,
-                 "--db", self.db_url, "--threads", "4"],
+                 "--db", self.db_url, "--threads", "4", *self.serve_args],
                 env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         return self.process
 
