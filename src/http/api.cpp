@@ -256,7 +256,10 @@ Response Api::handle(const Request& request) {
     }
   } catch (const storage::StorageError& failure) {
     log::error("storage failure", {{"request_id", request_id}, {"error", failure.what()}});
-    const bool unavailable = failure.kind() != storage::StorageError::Kind::other;
+    // Only a database that cannot answer now (down, or a deadlock / serialization failure) is worth
+    // a retry; any other storage failure is a bug to report, not to retry.
+    const bool unavailable = failure.kind() == storage::StorageError::Kind::unavailable ||
+                             failure.kind() == storage::StorageError::Kind::serialization;
     response =
         problem_response(Error::make(unavailable ? ErrorCode::unavailable : ErrorCode::internal,
                                      unavailable ? "The database is unavailable; retry shortly."

@@ -62,7 +62,10 @@ Result<storage::CustomerRecord> create(storage::Tx& tx, const RequestContext& ct
     return Error::invalid({FieldError{
         "external_id", "invalid_value", "must be " + std::string(identifier_rule), {}}});
   }
-  const auto tenant = storage::tenants::find(tx, ctx.principal.tenant);
+  // The tenant row, locked before the insert (audit::append locks it anyway): whoever creates a
+  // customer of the tenant holds it first, so two creators of two customers cannot each hold one
+  // customer's key while waiting for the other's row (a deadlock on PostgreSQL).
+  const auto tenant = storage::tenants::find_for_update(tx, ctx.principal.tenant);
   if (!tenant) return Error::not_found("The tenant");
   storage::CustomerRecord record{ctx.principal.tenant,
                                  CustomerId(ctx.new_id(id_prefix::customer)),
@@ -85,10 +88,17 @@ Result<storage::CustomerRecord> find_or_create(storage::Tx& tx, const RequestCon
   if (auto found = storage::customers::find_by_external_id(tx, tenant, customer.external_id)) {
     return std::move(*found);
   }
+  // Creators of the tenant's customers take turns on the tenant row (create locks it first): once
+  // it is this transaction's, a customer another creator committed meanwhile is visible.
+  if (!storage::tenants::find_for_update(tx, tenant)) return Error::not_found("The tenant");
+  if (auto found = storage::customers::find_by_external_id(tx, tenant, customer.external_id)) {
+    return std::move(*found);
+  }
   auto created = create(tx, ctx, customer);
   if (created || created.error().code != ErrorCode::already_exists) return created;
-  // Another transaction inserted it while this one waited on its unique key, and committed: use
-  // that customer (PostgreSQL's READ COMMITTED: this statement sees the committed row).
+  // Another transaction inserted it without waiting for the tenant row, and committed while this
+  // one waited on its unique key: use that customer (PostgreSQL's READ COMMITTED: this statement
+  // sees the committed row).
   auto winner = storage::customers::find_by_external_id(tx, tenant, customer.external_id);
   NERUBA_ASSERT_MSG(winner.has_value(), "an external id refused as taken is not stored");
   return std::move(*winner);

@@ -58,7 +58,7 @@ struct Fresh {
 struct TenantWrites {
   std::vector<storage::MeterRecord> meters;
   // Every bucket this transaction touches (by bucket_key()), loaded once (under
-  // usage::lock_for_merge), holding its new total: what was stored plus this transaction's
+  // locks::bucket_merge), holding its new total: what was stored plus this transaction's
   // events. Written back at the end.
   std::unordered_map<std::string, storage::UsageBucket> buckets;
   std::unordered_set<std::string> distinct;  // bucket_key() \0 value
@@ -368,9 +368,11 @@ void Pipeline::writer_loop() {
                              "This batch took longer than its Idempotency-Key lease and another "
                              "request with the key took over; nothing of this one was stored."));
         } catch (const std::exception& again) {
-          const bool unavailable = dynamic_cast<const storage::StorageError*>(&again) != nullptr &&
-                                   static_cast<const storage::StorageError&>(again).kind() !=
-                                       storage::StorageError::Kind::other;
+          const auto* storage_error = dynamic_cast<const storage::StorageError*>(&again);
+          const bool unavailable =
+              storage_error != nullptr &&
+              (storage_error->kind() == storage::StorageError::Kind::unavailable ||
+               storage_error->kind() == storage::StorageError::Kind::serialization);
           finish(*single.front(),
                  Error::make(unavailable ? ErrorCode::unavailable : ErrorCode::internal,
                              unavailable
@@ -588,7 +590,7 @@ void Pipeline::process_events(storage::Tx& tx, std::size_t job_index, Job& job,
 }
 
 // Counts each tenant's fresh events into their buckets and writes the buckets back. Runs after
-// every event of the transaction is inserted, under usage::lock_for_merge (taken here, in tenant
+// every event of the transaction is inserted, under locks::bucket_merge (taken here, in tenant
 // order, so concurrent writers never wait for each other in a cycle). Usually every event fits:
 // each tenant's events are summed per bucket and the sums of all tenants added to the stored
 // totals in one pass, inside the upserts, without reading a bucket first. When some total would
@@ -720,11 +722,15 @@ void Pipeline::write_group(std::vector<std::unique_ptr<Job>>& group) {
   for (const auto& [tenant, tenant_writes] : writes) {
     copy_planned(*tx, TenantId(tenant), tenant_writes, group, copied);
   }
-  for (std::size_t j = 0; j < group.size(); ++j) {
-    Job& job = *group[j];
-    outcomes[j] = job.batch.rejected;
-    process_events(*tx, j, job, writes.at(job.ctx.principal.tenant.str()), copied[j], outcomes[j],
-                   created);
+  // Tenant by tenant in id order (a tenant's jobs in the order they came): a writer that creates
+  // customers locks their tenants' rows in the order every writer does, so two writers never wait
+  // for each other in a cycle.
+  for (auto& [tenant, tenant_writes] : writes) {
+    for (const std::size_t j : tenant_writes.jobs) {
+      Job& job = *group[j];
+      outcomes[j] = job.batch.rejected;
+      process_events(*tx, j, job, tenant_writes, copied[j], outcomes[j], created);
+    }
   }
   // Pre-aggregated usage, in the same transaction as the events it counts.
   count_fresh(*tx, writes, outcomes, accepted);

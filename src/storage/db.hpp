@@ -1,7 +1,7 @@
 #pragma once
-// The SQL seam shared by both backends. Repositories (storage/repositories.hpp) are written once
-// against this interface with `$1`-style placeholders, which PostgreSQL and SQLite both accept;
-// where the dialects disagree, a repository asks `dialect()`.
+// The SQL seam shared by both backends. Repositories (one per aggregate: storage/tenants.hpp, …)
+// are written once against this interface with `$1`-style placeholders, which PostgreSQL and
+// SQLite both accept; where the dialects disagree, a repository asks `dialect()`.
 #include <cstdint>
 #include <memory>
 #include <optional>

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <future>
 #include <thread>
 
 #include "http_test_support.hpp"
@@ -55,20 +56,43 @@ TEST_P(ConcurrentRequests, ParallelWritesAndAdminReadsKeepTheChainContiguous) {
   EXPECT_EQ(audit_count(b.id), 2 + 2 * kPerThread + kPerThread);
 }
 
+// Two requests with one Idempotency-Key, the second sent while the first is held inside its
+// request — after its claim, before its write (the FaultyDb gate on its second write transaction):
+// the second is refused 409 in flight, and once the first goes on, it creates the customer once
+// and a third request replays it. The interleaving is forced, on both backends.
+TEST_P(ConcurrentRequests, ASecondRequestWhileTheFirstIsInFlightIsRefused) {
+  const Tenant tenant = make_tenant("Acme");
+  // The first request's write transactions: its claim, then its work — held at the second.
+  const auto held = api().faults().pause_once(is(Operation::begin_write), 1);
+  auto first = std::async(std::launch::async, [&] {
+    return create_customer(tenant, "raced", "", {{"Idempotency-Key", "race-1"}});
+  });
+  ASSERT_TRUE(held->wait_until_reached()) << "the first request never reached its write";
+  const auto second = create_customer(tenant, "raced", "", {{"Idempotency-Key", "race-1"}});
+  expect_problem(second, 409, "idempotency-request-in-flight");
+  EXPECT_EQ(customer_count(tenant.id), 0);
+  held->open();
+  const auto original = first.get();
+  ASSERT_EQ(original.status, 201) << original.body;
+  EXPECT_EQ(original.header("Idempotent-Replayed"), nullptr);
+  const auto third = create_customer(tenant, "raced", "", {{"Idempotency-Key", "race-1"}});
+  EXPECT_EQ(third.status, 201);
+  ASSERT_NE(third.header("Idempotent-Replayed"), nullptr);
+  EXPECT_EQ(third.body, original.body);
+  EXPECT_EQ(customer_count(tenant.id), 1);
+  std::int64_t created = 0;
+  for (const auto& record : audit_trail(tenant)) {
+    created += text_of(record, "action") == "customer.created" ? 1 : 0;
+  }
+  EXPECT_EQ(created, 1);
+}
+
 TEST_P(ConcurrentRequests, RacingTheSameIdempotencyKeyCreatesOneCustomer) {
   const Tenant tenant = make_tenant("Acme");
   constexpr int kThreads = 6;
-  std::vector<TestResponse> responses(kThreads);
-  std::atomic<int> ready{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      ++ready;
-      while (ready.load() < kThreads) std::this_thread::yield();
-      responses[t] = create_customer(tenant, "raced", "", {{"Idempotency-Key", "race-1"}});
-    });
-  }
-  for (auto& thread : threads) thread.join();
+  const auto responses = run_together(kThreads, [&](int) {
+    return create_customer(tenant, "raced", "", {{"Idempotency-Key", "race-1"}});
+  });
 
   EXPECT_EQ(customer_count(tenant.id), 1);
   int originals = 0;

@@ -5,11 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <set>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -20,6 +22,24 @@
 #include "support/test_db.hpp"
 
 namespace neruba::test::http_tests {
+
+// Runs `request(t)` on `threads` threads released together (each waits until all are started),
+// and returns the responses by thread: as many requests in flight at once as the machine allows.
+template <typename Request>
+std::vector<TestResponse> run_together(int threads, Request request) {
+  std::vector<TestResponse> responses(static_cast<std::size_t>(threads));
+  std::atomic<int> ready{0};
+  std::vector<std::thread> running;
+  for (int t = 0; t < threads; ++t) {
+    running.emplace_back([&, t] {
+      ++ready;
+      while (ready.load() < threads) std::this_thread::yield();
+      responses[static_cast<std::size_t>(t)] = request(t);
+    });
+  }
+  for (auto& thread : running) thread.join();
+  return responses;
+}
 
 inline constexpr const char* kAllScopes = R"(["ingest","read","write","operator"])";
 inline constexpr const char* kErrorTypePrefix = "https://neruba.dev/errors/";
@@ -39,7 +59,6 @@ struct Key {
   std::string secret;
   std::string name;
 };
-
 
 inline std::string percent_encode(std::string_view text) {
   static constexpr char kHex[] = "0123456789ABCDEF";

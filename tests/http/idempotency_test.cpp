@@ -4,7 +4,9 @@
 // idempotency-request-in-flight until its lease runs out; a failed request frees its key.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <thread>
 
 #include "domain/time.hpp"
 #include "http_test_support.hpp"
@@ -294,6 +296,107 @@ TEST_P(Idempotency, KeyOnAGetIsIgnored) {
   EXPECT_EQ(listed.status, 200) << listed.body;
   EXPECT_EQ(listed.header("Idempotent-Replayed"), nullptr);
   EXPECT_EQ(member(listed.json, "data").items().size(), 1u);
+}
+
+// --- a claim is its own request's (issue 15, defect 2) -------------------------------------------
+
+// The interleaving that ran one key twice, forced step by step: a failed request's claim is
+// released, another request claims the key, and then a late second release of the first claim
+// (the failed request released twice) must not free the second request's claim — the third
+// request finds the key in flight, and only the second one's work completes it.
+TEST_P(Idempotency, AReleaseFreesOnlyTheClaimOfTheRequestThatTookIt) {
+  const auto ids = make_random_id_generator();
+  const Instant now = api().clock().now();
+  const auto claim_of = [&](const std::string& hash) {
+    services::IdempotencyClaim claim;
+    claim.scope = TenantId(tenant_.id);
+    claim.key = "k-owned";
+    claim.request_hash = hash;
+    return claim;
+  };
+  auto failed = claim_of("hash-of-an-invalid-request");
+  ASSERT_TRUE(services::claim_idempotency_key(db(), failed, now, *ids).ok());
+  ASSERT_FALSE(failed.token.empty());
+  services::release_idempotency_key(db(), failed);
+
+  auto second = claim_of("hash-of-a-valid-request");
+  const auto claimed = services::claim_idempotency_key(db(), second, now, *ids);
+  ASSERT_TRUE(claimed.ok());
+  ASSERT_FALSE(claimed.value().has_value()) << "the released key is free";
+  EXPECT_NE(second.token, failed.token);
+
+  services::release_idempotency_key(db(), failed);  // late, and not its claim any more
+  auto third = claim_of("hash-of-a-valid-request");
+  const auto refused = services::claim_idempotency_key(db(), third, now, *ids);
+  ASSERT_FALSE(refused.ok()) << "the second request's claim was freed by the first's release";
+  EXPECT_EQ(refused.error().code, ErrorCode::idempotency_in_flight);
+
+  // The first request can complete nothing; the second completes its own claim.
+  {
+    auto tx = db().begin(storage::TxMode::write);
+    EXPECT_FALSE(services::complete_idempotency_key(*tx, failed, {201, "{}"}).ok());
+    EXPECT_TRUE(services::complete_idempotency_key(*tx, second, {201, R"({"id":"x"})"}).ok());
+    tx->commit();
+  }
+  const auto replay = services::claim_idempotency_key(db(), third, now, *ids);
+  ASSERT_TRUE(replay.ok());
+  ASSERT_TRUE(replay.value().has_value());
+  EXPECT_EQ(replay.value()->body, R"({"id":"x"})");
+}
+
+// A failed request releases its claim exactly once, at the edge: one DELETE of its key.
+TEST_P(Idempotency, AFailedRequestReleasesItsClaimOnce) {
+  const std::size_t before = api().faults().count(Operation::statement);
+  std::size_t releases = 0;
+  api().faults().fail_always([&](const OperationInfo& info) {
+    if (info.operation == Operation::statement &&
+        info.sql.find("DELETE FROM idempotency_keys") != std::string_view::npos) {
+      ++releases;
+    }
+    return false;  // counts, never fails
+  });
+  const auto invalid = api().post("/v1/tenants/" + tenant_.id + "/api-keys", test_admin_key,
+                                  R"({"name":"k","scopes":["bogus"]})", key("k-once"));
+  EXPECT_EQ(invalid.status, 422) << invalid.body;
+  EXPECT_EQ(releases, 1u);
+  EXPECT_GT(api().faults().count(Operation::statement), before);
+  // The key is free again: a corrected request goes through.
+  const auto valid = api().post("/v1/tenants/" + tenant_.id + "/api-keys", test_admin_key,
+                                R"({"name":"k","scopes":["read"]})", key("k-once-2"));
+  EXPECT_EQ(valid.status, 201) << valid.body;
+}
+
+// The outside probe, as a stress test: 16 concurrent key creations with one Idempotency-Key, half
+// with a valid body and half with an invalid one. However they interleave, at most one creates a
+// key (a fresh 201, not replayed), and exactly as many keys exist as fresh 201s came back; every
+// other answer is a replay of it, a 409 (in flight, or the key used with another body) or the
+// invalid body's 422.
+TEST_P(Idempotency, ConcurrentValidAndInvalidRequestsWithOneKeyRunItOnce) {
+  constexpr int kThreads = 16;
+  constexpr int kRounds = 15;
+  for (int round = 0; round < kRounds; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    const Tenant tenant = make_tenant("Round " + std::to_string(round));
+    const std::string path = "/v1/tenants/" + tenant.id + "/api-keys";
+    const auto keys_before = api().get(path + "?limit=1000", test_admin_key);
+    const std::size_t existing = member(keys_before.json, "data").items().size();
+    const auto responses = run_together(kThreads, [&](int t) {
+      return api().post(path, test_admin_key,
+                        t % 2 == 0 ? R"({"name":"raced","scopes":["read"]})"
+                                   : R"({"name":"raced","scopes":["bogus"]})",
+                        key("k-raced"));
+    });
+    int fresh = 0;
+    for (const auto& response : responses) {
+      if (response.status == 201 && response.header("Idempotent-Replayed") == nullptr) ++fresh;
+      EXPECT_TRUE(response.status == 201 || response.status == 409 || response.status == 422)
+          << response.body;
+    }
+    EXPECT_LE(fresh, 1);
+    const auto keys_after = api().get(path + "?limit=1000", test_admin_key);
+    EXPECT_EQ(member(keys_after.json, "data").items().size() - existing,
+              static_cast<std::size_t>(fresh));
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, Idempotency, ::testing::ValuesIn(test_backends()), backend_name);

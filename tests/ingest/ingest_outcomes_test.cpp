@@ -113,7 +113,7 @@ class IngestOutcomes : public IngestTest {
   std::unique_ptr<IdGenerator> ids_ = make_random_id_generator();
 
   // PostgreSQL: returns once `count` requests for an advisory lock of this database wait (ingest
-  // and meter creation coordinate on advisory locks, storage::meters::lock); fails the test if
+  // and meter creation coordinate on advisory locks, storage/locks.hpp); fails the test if
   // they do not within 10 s. SQLite: a pause for the other threads to reach the write lock.
   static void wait_for_advisory_waiters(storage::Tx& tx, std::int64_t count) {
     if (tx.dialect() != storage::Dialect::postgres) {

@@ -24,9 +24,10 @@ std::string TestResponse::field(std::string_view key) const {
 
 TestApi::TestApi(Backend backend)
     : database_(backend),
+      faults_(database_.db()),
       clock_(*domain::parse_rfc3339("2026-01-05T10:00:00Z")),
       ids_(make_random_id_generator()),
-      api_(std::make_unique<http::Api>(database_.db(), clock_, *ids_,
+      api_(std::make_unique<http::Api>(faults_, clock_, *ids_,
                                        crypto::sha256_hex(test_admin_key))) {}
 
 TestResponse TestApi::call(const std::string& method, const std::string& target,

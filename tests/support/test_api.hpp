@@ -8,6 +8,7 @@
 #include "common/clock.hpp"
 #include "http/api.hpp"
 #include "json/json.hpp"
+#include "support/faulty_db.hpp"
 #include "support/test_db.hpp"
 
 namespace neruba::test {
@@ -63,11 +64,15 @@ class TestApi {
   std::string create_key(const std::string& tenant_id, const std::string& scopes);
 
   TestDatabase& database() { return database_; }
+  // The Db the API runs on: the test database behind a FaultyDb, through which a test fails or
+  // pauses chosen operations (no rule is armed unless the test arms one).
+  FaultyDb& faults() { return faults_; }
   http::Api& api() { return *api_; }
   ManualClock& clock() { return clock_; }
 
  private:
   TestDatabase database_;
+  FaultyDb faults_;
   ManualClock clock_;
   std::unique_ptr<IdGenerator> ids_;
   std::unique_ptr<http::Api> api_;
