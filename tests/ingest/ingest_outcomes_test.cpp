@@ -112,26 +112,26 @@ class IngestOutcomes : public IngestTest {
 
   std::unique_ptr<IdGenerator> ids_ = make_random_id_generator();
 
-  // PostgreSQL: returns once `count` requests for an advisory lock of this database wait (ingest
-  // and meter creation coordinate on advisory locks, storage/locks.hpp); fails the test if
-  // they do not within 10 s. SQLite: a pause for the other threads to reach the write lock.
-  static void wait_for_advisory_waiters(storage::Tx& tx, std::int64_t count) {
-    if (tx.dialect() != storage::Dialect::postgres) {
-      std::this_thread::sleep_for(200ms);
-      return;
-    }
+  // Returns once `count` transactions wait for the one `tx` holds; fails the test if they do not
+  // within 10 s. PostgreSQL: requests for an advisory lock of this database (ingest and meter
+  // creation coordinate on advisory locks, storage/locks.hpp). SQLite: threads waiting for its one
+  // writer connection, which `tx` holds (FaultyDb::writers_waiting: every writer of the test —
+  // the API's and any Pipeline built on api().faults() — begins its transactions through it).
+  void wait_for_advisory_waiters(storage::Tx& tx, std::int64_t count) {
     std::int64_t waiting = 0;
     for (int i = 0; i < 1000; ++i) {
-      waiting = tx.query(
-                      "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
-                      "AND database = (SELECT oid FROM pg_database WHERE datname = "
-                      "current_database())")
-                    .at(0)
-                    .integer(0);
+      waiting = tx.dialect() == storage::Dialect::postgres
+                    ? tx.query(
+                            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT "
+                            "granted AND database = (SELECT oid FROM pg_database WHERE datname = "
+                            "current_database())")
+                          .at(0)
+                          .integer(0)
+                    : static_cast<std::int64_t>(api().faults().writers_waiting());
       if (waiting >= count) return;
       std::this_thread::sleep_for(10ms);
     }
-    ADD_FAILURE() << waiting << " advisory lock requests wait, expected " << count;
+    ADD_FAILURE() << waiting << " transactions wait, expected " << count;
   }
 
   Tenant tenant_;
@@ -702,7 +702,7 @@ TEST_P(IngestOutcomes, QuotesAndBackslashesInPropertiesRoundTrip) {
 // time; were they to end, later batches would never be answered (a writer lost this way once
 // halved PostgreSQL's ingest rate in about a third of benchmark runs).
 TEST_P(IngestOutcomes, AWriterThatFindsTheQueueEmptiedKeepsWriting) {
-  services::ingest::Pipeline pipeline(db(), 4, 2);
+  services::ingest::Pipeline pipeline(api().faults(), 4, 2);
   const auto job_of = [&](const std::string& id) {
     const auto parsed = services::ingest::parse_batch(
         batch_json({call(id, "1")}), services::ingest::IngestSettings{}, instant(kNow));
@@ -864,7 +864,7 @@ class QueuedBatches : public IngestOutcomes {
   std::vector<Reply> write_queued(std::vector<std::vector<std::string>> batches,
                                   const std::vector<const Tenant*>& owners = {},
                                   std::size_t events_per_commit_max = 20'000) {
-    services::ingest::Pipeline pipeline(db(), events_per_commit_max, 1);
+    services::ingest::Pipeline pipeline(api().faults(), events_per_commit_max, 1);
     auto hold = db().begin(storage::TxMode::write);
     storage::locks::meters_exclusive(*hold,
                                      TenantId(tenant_.id));  // PostgreSQL; SQLite: the write lock
@@ -940,7 +940,7 @@ TEST_P(RefusedBatches, ABatchTheDatabaseRefusesFailsAloneInItsCommit) {
         "refuse_events()");
     tx->commit();
   }
-  services::ingest::Pipeline pipeline(db(), 20'000, 1);
+  services::ingest::Pipeline pipeline(api().faults(), 20'000, 1);
   // The writer is held on a first batch of the neighbour, so the next two share one commit.
   auto hold = db().begin(storage::TxMode::write);
   storage::locks::meters_exclusive(*hold, TenantId(other.id));
