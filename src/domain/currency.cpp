@@ -135,4 +135,10 @@ MoneyResult parse_amount(std::string_view text, std::string_view currency) {
   return round_to_minor_unit(*parsed, currency, RoundingMode::half_even);
 }
 
+std::optional<Currency> Currency::of(std::string_view code) {
+  const auto digits = domain::minor_unit_digits(code);
+  if (!digits) return std::nullopt;
+  return Currency(std::string(code), *digits);
+}
+
 }  // namespace neruba::domain

@@ -52,6 +52,32 @@ MoneyResult round_to_minor_unit(const Decimal& amount, std::string_view currency
 // round_to_minor_unit, as text: "100.00", JPY "2", KWD "0.004".
 MoneyTextResult format_amount(const Decimal& amount, std::string_view currency, RoundingMode mode);
 
+// An ISO 4217 currency this table knows (minor_unit_digits has it): made only by Currency::of, so a
+// Currency in hand is always a known code with a known minor unit.
+class Currency {
+ public:
+  static std::optional<Currency> of(std::string_view code);
+  const std::string& code() const { return code_; }
+  int minor_unit_digits() const { return digits_; }
+  friend bool operator==(const Currency& a, const Currency& b) { return a.code_ == b.code_; }
+
+ private:
+  Currency(std::string code, int digits) : code_(std::move(code)), digits_(digits) {}
+  std::string code_;
+  int digits_ = 0;
+};
+
+// An amount of money: an exact decimal in one currency — never a floating-point number.
+struct Money {
+  Decimal amount;
+  Currency currency;
+
+  // The amount rounded once to the currency's minor unit, as the API shows it ("12.50", JPY "2").
+  MoneyTextResult format(RoundingMode mode = RoundingMode::half_even) const {
+    return format_amount(amount, currency.code(), mode);
+  }
+};
+
 // A money amount supplied by an API client, as a decimal string. Fewer fraction digits than the
 // currency's are accepted and padded ("12.5" USD → 12.50); more are rejected, even zeros ("1.000"
 // USD), because silently rounding what a client sent would change the amount it meant. No exponent.

@@ -29,7 +29,7 @@ json::Value customer_document(const storage::CustomerRecord& customer) {
   out.set("id", json::Value::string(customer.id.str()));
   out.set("external_id", json::Value::string(customer.external_id));
   out.set("name", json::Value::string(customer.name));
-  out.set("currency", json::Value::string(customer.currency));
+  out.set("currency", json::Value::string(customer.currency.code()));
   out.set("timezone", json::Value::string(customer.timezone));
   out.set("metadata", customer.metadata);
   out.set("created_at", json::Value::string(domain::format_rfc3339(customer.created_at)));

@@ -15,8 +15,8 @@ namespace neruba::services::customers {
 struct NewCustomer {
   std::string external_id;
   std::string name;
-  std::optional<std::string> currency;  // the tenant's when absent
-  std::optional<std::string> timezone;  // the tenant's when absent
+  std::optional<domain::Currency> currency;  // the tenant's when absent
+  std::optional<std::string> timezone;       // the tenant's when absent
   json::Value metadata = json::Value::object();
   // Kept in the audit record: why the customer was created (ingest says it created it).
   std::optional<std::string> justification;

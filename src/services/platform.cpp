@@ -47,7 +47,7 @@ json::Value tenant_document(const storage::TenantRecord& tenant) {
   json::Value out = json::Value::object();
   out.set("id", json::Value::string(tenant.id.str()));
   out.set("name", json::Value::string(tenant.name));
-  out.set("currency", json::Value::string(tenant.currency));
+  out.set("currency", json::Value::string(tenant.currency.code()));
   out.set("timezone", json::Value::string(tenant.timezone));
   out.set("settings", tenant.settings);
   out.set("created_at", json::Value::string(domain::format_rfc3339(tenant.created_at)));
@@ -115,7 +115,7 @@ Result<storage::TenantRecord> create_tenant(storage::Tx& tx, const RequestContex
   if (!errors.empty()) return Error::invalid(std::move(errors));
   storage::TenantRecord tenant{TenantId(ctx.new_id(id_prefix::tenant)),
                                *name,
-                               currency.value_or("USD"),
+                               currency.value_or(*domain::Currency::of("USD")),
                                timezone.value_or("UTC"),
                                std::move(tenant_settings),
                                ctx.now};

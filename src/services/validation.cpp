@@ -5,14 +5,15 @@
 
 namespace neruba::services {
 
-std::optional<std::string> read_currency(json::ObjectReader& reader, std::string_view name,
-                                         bool required) {
-  auto code = required ? reader.required_string(name, 3) : reader.optional_string(name, 3);
-  if (code && !domain::is_known_currency(*code)) {
+std::optional<domain::Currency> read_currency(json::ObjectReader& reader, std::string_view name,
+                                              bool required) {
+  const auto code = required ? reader.required_string(name, 3) : reader.optional_string(name, 3);
+  if (!code) return std::nullopt;
+  auto currency = domain::Currency::of(*code);
+  if (!currency) {
     reader.add_error(name, "invalid_value", "must be an ISO 4217 currency code such as \"USD\"");
-    return std::nullopt;
   }
-  return code;
+  return currency;
 }
 
 std::optional<std::string> read_timezone(json::ObjectReader& reader, std::string_view name,

@@ -3,13 +3,14 @@
 #include <optional>
 #include <string>
 
+#include "domain/currency.hpp"
 #include "json/reader.hpp"
 
 namespace neruba::services {
 
 // Reads an optional ISO 4217 code; reports unknown codes.
-std::optional<std::string> read_currency(json::ObjectReader& reader, std::string_view name,
-                                         bool required);
+std::optional<domain::Currency> read_currency(json::ObjectReader& reader, std::string_view name,
+                                              bool required);
 // Reads an optional IANA time zone name; reports unknown zones.
 std::optional<std::string> read_timezone(json::ObjectReader& reader, std::string_view name,
                                          bool required);

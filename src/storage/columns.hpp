@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "common/crypto.hpp"
+#include "domain/currency.hpp"
 #include "domain/decimal.hpp"
 #include "storage/db.hpp"
 
@@ -35,6 +36,14 @@ inline std::optional<domain::Decimal> stored_decimal(const std::optional<std::st
 // backends report that error as StorageError::Kind::decimal_overflow.
 inline constexpr std::string_view decimal_sum_overflow =
     "neruba_decimal_sum: the total overflows 36 significant digits";
+
+// A stored currency code; a code this build does not know is corruption.
+inline domain::Currency stored_currency(const std::string& code) {
+  auto currency = domain::Currency::of(code);
+  if (!currency)
+    throw StorageError(StorageError::Kind::other, "stored currency is unknown: " + code);
+  return std::move(*currency);
+}
 
 // Group keys longer than this many bytes are stored as group_key_digest() in the key column and
 // in full beside it (group_value): every backend's index takes the key column then (PostgreSQL's

@@ -1,6 +1,7 @@
 #include "storage/customers.hpp"
 
 #include "domain/time.hpp"
+#include "storage/columns.hpp"
 #include "storage/sql_util.hpp"
 
 namespace neruba::storage::customers {
@@ -17,7 +18,7 @@ CustomerRecord customer_from_row(const Row& row) {
                         CustomerId(row.text(1)),
                         row.text(2),
                         row.text(3),
-                        row.text(4),
+                        columns::stored_currency(row.text(4)),
                         row.text(5),
                         sql::parse_stored_json(row.text(6)),
                         from_unix_micros(row.integer(7))};
@@ -30,7 +31,7 @@ bool insert(Tx& tx, const CustomerRecord& c) {
              "INSERT INTO customers (tenant_id, customer_id, external_id, name, currency, "
              "timezone, metadata, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT "
              "DO NOTHING",
-             {c.tenant.str(), c.id.str(), c.external_id, c.name, c.currency, c.timezone,
+             {c.tenant.str(), c.id.str(), c.external_id, c.name, c.currency.code(), c.timezone,
               json::serialize(c.metadata), to_unix_micros(c.created_at)}) == 1;
 }
 

@@ -6,6 +6,7 @@
 
 #include "common/clock.hpp"
 #include "common/ids.hpp"
+#include "domain/currency.hpp"
 #include "json/json.hpp"
 #include "storage/db.hpp"
 
@@ -16,7 +17,7 @@ struct CustomerRecord {
   CustomerId id;
   std::string external_id;
   std::string name;
-  std::string currency;
+  domain::Currency currency;
   std::string timezone;
   json::Value metadata;  // an object of string values
   Instant created_at;

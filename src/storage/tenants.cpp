@@ -1,6 +1,7 @@
 #include "storage/tenants.hpp"
 
 #include "domain/time.hpp"
+#include "storage/columns.hpp"
 #include "storage/sql_util.hpp"
 
 namespace neruba::storage::tenants {
@@ -15,7 +16,7 @@ constexpr std::string_view tenant_columns =
 TenantRecord tenant_from_row(const Row& row) {
   return TenantRecord{TenantId(row.text(0)),
                       row.text(1),
-                      row.text(2),
+                      columns::stored_currency(row.text(2)),
                       row.text(3),
                       sql::parse_stored_json(row.text(4)),
                       from_unix_micros(row.integer(5))};
@@ -35,7 +36,7 @@ bool insert(Tx& tx, const TenantRecord& t) {
   return tx.exec(
              "INSERT INTO tenants (tenant_id, name, currency, timezone, settings, created_at) "
              "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-             {t.id.str(), t.name, t.currency, t.timezone, json::serialize(t.settings),
+             {t.id.str(), t.name, t.currency.code(), t.timezone, json::serialize(t.settings),
               to_unix_micros(t.created_at)}) == 1;
 }
 
@@ -59,7 +60,7 @@ bool update(Tx& tx, const TenantRecord& t) {
   return tx.exec(
              "UPDATE tenants SET name = $2, currency = $3, timezone = $4, settings = $5 WHERE "
              "tenant_id = $1",
-             {t.id.str(), t.name, t.currency, t.timezone, json::serialize(t.settings)}) == 1;
+             {t.id.str(), t.name, t.currency.code(), t.timezone, json::serialize(t.settings)}) == 1;
 }
 
 std::optional<AuditHead> lock_audit_head(Tx& tx, const TenantId& id) {

@@ -6,6 +6,7 @@
 
 #include "common/clock.hpp"
 #include "common/ids.hpp"
+#include "domain/currency.hpp"
 #include "json/json.hpp"
 #include "storage/db.hpp"
 
@@ -14,7 +15,7 @@ namespace neruba::storage {
 struct TenantRecord {
   TenantId id;
   std::string name;
-  std::string currency;
+  domain::Currency currency;
   std::string timezone;
   json::Value settings;  // an object; see services/settings.hpp
   Instant created_at;

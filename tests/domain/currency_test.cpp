@@ -137,3 +137,35 @@ TEST(Money, ErrorNames) {
 
 }  // namespace
 }  // namespace neruba::domain
+
+namespace neruba::domain {
+namespace {
+
+// A Currency is only ever a known code with its minor unit; Money formats once, at that unit.
+TEST(CurrencyType, OnlyKnownCodesAreCurrencies) {
+  ASSERT_TRUE(Currency::of("USD").has_value());
+  EXPECT_EQ(Currency::of("USD")->code(), "USD");
+  EXPECT_EQ(Currency::of("USD")->minor_unit_digits(), 2);
+  EXPECT_EQ(Currency::of("JPY")->minor_unit_digits(), 0);
+  EXPECT_EQ(Currency::of("KWD")->minor_unit_digits(), 3);
+  for (const auto* code : {"usd", "XYZ", "", "XAU", "USDX"}) {
+    EXPECT_FALSE(Currency::of(code).has_value()) << code;
+  }
+  EXPECT_EQ(*Currency::of("EUR"), *Currency::of("EUR"));
+  EXPECT_FALSE(*Currency::of("EUR") == *Currency::of("USD"));
+}
+
+TEST(CurrencyType, MoneyFormatsOnceAtTheMinorUnit) {
+  // 12.345 USD → 12.34 (half-even: the 4 stays), 12.355 → 12.36; JPY 2.5 → 2; KWD 0.0045 → 0.004.
+  const auto money = [](const char* amount, const char* code) {
+    return Money{*Decimal::parse(amount), *Currency::of(code)};
+  };
+  EXPECT_EQ(*money("12.345", "USD").format(), "12.34");
+  EXPECT_EQ(*money("12.355", "USD").format(), "12.36");
+  EXPECT_EQ(*money("2.5", "JPY").format(), "2");
+  EXPECT_EQ(*money("0.0045", "KWD").format(), "0.004");
+  EXPECT_EQ(*money("12.345", "USD").format(RoundingMode::half_up), "12.35");
+}
+
+}  // namespace
+}  // namespace neruba::domain

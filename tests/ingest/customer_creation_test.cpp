@@ -142,7 +142,7 @@ TEST_P(CustomerCreationRace, AWriterWhoseInsertFindsTheKeyTakenUsesTheStoredCust
                                            CustomerId("cus_competitor"),
                                            "newcomer",
                                            "Inserted by the competitor",
-                                           "USD",
+                                           *domain::Currency::of("USD"),
                                            "UTC",
                                            json::Value::object(),
                                            instant(kNow)};

@@ -20,7 +20,7 @@ Instant at(const char* text) { return *domain::parse_rfc3339(text); }
 TenantRecord tenant(const std::string& id) {
   json::Value settings = json::Value::object();
   settings.set("late_event_window_days", json::Value::number(35));
-  return TenantRecord{TenantId(id),    "Tenant " + id, "EUR",
+  return TenantRecord{TenantId(id),    "Tenant " + id, *domain::Currency::of("EUR"),
                       "Europe/Berlin", settings,       at("2026-01-01T00:00:00Z")};
 }
 
@@ -44,7 +44,7 @@ TEST_P(RepositoryConformance, TenantRoundTripsAndRejectsDuplicateId) {
   const auto found = tenants::find(*check, TenantId("ten_a"));
   ASSERT_TRUE(found.has_value());
   EXPECT_EQ(found->name, "Tenant ten_a");
-  EXPECT_EQ(found->currency, "EUR");
+  EXPECT_EQ(found->currency.code(), "EUR");
   EXPECT_EQ(found->timezone, "Europe/Berlin");
   EXPECT_EQ(found->settings.find("late_event_window_days")->text(), "35");
   EXPECT_EQ(found->created_at, at("2026-01-01T00:00:00Z"));
@@ -146,9 +146,14 @@ TEST_P(RepositoryConformance, CustomerExternalIdIsUniquePerTenantOnly) {
   ASSERT_TRUE(tenants::insert(*tx, tenant("ten_b")));
   json::Value metadata = json::Value::object();
   metadata.set("plan", json::Value::string("gold \"vip\" ✓"));
-  const CustomerRecord customer{
-      TenantId("ten_a"), CustomerId("cus_1"),       "acme", "Acme", "USD", "UTC",
-      metadata,          at("2026-01-02T00:00:00Z")};
+  const CustomerRecord customer{TenantId("ten_a"),
+                                CustomerId("cus_1"),
+                                "acme",
+                                "Acme",
+                                *domain::Currency::of("USD"),
+                                "UTC",
+                                metadata,
+                                at("2026-01-02T00:00:00Z")};
   ASSERT_TRUE(customers::insert(*tx, customer));
   CustomerRecord clash = customer;
   clash.id = CustomerId("cus_2");
