@@ -23,6 +23,7 @@
 #include "storage/locks.hpp"
 #include "storage/meters.hpp"
 #include "storage/usage.hpp"
+#include "support/faulty_db.hpp"
 
 namespace neruba::test::ingest_tests {
 namespace {
@@ -915,40 +916,26 @@ class QueuedBatches : public IngestOutcomes {
   }
 };
 
-// A tenant at saturation does not starve another at the writer: with twenty batches of one tenant
-// queued ahead of one batch of another, the writer's round-robin writes the other's batch after at
-// most one more of the busy tenant's (commits of at most 1,000 events here, so one batch each).
-// The busy tenant is the one whose id sorts first, so a writer that served tenants in key order
-// rather than in turns would write all twenty first. Commit order is read from the rows: SQLite's
-// rowids and PostgreSQL's transaction ids grow with it.
 // A commit that fails is retried job by job, so a batch the database refuses fails alone: its
 // neighbour in the commit is stored and answered, it is answered with an error and nothing of it
-// is stored, and its events leave the tenant's in-flight budget. A trigger of the test refuses the
-// tenant's events (PostgreSQL only: the trigger is PL/pgSQL).
+// is stored, and its events leave the tenant's in-flight budget. The pipeline writes through a
+// FaultyDb that refuses every statement or COPY writing the tenant's events; the writer is held at
+// the start of its first commit (the neighbour's first batch) so that the next two batches share
+// one commit.
 class RefusedBatches : public QueuedBatches {};
 
 TEST_P(RefusedBatches, ABatchTheDatabaseRefusesFailsAloneInItsCommit) {
   const Tenant other = make_calls_tenant("Neighbour Inc");
-  {
-    auto tx = db().begin(storage::TxMode::write);
-    tx->exec(
-        "CREATE FUNCTION refuse_events() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF "
-        "NEW.tenant_id = '" +
-        tenant_.id + "' THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$");
-    tx->exec(
-        "CREATE TRIGGER refuse_events BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION "
-        "refuse_events()");
-    tx->commit();
-  }
-  services::ingest::Pipeline pipeline(api().faults(), 20'000, 1);
-  // The writer is held on a first batch of the neighbour, so the next two share one commit.
-  auto hold = db().begin(storage::TxMode::write);
-  storage::locks::meters_exclusive(*hold, TenantId(other.id));
+  FaultyDb faulty(db());
+  // SQLite inserts row by row, PostgreSQL by COPY or one INSERT: each names the columns.
+  faulty.fail_always(statement_with("events (tenant_id", tenant_.id));
+  const auto writer_held = faulty.pause_once(is(Operation::begin_write));
+  services::ingest::Pipeline pipeline(faulty, 20'000, 1);
   auto first = plan_and_submit(pipeline, job_of({call("n0", "1")}, "n0", &other));
-  wait_for_advisory_waiters(*hold, 1);
+  ASSERT_TRUE(writer_held->wait_until_reached());
   auto refused = plan_and_submit(pipeline, job_of(calls_named("r-", 600), "refused"));
   auto neighbour = plan_and_submit(pipeline, job_of(calls_named("n-", 600), "neighbour", &other));
-  hold->commit();
+  writer_held->open();
   ASSERT_TRUE(first.get().ok());
   const auto refused_reply = refused.get();
   ASSERT_FALSE(refused_reply.ok());
@@ -961,8 +948,16 @@ TEST_P(RefusedBatches, ABatchTheDatabaseRefusesFailsAloneInItsCommit) {
   EXPECT_EQ(pipeline.in_flight(TenantId(tenant_.id)), 0u);
   // Two groups taken: the first batch, then the two together (retried one by one inside it).
   EXPECT_EQ(pipeline.stats().groups, 2u);
+  // The refused batch failed in the commit of both, then alone.
+  EXPECT_GE(faulty.faults_injected(), 2u);
 }
 
+// A tenant at saturation does not starve another at the writer: with twenty batches of one tenant
+// queued ahead of one batch of another, the writer's round-robin writes the other's batch after at
+// most one more of the busy tenant's (commits of at most 1,000 events here, so one batch each).
+// The busy tenant is the one whose id sorts first, so a writer that served tenants in key order
+// rather than in turns would write all twenty first. Commit order is read from the rows: SQLite's
+// rowids and PostgreSQL's transaction ids grow with it.
 TEST_P(QueuedBatches, ABusyTenantsQueueDoesNotDelayAnotherTenant) {
   const Tenant other = make_calls_tenant("Other Inc");
   const bool other_first = other.id < tenant_.id;
@@ -1176,9 +1171,8 @@ INSTANTIATE_TEST_SUITE_P(Backends, QueuedBatches, ::testing::ValuesIn(test_backe
                          backend_name);
 INSTANTIATE_TEST_SUITE_P(Backends, ManyTenantsQueued, ::testing::ValuesIn(test_backends()),
                          backend_name);
-INSTANTIATE_TEST_SUITE_P(Backends, RefusedBatches, ::testing::ValuesIn(postgres_backends()),
+INSTANTIATE_TEST_SUITE_P(Backends, RefusedBatches, ::testing::ValuesIn(test_backends()),
                          backend_name);
-GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(RefusedBatches);  // without PostgreSQL
 INSTANTIATE_TEST_SUITE_P(Backends, CommitsInFlight, ::testing::ValuesIn(postgres_backends()),
                          backend_name);
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(CommitsInFlight);  // without PostgreSQL

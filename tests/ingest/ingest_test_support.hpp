@@ -16,6 +16,7 @@
 #include "domain/time.hpp"
 #include "json/json.hpp"
 #include "storage/db.hpp"
+#include "support/event_json.hpp"
 #include "support/json_access.hpp"
 #include "support/test_api.hpp"
 #include "support/test_db.hpp"
@@ -27,38 +28,6 @@ inline constexpr const char* kNow = "2026-01-10T00:00:00Z";
 inline constexpr const char* kErrorTypePrefix = "https://neruba.dev/errors/";
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
-
-inline Instant instant(std::string_view rfc3339) {
-  const auto parsed = domain::parse_rfc3339(rfc3339);
-  if (!parsed) throw std::runtime_error("bad instant in test: " + std::string(rfc3339));
-  return *parsed;
-}
-
-inline std::string json_quoted(std::string_view text) {
-  std::string out;
-  json::append_quoted(out, text);
-  return out;
-}
-
-// One event as JSON text; `properties` is JSON text (empty: no properties member).
-inline std::string event_json(const std::string& event_id, const std::string& customer,
-                              const std::string& type, const std::string& timestamp,
-                              const std::string& properties = "") {
-  std::string out = R"({"event_id":)" + json_quoted(event_id) + R"(,"customer":)" +
-                    json_quoted(customer) + R"(,"type":)" + json_quoted(type) + R"(,"timestamp":)" +
-                    json_quoted(timestamp);
-  if (!properties.empty()) out += R"(,"properties":)" + properties;
-  return out + "}";
-}
-
-inline std::string batch_json(const std::vector<std::string>& events) {
-  std::string out = R"({"events":[)";
-  for (std::size_t i = 0; i < events.size(); ++i) {
-    if (i > 0) out += ",";
-    out += events[i];
-  }
-  return out + "]}";
-}
 
 struct Tenant {
   std::string id;
@@ -152,18 +121,6 @@ class IngestTest : public ::testing::TestWithParam<Backend> {
     const json::Value item = meter_usage(tenant, customer, meter, from, to);
     const json::Value& value = member(item, "value");
     return {value.is_null() ? std::string("null") : value.text(), int_of(item, "events")};
-  }
-
-  // The entry of `groups` whose group serializes canonically to `group_json`.
-  static const json::Value* find_group(const json::Value& meter_item,
-                                       const std::string& group_json) {
-    const auto wanted = json::parse(group_json);
-    if (!wanted) return nullptr;
-    const std::string canonical = json::serialize_canonical(*wanted);
-    for (const auto& group : member(meter_item, "groups").items()) {
-      if (json::serialize_canonical(member(group, "group")) == canonical) return &group;
-    }
-    return nullptr;
   }
 
   std::int64_t scalar(std::string_view sql, std::initializer_list<storage::Param> params) {

@@ -1,6 +1,7 @@
 #include "support/faulty_db.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -175,28 +176,39 @@ std::size_t FaultyDb::faults_injected() const {
   return faults_injected_;
 }
 
+// A rule is due when it has not fired, matches the operation and has nothing left to skip. The
+// first due pause holds the operation and the first due failure fails it — both may be due at
+// once: held, then failed. Every rule counts the operation for itself: should it run, each rule
+// still skipping counts it, whichever other rule paused it; should it fail, it did not run, and
+// no rule counts it.
 void FaultyDb::before(const OperationInfo& info) {
   std::shared_ptr<Gate> gate;
   std::optional<storage::StorageError::Kind> failure;
   {
     std::lock_guard lock(mutex_);
     ++counts_[static_cast<std::size_t>(info.operation)];
+    const auto applies = [&](const Rule& rule) {
+      return !rule.fired && (rule.gate || rule.when == When::before) && rule.predicate(info);
+    };
+    Rule* pause = nullptr;
+    Rule* fault = nullptr;
     for (auto& rule : rules_) {
-      if (rule.fired || !rule.predicate(info)) continue;
-      if (!rule.gate && rule.when == When::after) continue;  // after(), once the operation ran
-      if (rule.skip > 0) {
-        --rule.skip;
-        continue;
-      }
-      if (rule.gate) {
-        rule.fired = true;
-        gate = rule.gate;
-        break;
-      }
-      rule.fired = rule.once;
+      if (rule.skip > 0 || !applies(rule)) continue;
+      if (rule.gate && pause == nullptr) pause = &rule;
+      if (!rule.gate && fault == nullptr) fault = &rule;
+    }
+    if (pause != nullptr) {
+      pause->fired = true;
+      gate = pause->gate;
+    }
+    if (fault != nullptr) {
+      fault->fired = fault->once;
       ++faults_injected_;
-      failure = rule.kind;
-      break;
+      failure = fault->kind;
+    } else {
+      for (auto& rule : rules_) {
+        if (rule.skip > 0 && applies(rule)) --rule.skip;
+      }
     }
   }
   if (gate) gate->arrive_and_wait();
@@ -208,6 +220,8 @@ void FaultyDb::before(const OperationInfo& info) {
   }
 }
 
+// The operation ran: every When::after rule still skipping counts it, and the first due one fails
+// it.
 void FaultyDb::after(const OperationInfo& info) {
   std::optional<storage::StorageError::Kind> failure;
   {
@@ -216,12 +230,11 @@ void FaultyDb::after(const OperationInfo& info) {
       if (rule.fired || rule.gate || rule.when != When::after || !rule.predicate(info)) continue;
       if (rule.skip > 0) {
         --rule.skip;
-        continue;
+      } else if (!failure) {
+        rule.fired = rule.once;
+        ++faults_injected_;
+        failure = rule.kind;
       }
-      rule.fired = rule.once;
-      ++faults_injected_;
-      failure = rule.kind;
-      break;
     }
   }
   if (failure) {

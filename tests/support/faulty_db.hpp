@@ -6,12 +6,14 @@
 //
 // Operations are counted as they run, so a test can first count the statements of a use case and
 // then fail each of them in turn. Works the same on every backend.
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -67,8 +69,9 @@ class FaultyDb final : public storage::Db {
 
   enum class When { before, after };  // a commit that fails after it happened: the ack was lost
 
-  // The first operation matching `predicate`, after `skip` matching ones ran, throws a
-  // StorageError of `kind` instead of running (When::after: runs, then throws). Once.
+  // The first operation matching `predicate`, after `skip` matching ones ran (an operation another
+  // rule failed did not run), throws a StorageError of `kind` instead of running (When::after:
+  // runs, then throws). Once.
   void fail_once(OperationPredicate predicate, std::size_t skip = 0,
                  storage::StorageError::Kind kind = storage::StorageError::Kind::other,
                  When when = When::before);
@@ -76,7 +79,8 @@ class FaultyDb final : public storage::Db {
   void fail_always(OperationPredicate predicate,
                    storage::StorageError::Kind kind = storage::StorageError::Kind::other);
   // The first operation matching `predicate`, after `skip` matching ones ran, waits at the
-  // returned gate before it runs (begin_write: before it asks the wrapped Db for a transaction).
+  // returned gate before it runs (begin_write: before it asks the wrapped Db for a transaction) —
+  // or fails, when a failure rule is due at it too.
   std::shared_ptr<Gate> pause_once(OperationPredicate predicate, std::size_t skip = 0);
   // Drops every rule; paused threads are let go.
   void clear();
