@@ -108,6 +108,24 @@ TEST_P(Customers, UnknownTimezoneIsRejected) {
   expect_rejected(customer_body("c", R"(,"timezone":"not a zone")"), "timezone", "invalid_value");
   expect_rejected(customer_body("c", R"(,"timezone":"")"), "timezone", "invalid_value");
   expect_rejected(customer_body("c", R"(,"timezone":["UTC"])"), "timezone", "invalid_type");
+  // Names the system's tz library finds that are no IANA zone: "localtime" is the host's own zone,
+  // so a customer's billing periods would depend on the node that computes them.
+  for (const char* name :
+       {"localtime", "posixrules", "posix/Europe/Berlin", "right/UTC", "Factory"}) {
+    expect_rejected(customer_body("c", R"(,"timezone":")" + std::string(name) + R"(")"), "timezone",
+                    "invalid_value");
+  }
+}
+
+TEST_P(Customers, IanaZonesAndLinksAreAccepted) {
+  int n = 0;
+  for (const char* name : {"UTC", "Europe/Berlin", "America/Argentina/Buenos_Aires", "Etc/GMT+5",
+                           "US/Pacific", "Asia/Calcutta"}) {
+    const auto created = create_customer(tenant_, "zone-" + std::to_string(++n),
+                                         R"(,"timezone":")" + std::string(name) + R"(")");
+    ASSERT_EQ(created.status, 201) << name << ": " << created.body;
+    EXPECT_EQ(created.field("timezone"), name);
+  }
 }
 
 TEST_P(Customers, RequiredFieldsAndIdentifierRules) {

@@ -3,8 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
 
 #include "http_test_support.hpp"
+#include "services/timezones.hpp"
 
 namespace neruba::test::http_tests {
 namespace {
@@ -45,6 +50,14 @@ TEST_P(TenantsAndKeys, TenantCurrencyAndTimezoneAreValidated) {
   const auto bad_zone = admin_post("/v1/tenants", R"({"name":"X","timezone":"Mars/Olympus"})");
   expect_problem(bad_zone, 422, "validation-failed");
   EXPECT_TRUE(has_field_error(bad_zone, "timezone", "invalid_value")) << bad_zone.body;
+  // Found by the system's tz library, but no IANA zone ("localtime" is the host's own zone).
+  for (const char* name :
+       {"localtime", "posixrules", "posix/Europe/Berlin", "right/UTC", "Factory"}) {
+    const auto not_iana =
+        admin_post("/v1/tenants", R"({"name":"X","timezone":")" + std::string(name) + R"("})");
+    expect_problem(not_iana, 422, "validation-failed", name);
+    EXPECT_TRUE(has_field_error(not_iana, "timezone", "invalid_value")) << not_iana.body;
+  }
   EXPECT_EQ(scalar("SELECT COUNT(*) FROM tenants"), before);
 
   const auto good = admin_post(
@@ -52,6 +65,14 @@ TEST_P(TenantsAndKeys, TenantCurrencyAndTimezoneAreValidated) {
   ASSERT_EQ(good.status, 201) << good.body;
   EXPECT_EQ(good.field("currency"), "EUR");
   EXPECT_EQ(good.field("timezone"), "Europe/Berlin");
+  // Zones and links of the tz database.
+  for (const char* name :
+       {"UTC", "America/Argentina/Buenos_Aires", "Etc/GMT+5", "US/Pacific", "Asia/Calcutta"}) {
+    const auto zoned =
+        admin_post("/v1/tenants", R"({"name":"Zoned","timezone":")" + std::string(name) + R"("})");
+    ASSERT_EQ(zoned.status, 201) << name << ": " << zoned.body;
+    EXPECT_EQ(zoned.field("timezone"), name);
+  }
 }
 
 TEST_P(TenantsAndKeys, KeySecretIsShownOnceAndNeverInListingsOrAudit) {
@@ -92,8 +113,8 @@ TEST_P(TenantsAndKeys, KeySecretIsShownOnceAndNeverInListingsOrAudit) {
       scalar("SELECT COUNT(*) FROM api_keys WHERE key_hash = $1 OR key_prefix = $1", {secret}), 0);
 }
 
-// Regression (was a bug, fixed): with an Idempotency-Key, POST /v1/tenants/{id}/api-keys stores its whole
-// response, secret included, in plaintext in idempotency_keys.response_body (for the 24 h
+// Regression (was a bug, fixed): with an Idempotency-Key, POST /v1/tenants/{id}/api-keys stores its
+// whole response, secret included, in plaintext in idempotency_keys.response_body (for the 24 h
 // retention) and hands it out again on replay. DESIGN.md: keys are "shown once, stored hashed".
 TEST_P(TenantsAndKeys, KeySecretIsNotStoredInPlaintextUnderAnIdempotencyKey) {
   const Tenant tenant = make_tenant("Acme");
@@ -425,6 +446,40 @@ TEST_P(TenantsAndKeys, TenantKeyIgnoresTheAdminHeaders) {
                                {{"X-Neruba-Tenant", a.id}, {"X-Neruba-Justification", "x"}});
   ASSERT_EQ(list.status, 200);
   EXPECT_TRUE(member(list.json, "data").items().empty()) << list.body;
+}
+
+// The rule behind the time zone cases above, over the whole tz database of this system: a name is
+// accepted exactly when it is a Zone or a Link of the tz source (tzdata.zi) other than the
+// placeholder Factory; the zoneinfo directory's other files (localtime, posixrules, posix/…,
+// right/…, the tables) never are.
+TEST(TimezoneNames, AreExactlyTheZonesAndLinksOfTheTzDatabase) {
+  const std::filesystem::path zoneinfo = "/usr/share/zoneinfo";
+  std::ifstream source(zoneinfo / "tzdata.zi");
+  if (!source)
+    GTEST_SKIP() << zoneinfo / "tzdata.zi"
+                 << " is missing";
+  std::set<std::string> iana;
+  std::string line;
+  while (std::getline(source, line)) {
+    std::istringstream fields(line);
+    std::string kind, first, second;
+    fields >> kind >> first >> second;
+    if (kind == "Z") iana.insert(first);   // Z NAME STDOFF …
+    if (kind == "L") iana.insert(second);  // L TARGET NAME
+  }
+  ASSERT_GT(iana.size(), 400u);
+  for (const auto& name : iana) {
+    EXPECT_EQ(services::is_known_timezone(name), name != "Factory") << name;
+  }
+  std::size_t others = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(zoneinfo)) {
+    if (entry.is_directory()) continue;
+    const std::string name = entry.path().lexically_relative(zoneinfo).string();
+    if (iana.count(name) != 0) continue;
+    ++others;
+    EXPECT_FALSE(services::is_known_timezone(name)) << name;
+  }
+  EXPECT_GT(others, 0u) << "localtime, posixrules, the tables: the directory holds more than zones";
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, TenantsAndKeys, ::testing::ValuesIn(test_backends()),

@@ -2,6 +2,8 @@
 // is cheaper than spinning on SQLITE_BUSY) and a pool of reader connections that WAL lets run
 // beside it. synchronous=FULL makes a returned commit durable. Checkpoints (copying committed WAL
 // pages back into the database file) run on a thread of their own, not inside the writer's commit.
+#include "storage/sqlite/sqlite_db.hpp"
+
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -18,12 +20,10 @@
 #include "common/log.hpp"
 #include "domain/decimal.hpp"
 #include "storage/columns.hpp"
-#include "storage/db.hpp"
 
 namespace neruba::storage {
 namespace {
 
-constexpr std::size_t reader_pool_size = 8;
 constexpr int busy_timeout_ms = 10'000;
 // The WAL (4 KiB pages): the checkpointer thread copies committed pages back into the database
 // file whenever the writer's commits have added `checkpoint_pages` since its last pass; once the
@@ -106,9 +106,11 @@ void register_functions(sqlite3* db, OverflowFlag* overflow) {
 
 class Connection {
  public:
-  explicit Connection(const std::string& path) {
+  // `vfs`: the name of a registered VFS, empty for SQLite's default.
+  Connection(const std::string& path, const std::string& vfs) {
     const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-    if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
+    if (sqlite3_open_v2(path.c_str(), &db_, flags, vfs.empty() ? nullptr : vfs.c_str()) !=
+        SQLITE_OK) {
       const std::string message = db_ ? sqlite3_errmsg(db_) : "out of memory";
       sqlite3_close(db_);
       throw StorageError(StorageError::Kind::unavailable, "cannot open " + path + ": " + message);
@@ -263,7 +265,8 @@ class Connection {
 // job (`before_write`).
 class Checkpointer {
  public:
-  explicit Checkpointer(const std::string& path) : connection_(path), thread_([this] { loop(); }) {}
+  Checkpointer(const std::string& path, const std::string& vfs)
+      : connection_(path, vfs), thread_([this] { loop(); }) {}
   ~Checkpointer() {
     {
       std::lock_guard lock(mutex_);
@@ -413,11 +416,11 @@ class SqliteTx final : public Tx {
 
 class SqliteDb final : public Db {
  public:
-  explicit SqliteDb(std::string path) : path_(std::move(path)) {
+  SqliteDb(std::string path, std::string vfs) : path_(std::move(path)), vfs_(std::move(vfs)) {
     keep_private(path_);
-    writer_ = std::make_unique<Connection>(path_);
+    writer_ = std::make_unique<Connection>(path_, vfs_);
     writer_->run(journal_size_limit);
-    checkpointer_ = std::make_unique<Checkpointer>(path_);
+    checkpointer_ = std::make_unique<Checkpointer>(path_, vfs_);
     checkpointer_->attach(*writer_);
   }
   ~SqliteDb() override {
@@ -468,10 +471,10 @@ class SqliteDb final : public Db {
  private:
   std::unique_ptr<Connection> take_reader() {
     std::unique_lock lock(mutex_);
-    if (readers_.empty() && readers_created_ < reader_pool_size) {
+    if (readers_.empty() && readers_created_ < kSqliteReaderPoolSize) {
       ++readers_created_;
       lock.unlock();
-      return std::make_unique<Connection>(path_);
+      return std::make_unique<Connection>(path_, vfs_);
     }
     reader_available_.wait(lock, [&] { return !readers_.empty(); });
     auto connection = std::move(readers_.back());
@@ -480,6 +483,7 @@ class SqliteDb final : public Db {
   }
 
   const std::string path_;
+  const std::string vfs_;  // empty: SQLite's default VFS
   std::mutex mutex_;
   std::condition_variable writer_available_;
   std::condition_variable reader_available_;
@@ -521,8 +525,10 @@ SqliteTx::~SqliteTx() {
 
 }  // namespace
 
-std::unique_ptr<Db> open_sqlite(const std::string& path) {
-  return std::make_unique<SqliteDb>(path);
+std::unique_ptr<Db> open_sqlite(const std::string& path) { return open_sqlite(path, ""); }
+
+std::unique_ptr<Db> open_sqlite(const std::string& path, const std::string& vfs) {
+  return std::make_unique<SqliteDb>(path, vfs);
 }
 
 }  // namespace neruba::storage
