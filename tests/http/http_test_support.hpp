@@ -66,6 +66,25 @@ inline std::string json_string(std::string_view text) {
   return out;
 }
 
+// An instant half an hour before the clock TestApi starts at (2026-01-05T10:00:00Z): inside every
+// default ingest window.
+inline constexpr const char* kEventTime = "2026-01-05T09:30:00Z";
+
+// One usage event as JSON text; `properties` is JSON text.
+inline std::string event_json(const std::string& event_id, const std::string& customer,
+                              const std::string& type, const std::string& properties = "{}") {
+  return R"({"event_id":)" + json_string(event_id) + R"(,"customer":)" + json_string(customer) +
+         R"(,"type":)" + json_string(type) + R"(,"timestamp":")" + kEventTime +
+         R"(","properties":)" + properties + "}";
+}
+
+// A POST /v1/events body of these events (event_json).
+inline std::string events_body(const std::vector<std::string>& events) {
+  std::string out = R"({"events":[)";
+  for (std::size_t i = 0; i < events.size(); ++i) out += (i == 0 ? "" : ",") + events[i];
+  return out + "]}";
+}
+
 // --- the route table ----------------------------------------------------------------------------
 
 // "METHOD /path/{template}": how tests that walk http::routes() name a route.

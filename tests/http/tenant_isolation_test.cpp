@@ -14,17 +14,8 @@
 namespace neruba::test::http_tests {
 namespace {
 
-// The hour the tests' events fall in (TestApi's clock starts at 2026-01-05T10:00:00Z) and a window
-// around it for usage reads.
-constexpr const char* kEventTime = "2026-01-05T09:30:00Z";
+// A window around the events' hour (kEventTime), for usage reads.
 constexpr const char* kUsageWindow = "from=2026-01-05T00:00:00Z&to=2026-01-06T00:00:00Z";
-
-std::string event_json(const std::string& event_id, const std::string& customer,
-                       const std::string& type, const std::string& properties) {
-  return R"({"event_id":)" + json_string(event_id) + R"(,"customer":)" + json_string(customer) +
-         R"(,"type":)" + json_string(type) + R"(,"timestamp":")" + kEventTime +
-         R"(","properties":)" + properties + "}";
-}
 
 class TenantIsolation : public HttpTest {
  protected:
@@ -58,16 +49,15 @@ class TenantIsolation : public HttpTest {
     const std::string a_properties = R"({"tokens":"7.5","model":"alpha-secret-model"})";
     const auto a_events = api().post(
         "/v1/events", a_.key,
-        R"({"events":[)" +
-            event_json("alpha-ev-1", "alpha-only-customer", "alpha_event", a_properties) + "," +
-            event_json("alpha-ev-2", "alpha-only-customer", "alpha_event", a_properties) + "," +
-            event_json("alpha-ev-3", "alpha-only-customer", "alpha_event", a_properties) + "]}");
+        events_body(
+            {event_json("alpha-ev-1", "alpha-only-customer", "alpha_event", a_properties),
+             event_json("alpha-ev-2", "alpha-only-customer", "alpha_event", a_properties),
+             event_json("alpha-ev-3", "alpha-only-customer", "alpha_event", a_properties)}));
     ASSERT_EQ(a_events.status, 200) << a_events.body;
     ASSERT_EQ(int_of(a_events.json, "accepted"), 3) << a_events.body;
     const auto b_events = api().post(
         "/v1/events", b_.key,
-        R"({"events":[)" +
-            event_json("beta-ev-1", "beta-customer", "beta_event", R"({"model":"b"})") + "]}");
+        events_body({event_json("beta-ev-1", "beta-customer", "beta_event", R"({"model":"b"})")}));
     ASSERT_EQ(b_events.status, 200) << b_events.body;
     ASSERT_EQ(int_of(b_events.json, "accepted"), 1) << b_events.body;
     ASSERT_GT(scalar("SELECT COUNT(*) FROM usage_buckets WHERE tenant_id = $1", {a_.id}), 0);
@@ -237,10 +227,9 @@ TEST_P(TenantIsolation, EveryRouteInTheTableKeepsTenantBOutOfTenantA) {
       {"POST /v1/events",
        // A's event id is B's to use; A's customer is unknown to B.
        {"",
-        R"({"events":[)" +
-            event_json(a_event_id_in_b, "beta-customer", "alpha_event", R"({"tokens":"1"})") + "," +
-            event_json("beta-ev-2", "alpha-other-customer", "alpha_event", R"({"tokens":"1"})") +
-            "]}",
+        events_body(
+            {event_json(a_event_id_in_b, "beta-customer", "alpha_event", R"({"tokens":"1"})"),
+             event_json("beta-ev-2", "alpha-other-customer", "alpha_event", R"({"tokens":"1"})")}),
         [&](const TestResponse& response, const std::string& label) {
           ASSERT_EQ(response.status, 200) << label << ": " << response.body;
           EXPECT_EQ(int_of(response.json, "accepted"), 1) << label << ": " << response.body;
