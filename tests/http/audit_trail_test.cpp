@@ -5,9 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <functional>
+#include <map>
 #include <set>
 
 #include "domain/time.hpp"
+#include "http/routes.hpp"
 #include "http_test_support.hpp"
 
 namespace neruba::test::http_tests {
@@ -31,7 +34,39 @@ std::vector<std::string> actions_of(const std::vector<json::Value>& records) {
   return out;
 }
 
-class AuditTrail : public HttpTest {};
+class AuditTrail : public HttpTest {
+ protected:
+  // Every audit record of every tenant: "tenant_id seq" → action.
+  std::map<std::string, std::string> all_records() {
+    std::map<std::string, std::string> out;
+    for (const auto& row : query("SELECT tenant_id, seq, action FROM audit_records")) {
+      out.emplace(row.text(0) + " " + row.text(1), row.text(2));
+    }
+    return out;
+  }
+
+  // Runs `request`, which must succeed, and expects it to have added exactly the audit records
+  // `actions` (in seq order within a tenant) and to have changed none.
+  void expect_records(const std::string& label, const std::vector<std::string>& actions,
+                      const std::function<TestResponse()>& request) {
+    const auto before = all_records();
+    const auto response = request();
+    EXPECT_GE(response.status, 200) << label << ": " << response.body;
+    EXPECT_LT(response.status, 300) << label << ": " << response.body;
+    const auto after = all_records();
+    std::vector<std::string> added;
+    for (const auto& [key, action] : after) {
+      const auto old = before.find(key);
+      if (old == before.end()) {
+        added.push_back(action);
+      } else {
+        EXPECT_EQ(old->second, action) << label << " changed audit record " << key;
+      }
+    }
+    EXPECT_EQ(after.size(), before.size() + added.size()) << label << " removed audit records";
+    EXPECT_EQ(added, actions) << label << ": " << response.body;
+  }
+};
 
 TEST_P(AuditTrail, EveryStateChangeWritesExactlyOneRecord) {
   const Tenant tenant = make_tenant("Acme");  // tenant.created + api_key.created
@@ -69,6 +104,66 @@ TEST_P(AuditTrail, EveryStateChangeWritesExactlyOneRecord) {
   EXPECT_EQ(actions_of(audit_trail(tenant)),
             (std::vector<std::string>{"tenant.created", "api_key.created", "customer.created",
                                       "tenant.updated", "api_key.created", "api_key.revoked"}));
+
+  // Every state-changing route of the table: one successful request writes exactly the records
+  // expected of it, in any tenant. A write route without an entry here fails the test.
+  const Key to_revoke = make_key(tenant.id, R"(["read"])", "to revoke");
+  struct Write {
+    std::string bearer;
+    std::string body;
+    std::vector<std::string> actions;  // the records it adds
+  };
+  const std::map<std::string, Write> writes = {
+      {"POST /v1/tenants", {test_admin_key, R"({"name":"Walked"})", {"tenant.created"}}},
+      {"PATCH /v1/tenants/{tenant_id}",
+       {test_admin_key, R"({"name":"Acme Walked"})", {"tenant.updated"}}},
+      {"POST /v1/tenants/{tenant_id}/api-keys",
+       {test_admin_key, R"({"name":"walked","scopes":["read"]})", {"api_key.created"}}},
+      {"DELETE /v1/tenants/{tenant_id}/api-keys/{key_id}",
+       {test_admin_key, "", {"api_key.revoked"}}},
+      {"POST /v1/customers", {tenant.key, customer_body("walked"), {"customer.created"}}},
+      {"POST /v1/meters",
+       {tenant.key,
+        R"({"code":"walked","event_type":"walk","aggregation":"count"})",
+        {"meter.created"}}},
+      // Events are not audited one by one: a batch of known customers writes no record.
+      {"POST /v1/events",
+       {tenant.key,
+        events_body({event_json("walk-1", "c1", "walk"), event_json("walk-2", "walked", "walk")}),
+        {}}},
+  };
+  const std::map<std::string, std::string> values = {{"tenant_id", tenant.id},
+                                                     {"key_id", to_revoke.id}};
+  std::size_t walked = 0;
+  for (const auto& route : http::routes()) {
+    if (!is_write(route)) continue;
+    const auto write = writes.find(route_key(route));
+    if (write == writes.end()) {
+      ADD_FAILURE() << route_key(route) << ": a state-changing route without its audit records";
+      continue;
+    }
+    ++walked;
+    const std::string target = fill_route(route, values);
+    expect_records(route_key(route), write->second.actions, [&] {
+      return api().call(std::string(route.method), target, write->second.bearer,
+                        write->second.body);
+    });
+  }
+  EXPECT_EQ(walked, writes.size()) << "an entry of `writes` names no route of the table";
+
+  // Ingest that creates a customer (auto_create_customers on) records it: one customer.created
+  // for a new customer however many of the batch's events name it.
+  expect_records("PATCH auto_create_customers", {"tenant.updated"}, [&] {
+    return api().call("PATCH", "/v1/tenants/" + tenant.id, test_admin_key,
+                      R"({"settings":{"auto_create_customers":true}})");
+  });
+  expect_records("POST /v1/events naming a new customer", {"customer.created"}, [&] {
+    return api().post("/v1/events", tenant.key,
+                      events_body({event_json("walk-3", "auto-created", "walk"),
+                                   event_json("walk-4", "auto-created", "walk"),
+                                   event_json("walk-5", "c1", "walk")}));
+  });
+  EXPECT_EQ(api().get("/v1/customers/auto-created", tenant.key).status, 200);
 }
 
 TEST_P(AuditTrail, RecordNamesTenantActorActionTargetRequestTimeAndAfter) {

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
+#include <map>
 #include <set>
 #include <string>
 #include <string_view>
@@ -15,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "http/routes.hpp"
 #include "json/json.hpp"
 #include "storage/db.hpp"
 #include "support/json_access.hpp"
@@ -82,6 +84,60 @@ inline std::string json_string(std::string_view text) {
   std::string out;
   json::append_quoted(out, text);
   return out;
+}
+
+// An instant half an hour before the clock TestApi starts at (2026-01-05T10:00:00Z): inside every
+// default ingest window.
+inline constexpr const char* kEventTime = "2026-01-05T09:30:00Z";
+
+// One usage event as JSON text; `properties` is JSON text.
+inline std::string event_json(const std::string& event_id, const std::string& customer,
+                              const std::string& type, const std::string& properties = "{}") {
+  return R"({"event_id":)" + json_string(event_id) + R"(,"customer":)" + json_string(customer) +
+         R"(,"type":)" + json_string(type) + R"(,"timestamp":")" + kEventTime +
+         R"(","properties":)" + properties + "}";
+}
+
+// A POST /v1/events body of these events (event_json).
+inline std::string events_body(const std::vector<std::string>& events) {
+  std::string out = R"({"events":[)";
+  for (std::size_t i = 0; i < events.size(); ++i) out += (i == 0 ? "" : ",") + events[i];
+  return out + "]}";
+}
+
+// --- the route table ----------------------------------------------------------------------------
+
+// "METHOD /path/{template}": how tests that walk http::routes() name a route.
+inline std::string route_key(const http::Route& route) {
+  return std::string(route.method) + " " + std::string(route.name);
+}
+
+// True for the methods that may change state (POST, PUT, PATCH, DELETE).
+inline bool is_write(const http::Route& route) { return route.method != "GET"; }
+
+// The route's path with each {placeholder} replaced by its value in `values`. A placeholder
+// `values` does not name fails the test (a new route needs its values) and is left as it is.
+inline std::string fill_route(const http::Route& route,
+                              const std::map<std::string, std::string>& values) {
+  std::string target;
+  const std::string_view name = route.name;
+  for (std::size_t i = 1; i <= name.size();) {
+    const auto end = name.find('/', i);
+    std::string part(
+        name.substr(i, end == std::string_view::npos ? std::string_view::npos : end - i));
+    if (part.size() > 2 && part.front() == '{' && part.back() == '}') {
+      const auto value = values.find(part.substr(1, part.size() - 2));
+      if (value != values.end()) {
+        part = value->second;
+      } else {
+        ADD_FAILURE() << route_key(route) << ": no value for the placeholder " << part;
+      }
+    }
+    target += "/" + part;
+    if (end == std::string_view::npos) break;
+    i = end + 1;
+  }
+  return target;
 }
 
 class HttpTest : public ::testing::TestWithParam<Backend> {
@@ -210,35 +266,57 @@ class HttpTest : public ::testing::TestWithParam<Backend> {
     return scalar("SELECT COUNT(*) FROM customers WHERE tenant_id = $1", {tenant_id});
   }
 
-  // Everything stored for the tenant (and the platform-scoped idempotency keys), as text: equal
-  // fingerprints before and after a request prove the request wrote nothing.
+  // The tables with a tenant_id column, read from the schema (so a new tenant table is covered
+  // without a test naming it). Fails the test when a table every schema has is not among them.
+  const std::vector<std::string>& tenant_tables() {
+    if (!tenant_tables_.empty()) return tenant_tables_;
+    const auto rows =
+        db().dialect() == storage::Dialect::sqlite
+            ? query(
+                  "SELECT m.name FROM sqlite_master AS m, pragma_table_info(m.name) AS c "
+                  "WHERE m.type = 'table' AND c.name = 'tenant_id' ORDER BY m.name")
+            : query(
+                  "SELECT table_name FROM information_schema.columns "
+                  "WHERE table_schema = current_schema() AND column_name = 'tenant_id' "
+                  "ORDER BY table_name");
+    for (const auto& row : rows) tenant_tables_.push_back(row.text(0));
+    for (const char* expected :
+         {"tenants", "api_keys", "customers", "idempotency_keys", "audit_records", "events",
+          "meters", "usage_buckets", "usage_distinct"}) {
+      if (std::find(tenant_tables_.begin(), tenant_tables_.end(), expected) ==
+          tenant_tables_.end()) {
+        ADD_FAILURE() << "the schema lists no tenant_id column in table " << expected
+                      << ": the fingerprint would not cover it";
+      }
+    }
+    return tenant_tables_;
+  }
+
+  // Everything stored for the tenant in every table with a tenant_id column (and the
+  // platform-scoped rows, tenant_id ''), as text: equal fingerprints before and after a request
+  // prove the request wrote nothing. Rows are sorted, so the order a table is read in is no change.
   std::string fingerprint(const std::string& tenant_id) {
     std::string out;
-    const auto dump = [&](std::string_view label, std::string_view sql,
-                          std::initializer_list<storage::Param> params) {
-      out += label;
-      out += ":\n";
-      for (const auto& row : query(sql, params)) {
+    for (const auto& table : tenant_tables()) {
+      std::vector<std::string> lines;
+      for (const auto& row : query(
+               "SELECT * FROM " + table + " WHERE tenant_id = $1 OR tenant_id = ''", {tenant_id})) {
+        std::string line;
         for (std::size_t i = 0; i < row.size(); ++i) {
-          out += row.is_null(i) ? std::string("NULL") : row.text(i);
-          out += '|';
+          line += row.is_null(i) ? std::string("NULL") : row.text(i);
+          line += '|';
         }
-        out += '\n';
+        lines.push_back(std::move(line));
       }
-    };
-    dump("tenant", "SELECT * FROM tenants WHERE tenant_id = $1", {tenant_id});
-    dump("keys", "SELECT * FROM api_keys WHERE tenant_id = $1 ORDER BY key_id", {tenant_id});
-    dump("customers", "SELECT * FROM customers WHERE tenant_id = $1 ORDER BY customer_id",
-         {tenant_id});
-    dump("audit", "SELECT * FROM audit_records WHERE tenant_id = $1 ORDER BY seq", {tenant_id});
-    dump("idempotency",
-         "SELECT * FROM idempotency_keys WHERE tenant_id = $1 OR tenant_id = '' ORDER BY "
-         "tenant_id, idempotency_key",
-         {tenant_id});
+      std::sort(lines.begin(), lines.end());
+      out += table + ":\n";
+      for (const auto& line : lines) out += line + '\n';
+    }
     return out;
   }
 
   TestApi api_;
+  std::vector<std::string> tenant_tables_;
 };
 
 // A short description of where two fingerprints first differ (full dumps are unreadable).

@@ -3,6 +3,9 @@
 // the tenant comes from the key alone; the same Idempotency-Key in A and B never collides.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <functional>
+#include <map>
 #include <set>
 
 #include "http/routes.hpp"
@@ -10,6 +13,9 @@
 
 namespace neruba::test::http_tests {
 namespace {
+
+// A window around the events' hour (kEventTime), for usage reads.
+constexpr const char* kUsageWindow = "from=2026-01-05T00:00:00Z&to=2026-01-06T00:00:00Z";
 
 class TenantIsolation : public HttpTest {
  protected:
@@ -26,6 +32,36 @@ class TenantIsolation : public HttpTest {
                         R"({"settings":{"late_event_window_days":400}})")
                   .status,
               200);
+    // A meters its events (a count, and a sum grouped by a property) and has usage buckets; B has
+    // a meter, events and usage of its own.
+    for (const std::string body :
+         {R"({"code":"alpha_count","event_type":"alpha_event","aggregation":"count"})",
+          R"({"code":"alpha_tokens","event_type":"alpha_event","aggregation":"sum",)"
+          R"("field":"tokens","group_by":["model"]})"}) {
+      const auto meter = api().post("/v1/meters", a_.key, body);
+      ASSERT_EQ(meter.status, 201) << meter.body;
+      a_meter_ids_.push_back(meter.field("id"));
+    }
+    const auto b_meter =
+        api().post("/v1/meters", b_.key,
+                   R"({"code":"beta_count","event_type":"beta_event","aggregation":"count"})");
+    ASSERT_EQ(b_meter.status, 201) << b_meter.body;
+    const std::string a_properties = R"({"tokens":"7.5","model":"alpha-secret-model"})";
+    const auto a_events = api().post(
+        "/v1/events", a_.key,
+        events_body(
+            {event_json("alpha-ev-1", "alpha-only-customer", "alpha_event", a_properties),
+             event_json("alpha-ev-2", "alpha-only-customer", "alpha_event", a_properties),
+             event_json("alpha-ev-3", "alpha-only-customer", "alpha_event", a_properties)}));
+    ASSERT_EQ(a_events.status, 200) << a_events.body;
+    ASSERT_EQ(int_of(a_events.json, "accepted"), 3) << a_events.body;
+    const auto b_events = api().post(
+        "/v1/events", b_.key,
+        events_body({event_json("beta-ev-1", "beta-customer", "beta_event", R"({"model":"b"})")}));
+    ASSERT_EQ(b_events.status, 200) << b_events.body;
+    ASSERT_EQ(int_of(b_events.json, "accepted"), 1) << b_events.body;
+    ASSERT_GT(scalar("SELECT COUNT(*) FROM usage_buckets WHERE tenant_id = $1", {a_.id}), 0);
+    ASSERT_GT(scalar("SELECT COUNT(*) FROM usage_buckets WHERE tenant_id = $1", {b_.id}), 0);
     for (const auto& record : audit_trail(a_)) {
       a_audit_hashes_.push_back(text_of(record, "hash"));
       a_audit_ids_.push_back(text_of(record, "id"));
@@ -40,7 +76,16 @@ class TenantIsolation : public HttpTest {
                                     a_.key_id,
                                     a_.key,
                                     "Customer alpha-only-customer",
-                                    "alpha-secret-plan"};
+                                    "alpha-secret-plan",
+                                    "alpha_count",
+                                    "alpha_tokens",
+                                    "alpha_event",
+                                    "alpha-ev-1",
+                                    "alpha-ev-2",
+                                    "alpha-ev-3",
+                                    "alpha-secret-model"};
+    out.insert(out.end(), a_meter_ids_.begin(), a_meter_ids_.end());
+    out.insert(out.end(), a_more_secrets_.begin(), a_more_secrets_.end());
     out.insert(out.end(), a_audit_hashes_.begin(), a_audit_hashes_.end());
     out.insert(out.end(), a_audit_ids_.begin(), a_audit_ids_.end());
     return out;
@@ -55,66 +100,223 @@ class TenantIsolation : public HttpTest {
     }
   }
 
+  // The values of `field` of the items of `list` (a JSON array).
+  static std::set<std::string> values_of(const json::Value& list, std::string_view field) {
+    std::set<std::string> out;
+    for (const auto& item : list.items()) out.insert(text_of(item, field));
+    return out;
+  }
+
+  // The first column of `sql` (one parameter: B's tenant id), as a set.
+  std::set<std::string> b_column(std::string_view sql) {
+    std::set<std::string> out;
+    for (const auto& row : query(sql, {b_.id})) out.insert(row.text(0));
+    return out;
+  }
+
   Tenant a_;
   Tenant b_;
   std::string a_customer_id_;
+  std::vector<std::string> a_meter_ids_;
+  std::vector<std::string> a_more_secrets_;  // a test's own objects of A
   std::vector<std::string> a_audit_hashes_;
   std::vector<std::string> a_audit_ids_;
 };
 
+// A problem-details 404 that says exactly what the one for an object that never existed says.
+void expect_not_found_like_missing(const TestResponse& response, const TestResponse& missing,
+                                   const std::string& label) {
+  expect_problem(response, 404, "not-found", label);
+  expect_problem(missing, 404, "not-found", label + " (never existed)");
+  for (const char* field : {"type", "title", "detail"}) {
+    EXPECT_EQ(text_of(response.json, field), text_of(missing.json, field))
+        << label << ": " << field;
+  }
+  EXPECT_EQ(json::serialize(member(response.json, "errors")),
+            json::serialize(member(missing.json, "errors")))
+      << label;
+}
+
 // Walks the whole route table: B's full-scope key aimed at A's objects never reads or changes
-// anything of A's. Admin routes refuse a tenant key with 403; tenant routes act on B only.
+// anything of A's. Admin routes refuse a tenant key with 403. Each tenant route has a probe below
+// saying exactly what B gets: a read of A's object is a 404 like a missing one (and B's own object
+// reads fine), a list holds B's items only, a write acts on B only. A route of the table without a
+// probe fails the test. The reads run first, so that B's own copies of A's names the writes make
+// cannot hide a leak.
 TEST_P(TenantIsolation, EveryRouteInTheTableKeepsTenantBOutOfTenantA) {
+  // A customer of A's that no probe of B's creates in B.
+  const auto other = create_customer(a_, "alpha-other-customer");
+  ASSERT_EQ(other.status, 201) << other.body;
+  a_more_secrets_ = {other.field("id"), "alpha-other-customer"};
   const std::string a_before = fingerprint(a_.id);
+  const std::map<std::string, std::string> of_a = {{"tenant_id", a_.id},
+                                                   {"key_id", a_.key_id},
+                                                   {"external_id", "alpha-only-customer"},
+                                                   {"code", "alpha_tokens"}};
+  const std::map<std::string, std::string> of_b = {{"tenant_id", b_.id},
+                                                   {"key_id", b_.key_id},
+                                                   {"external_id", "beta-customer"},
+                                                   {"code", "beta_count"}};
+  const std::map<std::string, std::string> never = {{"tenant_id", "ten_never_existed"},
+                                                    {"key_id", "key_never_existed"},
+                                                    {"external_id", "never-existed"},
+                                                    {"code", "never_existed"}};
+  using Expect = std::function<void(const TestResponse&, const std::string& label)>;
+  struct Probe {
+    std::string query;  // appended to the target
+    std::string body;   // writes
+    Expect expect;      // B's answer; routes with placeholders: B's answer about its own object
+  };
+  const auto expect_list = [&](std::string_view field, std::string_view sql) -> Expect {
+    return [&, field, sql](const TestResponse& response, const std::string& label) {
+      ASSERT_EQ(response.status, 200) << label << ": " << response.body;
+      EXPECT_EQ(values_of(member(response.json, "data"), field), b_column(sql)) << label;
+    };
+  };
+  // B's own object, read through a route with a placeholder: found, and it is B's.
+  const auto expect_own = [](std::string_view field, std::string value) -> Expect {
+    return [field, value](const TestResponse& response, const std::string& label) {
+      ASSERT_EQ(response.status, 200) << label << ": " << response.body;
+      EXPECT_EQ(text_of(response.json, field), value) << label;
+    };
+  };
+  const std::string a_event_id_in_b = "alpha-ev-1";
+  std::map<std::string, Probe> probes = {
+      {"GET /v1/settings",
+       {"", "",
+        [&](const TestResponse& response, const std::string& label) {
+          ASSERT_EQ(response.status, 200) << label << ": " << response.body;
+          EXPECT_EQ(int_of(member(response.json, "settings"), "late_event_window_days"), 35)
+              << label << " (A's is 400)";
+        }}},
+      {"GET /v1/customers",
+       {"", "", expect_list("id", "SELECT customer_id FROM customers WHERE tenant_id = $1")}},
+      {"GET /v1/customers/{external_id}", {"", "", expect_own("external_id", "beta-customer")}},
+      {"GET /v1/customers/{external_id}/usage",
+       {std::string("?") + kUsageWindow, "",
+        [&](const TestResponse& response, const std::string& label) {
+          ASSERT_EQ(response.status, 200) << label << ": " << response.body;
+          EXPECT_EQ(values_of(member(response.json, "meters"), "meter"),
+                    b_column("SELECT code FROM meters WHERE tenant_id = $1"))
+              << label << ": B's usage names B's meters only";
+        }}},
+      {"GET /v1/meters",
+       {"", "", expect_list("id", "SELECT meter_id FROM meters WHERE tenant_id = $1")}},
+      {"GET /v1/meters/{code}", {"", "", expect_own("code", "beta_count")}},
+      {"GET /v1/audit",
+       {"", "", expect_list("hash", "SELECT hash FROM audit_records WHERE tenant_id = $1")}},
+      {"GET /v1/audit/verify",
+       {"", "",
+        [&](const TestResponse& response, const std::string& label) {
+          ASSERT_EQ(response.status, 200) << label << ": " << response.body;
+          EXPECT_TRUE(member(response.json, "ok").as_bool()) << label;
+          EXPECT_EQ(int_of(response.json, "records"), audit_count(b_.id)) << label;
+        }}},
+      // Writes: A's names in B's requests make new objects of B's, never touch A's.
+      {"POST /v1/customers",
+       {"", customer_body("alpha-only-customer"),
+        [&](const TestResponse& response, const std::string& label) {
+          ASSERT_EQ(response.status, 201) << label << ": " << response.body;
+          EXPECT_NE(response.field("id"), a_customer_id_) << label;
+          EXPECT_EQ(scalar("SELECT COUNT(*) FROM customers WHERE tenant_id = $1 AND customer_id = "
+                           "$2 AND external_id = 'alpha-only-customer'",
+                           {b_.id, response.field("id")}),
+                    1)
+              << label;
+        }}},
+      {"POST /v1/events",
+       // A's event id is B's to use; A's customer is unknown to B.
+       {"",
+        events_body(
+            {event_json(a_event_id_in_b, "beta-customer", "alpha_event", R"({"tokens":"1"})"),
+             event_json("beta-ev-2", "alpha-other-customer", "alpha_event", R"({"tokens":"1"})")}),
+        [&](const TestResponse& response, const std::string& label) {
+          ASSERT_EQ(response.status, 200) << label << ": " << response.body;
+          EXPECT_EQ(int_of(response.json, "accepted"), 1) << label << ": " << response.body;
+          EXPECT_EQ(int_of(response.json, "duplicates"), 0) << label << ": " << response.body;
+          EXPECT_TRUE(member(response.json, "conflicts").items().empty()) << response.body;
+          const auto& rejected = member(response.json, "rejected").items();
+          ASSERT_EQ(rejected.size(), 1u) << label << ": " << response.body;
+          EXPECT_EQ(int_of(rejected[0], "index"), 1) << label;
+          EXPECT_EQ(text_of(rejected[0], "type"), "unknown_customer") << label;
+          EXPECT_EQ(scalar("SELECT COUNT(*) FROM events WHERE tenant_id = $1 AND event_id = $2",
+                           {b_.id, a_event_id_in_b}),
+                    1)
+              << label;
+        }}},
+      {"POST /v1/meters",
+       // A's code is B's to use; the backfill counts B's events of the type, none of A's.
+       {"", R"({"code":"alpha_count","event_type":"alpha_event","aggregation":"count"})",
+        [&](const TestResponse& response, const std::string& label) {
+          ASSERT_EQ(response.status, 201) << label << ": " << response.body;
+          const std::string id = response.field("id");
+          EXPECT_EQ(std::count(a_meter_ids_.begin(), a_meter_ids_.end(), id), 0) << label;
+          EXPECT_EQ(scalar("SELECT COUNT(*) FROM meters WHERE tenant_id = $1 AND meter_id = $2",
+                           {b_.id, id}),
+                    1)
+              << label;
+          EXPECT_EQ(scalar("SELECT COALESCE(SUM(event_count), 0) FROM usage_buckets WHERE "
+                           "tenant_id = $1 AND meter_id = $2",
+                           {b_.id, id}),
+                    scalar("SELECT COUNT(*) FROM events WHERE tenant_id = $1 AND event_type = "
+                           "'alpha_event'",
+                           {b_.id}))
+              << label;
+        }}},
+  };
+
   std::size_t probed = 0;
-  for (const auto& route : http::routes()) {
-    if (route.access == http::Access::public_) continue;
-    std::string target;
-    for (std::size_t i = 1; i <= route.name.size();) {
-      const auto end = route.name.find('/', i);
-      const std::string part(
-          route.name.substr(i, end == std::string_view::npos ? std::string_view::npos : end - i));
-      std::string filled = part;
-      if (part.size() > 2 && part.front() == '{') {
-        const std::string name = part.substr(1, part.size() - 2);
-        if (name == "tenant_id") {
-          filled = a_.id;
-        } else if (name == "key_id") {
-          filled = a_.key_id;
-        } else if (name == "external_id" || name == "customer") {
-          filled = "alpha-only-customer";
-        } else {
-          filled = a_customer_id_;  // any other id: aim at an object of A's
-        }
+  std::set<std::string> used;
+  for (const bool writes : {false, true}) {
+    for (const auto& route : http::routes()) {
+      if (route.access == http::Access::public_ || is_write(route) != writes) continue;
+      const std::string method(route.method);
+      const auto found = probes.find(route_key(route));
+      const bool tenant_route = route.access == http::Access::tenant;
+      if (tenant_route && found == probes.end()) {
+        ADD_FAILURE() << route_key(route)
+                      << ": a tenant route without an isolation probe; add one to `probes`";
       }
-      target += "/" + filled;
-      if (end == std::string_view::npos) break;
-      i = end + 1;
+      Probe probe;
+      if (found != probes.end()) {
+        probe = found->second;
+        used.insert(found->first);
+      } else if (writes) {
+        probe.body = R"({"tenant":")" + a_.id + R"(","name":"Hijack"})";
+      }
+      const auto call = [&](const std::map<std::string, std::string>& values) {
+        const std::string target = fill_route(route, values) + probe.query;
+        const std::string label = method + " " + std::string(route.name) + " as " + target;
+        const auto response = api().call(method, target, b_.key, probe.body,
+                                         {{"X-Neruba-Tenant", a_.id},
+                                          {"X-Neruba-Justification", "I am B, let me in"},
+                                          {"Idempotency-Key", "probe-" + std::to_string(probed)}});
+        ++probed;
+        EXPECT_NE(response.status, 500) << label << ": " << response.body;
+        expect_no_leak(response, target + "\n" + probe.body, label);
+        EXPECT_UNCHANGED(a_before, fingerprint(a_.id)) << label << " changed tenant A";
+        return std::make_pair(response, label);
+      };
+      const auto [response, label] = call(of_a);
+      if (!tenant_route) {
+        expect_problem(response, 403, "insufficient-scope", label);
+        continue;
+      }
+      if (route.name.find('{') == std::string_view::npos) {
+        if (probe.expect) probe.expect(response, label);
+        continue;
+      }
+      // A's object is not found exactly like one that never existed; B's own is found.
+      ASSERT_FALSE(writes) << label << ": a write aimed at an object needs its own probe here";
+      expect_not_found_like_missing(response, call(never).first, label);
+      const auto [own, own_label] = call(of_b);
+      if (probe.expect) probe.expect(own, own_label);
     }
-    const std::string method(route.method);
-    std::string body;
-    if (method == "POST" || method == "PATCH" || method == "PUT") {
-      body =
-          route.name == "/v1/customers"
-              ? R"({"external_id":"alpha-only-customer","name":"Hijack","tenant":")" + a_.id + "\"}"
-              : R"({"tenant":")" + a_.id + R"(","name":"Hijack"})";
-    }
-    const std::string label = method + " " + std::string(route.name) + " as " + target;
-    const auto response = api().call(method, target, b_.key, body,
-                                     {{"X-Neruba-Tenant", a_.id},
-                                      {"X-Neruba-Justification", "I am B, let me in"},
-                                      {"Idempotency-Key", "probe-" + std::to_string(probed)}});
-    ++probed;
-    if (route.access == http::Access::admin) {
-      expect_problem(response, 403, "insufficient-scope", label);
-    } else {
-      // A tenant route: whatever it answers, it answered about B.
-      EXPECT_NE(response.status, 500) << label << ": " << response.body;
-    }
-    expect_no_leak(response, target + "\n" + body, label);
-    EXPECT_UNCHANGED(a_before, fingerprint(a_.id)) << label << " changed tenant A";
   }
   EXPECT_GE(probed, 13u) << "the route table shrank?";
+  for (const auto& [key, probe] : probes) {
+    EXPECT_EQ(used.count(key), 1u) << key << ": a probe for a route that is not in the table";
+  }
   // A's key and data are intact.
   EXPECT_EQ(api().get("/v1/customers/alpha-only-customer", a_.key).status, 200);
 }

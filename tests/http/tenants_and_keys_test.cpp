@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
 #include "http_test_support.hpp"
+#include "services/context.hpp"
 #include "services/timezones.hpp"
 
 namespace neruba::test::http_tests {
@@ -302,6 +304,47 @@ TEST_P(TenantsAndKeys, ScopesGateEveryTenantEndpoint) {
       }
     }
   }
+
+  // Every tenant route of the table, with a key of each single scope: a key with none of the
+  // scopes the route lists is refused 403 insufficient-scope, a key with exactly one of them is not
+  // refused for scope (whatever else it answers: an empty body may be invalid).
+  ASSERT_EQ(
+      api()
+          .post("/v1/meters", tenant.key, R"({"code":"m1","event_type":"e","aggregation":"count"})")
+          .status,
+      201);
+  std::map<std::string_view, Key> by_scope;
+  for (const auto scope : services::all_scopes()) {
+    by_scope.emplace(scope, make_key(tenant.id, R"([")" + std::string(scope) + R"("])",
+                                     std::string(scope) + " scope alone"));
+  }
+  std::size_t tenant_routes = 0;
+  for (const auto& route : http::routes()) {
+    if (route.access != http::Access::tenant) continue;
+    ++tenant_routes;
+    if (route.scopes.empty()) {
+      ADD_FAILURE() << route_key(route) << ": a tenant route that lists no scope";
+      continue;
+    }
+    for (const auto scope : route.scopes) {
+      EXPECT_EQ(by_scope.count(scope), 1u)
+          << route_key(route) << " lists an unknown scope " << scope;
+    }
+    const std::string target = fill_route(route, {{"external_id", "c1"}, {"code", "m1"}});
+    for (const auto& [scope, key] : by_scope) {
+      const bool listed =
+          std::find(route.scopes.begin(), route.scopes.end(), scope) != route.scopes.end();
+      const auto response =
+          api().call(std::string(route.method), target, key.secret, is_write(route) ? "{}" : "");
+      const std::string label = route_key(route) + " as " + target + " with " + key.name;
+      if (listed) {
+        EXPECT_NE(response.status, 403) << label << ": " << response.body;
+      } else {
+        expect_problem(response, 403, "insufficient-scope", label);
+      }
+    }
+  }
+  EXPECT_GE(tenant_routes, 11u) << "the route table lost tenant routes?";
 }
 
 TEST_P(TenantsAndKeys, AdminPatchesSettingsAndTenantReadsThemWithWriteScope) {
