@@ -1,6 +1,8 @@
-# Crash tests: `neruba serve` is SIGKILLed at random moments while clients stream usage batches, and
-# restarted on the same database, several times; then every acknowledged event must be there exactly
-# once and resending every batch must answer only duplicates.
+# Crash tests: `neruba serve` is SIGKILLed while clients stream usage batches, and restarted on the
+# same database, several times: at random moments, and at two moments each run must catch (the server
+# SIGSTOPped and the database read from the test): after a batch's commit before its answer, and
+# before its commit. Then every acknowledged event must be there exactly once and resending every
+# batch must answer only duplicates.
 # Included from tests/CMakeLists.txt:  include(${CMAKE_CURRENT_SOURCE_DIR}/crash/crash.cmake)
 #
 # Run by Debian's python3 (standard library only).

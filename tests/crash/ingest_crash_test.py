@@ -1,34 +1,71 @@
 #!/usr/bin/python3
-"""Crash test for usage ingest: SIGKILL the server at random moments while clients stream batches.
+"""Crash test for usage ingest: SIGKILL the server while clients stream batches, at random moments and
+at two moments it forces: after a batch's commit and before its answer, and before its commit.
 
     /usr/bin/python3 tests/crash/ingest_crash_test.py PATH/TO/neruba [--backend sqlite|postgres]
-        [--seed N] [--kills N] [--clients N] [--batch-size N]
+        [--seed N] [--kills N] [--clients N] [--batch-size N] [--forced-attempts N]
 
 Starts `neruba serve` on a free port of 127.0.0.1 against a fresh database (SQLite in a temp dir, or
 a fresh schema in NERUBA_TEST_PG_URL), creates a tenant, a key, customers, a `count` meter and a
 `sum` meter, and lifts the tenant's ingest rate so nothing is throttled. Then several client
 threads stream batches of events (unique event_ids, timestamps within the last hour, one customer
-per batch) while a killer thread sends SIGKILL to the server at random moments, waits for it to
-die and restarts it on the same database and port, again and again. A batch is acknowledged only by
-a 200 whose accepted + duplicates equals the batch size; a failed request (reset, refused,
-timeout, 503) leaves the batch unacknowledged and the client may retry it later.
+per batch) while a killer thread sends SIGKILL to the server, waits for it to die and restarts it
+on the same database and port, again and again. A batch is acknowledged only by a 200 whose
+accepted + duplicates equals the batch size; a failed request (reset, refused, timeout, 503) leaves
+the batch unacknowledged and the client may retry it later.
+
+The killer's kills:
+  - Random: --kills of a serving server at random moments (sometimes one more while it starts up).
+  - Forced, between the random ones until each kind below has been caught once: a client marks a
+    request in flight once it has sent it, before it reads the answer. The killer waits for one,
+    SIGSTOPs the server (and waits until every thread is stopped), then looks from the test into
+    the database whether each in-flight batch's first and last event_id are stored (SQLite: the
+    file read-only through the standard library's sqlite3, as a WAL reader a stopped writer does
+    not block; PostgreSQL: psql on the test's schema), and classifies the moment:
+      A  committed, its answer not yet with the client: stored, and not a byte of the answer in
+         the client's socket (FIONREAD 0);
+      B  in flight, not committed: not stored, and the server has read the whole request (its end
+         of the connection holds no unread byte in /proc/net/tcp).
+    If a batch is at a moment of a kind still missing, SIGKILL; else SIGCONT and another attempt a
+    few milliseconds later (--forced-attempts a step, at most FORCED_STEPS_MAX steps, none after
+    FORCED_WITHIN seconds of streaming). What the kill left decides: once the process (and on
+    PostgreSQL every session of that incarnation, named by its application_name) is gone, all of
+    the batch's event_ids are read again. A: all stored and the client's request failed (no answer
+    reached it); B: none stored and the request failed. All stored after a stop that showed none
+    (a commit under way: SQLite's WAL synced but not yet indexed, PostgreSQL's COMMIT in transit)
+    counts as A. After the restart the batch's client resends it first, and the killer waits for
+    that answer before it kills again. No hook in the server: production code knows nothing of this.
+    A run without a kill of each kind fails.
+
+Checks while streaming:
+  - With the server stopped, a batch's first and last event_id are both stored or neither; after a
+    forced kill, all of a caught batch's events or none are stored (a batch is one commit), and one
+    seen stored at the stop is still stored.
+  - The first 200 to a resend of a batch caught by a forced kill: kind A answers accepted=0,
+    duplicates=size (durable though unacknowledged); kind B answers accepted=size, duplicates=0
+    (nothing of it stored, accepted whole, never partly).
 
 At the end, with the server up:
   1. Before anything is resent, each customer's count meter is at least the number of its
      acknowledged events.
   2. Every batch ever sent is resent. Acknowledged batches must answer accepted=0,
      duplicates=size; unacknowledged ones may answer only duplicates (committed before a kill) and
-     accepted (never committed) -- never a conflict or a rejection. The duplicates tell exactly what
-     the server held, so the count (and, when no batch was half-committed, the sum) read before the
-     resend must equal what the server held.
+     accepted (never committed) -- never a conflict or a rejection, and never part of a batch
+     duplicates and the rest accepted (a batch is never split across commits). The duplicates tell
+     exactly what the server held, so the count (and, when no batch was half-committed, the sum)
+     read before the resend must equal what the server held.
   3. After the resend each customer's count meter equals the number of distinct events ever sent
      to them, its `events` too, and the sum meter equals the exact decimal sum of their amounts.
   4. A second full resend answers only duplicates and changes no usage.
   5. One more SIGKILL and restart changes no usage; SIGTERM then stops the server with exit 0, and
      the server log holds no sanitizer report.
 
-The seed (printed; --seed or NERUBA_CRASH_SEED to repeat) fixes the kill delays and the events;
-thread scheduling still varies from run to run.
+The summary lists every kill, the forced ones with their kind, the batches they caught and the
+attempts they took, and what each forced attempt came to.
+
+The seed (printed; --seed or NERUBA_CRASH_SEED to repeat) fixes the random kills' delays, the forced
+attempts' delays and the events; thread scheduling still varies from run to run, and so do the
+moments the forced kills catch.
 
 Exit codes: 0 pass, 1 a violation (each printed), 2 a set-up problem, 77 --backend postgres without
 NERUBA_TEST_PG_URL (a failure instead when NERUBA_REQUIRE_POSTGRES=1). Standard library only.
@@ -36,6 +73,8 @@ NERUBA_TEST_PG_URL (a failure instead when NERUBA_REQUIRE_POSTGRES=1). Standard 
 
 import argparse
 import collections
+import fcntl
+import glob
 import http.client
 import json
 import os
@@ -43,7 +82,11 @@ import random
 import secrets
 import shutil
 import signal
+import sqlite3
+import struct
+import subprocess
 import sys
+import termios
 import tempfile
 import threading
 import time
@@ -64,9 +107,19 @@ COUNT_METER = "crash_calls"
 SUM_METER = "crash_amount"
 SUM_FIELD = "amount"
 REQUEST_TIMEOUT = 15.0
-STREAM_DEADLINE = 40.0     # seconds of streaming at most, whatever happens
+STREAM_DEADLINE = 90.0     # seconds of streaming at most, whatever happens
 MIN_KILLS = 5
 TAIL_AFTER_LAST_KILL = 1.5  # seconds of streaming after the last restart
+# Forced interleavings (see the module docstring).
+KIND_A = "A"  # killed after the batch's commit, before its answer reached the client
+KIND_B = "B"  # killed with the batch in flight, not committed
+KIND_TEXT = {KIND_A: "committed, answer not yet with the client",
+             KIND_B: "request read by the server, not committed"}
+FORCED_STOP_TIMEOUT = 1.0   # seconds for every thread of a SIGSTOPped server to stop
+FORCED_STEPS_MAX = 4        # forced steps (each up to --forced-attempts attempts) before giving up
+FORCED_WITHIN = 60.0        # seconds after the stream's start: no forced attempt later
+FORCED_PAUSE = (0.002, 0.015)  # seconds between two attempts (the server runs meanwhile)
+FORCED_RESEND_WAIT = 20.0   # seconds for a forced batch's client to resend it after the restart
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
                      "ThreadSanitizer", "UndefinedBehaviorSanitizer")
 
@@ -109,18 +162,26 @@ def open_database(backend, temp_dir):
 
 
 class Server(neruba_testing.Server):
-    """`neruba serve` on a fixed port; started, SIGKILLed and restarted on the same DB and port."""
+    """`neruba serve` on a fixed port; started, SIGKILLed and restarted on the same DB and port.
+
+    On PostgreSQL each incarnation connects with an application_name of its own
+    (<schema>_s<start number>), so that the test can tell when the sessions of a killed one are gone."""
 
     start_attempts = 5
     start_pause = 0.3
 
-    def __init__(self, binary, db_url, data_dir, log_path):
-        super().__init__(binary, db_url, data_dir, log_path, ADMIN_KEY)
+    def __init__(self, binary, database, data_dir, log_path):
+        super().__init__(binary, database.url, data_dir, log_path, ADMIN_KEY)
+        self.database = database
         self.starts = 0
+        self.application_name = None
 
     def spawn(self):
         """Starts another incarnation (without waiting for it), marked in the log."""
         self.starts += 1
+        if self.database.kind == "postgres":
+            self.application_name = f"{self.database.schema}_s{self.starts}"
+            self.db_url = f"{self.database.url}&application_name={self.application_name}"
         with open(self.log_path, "ab") as handle:
             handle.write(f"\n===== crash test: start #{self.starts} =====\n".encode())
         return super().spawn()
@@ -135,6 +196,35 @@ class Server(neruba_testing.Server):
         process.wait()
         return before
 
+    def stop_all_threads(self, timeout=FORCED_STOP_TIMEOUT):
+        """SIGSTOP, then waits until every thread of the process is stopped (a thread inside a system
+        call such as fsync stops only when it returns). True once all are; False when the time ran out
+        or the process is gone (the caller sends SIGCONT in any case)."""
+        pid = self.process.pid
+        os.kill(pid, signal.SIGSTOP)
+        deadline = time.monotonic() + timeout
+        while True:
+            states = []
+            for path in glob.glob(f"/proc/{pid}/task/*/stat"):
+                try:
+                    with open(path, encoding="ascii", errors="replace") as handle:
+                        states.append(handle.read().rsplit(")", 1)[1].split()[0])
+                except (OSError, IndexError):
+                    continue  # a thread that just ended
+            if not states or any(state in "ZX" for state in states):
+                return False
+            if all(state in "Tt" for state in states):
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.0005)
+
+    def resume(self):
+        try:
+            os.kill(self.process.pid, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
+
     def sanitizer_reports(self):
         try:
             with open(self.log_path, encoding="utf-8", errors="replace") as handle:
@@ -146,6 +236,117 @@ class Server(neruba_testing.Server):
             if any(marker in line for marker in SANITIZER_MARKERS):
                 found.append(f"line {line_number}: {line.strip()[:300]}")
         return found
+
+
+# ------------------------------------------------------------------------------------------------
+# Looking into the database from the test (while the server is stopped, or after it was killed)
+
+
+class ProbeError(Exception):
+    """The database could not be read this time (e.g. SQLite busy): the attempt proves nothing."""
+
+
+class SqliteProbe:
+    """Reads the server's SQLite file through the standard library's sqlite3, read-only. A SIGSTOPped
+    writer does not block a WAL reader; after a SIGKILL, the first connection replays the WAL as the
+    restarted server will, so it sees exactly what survived."""
+
+    def __init__(self, path, tenant_id):
+        self.uri = "file:" + urllib.parse.quote(path) + "?mode=ro"
+        self.tenant_id = tenant_id
+
+    def stored(self, event_ids):
+        """The subset of event_ids the events table holds (committed) for the tenant."""
+        found = set()
+        try:
+            connection = sqlite3.connect(self.uri, uri=True, timeout=0.25, isolation_level=None)
+        except sqlite3.Error as error:
+            raise ProbeError(f"sqlite3: {error}") from error
+        try:
+            ids = list(event_ids)
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                rows = connection.execute(
+                    f"SELECT event_id FROM events WHERE tenant_id = ? AND event_id IN ({','.join('?' * len(chunk))})",
+                    [self.tenant_id, *chunk]).fetchall()
+                found.update(row[0] for row in rows)
+        except sqlite3.Error as error:
+            raise ProbeError(f"sqlite3: {error}") from error
+        finally:
+            connection.close()
+        return found
+
+    def killed_sessions_gone(self, server):
+        return True  # the database is a file: a dead process holds nothing
+
+
+class PostgresProbe:
+    """Reads the test's schema through psql (neruba_testing.psql). A SIGSTOPped server does not stop
+    PostgreSQL: a COMMIT it sent just before the stop may still land, so what a kill left is read only
+    once the killed incarnation's sessions are gone (killed_sessions_gone)."""
+
+    def __init__(self, base_url, schema, tenant_id):
+        self.base_url = base_url
+        self.schema = schema
+        self.tenant_id = tenant_id
+
+    def _rows(self, sql):
+        try:
+            return neruba_testing.psql(self.base_url, "SET statement_timeout = '5s'; " + sql, rows=True, timeout=15)
+        except (SetupError, subprocess.SubprocessError) as error:
+            raise ProbeError(str(error)) from error
+
+    def stored(self, event_ids):
+        ids = ",".join(sql_literal(event_id) for event_id in event_ids)
+        return set(self._rows(f"SELECT event_id FROM {self.schema}.events "
+                              f"WHERE tenant_id = {sql_literal(self.tenant_id)} AND event_id IN ({ids})"))
+
+    def killed_sessions_gone(self, server, timeout=10.0):
+        """Waits until no session of the killed incarnation is left (PostgreSQL ends a backend whose
+        client is gone once its current statement, e.g. a COMMIT, is over). True when none is left."""
+        name = server.application_name
+        deadline = time.monotonic() + timeout
+        while True:
+            rows = self._rows(f"SELECT count(*) FROM pg_stat_activity WHERE application_name = {sql_literal(name)}")
+            if rows == ["0"]:
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+
+
+def sql_literal(text):
+    return "'" + text.replace("'", "''") + "'"
+
+
+def unread_bytes(sock):
+    """Bytes the kernel holds for this socket that its reader has not taken yet; None if unknown."""
+    try:
+        fd = sock.fileno()
+        if fd < 0:
+            return None
+        return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def server_unread(server_port, client_ports):
+    """{client port: bytes of its request the server has not read yet}, from the server's side of each
+    connection in /proc/net/tcp (127.0.0.1 only); a port whose connection is not found is left out."""
+    wanted = set(client_ports)
+    found = {}
+    try:
+        with open("/proc/net/tcp", encoding="ascii") as handle:
+            next(handle)
+            for line in handle:
+                fields = line.split()
+                local_port = int(fields[1].rsplit(":", 1)[1], 16)
+                remote_port = int(fields[2].rsplit(":", 1)[1], 16)
+                if local_port == server_port and remote_port in wanted:
+                    found[remote_port] = int(fields[4].split(":")[1], 16)
+    except (OSError, ValueError, IndexError, StopIteration):
+        return {}
+    return found
 
 
 # ------------------------------------------------------------------------------------------------
@@ -169,8 +370,9 @@ class Client:
                 pass
             self.connection = None
 
-    def call(self, method, target, body=None, raw=None, key=None, headers=None):
-        """Returns (status, headers, bytes); raises OSError / HTTPException when the exchange fails."""
+    def call(self, method, target, body=None, raw=None, key=None, headers=None, on_sent=None):
+        """Returns (status, headers, bytes); raises OSError / HTTPException when the exchange fails.
+        on_sent(socket) is called once the whole request is sent, before the answer is read."""
         if self.connection is None:
             self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
         request_headers = {"Authorization": f"Bearer {key or self.key}"}
@@ -182,6 +384,8 @@ class Client:
         request_headers.update(headers or {})
         try:
             self.connection.request(method, target, body=payload, headers=request_headers)
+            if on_sent is not None:
+                on_sent(self.connection.sock)
             response = self.connection.getresponse()
             data = response.read()
             if response.getheader("Connection", "").lower() == "close":
@@ -219,7 +423,8 @@ def amount_text(rng):
 
 class Batch:
     __slots__ = ("number", "client", "customer", "event_ids", "amounts", "body", "first_stamp", "last_stamp",
-                 "acked", "attempts", "failed_attempts", "acked_on_attempt", "retry_duplicates")
+                 "acked", "attempts", "failed_attempts", "acked_on_attempt", "retry_duplicates",
+                 "forced_kind", "forced_answer")
 
     def __init__(self, number, client, customer, event_ids, amounts, body, first_stamp, last_stamp):
         self.number = number
@@ -235,10 +440,59 @@ class Batch:
         self.failed_attempts = 0
         self.acked_on_attempt = None
         self.retry_duplicates = 0  # duplicates answered when a retry was acknowledged
+        self.forced_kind = None    # KIND_A / KIND_B when a forced kill caught this batch in flight
+        self.forced_answer = None  # (accepted, duplicates) of its first 200 after that kill
 
     @property
     def size(self):
         return len(self.event_ids)
+
+
+class Flight:
+    """One attempt of one batch, from the moment its whole request is sent until its answer is read or
+    the exchange fails. `answered`: an HTTP answer (any status) reached the client."""
+
+    __slots__ = ("batch", "attempt", "client", "sock", "port", "sent_at", "done", "answered", "status")
+
+    def __init__(self, batch, attempt, client):
+        self.batch = batch
+        self.attempt = attempt
+        self.client = client
+        self.sock = None
+        self.port = None  # the client's end of the connection
+        self.sent_at = None
+        self.done = threading.Event()
+        self.answered = False
+        self.status = None
+
+
+class ForcedKill:
+    """A kill the killer chose after looking into the database with the server stopped."""
+
+    __slots__ = ("kill_number", "elapsed", "step", "attempts", "caught", "answered", "unconfirmed")
+
+    def __init__(self, kill_number, elapsed, step, attempts):
+        self.kill_number = kill_number
+        self.elapsed = elapsed
+        self.step = step
+        self.attempts = attempts  # attempts of its step up to and including this one
+        self.caught = []          # (kind, batch number, client, what the stop showed, events stored after)
+        self.answered = []        # batch numbers whose answer had reached the client after all
+        self.unconfirmed = []     # batch numbers whose fate could not be read (sessions left over)
+
+    def kinds(self):
+        return {kind for kind, *_ in self.caught}
+
+    def describe(self):
+        parts = [f"kind {kind} ({KIND_TEXT[kind]}): batch {number} (client {client}; at the stop its "
+                 f"first/last event_id {'stored' if seen == 'stored' else 'not stored'}, after the kill "
+                 f"{stored} events stored)" for kind, number, client, seen, stored in self.caught]
+        if self.answered:
+            parts.append(f"answered before the kill after all: batches {self.answered}")
+        if self.unconfirmed:
+            parts.append(f"unconfirmed: batches {self.unconfirmed}")
+        return (f"kill #{self.kill_number} at {self.elapsed:.2f} s, step {self.step}, attempt {self.attempts}: "
+                + "; ".join(parts or ["nothing caught"]))
 
 
 def make_batch(rng, number, client_index, run_token, customers, size):
@@ -296,12 +550,13 @@ def describe_outcomes(conflicts, rejected, limit=3):
 
 
 class Run:
-    def __init__(self, args, server, key, customers, violations):
+    def __init__(self, args, server, key, customers, violations, probe):
         self.args = args
         self.server = server
         self.key = key
         self.customers = customers
         self.violations = violations
+        self.probe = probe  # SqliteProbe / PostgresProbe
         self.run_token = secrets.token_hex(4)
         self.lock = threading.Lock()
         self.batches = []  # every batch ever sent, by number
@@ -315,6 +570,17 @@ class Run:
         self.retries_acked = 0
         self.retries_found_committed = 0
         self.stream_started = None
+        # Forced kills: the requests in flight (sent, answer not read), what the forced steps did.
+        self.flights = set()
+        self.flight_cond = threading.Condition(self.lock)
+        self.latency = 0.05  # seconds, a moving average of answered ingest requests
+        self.forcing = threading.Event()  # a forced step runs: clients keep sending new batches
+        self.forced_steps = 0
+        self.forced_kills = []  # ForcedKill, in order
+        self.forced_found = {}  # kind -> the ForcedKill that first caught it
+        self.forced_attempts = collections.Counter()  # what each attempt came to
+        self.forced_step_attempts = []  # attempts each step took
+        self.probe_errors = []
 
     # -- clients ---------------------------------------------------------------------------------
 
@@ -336,12 +602,19 @@ class Run:
                 # A refused connection means the server is down: wait for it with the same batch rather
                 # than pile up never-delivered ones. After a reset or a timeout (the server may have
                 # committed the batch or not), move on to new batches and retry now and then.
-                retry = bool(pending) and (refused or rng.random() < 0.3
-                                           or sent_new >= self.args.max_batches_per_client)
+                # A batch a forced kill caught goes first: its next answer is the one the kill's kind
+                # predicts (and the killer waits for it before it kills again).
+                forced = next((b for b in pending if b.forced_kind and b.forced_answer is None), None)
+                retry = forced is None and bool(pending) and (refused or rng.random() < 0.3
+                                                              or sent_new >= self.args.max_batches_per_client)
                 refused = False
-                if retry:
+                if forced is not None:
+                    pending.remove(forced)
+                    batch = forced
+                elif retry:
                     batch = pending.pop(0)
-                elif sent_new < self.args.max_batches_per_client:
+                elif sent_new < self.args.max_batches_per_client or (
+                        self.forcing.is_set() and sent_new < 4 * self.args.max_batches_per_client):
                     batch = self.new_batch(rng, client_index)
                     sent_new += 1
                 else:
@@ -349,9 +622,12 @@ class Run:
                     continue
                 first_attempt = batch.attempts == 0
                 batch.attempts += 1
+                flight = Flight(batch, batch.attempts, client_index)
                 try:
-                    status, headers, data = client.call("POST", "/v1/events", raw=batch.body)
+                    status, headers, data = client.call("POST", "/v1/events", raw=batch.body,
+                                                        on_sent=lambda sock, f=flight: self.flight_sent(f, sock))
                 except (OSError, http.client.HTTPException) as failure:
+                    self.flight_ended(flight, None)
                     batch.failed_attempts += 1
                     refused = isinstance(failure, ConnectionRefusedError)
                     if refused:
@@ -362,6 +638,10 @@ class Run:
                         self.request_failures[type(failure).__name__] += 1
                     time.sleep(rng.uniform(0.02, 0.1))
                     continue
+                except BaseException:
+                    self.flight_ended(flight, None)
+                    raise
+                self.flight_ended(flight, status)
                 with self.lock:
                     self.statuses[status] += 1
                 if status in (429, 503):
@@ -395,6 +675,8 @@ class Run:
                     self.violations.add(
                         f"batch {batch.number}: first send of never-sent event_ids answered {duplicates} "
                         f"duplicates (accepted {accepted})")
+                if batch.forced_kind is not None and batch.forced_answer is None:
+                    self.check_forced_answer(batch, accepted, duplicates)
                 if accepted + duplicates == batch.size and not conflicts and not rejected:
                     batch.acked = True
                     batch.acked_on_attempt = batch.attempts
@@ -415,36 +697,246 @@ class Run:
         finally:
             client.close()
 
+    def flight_sent(self, flight, sock):
+        with self.flight_cond:
+            flight.sock = sock
+            flight.port = sock.getsockname()[1]
+            flight.sent_at = time.monotonic()
+            self.flights.add(flight)
+            self.flight_cond.notify_all()
+
+    def flight_ended(self, flight, status):
+        with self.lock:
+            self.flights.discard(flight)
+            flight.answered = status is not None
+            flight.status = status
+            if status is not None and flight.sent_at is not None:
+                self.latency = 0.8 * self.latency + 0.2 * (time.monotonic() - flight.sent_at)
+        flight.done.set()
+
+    def check_forced_answer(self, batch, accepted, duplicates):
+        """The first 200 a batch gets after a forced kill caught it: kind A (committed, unanswered)
+        must answer only duplicates, kind B (not committed) must be accepted whole."""
+        batch.forced_answer = (accepted, duplicates)
+        expected = (0, batch.size) if batch.forced_kind == KIND_A else (batch.size, 0)
+        if (accepted, duplicates) != expected:
+            self.violations.add(
+                f"batch {batch.number}, caught by a forced kill of kind {batch.forced_kind} "
+                f"({KIND_TEXT[batch.forced_kind]}): its resend answered accepted {accepted}, duplicates "
+                f"{duplicates} (expected {expected[0]} / {expected[1]})")
+
     # -- the killer ------------------------------------------------------------------------------
+
+    def needed_kinds(self):
+        return [kind for kind in (KIND_A, KIND_B) if kind not in self.forced_found]
+
+    def forcing_allowed(self):
+        """Another forced attempt may come: not stopping, not too late into the stream."""
+        return not self.stop.is_set() and time.monotonic() - self.stream_started < FORCED_WITHIN
 
     def killer_loop(self, total_kills):
         rng = random.Random(self.args.seed)
+        forced_rng = random.Random(self.args.seed * 7919 + 1)  # the random kills' delays stay as they were
         try:
-            while self.serving_kills < total_kills and not self.stop.is_set():
-                # Mostly kill a serving server after a random while; sometimes kill it again while it
-                # is still starting up (opening the database, migrating), before it is ready.
-                delay = rng.uniform(0.1, self.args.max_kill_interval)
-                if self.stop.wait(delay):
-                    return
-                self._kill("serving")
-                self.serving_kills += 1
-                if rng.random() < 0.25:
-                    self.server.spawn()
-                    time.sleep(rng.uniform(0.0, 0.4))
-                    self._kill("starting")
-                    self.startup_kills += 1
-                self.server.spawn()
-                if not self.server.wait_ready():
-                    self.violations.add(f"the server did not become ready after kill #{self.kills}\n"
-                                        f"{self.server.log_tail()}")
-                    self.stop.set()
-                    return
+            while not self.stop.is_set():
+                forced_wanted = (bool(self.needed_kinds()) and self.forced_steps < FORCED_STEPS_MAX
+                                 and self.forcing_allowed())
+                if self.serving_kills >= total_kills and not forced_wanted:
+                    break
+                if self.serving_kills < total_kills:
+                    # Mostly kill a serving server after a random while; sometimes kill it again while
+                    # it is still starting up (opening the database, migrating), before it is ready.
+                    delay = rng.uniform(0.1, self.args.max_kill_interval)
+                    if self.stop.wait(delay):
+                        return
+                    self._kill("serving")
+                    self.serving_kills += 1
+                    if rng.random() < 0.25:
+                        self.server.spawn()
+                        time.sleep(rng.uniform(0.0, 0.4))
+                        self._kill("starting")
+                        self.startup_kills += 1
+                    if not self._restart():
+                        return
+                # Between the random kills, while a kind is still missing: a forced step.
+                if self.needed_kinds() and self.forced_steps < FORCED_STEPS_MAX and self.forcing_allowed():
+                    self.forced_step(forced_rng)
             # Keep streaming a little against the last incarnation.
             self.stop.wait(TAIL_AFTER_LAST_KILL)
         except Exception:  # noqa: BLE001
             self.violations.add(f"killer crashed:\n{traceback.format_exc()}")
         finally:
             self.stop.set()
+
+    def _restart(self):
+        self.server.spawn()
+        if not self.server.wait_ready():
+            self.violations.add(f"the server did not become ready after kill #{self.kills}\n"
+                                f"{self.server.log_tail()}")
+            self.stop.set()
+            return False
+        return True
+
+    def forced_step(self, rng):
+        """Stops the server whenever a request is in flight, looks into the database and kills it only
+        at a moment of a kind still needed (else lets it go on and tries again a few ms later), until
+        every kind is caught or --forced-attempts attempts are spent."""
+        self.forced_steps += 1
+        step = self.forced_steps
+        attempts = 0
+        self.forcing.set()
+        log(f"forced step {step}: wanted {', '.join(self.needed_kinds())}")
+        try:
+            while self.needed_kinds() and attempts < self.args.forced_attempts and self.forcing_allowed():
+                attempts += 1
+                with self.flight_cond:
+                    in_flight = self.flight_cond.wait_for(lambda: self.flights or self.stop.is_set(), timeout=2.0)
+                if not in_flight:
+                    self.forced_attempts["nothing in flight for 2 s"] += 1
+                    continue
+                # Somewhere within the request: before, during or after its commit.
+                if self.stop.wait(rng.uniform(0.0, min(self.latency, 0.5))):
+                    break
+                outcome = self.forced_attempt(step, attempts)
+                self.forced_attempts[outcome] += 1
+                if outcome != "killed" and self.stop.wait(rng.uniform(*FORCED_PAUSE)):
+                    break
+        except Exception:  # noqa: BLE001
+            self.violations.add(f"forced step {step} crashed:\n{traceback.format_exc()}")
+            self.stop.set()
+        finally:
+            self.forcing.clear()
+        self.forced_step_attempts.append(attempts)
+        log(f"forced step {step}: {attempts} attempts; still wanted: {', '.join(self.needed_kinds()) or 'nothing'}")
+
+    def forced_attempt(self, step, attempt):
+        """One attempt: SIGSTOP, read the database, then SIGKILL or SIGCONT. Returns what it came to."""
+        server = self.server
+        if server.process.poll() is not None:
+            self.violations.add(f"the server had exited by itself (status {server.process.returncode}) "
+                                f"before a forced attempt\n{server.log_tail()}")
+            self.stop.set()
+            return "server gone"
+        needed = self.needed_kinds()
+        candidates = []  # (flight, "stored" / "absent" at the stop)
+        killed = False
+        try:
+            if not server.stop_all_threads():
+                return "threads not all stopped in time"
+            with self.lock:
+                flights = sorted(self.flights, key=lambda f: f.batch.number)
+            if not flights:
+                return "nothing in flight at the stop"
+            ends = [f.batch.event_ids[i] for f in flights for i in (0, -1)]
+            try:
+                stored = self.probe.stored(ends)
+            except ProbeError as error:
+                self.probe_errors.append(str(error))
+                return "database not readable"
+            answer_on_its_way = request_unread = False
+            unread_by_server = server_unread(server.port, [f.port for f in flights])
+            for flight in flights:
+                batch = flight.batch
+                first, last = batch.event_ids[0] in stored, batch.event_ids[-1] in stored
+                if first != last:
+                    self.violations.add(
+                        f"with the server stopped, batch {batch.number}'s first event_id is "
+                        f"{'' if first else 'not '}stored and its last one is {'' if last else 'not '}stored: "
+                        f"a batch is written in one commit")
+                    continue
+                if first:
+                    # Committed. Kind A only if no byte of the answer is with the client yet.
+                    if KIND_A in needed and unread_bytes(flight.sock) == 0:
+                        candidates.append((flight, "stored"))
+                    else:
+                        answer_on_its_way = True
+                elif KIND_B in needed:
+                    # Not committed. Kind B only once the server has taken the whole request in.
+                    if unread_by_server.get(flight.port) == 0:
+                        candidates.append((flight, "absent"))
+                    else:
+                        request_unread = True
+            if not candidates:
+                if answer_on_its_way:
+                    return "committed, answer already sent"
+                return "request not all read by the server" if request_unread else "no kind wanted in flight"
+            server.process.send_signal(signal.SIGKILL)
+            server.process.wait()
+            killed = True
+        finally:
+            if not killed:
+                server.resume()
+
+        self.kills += 1
+        record = ForcedKill(self.kills, time.monotonic() - self.stream_started, step, attempt)
+        self.kill_log.append((round(record.elapsed, 2), "forced", self._acked()))
+        # What the kill left: once the killed incarnation is gone for good (PostgreSQL: its sessions
+        # too), every event_id of each caught batch, as the restarted server will see them.
+        try:
+            sessions_gone = self.probe.killed_sessions_gone(server)
+        except ProbeError as error:
+            self.probe_errors.append(str(error))
+            sessions_gone = False
+        all_ids = [event_id for flight, _ in candidates for event_id in flight.batch.event_ids]
+        after = None
+        for _ in range(5):
+            try:
+                after = self.probe.stored(all_ids)
+                break
+            except ProbeError as error:
+                self.probe_errors.append(str(error))
+                time.sleep(0.1)
+        for flight, seen in candidates:
+            batch = flight.batch
+            if not flight.done.wait(REQUEST_TIMEOUT + 5):
+                self.violations.add(f"client {flight.client} never finished its request of batch {batch.number} "
+                                    f"after forced kill #{self.kills}")
+                continue
+            if after is None or not sessions_gone:
+                record.unconfirmed.append(batch.number)
+                continue
+            held = sum(1 for event_id in batch.event_ids if event_id in after)
+            if 0 < held < batch.size:
+                self.violations.add(f"after forced kill #{self.kills}, {held} of batch {batch.number}'s "
+                                    f"{batch.size} events are stored: a batch is written in one commit")
+                continue
+            if seen == "stored" and held == 0:
+                self.violations.add(f"batch {batch.number} was stored with the server stopped, and gone after "
+                                    f"forced kill #{self.kills}: a commit readers saw was lost")
+                continue
+            if flight.answered:
+                # The answer reached the client after all (e.g. it was in the client's buffer). It was
+                # sent before the stop; a 200 then means every event was stored before the stop.
+                if flight.status == 200 and seen == "absent":
+                    self.violations.add(f"batch {batch.number} was answered 200, yet with the server stopped "
+                                        f"after that answer its events were not stored: answered before its "
+                                        f"commit")
+                record.answered.append(batch.number)
+                continue
+            kind = KIND_A if held == batch.size else KIND_B
+            batch.forced_kind = kind
+            record.caught.append((kind, batch.number, flight.client, seen, held))
+        self.forced_kills.append(record)
+        for kind in record.kinds():
+            self.forced_found.setdefault(kind, record)
+        log(f"forced {record.describe()}")
+        if not self._restart():
+            return "killed"
+        # The caught batches' clients resend them first; their answers must be the ones the kinds
+        # predict (check_forced_answer). No other kill comes before.
+        deadline = time.monotonic() + FORCED_RESEND_WAIT
+        for kind, number, *_ in record.caught:
+            batch = self.batches[number]
+            while batch.forced_answer is None and time.monotonic() < deadline and not self.stop.is_set():
+                time.sleep(0.01)
+            if batch.forced_answer is None and not self.stop.is_set():
+                self.violations.add(f"batch {number}, caught by forced kill #{record.kill_number} (kind {kind}), "
+                                    f"got no 200 within {FORCED_RESEND_WAIT:.0f} s of the restart")
+        return "killed"
+
+    def _acked(self):
+        with self.lock:
+            return sum(1 for b in self.batches if b.acked)
 
     def _kill(self, kind):
         before = self.server.kill()
@@ -475,6 +967,13 @@ class Run:
         if self.serving_kills < MIN_KILLS:
             self.violations.add(f"only {self.serving_kills} kills of a serving server within {STREAM_DEADLINE:.0f} s "
                                 f"(at least {MIN_KILLS} wanted): the server restarts too slowly")
+        for kind in self.needed_kinds():
+            self.violations.add(
+                f"no forced kill of kind {kind} ({KIND_TEXT[kind]}): {self.forced_steps} forced steps, "
+                f"{sum(self.forced_step_attempts)} attempts (at most {self.args.forced_attempts} a step, none "
+                f"after {FORCED_WITHIN:.0f} s), "
+                f"came to {dict(self.forced_attempts)}; the interleaving this test claims was not reached"
+                + (f"; last database read error: {self.probe_errors[-1]}" if self.probe_errors else ""))
         for thread in clients:
             thread.join(REQUEST_TIMEOUT + 5)
             if thread.is_alive():
@@ -713,7 +1212,10 @@ def main():
     parser.add_argument("--customers", type=int, default=5)
     parser.add_argument("--max-kill-interval", type=float, default=2.0,
                         help="seconds; each kill comes 0.1 s to this long after the last restart")
-    parser.add_argument("--max-batches-per-client", type=int, default=50)
+    parser.add_argument("--max-batches-per-client", type=int, default=50,
+                        help="new batches a client sends (up to 4 times as many while a forced step runs)")
+    parser.add_argument("--forced-attempts", type=int, default=200,
+                        help=f"attempts of a forced step (at most {FORCED_STEPS_MAX} steps) before it gives up")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (server log, SQLite file)")
     args = parser.parse_args()
 
@@ -738,14 +1240,17 @@ def main():
     stream_seconds = 0.0
     try:
         database = open_database(args.backend, temp_dir)
-        server = Server(args.binary, database.url, os.path.join(temp_dir, "data"),
-                        os.path.join(temp_dir, "server.log"))
+        server = Server(args.binary, database, os.path.join(temp_dir, "data"), os.path.join(temp_dir, "server.log"))
         server.start()
         customers = [f"crash-cus-{i}" for i in range(args.customers)]
-        _, key = setup_tenant(server, customers)
+        tenant_id, key = setup_tenant(server, customers)
+        if database.kind == "sqlite":
+            probe = SqliteProbe(database.url[len("sqlite:"):], tenant_id)
+        else:
+            probe = PostgresProbe(database.base_url, database.schema, tenant_id)
         log(f"server on 127.0.0.1:{server.port}, db {database.url}; streaming with {args.clients} clients, "
-            f"{args.batch_size} events a batch, {args.kills} kills")
-        run = Run(args, server, key, customers, violations)
+            f"{args.batch_size} events a batch, {args.kills} random kills and forced kills of kinds A and B")
+        run = Run(args, server, key, customers, violations, probe)
         stream_seconds = run.stream()
         # The last restart must be up (the killer waits for readiness); make sure.
         if server.process.poll() is not None or not server.wait_ready(10):
@@ -754,7 +1259,7 @@ def main():
             server.start()
         acked = sum(1 for b in run.batches if b.acked)
         log(f"streamed {stream_seconds:.1f} s: {len(run.batches)} batches sent, {acked} acknowledged, "
-            f"{run.kills} kills; verifying")
+            f"{run.kills} kills ({len(run.forced_kills)} forced); verifying")
         window = usage_window(run.batches) if run.batches else (rfc3339(time.time() - 7200), rfc3339(time.time()))
         figures = verify(run, window, violations)
         status = server.terminate()
@@ -784,9 +1289,22 @@ def main():
         print("---- crash test summary ----")
         print(f"backend {args.backend}, seed {args.seed}, {time.monotonic() - started:.1f} s total, "
               f"{stream_seconds:.1f} s streaming")
-        print(f"kills: {run.kills} ({run.serving_kills} while serving, {run.startup_kills} while "
-              f"starting), server starts: {server.starts if server else 0}")
+        print(f"kills: {run.kills} ({run.serving_kills} random while serving, {run.startup_kills} while "
+              f"starting, {len(run.forced_kills)} forced), server starts: {server.starts if server else 0}")
         print(f"kill points (s since stream start, kind, batches acked): {run.kill_log}")
+        print(f"forced steps: {run.forced_steps}, attempts per step {run.forced_step_attempts} (at most "
+              f"{args.forced_attempts}), came to {dict(run.forced_attempts)}")
+        for kind in (KIND_A, KIND_B):
+            found = run.forced_found.get(kind)
+            print(f"forced kind {kind} ({KIND_TEXT[kind]}): "
+                  + (f"kill #{found.kill_number}, step {found.step}, after {found.attempts} attempts"
+                     if found else "NOT REACHED"))
+        for record in run.forced_kills:
+            print(f"  forced {record.describe()}")
+        for batch in batches:
+            if batch.forced_kind:
+                print(f"  batch {batch.number} (kind {batch.forced_kind}): first answer after the kill "
+                      f"accepted/duplicates {batch.forced_answer} of {batch.size}")
         print(f"batches: {len(batches)} sent, {len(acked)} acknowledged ({run.retries_acked} on a retry, "
               f"{run.retries_found_committed} of which found committed before a kill), {len(unacked)} "
               f"unacknowledged")

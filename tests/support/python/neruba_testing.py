@@ -54,12 +54,17 @@ def find_psql():
     raise SetupError("psql not found (Debian package postgresql-client)")
 
 
-def psql(base_url, sql):
-    """Runs `sql` with psql against `base_url`; returns its output."""
-    result = subprocess.run([find_psql(), base_url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql],
-                            capture_output=True, text=True, timeout=60)
+def psql(base_url, sql, rows=False, timeout=60):
+    """Runs `sql` with psql against `base_url`; returns its output, or with rows=True the result's
+    rows as a list of lines (unaligned, tuples only: the columns of a row separated by "|")."""
+    command = [find_psql(), base_url, "-X", "-q", "-v", "ON_ERROR_STOP=1"]
+    if rows:
+        command += ["-A", "-t"]
+    result = subprocess.run(command + ["-c", sql], capture_output=True, text=True, timeout=timeout)
     if result.returncode != 0:
-        raise SetupError(f"psql failed ({sql}): {result.stderr.strip()}")
+        raise SetupError(f"psql failed ({sql[:300]}): {result.stderr.strip()}")
+    if rows:
+        return [line for line in result.stdout.splitlines() if line]
     return result.stdout
 
 
