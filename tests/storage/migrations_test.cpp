@@ -2,7 +2,10 @@
 // backend, and checks the moved rows against hand-computed values.
 #include <gtest/gtest.h>
 
+#include "common/crypto.hpp"
+#include "storage/columns.hpp"
 #include "storage/db.hpp"
+#include "storage/usage.hpp"
 #include "support/test_db.hpp"
 
 namespace neruba::storage {
@@ -97,6 +100,64 @@ TEST_P(DataMigrations, V7IdentifiersCompareBytewise) {
   for (const auto& row : collations) {
     EXPECT_EQ(row.text(2), "C") << row.text(0) << "." << row.text(1);
   }
+}
+
+// v10: stored usage in forms every index takes — long group keys move to group_value and their
+// digest becomes the key; long unique_count values become their distinct key; max and latest
+// meters lose the sum they never report; a key within the limit stays as it is.
+TEST_P(DataMigrations, V10StoresUsageKeysEveryIndexTakes) {
+  TestDatabase database(GetParam(), 9);
+  // A group key of 300 bytes is storable before v10 on both backends (PostgreSQL refuses ~2.7 KB).
+  const std::string long_group = R"({"g":")" + std::string(292, 'x') + R"("})";
+  ASSERT_EQ(long_group.size(), 300u);
+  const std::string long_value(100, 'v');
+  database.raw_exec(
+      "INSERT INTO meters (tenant_id, meter_id, code, event_type, aggregation, field, filters, "
+      "group_by, created_at) VALUES ('ten_a', 'mtr_sum', 's', 'use', 'sum', 'n', '{}', '[]', 0), "
+      "('ten_a', 'mtr_max', 'm', 'use', 'max', 'n', '{}', '[]', 0), ('ten_a', 'mtr_u', 'u', "
+      "'use', 'unique_count', 'user', '{}', '[]', 0)");
+  database.raw_exec(
+      "INSERT INTO usage_buckets (tenant_id, meter_id, customer_id, bucket_start, group_key, "
+      "event_count, sum_value, max_value, latest_at, latest_event_id, latest_value) VALUES "
+      "('ten_a', 'mtr_sum', 'cus_1', 0, '" +
+      long_group +
+      "', 2, '3', '2', 5, 'e2', '2'), "
+      "('ten_a', 'mtr_sum', 'cus_1', 0, '{}', 1, '7', '7', 1, 'e1', '7'), "
+      "('ten_a', 'mtr_max', 'cus_1', 0, '{}', 2, '9', '5', 5, 'e2', '4')");
+  database.raw_exec(
+      "INSERT INTO usage_distinct (tenant_id, meter_id, customer_id, bucket_start, group_key, "
+      "value) VALUES ('ten_a', 'mtr_u', 'cus_1', 0, '{}', 'ann'), ('ten_a', 'mtr_u', 'cus_1', 0, "
+      "'{}', '" +
+      long_value + "')");
+
+  EXPECT_EQ(migrate(database.db()), 1);
+
+  auto tx = database.db().begin(TxMode::read);
+  const auto digest = columns::group_key_digest(long_group);
+  const auto moved = tx->query(
+      "SELECT group_key, group_value, sum_value FROM usage_buckets WHERE meter_id = 'mtr_sum' "
+      "ORDER BY event_count");
+  ASSERT_EQ(moved.size(), 2u);
+  EXPECT_EQ(moved[0].text(0), "{}");  // within the limit: as it was
+  EXPECT_TRUE(moved[0].is_null(1));
+  EXPECT_EQ(moved[1].text(0), digest);
+  EXPECT_EQ(moved[1].optional_text(1), long_group);
+  EXPECT_EQ(moved[1].optional_text(2), "3");  // a sum meter keeps its sum
+  const auto max_row =
+      tx->query("SELECT sum_value, max_value FROM usage_buckets WHERE meter_id = 'mtr_max'");
+  ASSERT_EQ(max_row.size(), 1u);
+  EXPECT_TRUE(max_row[0].is_null(0));
+  EXPECT_EQ(max_row[0].optional_text(1), "5");
+  const auto values =
+      tx->query("SELECT value FROM usage_distinct WHERE meter_id = 'mtr_u' ORDER BY value");
+  ASSERT_EQ(values.size(), 2u);
+  EXPECT_EQ(values[0].text(0), "#" + crypto::sha256_hex(long_value));
+  EXPECT_EQ(values[1].text(0), "ann");
+  // The reads see the long key in full: the bucket is found by the key callers know.
+  const auto buckets = usage::buckets(*tx, TenantId("ten_a"), MeterId("mtr_sum"), "cus_1",
+                                      Instant{}, Instant{} + std::chrono::hours(1));
+  ASSERT_EQ(buckets.size(), 2u);
+  EXPECT_TRUE(buckets[0].group_key == long_group || buckets[1].group_key == long_group);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, DataMigrations, ::testing::ValuesIn(test::test_backends()),
