@@ -45,7 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     } else {
       NERUBA_FUZZ_CHECK(rejected < batch.rejected.size() &&
                         batch.rejected[rejected].index == index);
-      NERUBA_FUZZ_CHECK(!batch.rejected[rejected].type.empty() &&
+      NERUBA_FUZZ_CHECK(!reason_of(batch.rejected[rejected].reason).slug.empty() &&
                         !batch.rejected[rejected].detail.empty());
       ++rejected;
     }

@@ -1,8 +1,11 @@
 #pragma once
 // Expected failures travel as values. The HTTP edge alone maps an ErrorCode to a status and a
 // problem-details type, from one table (http/problem.cpp).
+#include <concepts>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -55,6 +58,31 @@ struct Error {
     return Error{ErrorCode::not_found, std::move(what) + " was not found.", {}, {}};
   }
 };
+
+// A module's reason for failing: the stable slug clients see (a field error's or a batch item's
+// `type`: "usage_out_of_range", "tier_gap") and the category the edge answers it with — the one
+// table in http/problem.cpp maps that to a status and a problem type. A module names its reasons
+// in an enum and says what each is with `reason_of`, found by argument-dependent lookup.
+struct ErrorReason {
+  ErrorCode code = ErrorCode::validation_failed;
+  std::string_view slug;
+};
+
+template <typename E>
+concept ModuleError = std::is_enum_v<E> && requires(E reason) {
+  { reason_of(reason) } -> std::same_as<ErrorReason>;
+};
+
+// The Error a module's reason is answered with: its category, and — naming the field at fault,
+// when there is one — one FieldError typed by the reason's slug.
+template <ModuleError E>
+Error error_of(E reason, std::string detail, std::string field = {}) {
+  const ErrorReason what = reason_of(reason);
+  std::vector<FieldError> errors;
+  if (!field.empty())
+    errors.push_back(FieldError{std::move(field), std::string(what.slug), detail, {}});
+  return Error{what.code, std::move(detail), std::move(errors), {}};
+}
 
 // A value or an error: Error (what the edge turns into problem details) unless a module names its
 // own error type — an enum of stable reasons (pricing_error::tier_gap), a struct with details.

@@ -20,11 +20,10 @@ namespace {
 constexpr std::size_t event_id_length_max = 255;
 constexpr std::size_t event_type_length_max = 128;
 
-EventOutcome rejection(std::size_t index, std::string event_id, std::string type, std::string field,
+EventOutcome rejection(std::size_t index, std::string event_id, Rejection reason, std::string field,
                        std::string detail) {
-  return EventOutcome{OutcomeKind::rejected, index,
-                      std::move(event_id),   std::move(type),
-                      std::move(field),      std::move(detail)};
+  return EventOutcome{OutcomeKind::rejected, index, std::move(event_id), reason, std::move(field),
+                      std::move(detail)};
 }
 
 const json::Value* string_member(const json::Value& event, std::string_view name,
@@ -71,36 +70,37 @@ std::variant<PreparedEvent, EventOutcome> prepare(json::Value& event, std::size_
                                                   const IngestSettings& settings, Instant now,
                                                   bool& expired) {
   if (!event.is_object())
-    return rejection(index, "", "invalid_event", "", "an event must be a JSON object");
+    return rejection(index, "", Rejection::invalid_event, "", "an event must be a JSON object");
   std::string problem;
   const json::Value* id = string_member(event, "event_id", event_id_length_max, problem);
   if (id == nullptr)
-    return rejection(index, "", "invalid_field", "event_id", "event_id " + problem);
+    return rejection(index, "", Rejection::invalid_field, "event_id", "event_id " + problem);
   const std::string& event_id = id->text();  // until its text is moved into the prepared event
   for (const auto& member : event.members()) {
     if (member.key != "event_id" && member.key != "customer" && member.key != "type" &&
         member.key != "timestamp" && member.key != "properties") {
-      return rejection(index, event_id, "unknown_field", member.key,
+      return rejection(index, event_id, Rejection::unknown_field, member.key,
                        member.key + " is not a recognised field");
     }
   }
   const json::Value* customer =
       string_member(event, "customer", limits::external_id_length_max, problem);
   if (customer == nullptr)
-    return rejection(index, event_id, "invalid_field", "customer", "customer " + problem);
+    return rejection(index, event_id, Rejection::invalid_field, "customer", "customer " + problem);
   const json::Value* type = string_member(event, "type", event_type_length_max, problem);
   if (type == nullptr)
-    return rejection(index, event_id, "invalid_field", "type", "type " + problem);
+    return rejection(index, event_id, Rejection::invalid_field, "type", "type " + problem);
   const json::Value* timestamp = string_member(event, "timestamp", 64, problem);
   if (timestamp == nullptr)
-    return rejection(index, event_id, "invalid_field", "timestamp", "timestamp " + problem);
+    return rejection(index, event_id, Rejection::invalid_field, "timestamp",
+                     "timestamp " + problem);
   const auto occurred = domain::parse_rfc3339(timestamp->text());
   if (!occurred) {
-    return rejection(index, event_id, "invalid_timestamp", "timestamp",
+    return rejection(index, event_id, Rejection::invalid_timestamp, "timestamp",
                      "timestamp must be an RFC 3339 instant such as 2026-01-05T10:00:00Z");
   }
   if (*occurred > now + std::chrono::seconds(settings.future_event_skew_seconds)) {
-    return rejection(index, event_id, "timestamp_in_future", "timestamp",
+    return rejection(index, event_id, Rejection::timestamp_in_future, "timestamp",
                      "timestamp is more than " +
                          std::to_string(settings.future_event_skew_seconds) +
                          " seconds in the future");
@@ -108,7 +108,7 @@ std::variant<PreparedEvent, EventOutcome> prepare(json::Value& event, std::size_
   expired = *occurred < now - std::chrono::hours(24 * settings.late_event_window_days);
   const json::Value* properties = event.find("properties");
   if (properties != nullptr && !properties->is_null() && !properties->is_object()) {
-    return rejection(index, event_id, "invalid_field", "properties",
+    return rejection(index, event_id, Rejection::invalid_field, "properties",
                      "properties must be a JSON object");
   }
   PreparedEvent prepared;
@@ -181,8 +181,32 @@ Result<ParsedBatch> parse_batch(std::string_view body, const IngestSettings& set
   return batch;
 }
 
+ErrorReason reason_of(Rejection rejection) {
+  switch (rejection) {
+    case Rejection::invalid_event:
+      return {ErrorCode::validation_failed, "invalid_event"};
+    case Rejection::invalid_field:
+      return {ErrorCode::validation_failed, "invalid_field"};
+    case Rejection::unknown_field:
+      return {ErrorCode::validation_failed, "unknown_field"};
+    case Rejection::invalid_timestamp:
+      return {ErrorCode::validation_failed, "invalid_timestamp"};
+    case Rejection::timestamp_in_future:
+      return {ErrorCode::validation_failed, "timestamp_in_future"};
+    case Rejection::timestamp_too_old:
+      return {ErrorCode::validation_failed, "timestamp_too_old"};
+    case Rejection::unknown_customer:
+      return {ErrorCode::validation_failed, "unknown_customer"};
+    case Rejection::invalid_property:
+      return {ErrorCode::validation_failed, "invalid_property"};
+    case Rejection::usage_out_of_range:
+      return {ErrorCode::out_of_range, "usage_out_of_range"};
+  }
+  return {ErrorCode::internal, "internal"};
+}
+
 EventOutcome expired_rejection(const PreparedEvent& event, const IngestSettings& settings) {
-  return rejection(event.index, event.event_id, "timestamp_too_old", "timestamp",
+  return rejection(event.index, event.event_id, Rejection::timestamp_too_old, "timestamp",
                    "timestamp is older than the late-arrival window of " +
                        std::to_string(settings.late_event_window_days) + " days");
 }

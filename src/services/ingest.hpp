@@ -37,13 +37,27 @@ struct TenantWrites;  // what one commit writes for one tenant (ingest_pipeline.
 // What an event that was not accepted became (accepted events are counted, not listed).
 enum class OutcomeKind { duplicate, conflict, rejected };
 
+// Why an event was rejected: the stable `type` of a `rejected[]` item (API.md "Usage").
+enum class Rejection {
+  invalid_event,        // not a JSON object
+  invalid_field,        // event_id, customer, type, timestamp or properties malformed
+  unknown_field,        // a member the event format does not have
+  invalid_timestamp,    // not an RFC 3339 instant
+  timestamp_in_future,  // beyond the tenant's future skew
+  timestamp_too_old,    // older than the tenant's late-arrival window (and not stored before)
+  unknown_customer,     // no such customer, and none may be created
+  invalid_property,     // a property a meter reads is not a value it can read
+  usage_out_of_range,   // a number beyond the exact decimal type, or a total beyond it
+};
+ErrorReason reason_of(Rejection rejection);
+
 struct EventOutcome {
   OutcomeKind kind = OutcomeKind::rejected;
   std::size_t index = 0;
   std::string event_id;
-  std::string type;    // rejected: a stable slug ("timestamp_too_old", "unknown_customer", …)
-  std::string field;   // rejected: the field at fault, when there is one
-  std::string detail;  // rejected: for people
+  Rejection reason = Rejection::invalid_event;  // rejected only
+  std::string field;                            // rejected: the field at fault, when there is one
+  std::string detail;                           // rejected: for people
 };
 
 // An event that passed validation, waiting for the writer.

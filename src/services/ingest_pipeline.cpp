@@ -78,13 +78,13 @@ struct ClaimLost : std::runtime_error {
 constexpr std::size_t meters_cache_max = 10'000;  // tenants
 
 EventOutcome outcome(OutcomeKind kind, const PreparedEvent& event) {
-  return EventOutcome{kind, event.index, event.event_id, "", "", ""};
+  return EventOutcome{kind, event.index, event.event_id, Rejection::invalid_event, "", ""};
 }
 
-EventOutcome rejected(const PreparedEvent& event, std::string type, std::string field,
+EventOutcome rejected(const PreparedEvent& event, Rejection reason, std::string field,
                       std::string detail) {
-  return EventOutcome{OutcomeKind::rejected, event.index,      event.event_id,
-                      std::move(type),       std::move(field), std::move(detail)};
+  return EventOutcome{OutcomeKind::rejected, event.index,      event.event_id, reason,
+                      std::move(field),      std::move(detail)};
 }
 
 // What the event adds to each of `meters` of its type, or the first meter's field that cannot read
@@ -118,12 +118,12 @@ std::optional<UnreadableField> parts_of(const std::vector<storage::MeterRecord>&
 EventOutcome unreadable_rejection(const PreparedEvent& event, const UnreadableField& unreadable) {
   const std::string field = "properties." + unreadable.field;
   if (unreadable.out_of_range) {
-    return rejected(event, "usage_out_of_range", field,
+    return rejected(event, Rejection::usage_out_of_range, field,
                     field +
                         " is beyond the exact decimal range (36 significant digits, at most "
                         "36 after the point)");
   }
-  return rejected(event, "invalid_property", field,
+  return rejected(event, Rejection::invalid_property, field,
                   field +
                       " must be a number (sum, max, latest meters) or a string, number or "
                       "boolean (unique_count meters)");
@@ -534,7 +534,7 @@ void Pipeline::process_events(storage::Tx& tx, std::size_t job_index, Job& job,
         auto customer_id = resolve_customer(tx, job, event->customer, true, created);
         if (!customer_id) {
           outcomes.push_back(
-              rejected(*event, "unknown_customer", "customer",
+              rejected(*event, Rejection::unknown_customer, "customer",
                        job.settings.auto_create_customers
                            ? "\"" + event->customer + "\" cannot be created: external ids are " +
                                  std::string(identifier_rule)
@@ -669,7 +669,7 @@ void Pipeline::count_one_by_one(storage::Tx& tx, const TenantId& tenant, TenantW
       NERUBA_ASSERT_MSG(storage::events::erase(tx, tenant, event.event_id),
                         "an event this transaction inserted is not there to remove");
       outcomes[fresh.job].push_back(
-          rejected(event, "usage_out_of_range", "properties." + *field,
+          rejected(event, Rejection::usage_out_of_range, "properties." + *field,
                    "properties." + *field +
                        " would take its meter's hourly total beyond 36 significant digits"));
       overflowed.insert(event.event_id);
@@ -685,7 +685,7 @@ void Pipeline::count_one_by_one(storage::Tx& tx, const TenantId& tenant, TenantW
           item = EventOutcome{OutcomeKind::rejected,
                               item.index,
                               item.event_id,
-                              "usage_out_of_range",
+                              Rejection::usage_out_of_range,
                               "",
                               "an event with this event_id in the same commit would take a "
                               "meter's hourly total beyond 36 significant digits"};

@@ -68,7 +68,7 @@ json::Value ingest_report(const services::ingest::IngestReport& report) {
       conflicts.push_back(std::move(item));
       continue;
     }
-    item.set("type", json::Value::string(outcome.type));
+    item.set("type", json::Value::string(std::string(reason_of(outcome.reason).slug)));
     if (!outcome.field.empty()) item.set("field", json::Value::string(outcome.field));
     item.set("detail", json::Value::string(outcome.detail));
     rejected.push_back(std::move(item));
