@@ -2,6 +2,7 @@
 
 #include "common/assert.hpp"
 #include "common/limits.hpp"
+#include "common/log.hpp"
 #include "storage/idempotency.hpp"
 
 namespace neruba::services {
@@ -73,11 +74,15 @@ Status complete_idempotency_key(storage::Tx& tx, const IdempotencyClaim& claim,
 void release_idempotency_key(storage::Db& db, const IdempotencyClaim& claim) {
   NERUBA_ASSERT_MSG(!claim.token.empty(), "releasing a claim this request never took");
   auto tx = db.begin(storage::TxMode::write);
-  // False when the claim is no longer this request's (taken over after its lease ran out):
-  // nothing to free then, and nothing of another request's is touched.
-  [[maybe_unused]] const bool released =
-      storage::idempotency::release(*tx, claim.scope, claim.key, claim.token);
+  // False when the claim is no longer this request's (taken over after its lease ran out): nothing
+  // to free then, and nothing of another request's is touched — worth a line in the log, as a
+  // request that outlived its lease is.
+  const bool released = storage::idempotency::release(*tx, claim.scope, claim.key, claim.token);
   tx->commit();
+  if (!released) {
+    log::warn("idempotency claim was no longer this request's when it failed",
+              {{"tenant", claim.scope.str()}, {"idempotency_key", claim.key}});
+  }
 }
 
 std::int64_t purge_idempotency_keys(storage::Db& db, Instant now) {
