@@ -77,6 +77,12 @@ std::optional<std::string> ObjectReader::optional_string(std::string_view name,
     add_error(name, "too_long", "must be at most " + std::to_string(max_length) + " bytes");
     return std::nullopt;
   }
+  // Valid JSON ("\u0000"), but no text column of PostgreSQL takes it, and both backends must
+  // answer alike: refused here, for every string field a request names.
+  if (value->text().find('\0') != std::string::npos) {
+    add_error(name, "invalid_value", "must not contain U+0000");
+    return std::nullopt;
+  }
   return value->text();
 }
 

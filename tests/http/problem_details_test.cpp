@@ -84,6 +84,27 @@ TEST_P(ProblemDetails, WrongTypesAre422WithFieldErrors) {
   }
 }
 
+// U+0000 is valid JSON but no PostgreSQL text column takes it; SQLite would. A name or a meter
+// field holding it is refused with the same 422 on both backends, and nothing is written (before,
+// PostgreSQL answered 500 and SQLite stored it). Metadata values travel as JSON and may hold it.
+TEST_P(ProblemDetails, NulInAStringFieldIs422OnEveryBackend) {
+  const auto customer =
+      expect_failure({"POST", "/v1/customers", R"({"external_id":"nul","name":"a\u0000b"})"}, 422,
+                     "validation-failed");
+  EXPECT_TRUE(has_field_error(customer, "name", "invalid_value")) << customer.body;
+  const auto meter = expect_failure({"POST", "/v1/meters",
+                                     R"({"code":"m","event_type":"use","aggregation":"sum",)"
+                                     R"("field":"n\u0000"})"},
+                                    422, "validation-failed");
+  EXPECT_TRUE(has_field_error(meter, "field", "invalid_value")) << meter.body;
+  const auto key = api().post("/v1/tenants/" + tenant_.id + "/api-keys", test_admin_key,
+                              R"({"name":"k\u0000","scopes":["read"]})");
+  expect_problem(key, 422, "validation-failed");
+  const auto with_metadata =
+      create_customer(tenant_, "meta-nul", R"(,"metadata":{"note":"a\u0000b"})");
+  EXPECT_EQ(with_metadata.status, 201) << with_metadata.body;
+}
+
 TEST_P(ProblemDetails, UnknownFieldsAre422) {
   const auto response =
       expect_failure({"POST", "/v1/customers", R"({"external_id":"x","name":"n","nmae":"typo"})"},
@@ -239,9 +260,9 @@ TEST_P(ProblemDetails, NonUtf8AdminTenantHeaderIsAClientError) {
   EXPECT_LT(response.status, 500) << response.body;
 }
 
-// Regression (was a bug, fixed): X-Neruba-Justification is copied into the audit record unchecked. On SQLite a
-// non-UTF-8 justification is stored and GET /v1/audit then answers a body that is not valid JSON;
-// on PostgreSQL the admin read itself fails with 500.
+// Regression (was a bug, fixed): X-Neruba-Justification is copied into the audit record unchecked.
+// On SQLite a non-UTF-8 justification is stored and GET /v1/audit then answers a body that is not
+// valid JSON; on PostgreSQL the admin read itself fails with 500.
 TEST_P(ProblemDetails, NonUtf8JustificationNeverBreaksTheTrail) {
   const auto response = admin_read("/v1/customers", tenant_.id, "ticket \xff\xfe 1");
   EXPECT_LT(response.status, 500) << response.body;
