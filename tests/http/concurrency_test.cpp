@@ -87,15 +87,28 @@ TEST_P(ConcurrentRequests, ASecondRequestWhileTheFirstIsInFlightIsRefused) {
   EXPECT_EQ(created, 1);
 }
 
+// The same race with many: while one request holds the key in flight (held after its claim), five
+// more race for it at once and every one is refused 409; once the first goes on, one customer
+// exists, made once, and a late request replays it. Nothing here depends on how the threads
+// happen to be scheduled.
 TEST_P(ConcurrentRequests, RacingTheSameIdempotencyKeyCreatesOneCustomer) {
   const Tenant tenant = make_tenant("Acme");
-  constexpr int kThreads = 6;
-  const auto responses = run_together(kThreads, [&](int) {
+  constexpr int kThreads = 5;
+  const auto held = api().faults().pause_once(is(Operation::begin_write), 1);
+  auto first = std::async(std::launch::async, [&] {
     return create_customer(tenant, "raced", "", {{"Idempotency-Key", "race-1"}});
   });
+  ASSERT_TRUE(held->wait_until_reached()) << "the first request never reached its write";
+  auto responses = run_together(kThreads, [&](int) {
+    return create_customer(tenant, "raced", "", {{"Idempotency-Key", "race-1"}});
+  });
+  held->open();
+  responses.push_back(first.get());
+  responses.push_back(create_customer(tenant, "raced", "", {{"Idempotency-Key", "race-1"}}));
 
   EXPECT_EQ(customer_count(tenant.id), 1);
   int originals = 0;
+  int refused = 0;
   std::string original_body;
   for (const auto& response : responses) {
     if (response.status == 201 && response.header("Idempotent-Replayed") == nullptr) {
@@ -109,8 +122,11 @@ TEST_P(ConcurrentRequests, RacingTheSameIdempotencyKeyCreatesOneCustomer) {
       EXPECT_EQ(response.body, original_body);
     } else {
       expect_problem(response, 409, "idempotency-request-in-flight");
+      ++refused;
     }
   }
+  EXPECT_EQ(refused, kThreads);  // every racer found the key in flight
+  ASSERT_NE(responses.back().header("Idempotent-Replayed"), nullptr);
   std::int64_t created = 0;
   for (const auto& record : audit_trail(tenant)) {
     created += text_of(record, "action") == "customer.created" ? 1 : 0;
