@@ -130,7 +130,7 @@ TEST_P(DataMigrations, V10StoresUsageKeysEveryIndexTakes) {
       "'{}', '" +
       long_value + "')");
 
-  EXPECT_EQ(migrate(database.db()), 1);
+  EXPECT_EQ(migrate(database.db(), 10), 1);
 
   auto tx = database.db().begin(TxMode::read);
   const auto digest = columns::group_key_digest(long_group);

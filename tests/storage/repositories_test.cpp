@@ -6,6 +6,7 @@
 #include "storage/audit.hpp"
 #include "storage/customers.hpp"
 #include "storage/idempotency.hpp"
+#include "storage/plans.hpp"
 #include "storage/tenants.hpp"
 #include "support/test_db.hpp"
 
@@ -273,6 +274,46 @@ TEST_P(RepositoryConformance, AnExpiredClaimIsTakenOverOnce) {
   EXPECT_EQ(idempotency::find(*tx, scope, "k")->claim_token, "clm_new");
   EXPECT_TRUE(idempotency::complete(*tx, scope, "k", "clm_new", 200, "{}"));
   tx->commit();
+}
+
+// Plans and their versions: a code once per tenant, versions numbered and effective at distinct
+// instants, the definition stored canonical and read back equal, the row lockable for numbering.
+TEST_P(RepositoryConformance, PlansAndVersions) {
+  const Instant t1 = at("2026-01-01T00:00:00Z");
+  const Instant t2 = at("2026-02-01T00:00:00Z");
+  auto tx = write();
+  const PlanRecord plan{TenantId("ten_a"), "pro", "Pro", *domain::Currency::of("EUR"), "month", t1};
+  ASSERT_TRUE(plans::insert(*tx, plan));
+  EXPECT_FALSE(plans::insert(*tx, plan));
+  PlanRecord other_tenant = plan;
+  other_tenant.tenant = TenantId("ten_b");
+  EXPECT_TRUE(plans::insert(*tx, other_tenant));  // codes are per tenant
+  const auto definition = json::parse(R"({"name":"Pro","charges":[],"b":1,"a":2})");
+  ASSERT_TRUE(definition.ok());
+  ASSERT_TRUE(plans::insert_version(*tx, {TenantId("ten_a"), "pro", 1, t1, *definition, t1}));
+  EXPECT_FALSE(plans::insert_version(*tx, {TenantId("ten_a"), "pro", 1, t2, *definition, t2}));
+  EXPECT_FALSE(plans::insert_version(*tx, {TenantId("ten_a"), "pro", 2, t1, *definition, t2}))
+      << "two versions taking effect at one instant";
+  ASSERT_TRUE(plans::insert_version(*tx, {TenantId("ten_a"), "pro", 2, t2, *definition, t2}));
+  EXPECT_TRUE(plans::rename(*tx, TenantId("ten_a"), "pro", "Pro 2"));
+  EXPECT_FALSE(plans::rename(*tx, TenantId("ten_a"), "missing", "x"));
+  tx->commit();
+
+  auto check = write();
+  const auto locked = plans::find_for_update(*check, TenantId("ten_a"), "pro");
+  ASSERT_TRUE(locked.has_value());
+  EXPECT_EQ(locked->name, "Pro 2");
+  EXPECT_EQ(locked->currency.code(), "EUR");
+  const auto versions = plans::versions(*check, TenantId("ten_a"), "pro");
+  ASSERT_EQ(versions.size(), 2u);
+  EXPECT_EQ(versions[0].version, 1);
+  EXPECT_EQ(versions[1].effective_from, t2);
+  EXPECT_EQ(json::serialize(versions[0].definition), R"({"a":2,"b":1,"charges":[],"name":"Pro"})");
+  EXPECT_TRUE(plans::versions(*check, TenantId("ten_b"), "pro").empty());
+  const auto listed = plans::page(*check, TenantId("ten_a"), "", 10);
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].code, "pro");
+  EXPECT_TRUE(plans::page(*check, TenantId("ten_a"), "pro", 10).empty());
 }
 
 TEST_P(RepositoryConformance, MigrationsAreIdempotent) {

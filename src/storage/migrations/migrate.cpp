@@ -13,7 +13,8 @@ const std::vector<migrations::Migration>& migrations::all() {
                                                v007_bytewise_identifiers(),
                                                v008_decimal_merge_functions(),
                                                v009_idempotency_claim_token(),
-                                               v010_usage_keys_every_index_takes()};
+                                               v010_usage_keys_every_index_takes(),
+                                               v011_plans()};
   return every;
 }
 

@@ -31,6 +31,7 @@ Migration v007_bytewise_identifiers();
 Migration v008_decimal_merge_functions();
 Migration v009_idempotency_claim_token();
 Migration v010_usage_keys_every_index_takes();
+Migration v011_plans();
 
 // Every migration, in version order.
 const std::vector<Migration>& all();
