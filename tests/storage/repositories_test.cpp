@@ -7,6 +7,7 @@
 #include "storage/customers.hpp"
 #include "storage/idempotency.hpp"
 #include "storage/plans.hpp"
+#include "storage/subscriptions.hpp"
 #include "storage/tenants.hpp"
 #include "support/test_db.hpp"
 
@@ -314,6 +315,47 @@ TEST_P(RepositoryConformance, PlansAndVersions) {
   ASSERT_EQ(listed.size(), 1u);
   EXPECT_EQ(listed[0].code, "pro");
   EXPECT_TRUE(plans::page(*check, TenantId("ten_a"), "pro", 10).empty());
+}
+
+// Subscriptions: inserted with their first phase, phases appended in time order and never two at
+// one instant, an end set once, listed per customer within their tenant.
+TEST_P(RepositoryConformance, SubscriptionsAndPhases) {
+  const Instant t1 = at("2026-01-15T09:00:00Z");
+  const Instant t2 = at("2026-02-15T09:00:00Z");
+  auto tx = write();
+  const SubscriptionPhase first{t1, "basic", 3, t1, ChangeProration::prorate, t1};
+  SubscriptionRecord subscription{
+      TenantId("ten_a"), "sub_1", CustomerId("cus_1"), t1, std::nullopt, std::nullopt, t1, {first}};
+  subscription.trial_end = at("2026-01-29T09:00:00Z");
+  ASSERT_TRUE(subscriptions::insert(*tx, subscription));
+  EXPECT_FALSE(subscriptions::insert(*tx, subscription));
+  SubscriptionRecord other = subscription;
+  other.id = "sub_2";
+  other.customer = CustomerId("cus_2");
+  ASSERT_TRUE(subscriptions::insert(*tx, other));
+  const SubscriptionPhase upgrade{t2, "pro", 5, t2, ChangeProration::none, t2};
+  EXPECT_TRUE(subscriptions::add_phase(*tx, TenantId("ten_a"), "sub_1", upgrade));
+  EXPECT_FALSE(subscriptions::add_phase(*tx, TenantId("ten_a"), "sub_1", upgrade));
+  EXPECT_TRUE(subscriptions::end(*tx, TenantId("ten_a"), "sub_1", at("2026-03-15T09:00:00Z")));
+  EXPECT_FALSE(subscriptions::end(*tx, TenantId("ten_a"), "sub_1", at("2026-04-15T09:00:00Z")));
+  tx->commit();
+
+  auto check = write();
+  const auto found = subscriptions::find_for_update(*check, TenantId("ten_a"), "sub_1");
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->customer.str(), "cus_1");
+  EXPECT_EQ(found->trial_end, at("2026-01-29T09:00:00Z"));
+  EXPECT_EQ(found->ends_at, at("2026-03-15T09:00:00Z"));
+  ASSERT_EQ(found->phases.size(), 2u);
+  EXPECT_EQ(found->phases[0].plan_code, "basic");
+  EXPECT_EQ(found->phases[1].plan_code, "pro");
+  EXPECT_EQ(found->phases[1].seats, 5);
+  EXPECT_EQ(found->phases[1].proration, ChangeProration::none);
+  const auto of_alice =
+      subscriptions::of_customer(*check, TenantId("ten_a"), CustomerId("cus_1"), "", 10);
+  ASSERT_EQ(of_alice.size(), 1u);
+  EXPECT_EQ(of_alice[0].phases.size(), 2u);
+  EXPECT_FALSE(subscriptions::find(*check, TenantId("ten_b"), "sub_1").has_value());
 }
 
 TEST_P(RepositoryConformance, MigrationsAreIdempotent) {

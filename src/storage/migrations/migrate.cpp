@@ -14,7 +14,8 @@ const std::vector<migrations::Migration>& migrations::all() {
                                                v008_decimal_merge_functions(),
                                                v009_idempotency_claim_token(),
                                                v010_usage_keys_every_index_takes(),
-                                               v011_plans()};
+                                               v011_plans(),
+                                               v012_subscriptions()};
   return every;
 }
 

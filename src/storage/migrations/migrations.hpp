@@ -32,6 +32,7 @@ Migration v008_decimal_merge_functions();
 Migration v009_idempotency_claim_token();
 Migration v010_usage_keys_every_index_takes();
 Migration v011_plans();
+Migration v012_subscriptions();
 
 // Every migration, in version order.
 const std::vector<Migration>& all();

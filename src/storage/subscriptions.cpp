@@ -1,0 +1,131 @@
+#include "storage/subscriptions.hpp"
+
+#include "domain/time.hpp"
+#include "storage/sql_util.hpp"
+
+namespace neruba::storage::subscriptions {
+namespace {
+
+using domain::from_unix_micros;
+using domain::to_unix_micros;
+
+constexpr std::string_view subscription_columns =
+    "tenant_id, subscription_id, customer_id, start_at, trial_end, ends_at, created_at";
+
+std::optional<Instant> optional_instant(const Row& row, std::size_t i) {
+  if (row.is_null(i)) return std::nullopt;
+  return from_unix_micros(row.integer(i));
+}
+
+Param optional_micros(const std::optional<Instant>& at) {
+  if (at) return to_unix_micros(*at);
+  return std::monostate{};
+}
+
+SubscriptionRecord subscription_from_row(const Row& row) {
+  return SubscriptionRecord{TenantId(row.text(0)),
+                            row.text(1),
+                            CustomerId(row.text(2)),
+                            from_unix_micros(row.integer(3)),
+                            optional_instant(row, 4),
+                            optional_instant(row, 5),
+                            from_unix_micros(row.integer(6)),
+                            {}};
+}
+
+std::vector<SubscriptionPhase> phases_of(Tx& tx, const TenantId& tenant, const std::string& id) {
+  const auto rows = tx.query(
+      "SELECT effective_from, plan_code, seats, billing_anchor, proration, created_at FROM "
+      "subscription_phases WHERE tenant_id = $1 AND subscription_id = $2 ORDER BY effective_from",
+      {tenant.str(), id});
+  std::vector<SubscriptionPhase> out;
+  out.reserve(rows.size());
+  for (const auto& row : rows) {
+    out.push_back(
+        SubscriptionPhase{from_unix_micros(row.integer(0)), row.text(1), row.integer(2),
+                          from_unix_micros(row.integer(3)),
+                          row.text(4) == "none" ? ChangeProration::none : ChangeProration::prorate,
+                          from_unix_micros(row.integer(5))});
+  }
+  return out;
+}
+
+std::optional<SubscriptionRecord> find_with(Tx& tx, const TenantId& tenant, const std::string& id,
+                                            std::string_view suffix) {
+  const auto rows =
+      tx.query(sql::select_from(subscription_columns,
+                                "FROM subscriptions WHERE tenant_id = $1 AND subscription_id = $2" +
+                                    std::string(suffix)),
+               {tenant.str(), id});
+  if (rows.empty()) return std::nullopt;
+  SubscriptionRecord record = subscription_from_row(rows.front());
+  record.phases = phases_of(tx, tenant, id);
+  return record;
+}
+
+}  // namespace
+
+bool add_phase(Tx& tx, const TenantId& tenant, const std::string& id,
+               const SubscriptionPhase& phase) {
+  return tx.exec(
+             "INSERT INTO subscription_phases (tenant_id, subscription_id, effective_from, "
+             "plan_code, seats, billing_anchor, proration, created_at) VALUES ($1, $2, $3, $4, $5, "
+             "$6, $7, $8) ON CONFLICT DO NOTHING",
+             {tenant.str(), id, to_unix_micros(phase.effective_from), phase.plan_code, phase.seats,
+              to_unix_micros(phase.billing_anchor),
+              std::string(phase.proration == ChangeProration::none ? "none" : "prorate"),
+              to_unix_micros(phase.created_at)}) == 1;
+}
+
+bool insert(Tx& tx, const SubscriptionRecord& s) {
+  if (tx.exec("INSERT INTO subscriptions (tenant_id, subscription_id, customer_id, start_at, "
+              "trial_end, ends_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO "
+              "NOTHING",
+              {s.tenant.str(), s.id, s.customer.str(), to_unix_micros(s.start),
+               optional_micros(s.trial_end), optional_micros(s.ends_at),
+               to_unix_micros(s.created_at)}) != 1) {
+    return false;
+  }
+  for (const auto& phase : s.phases) {
+    if (!add_phase(tx, s.tenant, s.id, phase)) {
+      throw StorageError(StorageError::Kind::other,
+                         "a new subscription's phases share an instant: " + s.id);
+    }
+  }
+  return true;
+}
+
+std::optional<SubscriptionRecord> find(Tx& tx, const TenantId& tenant, const std::string& id) {
+  return find_with(tx, tenant, id, "");
+}
+
+std::optional<SubscriptionRecord> find_for_update(Tx& tx, const TenantId& tenant,
+                                                  const std::string& id) {
+  return find_with(tx, tenant, id, tx.dialect() == Dialect::postgres ? " FOR UPDATE" : "");
+}
+
+std::vector<SubscriptionRecord> of_customer(Tx& tx, const TenantId& tenant,
+                                            const CustomerId& customer, const std::string& after_id,
+                                            std::size_t limit) {
+  const auto rows =
+      tx.query(sql::select_from(subscription_columns,
+                                "FROM subscriptions WHERE tenant_id = $1 AND customer_id = $2 AND "
+                                "subscription_id > $3 ORDER BY subscription_id LIMIT $4"),
+               {tenant.str(), customer.str(), after_id, static_cast<std::int64_t>(limit)});
+  std::vector<SubscriptionRecord> out;
+  out.reserve(rows.size());
+  for (const auto& row : rows) {
+    out.push_back(subscription_from_row(row));
+    out.back().phases = phases_of(tx, tenant, out.back().id);
+  }
+  return out;
+}
+
+bool end(Tx& tx, const TenantId& tenant, const std::string& id, Instant ends_at) {
+  return tx.exec(
+             "UPDATE subscriptions SET ends_at = $3 WHERE tenant_id = $1 AND subscription_id = $2 "
+             "AND ends_at IS NULL",
+             {tenant.str(), id, to_unix_micros(ends_at)}) == 1;
+}
+
+}  // namespace neruba::storage::subscriptions
