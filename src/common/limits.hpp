@@ -61,4 +61,10 @@ inline constexpr int late_event_window_days_max = 3650;
 inline constexpr int future_event_skew_seconds_default = 300;
 inline constexpr int future_event_skew_seconds_max = 86400;
 
+// Pricing (domain/pricing/validation.cpp). Unit prices keep up to 12 fraction digits (DESIGN.md
+// principle 2; Stripe's unit_amount_decimal allows the same). A plan's tiers are bounded so that
+// pricing one line stays cheap whatever a tenant configures.
+inline constexpr int unit_price_scale_max = 12;
+inline constexpr std::size_t tiers_max = 100;
+
 }  // namespace neruba::limits

@@ -1,0 +1,88 @@
+#include "domain/pricing/lines.hpp"
+
+#include "domain/pricing/exact.hpp"
+
+namespace neruba::domain::pricing {
+
+Result<Decimal, PricingError> prorate(const Decimal& amount, ProrationFactor factor, int scale,
+                                      RoundingMode mode) {
+  if (factor.denominator <= 0 || factor.numerator < 0 || factor.numerator > factor.denominator) {
+    return PricingError::proration_factor_invalid;
+  }
+  // When domain/ratio.hpp lands, this body becomes its apply(amount, ratio, scale, mode).
+  Exact exact;
+  const Decimal product = exact.mul(amount, Decimal::from_integer(factor.numerator));
+  const Decimal share = exact.div(product, Decimal::from_integer(factor.denominator), scale, mode);
+  if (exact.failed()) return exact.error();
+  return share;
+}
+
+Result<Decimal, PricingError> round_line(const Decimal& exact, const Currency& currency,
+                                         RoundingMode mode) {
+  const DecimalResult rounded = exact.round(currency.minor_unit_digits(), mode);
+  if (!rounded) return PricingError::amount_out_of_range;
+  return *rounded;
+}
+
+namespace {
+
+bool is_rounded(const Decimal& amount, const Currency& currency) {
+  const DecimalResult rounded = amount.round(currency.minor_unit_digits(), RoundingMode::down);
+  return rounded && *rounded == amount;
+}
+
+Result<FeeLine, PricingError> fee_line(const Decimal& unit_price, std::int64_t quantity,
+                                       ProrationFactor factor, const Currency& currency,
+                                       RoundingMode mode) {
+  if (quantity < 0) return PricingError::negative_usage;
+  FeeLine line{unit_price, quantity, {}, factor, {}};
+  Exact exact;
+  line.full_amount = exact.mul(unit_price, Decimal::from_integer(quantity));
+  if (exact.failed()) return exact.error();
+  auto prorated = prorate(line.full_amount, factor, currency.minor_unit_digits(), mode);
+  if (!prorated) return prorated.error();
+  line.amount = *prorated;
+  return line;
+}
+
+}  // namespace
+
+Result<FeeLine, PricingError> recurring_line(const RecurringCharge& charge, ProrationFactor factor,
+                                             const Currency& currency, RoundingMode mode) {
+  return fee_line(charge.amount, 1, factor, currency, mode);
+}
+
+Result<FeeLine, PricingError> seat_line(const SeatCharge& charge, std::int64_t seats,
+                                        ProrationFactor factor, const Currency& currency,
+                                        RoundingMode mode) {
+  return fee_line(charge.unit_price, seats, factor, currency, mode);
+}
+
+Result<UsageLine, PricingError> usage_line(const UsageCharge& charge, const UsagePart& part,
+                                           const Currency& currency, RoundingMode mode) {
+  auto priced = price_usage(charge, part);
+  if (!priced) return priced.error();
+  auto rounded = round_line(priced->amount, currency, mode);
+  if (!rounded) return rounded.error();
+  return UsageLine{std::move(*priced), *rounded};
+}
+
+Result<CommitmentLine, PricingError> commitment_line(const Decimal& minimum, ProrationFactor factor,
+                                                     std::span<const Decimal> line_amounts,
+                                                     const Currency& currency, RoundingMode mode) {
+  auto prorated = prorate(minimum, factor, currency.minor_unit_digits(), mode);
+  if (!prorated) return prorated.error();
+  CommitmentLine line{*prorated, factor, {}, {}};
+  Exact exact;
+  for (const Decimal& amount : line_amounts) {
+    // A line not in minor units would be rounded a second time here.
+    if (!is_rounded(amount, currency)) return PricingError::usage_inconsistent;
+    exact.accumulate(line.period_total, amount);
+  }
+  // The shortfall of two amounts in minor units is in minor units: nothing is rounded here.
+  line.amount = max_of(Decimal(), exact.sub(line.minimum, line.period_total));
+  if (exact.failed()) return exact.error();
+  return line;
+}
+
+}  // namespace neruba::domain::pricing
