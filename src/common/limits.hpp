@@ -53,9 +53,6 @@ static_assert((ingest_postgres_events_per_commit_max + events_per_batch_max) /
                       1 <
                   64,
               "a PostgreSQL commit must hold fewer than 64 savepoints");
-// The catalog: charges of one plan version, tiers of one charge.
-inline constexpr std::size_t plan_charges_max = 50;
-inline constexpr std::size_t tiers_max = 100;
 inline constexpr int late_event_window_days_default = 35;
 inline constexpr int late_event_window_days_max = 3650;
 inline constexpr int future_event_skew_seconds_default = 300;
@@ -66,5 +63,6 @@ inline constexpr int future_event_skew_seconds_max = 86400;
 // pricing one line stays cheap whatever a tenant configures.
 inline constexpr int unit_price_scale_max = 12;
 inline constexpr std::size_t tiers_max = 100;
+inline constexpr std::size_t plan_charges_max = 50;  // charges of one plan version
 
 }  // namespace neruba::limits
