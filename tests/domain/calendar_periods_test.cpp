@@ -21,6 +21,9 @@ std::string period_text(const BillingCycle& cycle, std::int64_t index) {
   return period ? text(*period) : std::string(reason_of(period.error()).slug);
 }
 
+// 2026 + 31,000 = 33,026: a year no date::year holds, so the calendar must refuse it before.
+constexpr std::int64_t index_beyond_short_years = 31'000;
+
 LocalTime local(date::year_month_day date, int hour, int minute) {
   return LocalTime{date::local_days{date} + std::chrono::hours{hour} +
                    std::chrono::minutes{minute}};
@@ -269,6 +272,12 @@ TEST(CalendarErrors, EachRefusalHasItsReason) {
   EXPECT_EQ(late.period(6).error(), CalendarError::period_out_of_range);
   EXPECT_EQ(late.period(std::numeric_limits<std::int64_t>::max()).error(),
             CalendarError::period_out_of_range);
+  // Yearly, 50,000 years on is past 9999 (and past the 32,767 a date::year can hold).
+  const auto yearly = cycle("UTC", Interval::year, "2026-01-15T10:00:00Z");
+  EXPECT_EQ(period_text(yearly, 7972), "[9998-01-15T10:00:00Z, 9999-01-15T10:00:00Z)");
+  EXPECT_EQ(yearly.period(7973).error(), CalendarError::period_out_of_range);
+  EXPECT_EQ(yearly.period(50'000).error(), CalendarError::period_out_of_range);
+  EXPECT_EQ(yearly.period(index_beyond_short_years).error(), CalendarError::period_out_of_range);
   EXPECT_EQ(late.period_containing(at("9999-12-20T00:00:00Z")).error(),
             CalendarError::period_out_of_range);
   // Year 0 is outside 1..9999 (and so is 9999-12-31T23:00Z in Asia/Tokyo, 10000-01-01 08:00).

@@ -142,5 +142,7 @@ std::optional<std::string> instant_at(const Step& step, std::size_t index);
 std::vector<BlockKind> api_blocks();       // customer, clock, settings
 std::vector<BlockKind> metering_blocks();  // meter, event, send, window, usage
 std::vector<BlockKind> decimal_blocks();   // decimal
+// period, period_containing, periods, proration, prorate
+std::vector<BlockKind> calendar_blocks();
 
 }  // namespace neruba::test::data

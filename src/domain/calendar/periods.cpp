@@ -79,8 +79,9 @@ Result<Instant, CalendarError> BillingCycle::start_of(std::int64_t index) const 
   const std::int64_t months_per_period = interval_ == Interval::month ? 1 : 12;
   const std::int64_t months =
       month_count(anchor_date_.year(), anchor_date_.month()) + index * months_per_period;
+  // Checked before a date::year is made of it: that type holds only years up to 32767.
+  if (months / 12 > year_max) return CalendarError::period_out_of_range;
   const date::year_month_day date = clamped_date(months, anchor_date_.day());
-  if (date.year() > date::year{year_max}) return CalendarError::period_out_of_range;
   return instant_of(*zone_, date::local_days{date} + anchor_time_of_day_);
 }
 

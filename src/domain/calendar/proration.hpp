@@ -3,16 +3,16 @@
 // the period the part weighs (API.md "Billing semantics": "Proration factors are exact ratios
 // (seconds or days)"), applied to an amount with domain::apply and rounded once, at the line.
 //
-// Basis `second` (the default; Stripe prorates "down to the second" between the period's start and
-// the change: docs.stripe.com/billing/subscriptions/prorations):
+// Basis `second` (the default; Stripe's standard proration is computed "down to the second" from
+// the period's start and the change's timestamp: docs.stripe.com/billing/scripts/prorations):
 //   (to - from) / (end - start), in whole seconds. Instants carry microseconds; each instant counts
 //   as the second it falls in (floored), so a change at 10:00:00.700 weighs as one at 10:00:00.
 //   Floors telescope: the seconds of consecutive parts add up to exactly the period's seconds, so
 //   their factors sum to exactly 1 however the edges fall inside a second. A 23- or 25-hour DST
 //   day weighs its real 82,800 or 90,000 seconds.
 // Basis `day` (whole days of the customer's calendar):
-//   (local date of `to` - local date of `from`) / (local date of `end` - local date of `start`),
-//   dates read on the customer's wall clock (calendar_date_of: a date never goes back). A part
+//   (date of `to` - date of `from`) / (date of `end` - date of `start`), dates of the customer's
+//   calendar, read on its wall clock (calendar_date_of: a date never goes back). A part
 //   counts the dates from the one it starts on up to, not including, the one it ends on: the day of
 //   a change belongs to the part that begins on it. That is Lago's rule for an upgrade
 //   (getlago/lago-api CreditNotes::CreateFromTermination: the old plan is credited from the change
