@@ -112,6 +112,27 @@ TEST(DataFileFormat, RefusesEachMalformedLineAtItsLine) {
   EXPECT_EQ(problem_lines(std::string(header) + "decimal add 1 2\n"), (std::vector<int>{1}));
 }
 
+// The pricing blocks check their arguments before anything runs, too.
+TEST(DataFileFormat, RefusesMalformedPricingArgumentsAtTheirLine) {
+  EXPECT_EQ(problem_lines(std::string(header) +
+                          /* 3 */ "charge {\"type\":\n"
+                                  /* 4 */ "price ten\n"
+                                  /* 5 */ "price 5 colour=blue\n"
+                                  /* 6 */ "price 5 events=two\n"
+                                  /* 7 */ "price 5 amounts=1,x\n"
+                                  /* 8 */ "fee factor=1-2\n"
+                                  /* 9 */ "fee seats=3\n"
+                                  /* 10 */ "expect 30.00 tiers=none\n"
+                                  /* 11 */ "minimum 100 lines=1;2\n"
+                                  /* 12 */ "round XYZ 1\n"
+                                  /* 13 */ "currency usd\n"
+                                  /* 14 */ "meters calls\n"
+                                  /* 15 */ "validate a b\n"
+                                  /* 16 */ "price 5 already_used=1 period=6\n"
+                                  /* 17 */ "expect 5 line=5.00 packages=0\n"),
+            (std::vector<int>{3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15}));
+}
+
 // A failed expectation is reported at its `expect` line with expected and actual; an error nobody
 // expected at its step's line; the run goes on after both.
 TEST(DataFileFormat, ReportsAFailureAtItsLineWithExpectedAndActual) {

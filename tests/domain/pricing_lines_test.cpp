@@ -97,9 +97,9 @@ TEST(CommitmentLines, TrueUpToTheMinimumNeverBelowZero) {
   EXPECT_TRUE(line->amount.same_representation(dec("22.28")));
   EXPECT_EQ(line->period_total, dec("77.72"));
   EXPECT_TRUE(line->minimum.same_representation(dec("100.00")));
-  // Above the minimum: nothing.
-  EXPECT_TRUE(
-      commitment_line(dec("50"), {1, 1}, lines, usd, RoundingMode::half_even)->amount.is_zero());
+  // Above the minimum: nothing, in cents ("0.00": a data file caught "0").
+  EXPECT_TRUE(commitment_line(dec("50"), {1, 1}, lines, usd, RoundingMode::half_even)
+                  ->amount.same_representation(dec("0.00")));
   // A credit of a change counts with its sign: 77.72 − 30.00 = 47.72, true-up 52.28.
   const std::vector<Decimal> with_credit = {dec("49.00"), dec("26.87"), dec("1.85"), dec("-30.00")};
   EXPECT_EQ(

@@ -43,7 +43,8 @@ const std::vector<BlockKind>& block_kinds() {
   static const std::vector<BlockKind> kinds = [] {
     std::vector<BlockKind> all;
     for (auto&& area :
-         {common_blocks(), api_blocks(), metering_blocks(), decimal_blocks(), calendar_blocks()}) {
+         {common_blocks(), api_blocks(), metering_blocks(), decimal_blocks(), calendar_blocks(),
+          pricing_blocks()}) {
       all.insert(all.end(), area.begin(), area.end());
     }
     return all;

@@ -2,7 +2,7 @@
 // The block kinds of the data files (tests/data/README.md): for each directive, what it takes,
 // whether it needs a database, which `expect` lines it answers, and the function that runs it.
 // Every kind of every area is one BlockKind in block_kinds() (data_blocks.cpp); an area (metering,
-// decimal, later pricing and invoicing) lists its kinds in a function of its own file and keeps
+// decimal, pricing, later invoicing) lists its kinds in a function of its own file and keeps
 // what it needs between steps in an AreaState. A run function never compares anything: it returns
 // what the step produced (an Outcome), and the runner checks the step's expectations against it.
 #include <cstddef>
@@ -144,5 +144,7 @@ std::vector<BlockKind> metering_blocks();  // meter, event, send, window, usage
 std::vector<BlockKind> decimal_blocks();   // decimal
 // period, period_containing, periods, proration, prorate
 std::vector<BlockKind> calendar_blocks();
+// currency, charge, price, fee, minimum, round, meters, plan, validate
+std::vector<BlockKind> pricing_blocks();
 
 }  // namespace neruba::test::data

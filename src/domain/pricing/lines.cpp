@@ -80,8 +80,11 @@ Result<CommitmentLine, PricingError> commitment_line(const Decimal& minimum, Pro
     exact.accumulate(line.period_total, amount);
   }
   // The shortfall of two amounts in minor units is in minor units: nothing is rounded here.
-  line.amount = max_of(Decimal(), exact.sub(line.minimum, line.period_total));
+  const Decimal shortfall = exact.sub(line.minimum, line.period_total);
   if (exact.failed()) return exact.error();
+  // No true-up is still an amount of the currency: "0.00", not "0".
+  line.amount = shortfall.sign() > 0 ? shortfall
+                                     : *Decimal::from_parts(0, currency.minor_unit_digits()).value;
   return line;
 }
 
