@@ -95,6 +95,7 @@ const std::vector<Route>& routes() {
     add_platform_routes(all);
     add_customer_routes(all);
     add_usage_routes(all);
+    add_catalog_routes(all);
     add_audit_routes(all);
     return all;
   }();

@@ -99,6 +99,7 @@ void add_health_routes(std::vector<Route>& table);
 void add_platform_routes(std::vector<Route>& table);
 void add_customer_routes(std::vector<Route>& table);
 void add_usage_routes(std::vector<Route>& table);
+void add_catalog_routes(std::vector<Route>& table);
 void add_audit_routes(std::vector<Route>& table);
 
 struct RouteMatch {

@@ -126,14 +126,24 @@ TEST_P(AuditTrail, EveryStateChangeWritesExactlyOneRecord) {
        {tenant.key,
         R"({"code":"walked","event_type":"walk","aggregation":"count"})",
         {"meter.created"}}},
+      {"POST /v1/plans",
+       {tenant.key,
+        R"({"code":"walked","name":"Walked","currency":"USD","interval":"month",)"
+        R"("charges":[{"type":"recurring","amount":"10.00"}]})",
+        {"plan.created"}}},
+      {"POST /v1/plans/{plan_code}/versions",
+       {tenant.key,
+        R"({"name":"Walked v2","currency":"USD","interval":"month",)"
+        R"("effective_from":"2026-03-01T00:00:00Z","charges":[{"type":"recurring","amount":"12.00"}]})",
+        {"plan.version_created"}}},
       // Events are not audited one by one: a batch of known customers writes no record.
       {"POST /v1/events",
        {tenant.key,
         events_body({event_json("walk-1", "c1", "walk"), event_json("walk-2", "walked", "walk")}),
         {}}},
   };
-  const std::map<std::string, std::string> values = {{"tenant_id", tenant.id},
-                                                     {"key_id", to_revoke.id}};
+  const std::map<std::string, std::string> values = {
+      {"tenant_id", tenant.id}, {"key_id", to_revoke.id}, {"plan_code", "walked"}};
   std::size_t walked = 0;
   for (const auto& route : http::routes()) {
     if (!is_write(route)) continue;

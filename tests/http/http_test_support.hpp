@@ -315,6 +315,12 @@ class HttpTest : public ::testing::TestWithParam<Backend> {
     return out;
   }
 
+  // Posts `body` to `target` as `tenant` under Idempotency-Key `key`, twice: the first must answer
+  // `status`; the second is the first byte for byte, marked Idempotent-Replayed, and writes
+  // nothing. Returns the first response.
+  TestResponse post_replayed(const std::string& target, const Tenant& tenant,
+                             const std::string& body, const std::string& key, int status = 201);
+
   TestApi api_;
   std::vector<std::string> tenant_tables_;
 };
@@ -348,6 +354,23 @@ inline std::string first_difference(const std::string& before, const std::string
 #define EXPECT_UNCHANGED(before, after) \
   EXPECT_TRUE((before) == (after))      \
       << ::neruba::test::http_tests::first_difference((before), (after))
+
+inline TestResponse HttpTest::post_replayed(const std::string& target, const Tenant& tenant,
+                                            const std::string& body, const std::string& key,
+                                            int status) {
+  const Headers headers{{"Idempotency-Key", key}};
+  auto first = api_.post(target, tenant.key, body, headers);
+  EXPECT_EQ(first.status, status) << target << ": " << first.body;
+  EXPECT_EQ(first.header("Idempotent-Replayed"), nullptr) << target << ": a first answer";
+  const std::string before = fingerprint(tenant.id);
+  const auto replay = api_.post(target, tenant.key, body, headers);
+  EXPECT_EQ(replay.status, first.status) << target;
+  EXPECT_EQ(replay.body, first.body) << target;
+  const auto* replayed = replay.header("Idempotent-Replayed");
+  EXPECT_TRUE(replayed != nullptr && *replayed == "true") << target << ": not marked replayed";
+  EXPECT_UNCHANGED(before, fingerprint(tenant.id)) << target;
+  return first;
+}
 
 // Asserts an RFC 9457 problem-details response with the given status and type slug.
 inline void expect_problem(const TestResponse& response, int status, std::string_view slug,

@@ -46,6 +46,17 @@ class TenantIsolation : public HttpTest {
         api().post("/v1/meters", b_.key,
                    R"({"code":"beta_count","event_type":"beta_event","aggregation":"count"})");
     ASSERT_EQ(b_meter.status, 201) << b_meter.body;
+    // Each has a plan; A's prices A's meter under a name only A's data holds.
+    const auto a_plan = api().post("/v1/plans", a_.key,
+                                   plan_body("alpha_plan", "Alpha Secret Plan", "alpha_tokens"));
+    ASSERT_EQ(a_plan.status, 201) << a_plan.body;
+    // A second plan of A's whose code B then uses for a plan of its own.
+    const auto a_spare = api().post("/v1/plans", a_.key,
+                                    plan_body("alpha_spare", "Alpha Spare Plan", "alpha_tokens"));
+    ASSERT_EQ(a_spare.status, 201) << a_spare.body;
+    const auto b_plan =
+        api().post("/v1/plans", b_.key, plan_body("beta_plan", "Beta Plan", "beta_count"));
+    ASSERT_EQ(b_plan.status, 201) << b_plan.body;
     const std::string a_properties = R"({"tokens":"7.5","model":"alpha-secret-model"})";
     const auto a_events = api().post(
         "/v1/events", a_.key,
@@ -69,6 +80,16 @@ class TenantIsolation : public HttpTest {
     ASSERT_FALSE(a_audit_hashes_.empty());
   }
 
+  // A plan with a monthly fee and a per-unit price on `meter`, effective at the test clock's start.
+  static std::string plan_body(const std::string& code, const std::string& name,
+                               const std::string& meter,
+                               const std::string& effective_from = "2026-01-01T00:00:00Z") {
+    return R"({"code":")" + code + R"(","name":")" + name +
+           R"(","currency":"USD","interval":"month","effective_from":")" + effective_from +
+           R"(","charges":[{"type":"recurring","amount":"10.00"},{"type":"usage","meter":")" +
+           meter + R"(","model":"per_unit","unit_price":"0.5"}]})";
+  }
+
   // Strings only A's data contains; none may ever show up in a response to B.
   std::vector<std::string> a_secrets() const {
     std::vector<std::string> out = {a_.id,
@@ -77,6 +98,8 @@ class TenantIsolation : public HttpTest {
                                     a_.key,
                                     "Customer alpha-only-customer",
                                     "alpha-secret-plan",
+                                    "Alpha Secret Plan",
+                                    "Alpha Spare Plan",
                                     "alpha_count",
                                     "alpha_tokens",
                                     "alpha_event",
@@ -152,15 +175,18 @@ TEST_P(TenantIsolation, EveryRouteInTheTableKeepsTenantBOutOfTenantA) {
   const std::map<std::string, std::string> of_a = {{"tenant_id", a_.id},
                                                    {"key_id", a_.key_id},
                                                    {"external_id", "alpha-only-customer"},
-                                                   {"code", "alpha_tokens"}};
+                                                   {"code", "alpha_tokens"},
+                                                   {"plan_code", "alpha_plan"}};
   const std::map<std::string, std::string> of_b = {{"tenant_id", b_.id},
                                                    {"key_id", b_.key_id},
                                                    {"external_id", "beta-customer"},
-                                                   {"code", "beta_count"}};
+                                                   {"code", "beta_count"},
+                                                   {"plan_code", "beta_plan"}};
   const std::map<std::string, std::string> never = {{"tenant_id", "ten_never_existed"},
                                                     {"key_id", "key_never_existed"},
                                                     {"external_id", "never-existed"},
-                                                    {"code", "never_existed"}};
+                                                    {"code", "never_existed"},
+                                                    {"plan_code", "never_existed"}};
   using Expect = std::function<void(const TestResponse&, const std::string& label)>;
   struct Probe {
     std::string query;  // appended to the target
@@ -203,6 +229,27 @@ TEST_P(TenantIsolation, EveryRouteInTheTableKeepsTenantBOutOfTenantA) {
       {"GET /v1/meters",
        {"", "", expect_list("id", "SELECT meter_id FROM meters WHERE tenant_id = $1")}},
       {"GET /v1/meters/{code}", {"", "", expect_own("code", "beta_count")}},
+      {"GET /v1/plans",
+       {"", "", expect_list("code", "SELECT plan_code FROM plans WHERE tenant_id = $1")}},
+      {"GET /v1/plans/{plan_code}", {"", "", expect_own("code", "beta_plan")}},
+      // A's plan codes are B's to use: a plan of B's, pricing B's meter.
+      {"POST /v1/plans",
+       {"", plan_body("alpha_spare", "Beta's Alpha", "beta_count"),
+        [&](const TestResponse& response, const std::string& label) {
+          ASSERT_EQ(response.status, 201) << label << ": " << response.body;
+          EXPECT_EQ(scalar("SELECT COUNT(*) FROM plans WHERE tenant_id = $1 AND plan_code = "
+                           "'alpha_spare' AND name = 'Beta''s Alpha'",
+                           {b_.id}),
+                    1)
+              << label;
+        }}},
+      // A version of A's plan is not found like a missing plan's; one of B's plan is made.
+      {"POST /v1/plans/{plan_code}/versions",
+       {"", plan_body("beta_plan", "Beta Plan v2", "beta_count", "2026-03-01T00:00:00Z"),
+        [&](const TestResponse& response, const std::string& label) {
+          ASSERT_EQ(response.status, 201) << label << ": " << response.body;
+          EXPECT_EQ(int_of(response.json, "latest_version"), 2) << label;
+        }}},
       {"GET /v1/audit",
        {"", "", expect_list("hash", "SELECT hash FROM audit_records WHERE tenant_id = $1")}},
       {"GET /v1/audit/verify",
@@ -306,8 +353,10 @@ TEST_P(TenantIsolation, EveryRouteInTheTableKeepsTenantBOutOfTenantA) {
         if (probe.expect) probe.expect(response, label);
         continue;
       }
-      // A's object is not found exactly like one that never existed; B's own is found.
-      ASSERT_FALSE(writes) << label << ": a write aimed at an object needs its own probe here";
+      // A's object is not found exactly like one that never existed; B's own is found (a write
+      // aimed at an object acts on B's only: its probe says how).
+      ASSERT_TRUE(!writes || found != probes.end())
+          << label << ": a write aimed at an object needs its own probe here";
       expect_not_found_like_missing(response, call(never).first, label);
       const auto [own, own_label] = call(of_b);
       if (probe.expect) probe.expect(own, own_label);

@@ -7,6 +7,7 @@
 
 #include "json/json.hpp"
 #include "services/audit_log.hpp"
+#include "services/catalog.hpp"
 #include "services/customers.hpp"
 #include "services/ingest.hpp"
 #include "services/meters.hpp"
@@ -45,6 +46,10 @@ Rendered created_api_key(const services::platform::CreatedApiKey& created);
 json::Value customer(const storage::CustomerRecord& customer);
 json::Value meter(const storage::MeterRecord& meter);
 json::Value customer_usage(const services::usage::CustomerUsage& usage);
+
+// A plan with every version (GET /v1/plans/{code}), or — in a list — with its latest only.
+json::Value plan(const services::catalog::PlanWithVersions& plan);
+json::Value plan_summary(const services::catalog::PlanWithVersions& plan);
 
 json::Value ingest_report(const services::ingest::IngestReport& report);
 

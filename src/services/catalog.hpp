@@ -1,0 +1,43 @@
+#pragma once
+// The catalog (API.md "Catalog"): plans and their versions. A plan's first version is made with
+// the plan; later versions take effect later. Every write is in the audit trail with its
+// effective date. The version in force at a period's start prices that period.
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "domain/pricing/plan.hpp"
+#include "services/context.hpp"
+#include "services/page.hpp"
+#include "storage/db.hpp"
+#include "storage/plans.hpp"
+
+namespace neruba::services::catalog {
+
+// A plan with every version, oldest first.
+struct PlanWithVersions {
+  storage::PlanRecord plan;
+  std::vector<domain::pricing::PlanVersion> versions;
+};
+
+// POST /v1/plans: the plan and its version 1.
+Result<PlanWithVersions> create_plan(storage::Tx& tx, const RequestContext& ctx,
+                                     const json::Value& body);
+// POST /v1/plans/{code}/versions: a new version, taking effect after the latest one.
+Result<PlanWithVersions> add_version(storage::Tx& tx, const RequestContext& ctx,
+                                     const std::string& code, const json::Value& body);
+Result<PlanWithVersions> get_plan(storage::Tx& tx, const RequestContext& ctx,
+                                  const std::string& code);
+// GET /v1/plans: each plan with its latest version.
+Page<PlanWithVersions> list_plans(storage::Tx& tx, const RequestContext& ctx,
+                                  const std::string& cursor, std::size_t limit);
+
+// The version of the plan in force at `at` (the latest with effective_from <= at); not_found when
+// the plan has none yet.
+Result<domain::pricing::PlanVersion> version_in_force(storage::Tx& tx, const TenantId& tenant,
+                                                      const std::string& code, Instant at);
+
+// A version as the API shows it and the audit trail records it (also what is stored).
+json::Value plan_version_document(const domain::pricing::PlanVersion& version);
+
+}  // namespace neruba::services::catalog
