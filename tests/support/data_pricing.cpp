@@ -20,6 +20,7 @@ namespace {
 
 using domain::Currency;
 using domain::Decimal;
+using domain::Ratio;
 using domain::RoundingMode;
 using namespace domain::pricing;
 
@@ -75,13 +76,14 @@ std::optional<std::vector<Decimal>> decimals_of(std::string_view text) {
 }
 
 // "17/31"
-std::optional<ProrationFactor> factor_of(std::string_view text) {
+// "17/31": the two integers as written (the factor is checked by proration_factor_of).
+std::optional<std::pair<std::int64_t, std::int64_t>> factor_of(std::string_view text) {
   const std::size_t slash = text.find('/');
   if (slash == std::string_view::npos) return std::nullopt;
   const auto numerator = integer_of(text.substr(0, slash));
   const auto denominator = integer_of(text.substr(slash + 1));
   if (!numerator || !denominator) return std::nullopt;
-  return ProrationFactor{*numerator, *denominator};
+  return std::pair{*numerator, *denominator};
 }
 
 bool parses_as(OptionKind kind, std::string_view value) {
@@ -126,10 +128,12 @@ std::optional<std::string_view> option(const Step& step, std::string_view name) 
   return std::nullopt;
 }
 
-// factor=<n>/<d>, 1/1 when not written.
-ProrationFactor factor_option(const Step& step) {
+// factor=<n>/<d>, 1/1 when not written; proration_factor_invalid unless 0 <= n <= d, d > 0.
+Result<Ratio, PricingError> factor_option(const Step& step) {
   const auto text = option(step, "factor");
-  return text ? *factor_of(*text) : ProrationFactor{};
+  if (!text) return Ratio::one();
+  const auto [numerator, denominator] = *factor_of(*text);
+  return proration_factor_of(numerator, denominator);
 }
 
 std::optional<std::string> check_decimal_then(const Step& step, std::span<const OptionSpec> specs) {
@@ -242,16 +246,17 @@ constexpr OptionSpec fee_options[] = {{"seats", OptionKind::integer},
 
 std::optional<Outcome> run_fee(Session& session, const Step& step) {
   PricingState& state = session.state<PricingState>();
-  const ProrationFactor factor = factor_option(step);
+  const auto factor = factor_option(step);
   const std::int64_t seats = option(step, "seats") ? *integer_of(*option(step, "seats")) : 1;
-  Result<FeeLine, PricingError> line = PricingError::charge_invalid;
-  if (const auto* recurring = state.charge_as<RecurringCharge>()) {
-    line = recurring_line(*recurring, factor, state.currency, state.mode);
-  } else if (const auto* seat = state.charge_as<SeatCharge>()) {
-    line = seat_line(*seat, seats, factor, state.currency, state.mode);
-  } else {
+  const auto* recurring = state.charge_as<RecurringCharge>();
+  const auto* seat = state.charge_as<SeatCharge>();
+  if (recurring == nullptr && seat == nullptr) {
     return failure("no_fee_charge", "no `charge` line set a recurring or seat charge");
   }
+  if (!factor) return failure(factor.error());
+  const Result<FeeLine, PricingError> line =
+      recurring != nullptr ? recurring_line(*recurring, *factor, state.currency, state.mode)
+                           : seat_line(*seat, seats, *factor, state.currency, state.mode);
   if (!line) return failure(line.error());
   Outcome outcome;
   outcome.value = line->amount.to_string();
@@ -266,8 +271,10 @@ std::optional<Outcome> run_minimum(Session& session, const Step& step) {
   PricingState& state = session.state<PricingState>();
   const auto lines =
       option(step, "lines") ? *decimals_of(*option(step, "lines")) : std::vector<Decimal>{};
-  const auto line = commitment_line(*Decimal::parse(step.words[0]), factor_option(step), lines,
-                                    state.currency, state.mode);
+  const auto factor = factor_option(step);
+  if (!factor) return failure(factor.error());
+  const auto line =
+      commitment_line(*Decimal::parse(step.words[0]), *factor, lines, state.currency, state.mode);
   if (!line) return failure(line.error());
   Outcome outcome;
   outcome.value = line->amount.to_string();

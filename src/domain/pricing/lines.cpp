@@ -4,17 +4,22 @@
 
 namespace neruba::domain::pricing {
 
-Result<Decimal, PricingError> prorate(const Decimal& amount, ProrationFactor factor, int scale,
-                                      RoundingMode mode) {
-  if (factor.denominator <= 0 || factor.numerator < 0 || factor.numerator > factor.denominator) {
+Result<Ratio, PricingError> proration_factor_of(std::int64_t numerator, std::int64_t denominator) {
+  if (denominator <= 0 || numerator < 0 || numerator > denominator) {
     return PricingError::proration_factor_invalid;
   }
-  // When domain/ratio.hpp lands, this body becomes its apply(amount, ratio, scale, mode).
-  Exact exact;
-  const Decimal product = exact.mul(amount, Decimal::from_integer(factor.numerator));
-  const Decimal share = exact.div(product, Decimal::from_integer(factor.denominator), scale, mode);
-  if (exact.failed()) return exact.error();
-  return share;
+  return *Ratio::of(numerator, denominator);
+}
+
+Result<Decimal, PricingError> prorate(const Decimal& amount, const Ratio& factor, int scale,
+                                      RoundingMode mode) {
+  if (factor.numerator() > factor.denominator()) return PricingError::proration_factor_invalid;
+  const DecimalResult share = apply(amount, factor, scale, mode);
+  if (!share) {
+    return share.error == DecimalError::scale_out_of_range ? PricingError::amount_too_precise
+                                                           : PricingError::amount_out_of_range;
+  }
+  return *share;
 }
 
 Result<Decimal, PricingError> round_line(const Decimal& exact, const Currency& currency,
@@ -32,7 +37,7 @@ bool is_rounded(const Decimal& amount, const Currency& currency) {
 }
 
 Result<FeeLine, PricingError> fee_line(const Decimal& unit_price, std::int64_t quantity,
-                                       ProrationFactor factor, const Currency& currency,
+                                       const Ratio& factor, const Currency& currency,
                                        RoundingMode mode) {
   if (quantity < 0) return PricingError::negative_usage;
   FeeLine line{unit_price, quantity, {}, factor, {}};
@@ -47,13 +52,13 @@ Result<FeeLine, PricingError> fee_line(const Decimal& unit_price, std::int64_t q
 
 }  // namespace
 
-Result<FeeLine, PricingError> recurring_line(const RecurringCharge& charge, ProrationFactor factor,
+Result<FeeLine, PricingError> recurring_line(const RecurringCharge& charge, const Ratio& factor,
                                              const Currency& currency, RoundingMode mode) {
   return fee_line(charge.amount, 1, factor, currency, mode);
 }
 
 Result<FeeLine, PricingError> seat_line(const SeatCharge& charge, std::int64_t seats,
-                                        ProrationFactor factor, const Currency& currency,
+                                        const Ratio& factor, const Currency& currency,
                                         RoundingMode mode) {
   return fee_line(charge.unit_price, seats, factor, currency, mode);
 }
@@ -67,7 +72,7 @@ Result<UsageLine, PricingError> usage_line(const UsageCharge& charge, const Usag
   return UsageLine{std::move(*priced), *rounded};
 }
 
-Result<CommitmentLine, PricingError> commitment_line(const Decimal& minimum, ProrationFactor factor,
+Result<CommitmentLine, PricingError> commitment_line(const Decimal& minimum, const Ratio& factor,
                                                      std::span<const Decimal> line_amounts,
                                                      const Currency& currency, RoundingMode mode) {
   auto prorated = prorate(minimum, factor, currency.minor_unit_digits(), mode);
