@@ -195,6 +195,11 @@ TEST(PricingError, SlugsAreStableDistinctAndSnakeCase) {
       {PricingError::proration_factor_invalid, "proration_factor_invalid"},
       {PricingError::amount_out_of_range, "amount_out_of_range"},
       {PricingError::amount_too_precise, "amount_too_precise"},
+      {PricingError::not_a_billing_instant, "not_a_billing_instant"},
+      {PricingError::plan_version_missing, "plan_version_missing"},
+      {PricingError::currency_mismatch, "currency_mismatch"},
+      {PricingError::calendar_invalid, "calendar_invalid"},
+      {PricingError::timeline_invalid, "timeline_invalid"},
   };
   std::set<std::string_view> seen;
   for (const auto& [error, slug] : expected) {

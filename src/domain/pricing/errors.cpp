@@ -50,6 +50,16 @@ ErrorReason reason_of(PricingError error) {
       return {ErrorCode::out_of_range, "amount_out_of_range"};
     case PricingError::amount_too_precise:
       return {ErrorCode::out_of_range, "amount_too_precise"};
+    case PricingError::not_a_billing_instant:
+      return {ErrorCode::internal, "not_a_billing_instant"};
+    case PricingError::plan_version_missing:
+      return {invalid, "plan_version_missing"};
+    case PricingError::currency_mismatch:
+      return {invalid, "currency_mismatch"};
+    case PricingError::calendar_invalid:
+      return {ErrorCode::out_of_range, "calendar_invalid"};
+    case PricingError::timeline_invalid:
+      return {ErrorCode::internal, "timeline_invalid"};
   }
   return {ErrorCode::internal, "internal"};
 }

@@ -35,6 +35,12 @@ enum class PricingError {
   proration_factor_invalid,  // not 0 <= numerator <= denominator, denominator > 0
   amount_out_of_range,       // a result beyond the 36 digits of Decimal
   amount_too_precise,        // a product needing more than 36 fraction digits
+  // A subscription's invoice (period.hpp).
+  not_a_billing_instant,  // an invoice asked for at an instant that is no period's edge
+  plan_version_missing,   // a phase's plan has no version in force at the phase
+  currency_mismatch,      // the plans of one subscription do not share a currency
+  calendar_invalid,       // a billing cycle the calendar refuses (an instant beyond year 9999)
+  timeline_invalid,       // phases not ascending, not starting at the start, or after the end
 };
 
 ErrorReason reason_of(PricingError error);
