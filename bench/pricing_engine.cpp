@@ -305,8 +305,10 @@ int run(int argc, char** argv) {
   std::vector<char*> args{argv[0]};
   std::string repetitions = "--benchmark_repetitions=5";
   std::string min_time = "--benchmark_min_time=1";
+  std::string color = "--benchmark_color=false";
   args.push_back(repetitions.data());
   args.push_back(min_time.data());
+  args.push_back(color.data());
   for (int index = 1; index < argc; ++index) args.push_back(argv[index]);
   int count = static_cast<int>(args.size());
   benchmark::Initialize(&count, args.data());
