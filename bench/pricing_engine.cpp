@@ -22,6 +22,7 @@
 // proration lines) and printed; a check that fails ends the run with exit code 1. The figures are
 // then printed against the target: >= 200,000 periods priced per second of one core, each variant.
 #include <benchmark/benchmark.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -257,6 +258,9 @@ class Collector : public benchmark::ConsoleReporter {
   };
   std::map<std::string, Figure> figures;
 
+  // Colours only on a terminal (ConsoleReporter's own default ignores --benchmark_color).
+  Collector() : ConsoleReporter(isatty(STDOUT_FILENO) ? OO_Defaults : OO_Tabular) {}
+
   void ReportRuns(const std::vector<Run>& reports) override {
     for (const Run& run : reports) {
       Figure& figure = figures[run.run_name.function_name];
@@ -305,10 +309,8 @@ int run(int argc, char** argv) {
   std::vector<char*> args{argv[0]};
   std::string repetitions = "--benchmark_repetitions=5";
   std::string min_time = "--benchmark_min_time=1";
-  std::string color = "--benchmark_color=false";
   args.push_back(repetitions.data());
   args.push_back(min_time.data());
-  args.push_back(color.data());
   for (int index = 1; index < argc; ++index) args.push_back(argv[index]);
   int count = static_cast<int>(args.size());
   benchmark::Initialize(&count, args.data());
@@ -325,18 +327,29 @@ int run(int argc, char** argv) {
   std::cout << "\nperiods priced per second, one thread (CPU time; median of the repetitions, "
                "lowest-highest):\n";
   bool error = false;
+  std::vector<std::string> markdown;
   for (const Variant* variant : {&plain, &upgrade}) {
     const auto found = collector.figures.find(variant->name);
     if (found == collector.figures.end()) continue;  // filtered out
     const auto& figure = found->second;
     error = error || figure.error;
+    const char* verdict = figure.error                                 ? "ERROR"
+                          : figure.median >= target_periods_per_second ? "PASS"
+                                                                       : "FAIL";
     std::printf("  %-64s %9s periods/s (%s-%s)   target >= %s   %s\n", variant->what,
                 thousands(figure.median).c_str(), thousands(figure.low).c_str(),
                 thousands(figure.high).c_str(), thousands(target_periods_per_second).c_str(),
-                figure.error                                 ? "ERROR"
-                : figure.median >= target_periods_per_second ? "PASS"
-                                                             : "FAIL");
+                verdict);
+    char row[256];
+    std::snprintf(row, sizeof row, "| `%s` | %s — %s | %s–%s | %.2f |", variant->name,
+                  thousands(figure.median).c_str(), verdict, thousands(figure.low).c_str(),
+                  thousands(figure.high).c_str(), figure.median > 0 ? 1e6 / figure.median : 0.0);
+    markdown.emplace_back(row);
   }
+  std::cout << "\nmarkdown (docs/benchmarks.md):\n"
+               "| variant | periods/s (>= 200,000) | lowest–highest | µs of CPU per period |\n"
+               "|---|---|---|---|\n";
+  for (const auto& row : markdown) std::cout << row << "\n";
   return error ? 1 : 0;
 }
 
