@@ -21,6 +21,7 @@
 // against the lines priced one by one with domain/pricing/lines.hpp; the upgrade's segments and
 // proration lines) and printed; a check that fails ends the run with exit code 1. The figures are
 // then printed against the target: >= 200,000 periods priced per second of one core, each variant.
+// --iterations=N fixes the invoices per run (for callgrind's exact instruction counts).
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
@@ -311,14 +312,25 @@ int run(int argc, char** argv) {
   std::string min_time = "--benchmark_min_time=1";
   args.push_back(repetitions.data());
   args.push_back(min_time.data());
-  for (int index = 1; index < argc; ++index) args.push_back(argv[index]);
+  // --iterations N: exactly N invoices per run, for a deterministic count under callgrind
+  // (this VM has no hardware counters and shares its two cores).
+  std::optional<benchmark::IterationCount> iterations;
+  for (int index = 1; index < argc; ++index) {
+    const std::string arg = argv[index];
+    if (arg.rfind("--iterations=", 0) == 0) {
+      iterations = std::stoll(arg.substr(std::string("--iterations=").size()));
+    } else {
+      args.push_back(argv[index]);
+    }
+  }
   int count = static_cast<int>(args.size());
   benchmark::Initialize(&count, args.data());
   if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 2;
 
   for (Variant* variant : {&plain, &upgrade}) {
-    benchmark::RegisterBenchmark(variant->name, price_periods, variant)
-        ->Unit(benchmark::kMicrosecond);
+    auto* registered = benchmark::RegisterBenchmark(variant->name, price_periods, variant)
+                           ->Unit(benchmark::kMicrosecond);
+    if (iterations) registered->Iterations(*iterations);
   }
   Collector collector;
   benchmark::RunSpecifiedBenchmarks(&collector);
