@@ -6,8 +6,8 @@
 //   and in a permutation of it gives identical invoices.
 // - AChangeToTheSameVersionAndSeatsChangesNoFeeAndSplitsUsage: a prorate change that keeps the
 //   plan version and the seats splits the period, leaves the fee lines as they were, and the usage
-//   lines of count and sum meters (per_unit, graduated, package) add up to the unsplit period's
-//   line: exactly when every amount is a whole number of minor units, else within
+//   lines of count and sum meters (per_unit, graduated, package, volume) add up to the unsplit
+//   period's line: exactly when every amount is a whole number of minor units, else within
 //   (segments − 1) minor units (the bound is derived above the property).
 // - TheFactorsOfAChangeAddUpToOne: the part before a change and the credit (or the charge) of the
 //   rest of the period add up to exactly 1 (Ratio::add).
@@ -532,8 +532,8 @@ RC_GTEST_PROP(PricingPeriodProperty, AChangeToTheSameVersionAndSeatsChangesNoFee
   std::vector<std::string> meters;
   for (const std::string meter : {"calls", "tokens"}) {
     if (meters.empty() || *rc::gen::arbitrary<bool>()) {
-      const UsageModel model =
-          *rc::gen::element(UsageModel::per_unit, UsageModel::graduated, UsageModel::package);
+      const UsageModel model = *rc::gen::element(UsageModel::per_unit, UsageModel::graduated,
+                                                 UsageModel::package, UsageModel::volume);
       plan.charges.push_back(any_usage_charge(meter, model, shape, whole ? 0 : 3));
       meters.push_back(meter);
     }
