@@ -11,8 +11,6 @@
 #include <date/tz.h>
 
 #include "domain/metering.hpp"
-// lines.hpp first: period.hpp uses its CommitmentLine without including it (as of 535068f).
-#include "domain/pricing/lines.hpp"
 #include "domain/pricing/period.hpp"
 #include "domain/time.hpp"
 #include "json/json.hpp"
