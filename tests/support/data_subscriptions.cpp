@@ -248,6 +248,22 @@ std::optional<std::vector<WindowUsage>> usage_for(const std::vector<UsageWindow>
   return out;
 }
 
+// `instants <until>`: billing_instants of the timeline, up to `until`.
+std::optional<Outcome> run_instants(Session& session, const Step& step) {
+  const SubscriptionState& state = session.state<SubscriptionState>();
+  if (!state.timeline) return failure("no_subscription", "no `subscription` line before");
+  const auto instants = billing_instants(*state.timeline, state.catalog, instant_word(step, 0));
+  if (!instants) return failure(instants.error());
+  Outcome outcome;
+  std::string listed;
+  for (const Instant instant : *instants) {
+    listed += (listed.empty() ? "" : ",") + domain::format_rfc3339(instant);
+  }
+  outcome.value = listed.empty() ? "none" : listed;
+  outcome.named = {{"count", std::to_string(instants->size())}};
+  return outcome;
+}
+
 // `invoice <at> [until=<instant>]`: invoice_scope (usage until `until`, by default `at`), the
 // windows checked against the readings, then price_invoice. The readings are used up.
 std::optional<Outcome> run_invoice(Session& session, const Step& step) {
@@ -424,6 +440,9 @@ std::vector<BlockKind> subscription_blocks() {
        {},
        check_reading,
        run_reading},
+      {"instants", "<until>", Needs::nothing, 1, 1,
+       Accepts{.value = true, .names = {"count"}, .error = true},
+       [](const Step& step) { return instant_at(step, 0); }, run_instants},
       {"invoice", "<at> [until=<instant>]", Needs::nothing, 1, 2,
        Accepts{.names = {"lines", "subtotal", "total", "currency", "closing", "opening", "windows",
                          "segments"},
