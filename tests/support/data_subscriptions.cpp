@@ -132,12 +132,13 @@ std::string windows_summary(const std::vector<UsageWindow>& asked,
   std::string out = "the engine asks for:";
   for (const UsageWindow& window : asked) {
     out += "\n    " + window.meter + " " + period_text(window.window) +
-           (window.event_amounts ? " (event amounts)" : "");
+           (window.event_amounts ? " with each event's amount" : "");
   }
   if (asked.empty()) out += " nothing";
   out += "\n  the case supplies:";
   for (const Reading& reading : supplied) {
-    out += "\n    " + reading.meter + " " + period_text(reading.window) + " (line " +
+    out += "\n    " + reading.meter + " " + period_text(reading.window) +
+           (reading.usage.event_amounts.empty() ? "" : " with each event's amount") + " (line " +
            std::to_string(reading.line) + ")";
   }
   if (supplied.empty()) out += " nothing";
@@ -229,6 +230,13 @@ std::optional<Outcome> run_reading(Session& session, const Step& step) {
   return Outcome{};
 }
 
+// A window that asks for each event's amount gets them (unless it holds no usage); one that does
+// not is not given them.
+bool reads_what_is_asked(const UsageWindow& window, const Reading& reading) {
+  const bool has_amounts = !reading.usage.event_amounts.empty();
+  return window.event_amounts ? has_amounts || reading.usage.quantity.is_zero() : !has_amounts;
+}
+
 // The readings in the order of the windows asked for; nullopt unless every window asked for has
 // exactly one reading and every reading was asked for.
 std::optional<std::vector<WindowUsage>> usage_for(const std::vector<UsageWindow>& asked,
@@ -239,7 +247,8 @@ std::optional<std::vector<WindowUsage>> usage_for(const std::vector<UsageWindow>
   for (const UsageWindow& window : asked) {
     const auto found = std::find_if(supplied.begin(), supplied.end(), [&](const Reading& reading) {
       return !used[static_cast<std::size_t>(&reading - supplied.data())] &&
-             reading.meter == window.meter && reading.window == window.window;
+             reading.meter == window.meter && reading.window == window.window &&
+             reads_what_is_asked(window, reading);
     });
     if (found == supplied.end()) return std::nullopt;
     used[static_cast<std::size_t>(found - supplied.begin())] = true;
