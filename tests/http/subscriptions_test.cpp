@@ -320,6 +320,22 @@ TEST_P(Subscriptions, BadRequestsAreRefusedPreciselyAndWriteNothing) {
   EXPECT_EQ(api().get("/v1/subscriptions/sub_nothing/upcoming", tenant_.key).status, 404);
 }
 
+TEST_P(Subscriptions, ASubscriptionCanceledBeforeItsStartNeverRuns) {
+  const std::string id =
+      subscribe(R"({"customer":"acme","plan":"basic","start":"2026-02-01T00:00:00Z"})");
+  const auto canceled =
+      api().post("/v1/subscriptions/" + id + "/cancel", tenant_.key, R"({"at":"now"})");
+  ASSERT_EQ(canceled.status, 200) << canceled.body;
+  EXPECT_EQ(canceled.field("ends_at"), "2026-02-01T00:00:00Z");
+  EXPECT_EQ(canceled.field("status"), "canceled");
+  expect_problem(api().get("/v1/subscriptions/" + id + "/upcoming", tenant_.key), 409, "conflict",
+                 "upcoming of a subscription that never runs");
+  expect_rejected("/v1/subscriptions/" + id + "/changes", R"({"seats":2,"effective":"now"})", 409,
+                  "conflict", "effective", "subscription_ending");
+  // Its meters are free again from its start on.
+  subscribe(R"({"customer":"acme","plan":"pro","start":"2026-02-01T00:00:00Z"})");
+}
+
 TEST_P(Subscriptions, ADowngradeAtPeriodEndChangesNothingBeforeIt) {
   const std::string id =
       subscribe(R"({"customer":"acme","plan":"pro","start":"2026-01-01T00:00:00Z","seats":2})");
