@@ -68,6 +68,10 @@ REQUIRED_STATUSES = {
     "listMeters": (200, 401, 403, 422),
     "getMeter": (200, 401, 403, 404),
     "getCustomerUsage": (200, 401, 403, 404, 422),
+    "createPlan": (201, 400, 401, 403, 409, 415, 422),
+    "listPlans": (200, 401, 403, 422),
+    "getPlan": (200, 400, 401, 403, 404),
+    "createPlanVersion": (201, 400, 401, 403, 404, 409, 415, 422),
 }
 
 
@@ -1063,6 +1067,280 @@ def usage(c, admin, make_key, gamma_reader, acme_writer):
                   retried.json()["accepted"] == 1, "the 429 used up the Idempotency-Key or stored the event")
 
 
+def plan_body(code, charges, **fields):
+    body = {"code": code, "name": fields.pop("name", code.capitalize()), "currency": "USD", "interval": "month",
+            "charges": charges}
+    body.update(fields)
+    return body
+
+
+def plans(c, admin, make_key, gamma_reader):
+    """POST/GET /v1/plans, GET /v1/plans/{code} and POST /v1/plans/{code}/versions on a tenant of their own.
+
+    Returns what the subscription scenario builds on: the tenant, its keys, and a plan priced with a
+    recurring fee, seats and a graduated usage charge."""
+    tenant = c.call("POST", "/v1/tenants", key=admin, body={"name": "Catalogued", "currency": "USD"}, expect=201,
+                    label="create tenant Catalogued").json()
+    keys_path = f"/v1/tenants/{tenant['id']}/api-keys"
+    write = make_key("catalog write", ["write"], keys_path)["key"]
+    read = make_key("catalog read", ["read"], keys_path)["key"]
+    ingest = make_key("catalog ingest", ["ingest"], keys_path)["key"]
+    for body in ({"code": "api_calls", "event_type": "api_call", "aggregation": "count"},
+                 {"code": "payments", "event_type": "payment", "aggregation": "sum", "field": "amount"},
+                 {"code": "storage_gb", "event_type": "storage", "aggregation": "max", "field": "gb"}):
+        c.call("POST", "/v1/meters", key=write, body=body, expect=201, label=f"create meter {body['code']} of Catalogued")
+
+    # ---- creating plans ----
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    growth_body = plan_body("growth", [
+        {"type": "recurring", "amount": "49.00", "timing": "advance"},
+        {"type": "seat", "unit_price": "10.00"},
+        {"type": "usage", "meter": "api_calls", "model": "graduated", "tiers": [
+            {"up_to": "1000", "unit_price": "0", "flat_fee": "5.00"},
+            {"up_to": "10000", "unit_price": "0.002"},
+            {"up_to": None, "unit_price": "0.0015"}]},
+        {"type": "usage", "meter": "payments", "model": "percentage", "rate": "0.029", "fixed_fee": "0.30",
+         "min_per_event": "0.50", "max_per_event": "25.00"},
+        {"type": "usage", "meter": "storage_gb", "model": "package", "package_size": "100", "package_price": "4.00",
+         "free_units": "10"},
+    ], effective_from="2026-01-01T00:00:00Z", proration="day", minimum_commitment="100.00")
+    idem_plan = "idem-plan-" + secrets.token_hex(4)
+    created = c.call("POST", "/v1/plans", key=write, body=growth_body, headers={"Idempotency-Key": idem_plan},
+                     expect=201, label="create plan growth")
+    growth = created.json() if created.status == 201 else {}
+    v1 = (growth.get("versions") or [{}])[0]
+    c.expect_true(created, (growth.get("code"), growth.get("name"), growth.get("currency"), growth.get("interval"),
+                            growth.get("latest_version"), len(growth.get("versions", []))) ==
+                  ("growth", "Growth", "USD", "month", 1, 1), f"the plan does not echo its body: {growth}")
+    c.expect_true(created, (v1.get("version"), v1.get("effective_from"), v1.get("proration"), v1.get("rounding"),
+                            v1.get("minimum_commitment"), v1.get("bill_usage_during_trial")) ==
+                  (1, "2026-01-01T00:00:00Z", "day", "half_even", "100.00", False),
+                  f"version 1 differs from the body or the defaults: {v1}")
+    c.expect_true(created, v1.get("charges") == growth_body["charges"],
+                  f"the charges are not shown as sent: {v1.get('charges')}")
+    replay = c.call("POST", "/v1/plans", key=write, body=growth_body, headers={"Idempotency-Key": idem_plan},
+                    expect=201, label="replay create plan")
+    c.expect_true(replay, replay.header("idempotent-replayed") == "true" and replay.body == created.body,
+                  "plan creation was not replayed")
+    c.call("POST", "/v1/plans", key=write, body=plan_body("other", []), headers={"Idempotency-Key": idem_plan},
+           expect=409, label="plan idempotency key reused")
+    taken = c.call("POST", "/v1/plans", key=write, body=dict(growth_body, name="Again"), expect=409,
+                   label="create plan with a taken code")
+    c.expect_true(taken, taken.status == 409 and taken.json().get("type", "").endswith("/already-exists"),
+                  "a taken plan code is not already-exists")
+
+    # Defaults are filled in; a price keeps its digits, money gets the currency's.
+    others = {
+        "basic": plan_body("basic", [{"type": "recurring", "amount": "5"}]),
+        "metered": plan_body("metered", [
+            {"type": "usage", "meter": "api_calls", "model": "per_unit", "unit_price": "0.000000000001"},
+            {"type": "usage", "meter": "storage_gb", "model": "volume", "tiers": [
+                {"up_to": "0.5", "unit_price": "2"}, {"up_to": None, "unit_price": "1", "flat_fee": "1"}]},
+            {"type": "usage", "meter": "payments", "model": "package", "package_size": "1000",
+             "package_price": "3.5"}], interval="year", rounding="half_up", bill_usage_during_trial=True),
+        "empty": plan_body("empty", [], proration="second"),
+        "yen": dict(plan_body("yen", [{"type": "recurring", "amount": "500", "timing": "arrears"},
+                                      {"type": "seat", "unit_price": "100"}]), currency="JPY"),
+    }
+    shown = {}
+    for code, body in others.items():
+        made = c.call("POST", "/v1/plans", key=write, body=body, expect=201, label=f"create plan {code}")
+        shown[code] = made.json()["versions"][0] if made.status == 201 else {}
+    c.expect_true("create plan basic", shown["basic"].get("charges") ==
+                  [{"type": "recurring", "amount": "5.00", "timing": "advance"}] and
+                  (shown["basic"].get("proration"), shown["basic"].get("rounding")) == ("second", "half_even") and
+                  "minimum_commitment" not in shown["basic"],
+                  f"defaults not filled in: {shown['basic']}")
+    c.expect_true("create plan metered", shown["metered"].get("charges") == [
+        {"type": "usage", "meter": "api_calls", "model": "per_unit", "unit_price": "0.000000000001",
+         "free_units": "0"},
+        {"type": "usage", "meter": "storage_gb", "model": "volume", "tiers": [
+            {"up_to": "0.5", "unit_price": "2"}, {"up_to": None, "unit_price": "1", "flat_fee": "1.00"}]},
+        {"type": "usage", "meter": "payments", "model": "package", "package_size": "1000", "package_price": "3.50",
+         "free_units": "0"}] and shown["metered"].get("bill_usage_during_trial") is True and
+                  (shown["metered"].get("interval"), shown["metered"].get("rounding")) == ("year", "half_up"),
+                  f"metered plan: {shown['metered']}")
+    c.expect_true("create plan yen", [x.get("amount", x.get("unit_price")) for x in shown["yen"].get("charges", [])]
+                  == ["500", "100"], f"yen amounts: {shown['yen']}")
+
+    recurring = [{"type": "recurring", "amount": "5.00"}]
+
+    def usage_charge(**fields):
+        return [dict({"type": "usage", "meter": "api_calls"}, **fields)]
+
+    def tiered(model, tiers, meter="api_calls"):
+        return [{"type": "usage", "meter": meter, "model": model, "tiers": tiers}]
+
+    # Refused plans, each a 422; `True` where the documented schema can say why.
+    invalid_plans = {
+        "without code": ({k: v for k, v in plan_body("p", recurring).items() if k != "code"}, True),
+        "with a space in the code": (plan_body("a b", recurring), True),
+        "with a 65-byte code": (plan_body("p" * 65, recurring), True),
+        "without name": ({k: v for k, v in plan_body("p", recurring).items() if k != "name"}, True),
+        "without currency": ({k: v for k, v in plan_body("p", recurring).items() if k != "currency"}, True),
+        "with an unknown currency": (plan_body("p", recurring, currency="XYZ"), False),
+        "without interval": ({k: v for k, v in plan_body("p", recurring).items() if k != "interval"}, True),
+        "with interval week": (plan_body("p", recurring, interval="week"), True),
+        "without charges": ({k: v for k, v in plan_body("p", recurring).items() if k != "charges"}, True),
+        "with 51 charges": (plan_body("p", recurring * 51), True),
+        "with proration hour": (plan_body("p", recurring, proration="hour"), True),
+        "with rounding banker": (plan_body("p", recurring, rounding="banker"), True),
+        "with effective_from yesterday": (plan_body("p", recurring, effective_from="yesterday"), True),
+        "with an unknown field": (plan_body("p", recurring, surprise=1), True),
+        "with a charge without type": (plan_body("p", [{"amount": "5.00"}]), True),
+        "with a discount charge": (plan_body("p", [{"type": "discount"}]), True),
+        "with a recurring charge without amount": (plan_body("p", [{"type": "recurring"}]), True),
+        "with a numeric amount": (plan_body("p", [{"type": "recurring", "amount": 5}]), True),
+        "with timing later": (plan_body("p", [{"type": "recurring", "amount": "5.00", "timing": "later"}]), True),
+        "with a price in exponent form": (plan_body("p", [{"type": "seat", "unit_price": "1e3"}]), True),
+        "with a negative fee": (plan_body("p", [{"type": "recurring", "amount": "-1.00"}]), True),
+        "with a fee of three decimals": (plan_body("p", [{"type": "recurring", "amount": "5.001"}]), False),
+        "with a minimum of three decimals": (plan_body("p", recurring, minimum_commitment="0.001"), False),
+        "with a usage charge without model": (plan_body("p", usage_charge(unit_price="1")), True),
+        "with tiers on a per_unit charge": (plan_body("p", usage_charge(model="per_unit", unit_price="1", tiers=[])),
+                                            True),
+        "with a 13-digit unit price": (plan_body("p", usage_charge(model="per_unit", unit_price="0.0000000000001")),
+                                       True),
+        "with negative free units": (plan_body("p", usage_charge(model="per_unit", unit_price="1",
+                                                                 free_units="-5")), True),
+        "with no tiers": (plan_body("p", tiered("graduated", [])), True),
+        "with 101 tiers": (plan_body("p", tiered("volume", [{"up_to": str(n + 1), "unit_price": "1"}
+                                                            for n in range(100)] +
+                                                 [{"up_to": None, "unit_price": "1"}])), True),
+        "with a tier without up_to": (plan_body("p", tiered("volume", [{"unit_price": "1"}])), True),
+        "with a closed last tier": (plan_body("p", tiered("graduated", [{"up_to": "100", "unit_price": "1"}])),
+                                    False),
+        "with tiers not ascending": (plan_body("p", tiered("graduated", [
+            {"up_to": "100", "unit_price": "1"}, {"up_to": "50", "unit_price": "0.5"},
+            {"up_to": None, "unit_price": "0.1"}])), False),
+        "with an open tier before the last": (plan_body("p", tiered("volume", [
+            {"up_to": None, "unit_price": "1"}, {"up_to": None, "unit_price": "0.5"}])), False),
+        "with a tier up to zero": (plan_body("p", tiered("volume", [
+            {"up_to": "0", "unit_price": "1"}, {"up_to": None, "unit_price": "0.5"}])), False),
+        "with a package of zero units": (plan_body("p", usage_charge(model="package", package_size="0",
+                                                                     package_price="1.00")), False),
+        "with min_per_event above max_per_event": (plan_body("p", usage_charge(
+            meter="payments", model="percentage", rate="0.01", min_per_event="2.00", max_per_event="1.00")), False),
+        "with an unknown meter": (plan_body("p", usage_charge(meter="ghost", model="per_unit", unit_price="1")), False),
+        "with a percentage of a count meter": (plan_body("p", usage_charge(model="percentage", rate="0.01")), False),
+        "with a meter priced twice": (plan_body("p", usage_charge(model="per_unit", unit_price="1") * 2), False),
+        "with two seat charges": (plan_body("p", [{"type": "seat", "unit_price": "1.00"}] * 2), False),
+    }
+    for what, (body, schema_says) in invalid_plans.items():
+        c.call("POST", "/v1/plans", key=write, body=body, expect=422, request_invalid=schema_says,
+               label=f"create plan {what}")
+    every = c.call("POST", "/v1/plans", key=write, body=plan_body("p", [
+        {"type": "recurring", "amount": "-1.00"},
+        {"type": "usage", "meter": "ghost", "model": "per_unit", "unit_price": "1"},
+        {"type": "usage", "meter": "api_calls", "model": "graduated", "tiers": [{"up_to": "10", "unit_price": "1"}]}]),
+        expect=422, request_invalid=True, label="create plan with three problems")
+    found = {(e.get("field"), e.get("type")) for e in every.json().get("errors", [])} if every.status == 422 else set()
+    c.expect_true(every, {("charges[0].amount", "negative_price"), ("charges[1].meter", "unknown_meter"),
+                          ("charges[2].tiers[0].up_to", "tier_last_not_open")} <= found,
+                  f"not every problem is reported: {sorted(found)}")
+    c.call("POST", "/v1/plans", key=write, raw="{nope", expect=400, label="create plan with bad JSON")
+    c.call("POST", "/v1/plans", key=write, body=plan_body("p", recurring), content_type="text/plain", expect=415,
+           label="create plan as text/plain")
+    c.call("POST", "/v1/plans", key=read, body=plan_body("p", recurring), expect=403, label="create plan with scope read")
+    c.call("POST", "/v1/plans", key=ingest, body=plan_body("p", recurring), expect=403,
+           label="create plan with scope ingest")
+    c.call("POST", "/v1/plans", key=admin, headers=admin_read(tenant["id"]), body=plan_body("p", recurring),
+           expect=403, label="admin creates a plan")
+    c.call("POST", "/v1/plans", body=plan_body("p", recurring), expect=401, label="create plan without a key")
+
+    # ---- versions ----
+    later = rfc3339(now + datetime.timedelta(days=30))
+    v2_body = {"name": "Growth 2", "currency": "USD", "interval": "month", "effective_from": later,
+               "charges": [{"type": "recurring", "amount": "59.00"}]}
+    idem_version = "idem-version-" + secrets.token_hex(4)
+    added = c.call("POST", "/v1/plans/growth/versions", key=write, body=v2_body,
+                   headers={"Idempotency-Key": idem_version}, expect=201, label="add plan version 2")
+    growth2 = added.json() if added.status == 201 else {}
+    c.expect_true(added, growth2.get("latest_version") == 2 and growth2.get("name") == "Growth 2" and
+                  [v.get("version") for v in growth2.get("versions", [])] == [1, 2] and
+                  growth2.get("versions", [{}])[0] == v1 and growth2.get("versions")[1].get("effective_from") == later,
+                  f"version 2 not added after version 1: {added.body[:600]!r}")
+    again = c.call("POST", "/v1/plans/growth/versions", key=write, body=v2_body,
+                   headers={"Idempotency-Key": idem_version}, expect=201, label="replay add plan version")
+    c.expect_true(again, again.header("idempotent-replayed") == "true" and again.body == added.body,
+                  "adding a version was not replayed")
+    c.call("POST", "/v1/plans/growth/versions", key=write, body=dict(v2_body, name="Other"),
+           headers={"Idempotency-Key": idem_version}, expect=409, label="plan version idempotency key reused")
+    v3_body = dict(v2_body, code="growth", name="Growth 3", effective_from=rfc3339(now + datetime.timedelta(days=60)))
+    c.call("POST", "/v1/plans/growth/versions", key=write, body=v3_body, expect=201,
+           label="add plan version 3 naming its code")
+    for what, body, schema_says in (
+            ("in another currency", dict(v2_body, currency="EUR", effective_from=rfc3339(
+                now + datetime.timedelta(days=90))), False),
+            ("with another interval", dict(v2_body, interval="year", effective_from=rfc3339(
+                now + datetime.timedelta(days=90))), False),
+            ("before the latest", v2_body, False),
+            ("in the past", dict(v2_body, effective_from="2026-02-01T00:00:00Z"), False),
+            ("naming another plan", dict(v2_body, code="basic", effective_from=rfc3339(
+                now + datetime.timedelta(days=90))), False),
+            ("without charges", {k: v for k, v in v2_body.items() if k != "charges"}, True),
+            ("with an unknown meter", dict(v2_body, effective_from=rfc3339(now + datetime.timedelta(days=90)),
+                                           charges=usage_charge(meter="ghost", model="per_unit", unit_price="1")),
+             False)):
+        c.call("POST", "/v1/plans/growth/versions", key=write, body=body, expect=422, request_invalid=schema_says,
+               label=f"add plan version {what}")
+    c.call("POST", "/v1/plans/nothing/versions", key=write, body=v2_body, expect=404,
+           label="add a version to an unknown plan")
+    c.call("POST", "/v1/plans/growth/versions", key=gamma_reader["key"], body=v2_body, expect=403,
+           label="add plan version with another tenant's read key")
+    c.call("POST", "/v1/plans/growth/versions", key=read, body=v2_body, expect=403,
+           label="add plan version with scope read")
+    c.call("POST", "/v1/plans/growth/versions", body=v2_body, expect=401, label="add plan version without a key")
+    c.call("POST", "/v1/plans/growth/versions", key=write, raw="[1]", expect=400,
+           label="add plan version with an array body")
+    c.call("POST", "/v1/plans/growth/versions", key=write, body=v2_body, content_type="text/plain", expect=415,
+           label="add plan version as text/plain")
+    c.call("GET", "/v1/plans/growth/versions", key=read, expect=405, label="GET plan versions")
+
+    # ---- reading plans ----
+    got = c.call("GET", "/v1/plans/growth", key=read, expect=200, label="get plan")
+    c.expect_true(got, got.status == 200 and got.json()["latest_version"] == 3 and
+                  [v["name"] for v in got.json()["versions"]] == ["Growth", "Growth 2", "Growth 3"],
+                  f"GET plan does not show every version: {got.body[:400]!r}")
+    c.call("GET", "/v1/plans/growth", key=write, expect=200, label="get plan with scope write")
+    admin_got = c.call("GET", "/v1/plans/growth", key=admin, headers=admin_read(tenant["id"]), expect=200,
+                       label="admin reads a plan")
+    c.expect_true(admin_got, admin_got.body == got.body, "the admin's read differs")
+    c.call("GET", "/v1/plans/nothing", key=read, expect=404, label="get unknown plan")
+    c.call("GET", "/v1/plans/growth", key=gamma_reader["key"], expect=404, label="another tenant gets the plan")
+    c.call("GET", "/v1/plans/growth", key=ingest, expect=403, label="get plan with scope ingest")
+    c.call("GET", "/v1/plans/growth", key=admin, expect=403, label="admin gets a plan without headers")
+    c.call("GET", "/v1/plans/growth", expect=401, label="get plan without a key")
+    c.call("GET", "/v1/plans/%zz", key=read, expect=400, label="get plan with a bad percent-encoding")
+    c.call("DELETE", "/v1/plans/growth", key=write, expect=405, label="DELETE plan")
+
+    listed = c.call("GET", "/v1/plans", key=read, expect=200, label="list plans")
+    codes = sorted(["growth"] + list(others))
+    listed_plans = listed.json()["data"] if listed.status == 200 else []
+    c.expect_true(listed, [p["code"] for p in listed_plans] == codes and listed.json()["next_cursor"] is None,
+                  f"plans are not every code in order: {[p['code'] for p in listed_plans]}")
+    listed_growth = next((p for p in listed_plans if p["code"] == "growth"), {})
+    c.expect_true(listed, listed_growth.get("latest") == got.json()["versions"][-1] and
+                  listed_growth.get("latest_version") == 3, f"a listed plan lacks its latest version: {listed_growth}")
+    paged = follow_pages(c, "/v1/plans", read, limit=2, label="list plans")
+    c.expect_true("list plans paged", [p["code"] for p in paged] == codes, "paging plans differs")
+    c.call("GET", "/v1/plans", key=write, expect=200, label="list plans with scope write")
+    c.call("GET", "/v1/plans", key=admin, headers=admin_read(tenant["id"]), expect=200, label="admin lists plans")
+    others_list = c.call("GET", "/v1/plans", key=gamma_reader["key"], expect=200, label="another tenant lists plans")
+    c.expect_true(others_list, others_list.json() == {"data": [], "next_cursor": None},
+                  "another tenant sees the plans")
+    c.call("GET", "/v1/plans?limit=5000", key=read, expect=422, label="list plans limit=5000")
+    c.call("GET", "/v1/plans", key=ingest, expect=403, label="list plans with scope ingest")
+    c.call("GET", "/v1/plans", expect=401, label="list plans without a key")
+    c.call("PUT", "/v1/plans", key=write, body=growth_body, expect=405, label="PUT plans")
+
+    audit = c.call("GET", "/v1/audit?target=growth", key=read, expect=200, label="audit of plan growth")
+    actions = [r["action"] for r in audit.json()["data"]] if audit.status == 200 else []
+    c.expect_true(audit, actions == ["plan.created", "plan.version_created", "plan.version_created"],
+                  f"plan writes are not audited once each: {actions}")
+    return {"tenant": tenant, "write": write, "read": read, "ingest": ingest}
+
+
 def scenario(c, database):
     admin = ADMIN_KEY
 
@@ -1395,6 +1673,9 @@ def scenario(c, database):
 
     # ---- usage: meters, events, usage reads ------------------------------------------------------------
     usage(c, admin, make_key, gamma_reader, writer)
+
+    # ---- catalog: plans and their versions -------------------------------------------------------------
+    plans(c, admin, make_key, gamma_reader)
 
     # ---- revoking keys ---------------------------------------------------------------------------------
     revoked = c.call("DELETE", f"{keys_path}/{reader['id']}", key=admin, expect=200, label="revoke key").json()
