@@ -80,7 +80,7 @@ Result<Instant, CalendarError> BillingCycle::start_of(std::int64_t index) const 
   const std::int64_t months =
       month_count(anchor_date_.year(), anchor_date_.month()) + index * months_per_period;
   // Checked before a date::year is made of it: that type holds only years up to 32767.
-  if (months / 12 > year_max) return CalendarError::period_out_of_range;
+  if (months / 12 > year_max || months / 12 < year_min) return CalendarError::period_out_of_range;
   const date::year_month_day date = clamped_date(months, anchor_date_.day());
   return instant_of(*zone_, date::local_days{date} + anchor_time_of_day_);
 }
@@ -92,6 +92,12 @@ Result<Period, CalendarError> BillingCycle::period(std::int64_t index) const {
   auto end = start_of(index + 1);
   if (!end) return end.error();
   return Period{*start, *end};
+}
+
+Result<Period, CalendarError> BillingCycle::period_before_anchor() const {
+  auto start = start_of(-1);
+  if (!start) return start.error();
+  return Period{*start, anchor_};
 }
 
 Result<IndexedPeriod, CalendarError> BillingCycle::period_containing(Instant instant) const {

@@ -77,6 +77,10 @@ class BillingCycle {
   // estimate of k (the months or years between the anchor's local date and the instant's) and
   // corrected by a step or two, never by walking from the anchor.
   Result<IndexedPeriod, CalendarError> period_containing(Instant instant) const;
+  // The period just before the anchor, [anchor's local date minus one interval (clamped like every
+  // start), anchor): what a stub from a subscription's start up to a later anchor is weighed
+  // against. period_out_of_range when it would start before year 1.
+  Result<Period, CalendarError> period_before_anchor() const;
   // The periods that overlap [from, to), in order; none when `to` is at or before the anchor.
   Result<std::vector<IndexedPeriod>, CalendarError> periods_overlapping(Instant from,
                                                                         Instant to) const;
@@ -85,7 +89,7 @@ class BillingCycle {
   BillingCycle(const date::time_zone& zone, Interval interval, Instant anchor,
                date::year_month_day anchor_date, std::chrono::microseconds anchor_time_of_day);
 
-  // start(k) for k >= 0, as described above.
+  // start(k) for k >= -1, as described above.
   Result<Instant, CalendarError> start_of(std::int64_t index) const;
 
   const date::time_zone* zone_;

@@ -42,8 +42,8 @@
 // segment's part sits after the units of the period's earlier segments that priced the meter
 // (models.hpp, UsagePart). A max, unique_count or latest meter does not add up across parts; a
 // split period prices each segment on its own aggregate, prorated by the segment's share of the
-// nominal period (a period with one segment has share 1). Usage in a trial is free unless the
-// plan sets usage_billed_during_trial.
+// billing period (the shares of its segments sum to 1; a period with one segment has share 1).
+// Usage in a trial is free unless the plan sets usage_billed_during_trial.
 //
 // Minimum commitment: the plan version of the period's last segment sets it, prorated for a
 // billing period shorter than its nominal one; it is compared with the period's total — its
@@ -67,6 +67,7 @@
 #include "domain/decimal.hpp"
 #include "domain/metering.hpp"
 #include "domain/pricing/errors.hpp"
+#include "domain/pricing/lines.hpp"
 #include "domain/pricing/models.hpp"
 #include "domain/pricing/plan.hpp"
 #include "domain/ratio.hpp"
@@ -91,8 +92,8 @@ struct TimelinePhase {
 struct Timeline {
   const date::time_zone* zone = nullptr;  // the customer's; must outlive the call
   Instant start;
-  std::optional<Instant> trial_end;  // the trial is [start, trial_end); the anchor is trial_end
-  std::optional<Instant> ends_at;    // a cancellation, effective then
+  std::optional<Instant> trial_end;   // the trial is [start, trial_end); the anchor is trial_end
+  std::optional<Instant> ends_at;     // a cancellation, effective then
   std::vector<TimelinePhase> phases;  // by `from`, strictly ascending; phases[0].from == start
 };
 
@@ -136,10 +137,10 @@ struct InvoiceScope {
   std::optional<Period> closing_nominal;  // the cycle period it is part of
   std::optional<Period> opening;          // the billing period starting at `at`
   std::optional<Period> opening_nominal;
-  std::vector<Segment> segments;     // of `closing`, in order
-  std::vector<UsageWindow> usage;    // what price_invoice needs, each once
-  Instant usage_until;               // windows end here at the latest (now, for an upcoming)
-  // internal state the pricing step needs, derived from the timeline
+  std::vector<Segment> segments;   // of `closing`, in order
+  std::vector<UsageWindow> usage;  // what price_invoice needs, each once
+  Instant usage_until;             // windows end here at the latest (now, for an upcoming)
+  // What price_invoice reads again; both must outlive the scope.
   const Timeline* timeline = nullptr;
   const Catalog* catalog = nullptr;
 };
@@ -152,12 +153,12 @@ struct LineExplanation {
   std::string plan_code;
   int plan_version = 0;
   ProrationBasis basis = ProrationBasis::second;
-  Ratio factor = Ratio::one();  // the share of `nominal` charged (1/1: the whole period)
-  Period part;                  // what the factor weighs ...
-  Period nominal;               // ... against
-  Decimal full_amount;          // fees: the fee of a whole period (price × quantity)
-  std::optional<UsageExplanation> usage;     // usage lines
-  std::optional<std::string> credit_of;      // proration: "recurring" or "seat"
+  Ratio factor = Ratio::one();            // the share of `nominal` charged (1/1: the whole period)
+  Period part;                            // what the factor weighs ...
+  Period nominal;                         // ... against
+  Decimal full_amount;                    // fees: the fee of a whole period (price × quantity)
+  std::optional<UsageExplanation> usage;  // usage lines
+  std::optional<std::string> credit_of;   // proration: "recurring" or "seat"
   std::optional<CommitmentLine> commitment;  // minimum_commitment
   bool trial = false;
 };
