@@ -29,6 +29,7 @@ Needs Debian's python3-yaml and python3-jsonschema (run with /usr/bin/python3).
 import argparse
 import copy
 import datetime
+import decimal
 import http.client
 import json
 import os
@@ -72,6 +73,12 @@ REQUIRED_STATUSES = {
     "listPlans": (200, 401, 403, 422),
     "getPlan": (200, 400, 401, 403, 404),
     "createPlanVersion": (201, 400, 401, 403, 404, 409, 415, 422),
+    "createSubscription": (201, 400, 401, 403, 404, 409, 415, 422),
+    "listSubscriptions": (200, 401, 403, 422),
+    "getSubscription": (200, 401, 403, 404),
+    "changeSubscription": (200, 400, 401, 403, 404, 409, 415, 422),
+    "cancelSubscription": (200, 400, 401, 403, 404, 409, 415, 422),
+    "getUpcomingInvoice": (200, 401, 403, 404, 409),
 }
 
 
@@ -1341,6 +1348,213 @@ def plans(c, admin, make_key, gamma_reader):
     return {"tenant": tenant, "write": write, "read": read, "ingest": ingest}
 
 
+def body_of(exchange, status=None):
+    """The JSON body of a success (or of `status`), else {} — so that a failed step is reported, not fatal."""
+    wanted = (status,) if status is not None else tuple(range(200, 300))
+    return exchange.json() if exchange.status in wanted else {}
+
+
+def subscriptions(c, admin, catalog, gamma_reader):
+    """Subscriptions and their upcoming invoice, on the plans tenant: a plan with a recurring fee, seats and
+    a graduated usage charge; subscribe, change seats now, read, list, upcoming, cancel at period end."""
+    tenant, write, read, ingest = catalog["tenant"], catalog["write"], catalog["read"], catalog["ingest"]
+    c.call("POST", "/v1/plans", key=write, body=plan_body("scale", [
+        {"type": "recurring", "amount": "20.00"},
+        {"type": "seat", "unit_price": "5.00"},
+        {"type": "usage", "meter": "api_calls", "model": "graduated", "tiers": [
+            {"up_to": "100", "unit_price": "0.10"}, {"up_to": None, "unit_price": "0.05", "flat_fee": "1.00"}]},
+    ], effective_from="2026-01-01T00:00:00Z"), expect=201, label="create plan scale")
+    for external_id in ("sub-1", "sub-2"):
+        c.call("POST", "/v1/customers", key=write, body={"external_id": external_id, "name": external_id},
+               expect=201, label=f"create customer {external_id}")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    start = now.replace(hour=0, minute=0, second=0, microsecond=0) - datetime.timedelta(days=5)
+
+    # ---- subscribing ----
+    create_body = {"customer": "sub-1", "plan": "scale", "start": rfc3339(start)}
+    idem_subscription = "idem-subscription-" + secrets.token_hex(4)
+    created = c.call("POST", "/v1/subscriptions", key=write, body=create_body,
+                     headers={"Idempotency-Key": idem_subscription}, expect=201, label="create subscription")
+    subscription = body_of(created)
+    sub_id = subscription.get("id", "sub_missing")
+    period = subscription.get("current_period") or {}
+    c.expect_true(created, (subscription.get("customer"), subscription.get("plan"), subscription.get("seats"),
+                            subscription.get("status"), subscription.get("start"), subscription.get("billing_anchor"),
+                            subscription.get("trial_end"), subscription.get("ends_at")) ==
+                  ("sub-1", "scale", 1, "active", rfc3339(start), rfc3339(start), None, None),
+                  f"the subscription does not echo its body and defaults: {created.body[:600]!r}")
+    c.expect_true(created, period.get("start") == rfc3339(start) and
+                  [(p.get("effective_from"), p.get("plan"), p.get("seats")) for p in subscription.get("phases", [])]
+                  == [(rfc3339(start), "scale", 1)], f"period or phases: {created.body[:600]!r}")
+    replay = c.call("POST", "/v1/subscriptions", key=write, body=create_body,
+                    headers={"Idempotency-Key": idem_subscription}, expect=201, label="replay create subscription")
+    c.expect_true(replay, replay.header("idempotent-replayed") == "true" and replay.body == created.body,
+                  "subscription creation was not replayed")
+    c.call("POST", "/v1/subscriptions", key=write, body=dict(create_body, seats=2),
+           headers={"Idempotency-Key": idem_subscription}, expect=409, label="subscription idempotency key reused")
+    c.call("POST", "/v1/subscriptions", key=write, body=create_body, expect=409,
+           label="subscribe a customer whose meter another subscription bills")
+    c.call("POST", "/v1/subscriptions", key=write, body=dict(create_body, customer="nobody"), expect=404,
+           label="subscribe an unknown customer")
+    c.call("POST", "/v1/subscriptions", key=write, body=dict(create_body, customer="sub-2", plan="nothing"),
+           expect=404, label="subscribe to an unknown plan")
+    for what, body, schema_says in (
+            ("without start", {"customer": "sub-2", "plan": "scale"}, True),
+            ("without customer", {"plan": "scale", "start": rfc3339(start)}, True),
+            ("with start yesterday", dict(create_body, customer="sub-2", start="yesterday"), True),
+            ("with -1 seats", dict(create_body, customer="sub-2", seats=-1), True),
+            ("with seats as a string", dict(create_body, customer="sub-2", seats="2"), True),
+            ("with an unknown field", dict(create_body, customer="sub-2", colour="red"), True)):
+        c.call("POST", "/v1/subscriptions", key=write, body=body, expect=422, request_invalid=schema_says,
+               label=f"create subscription {what}")
+    c.call("POST", "/v1/subscriptions", key=write, raw="{", expect=400, label="create subscription with bad JSON")
+    c.call("POST", "/v1/subscriptions", key=write, body=create_body, content_type="text/plain", expect=415,
+           label="create subscription as text/plain")
+    c.call("POST", "/v1/subscriptions", key=read, body=create_body, expect=403,
+           label="create subscription with scope read")
+    c.call("POST", "/v1/subscriptions", key=admin, headers=admin_read(tenant["id"]), body=create_body, expect=403,
+           label="admin creates a subscription")
+    c.call("POST", "/v1/subscriptions", body=create_body, expect=401, label="create subscription without a key")
+
+    # Usage in the period: 150 calls, 100 in the first tier and 50 in the second.
+    calls = [{"event_id": f"sub-call-{n}", "customer": "sub-1", "type": "api_call",
+              "timestamp": rfc3339(start + datetime.timedelta(hours=1, minutes=n))} for n in range(150)]
+    sent = c.call("POST", "/v1/events", key=ingest, body={"events": calls}, expect=200,
+                  label="ingest the subscription's usage")
+    c.expect_true(sent, body_of(sent).get("accepted") == 150, f"usage not accepted: {sent.body[:300]!r}")
+
+    # ---- changing seats now ----
+    idem_change = "idem-change-" + secrets.token_hex(4)
+    change_body = {"seats": 3, "effective": "now"}
+    changed = c.call("POST", f"/v1/subscriptions/{sub_id}/changes", key=write, body=change_body,
+                     headers={"Idempotency-Key": idem_change}, expect=200, label="change seats now")
+    after_change = body_of(changed)
+    phases = after_change.get("phases", [])
+    c.expect_true(changed, after_change.get("seats") == 3 and len(phases) == 2 and phases[-1].get("seats") == 3 and
+                  phases[-1].get("proration") == "prorate" and phases[-1].get("plan") == "scale",
+                  f"the change is not a new phase: {changed.body[:600]!r}")
+    again = c.call("POST", f"/v1/subscriptions/{sub_id}/changes", key=write, body=change_body,
+                   headers={"Idempotency-Key": idem_change}, expect=200, label="replay change seats")
+    c.expect_true(again, again.header("idempotent-replayed") == "true" and again.body == changed.body,
+                  "the change was not replayed")
+    for what, body, schema_says in (
+            ("effective tomorrow", {"seats": 2, "effective": "tomorrow"}, True),
+            ("without effective", {"seats": 2}, True),
+            ("to -1 seats", {"seats": -1, "effective": "now"}, True),
+            ("with proration always", {"seats": 2, "effective": "now", "proration": "always"}, True),
+            ("with an unknown field", {"seats": 2, "effective": "now", "colour": "red"}, True)):
+        c.call("POST", f"/v1/subscriptions/{sub_id}/changes", key=write, body=body, expect=422,
+               request_invalid=schema_says, label=f"change subscription {what}")
+    c.call("POST", f"/v1/subscriptions/{sub_id}/changes", key=write, body={"plan": "nothing", "effective": "now"},
+           expect=404, label="change to an unknown plan")
+    c.call("POST", "/v1/subscriptions/sub_nothing/changes", key=write, body=change_body, expect=404,
+           label="change an unknown subscription")
+    c.call("POST", f"/v1/subscriptions/{sub_id}/changes", key=write, raw="[]", expect=400,
+           label="change subscription with an array body")
+    c.call("POST", f"/v1/subscriptions/{sub_id}/changes", key=write, body=change_body, content_type="text/plain",
+           expect=415, label="change subscription as text/plain")
+    c.call("POST", f"/v1/subscriptions/{sub_id}/changes", key=read, body=change_body, expect=403,
+           label="change subscription with scope read")
+    c.call("POST", f"/v1/subscriptions/{sub_id}/changes", body=change_body, expect=401,
+           label="change subscription without a key")
+
+    # ---- reading ----
+    got = c.call("GET", f"/v1/subscriptions/{sub_id}", key=read, expect=200, label="get subscription")
+    c.expect_true(got, body_of(got) == after_change, "GET subscription differs from the change's answer")
+    c.call("GET", f"/v1/subscriptions/{sub_id}", key=write, expect=200, label="get subscription with scope write")
+    c.call("GET", f"/v1/subscriptions/{sub_id}", key=admin, headers=admin_read(tenant["id"]), expect=200,
+           label="admin reads a subscription")
+    c.call("GET", "/v1/subscriptions/sub_nothing", key=read, expect=404, label="get unknown subscription")
+    c.call("GET", f"/v1/subscriptions/{sub_id}", key=gamma_reader["key"], expect=404,
+           label="another tenant gets the subscription")
+    c.call("GET", f"/v1/subscriptions/{sub_id}", key=ingest, expect=403, label="get subscription with scope ingest")
+    c.call("GET", f"/v1/subscriptions/{sub_id}", expect=401, label="get subscription without a key")
+    c.call("DELETE", f"/v1/subscriptions/{sub_id}", key=write, expect=405, label="DELETE subscription")
+
+    listed = c.call("GET", "/v1/subscriptions?customer=sub-1", key=read, expect=200, label="list subscriptions")
+    c.expect_true(listed, body_of(listed) == {"data": [after_change], "next_cursor": None},
+                  f"the customer's subscriptions: {listed.body[:400]!r}")
+    none = c.call("GET", "/v1/subscriptions?customer=sub-2", key=read, expect=200,
+                  label="list subscriptions of a customer without any")
+    c.expect_true(none, body_of(none) == {"data": [], "next_cursor": None}, f"sub-2 has: {none.body[:300]!r}")
+    c.call("GET", "/v1/subscriptions?customer=sub-1", key=admin, headers=admin_read(tenant["id"]), expect=200,
+           label="admin lists subscriptions")
+    c.call("GET", "/v1/subscriptions?customer=sub-1&limit=0", key=read, expect=422, label="list subscriptions limit=0")
+    c.call("GET", "/v1/subscriptions?customer=sub-1", key=ingest, expect=403,
+           label="list subscriptions with scope ingest")
+    c.call("GET", "/v1/subscriptions?customer=sub-1", expect=401, label="list subscriptions without a key")
+
+    # ---- the upcoming invoice ----
+    upcoming = c.call("GET", f"/v1/subscriptions/{sub_id}/upcoming", key=read, expect=200, label="upcoming invoice")
+    invoice = body_of(upcoming)
+    lines = invoice.get("lines", [])
+    usage_lines = [line for line in lines if line.get("charge_type") == "usage"]
+    c.expect_true(upcoming, (invoice.get("subscription"), invoice.get("currency"), invoice.get("period_start"),
+                             invoice.get("period_end"), invoice.get("billing_instant")) ==
+                  (sub_id, "USD", period.get("start"), period.get("end"), period.get("end")),
+                  f"the upcoming invoice is not the current period's: {upcoming.body[:400]!r}")
+    c.expect_true(upcoming, [(u.get("meter"), u.get("quantity"), u.get("amount")) for u in usage_lines] ==
+                  [("api_calls", "150", "13.50")] and
+                  [(t.get("units"), t.get("amount")) for t in
+                   usage_lines[0].get("explanation", {}).get("usage", {}).get("tiers", [])] ==
+                  [("100", "10.00"), ("50", "3.50")] if usage_lines else False,
+                  f"150 calls are not 100 × 0.10 + 50 × 0.05 + 1.00: {usage_lines}")
+    c.expect_true(upcoming, any(line.get("charge_type") == "proration" and
+                                line.get("explanation", {}).get("credit_of") == "seat" for line in lines),
+                  f"the seat change has no proration credit: {[line.get('charge_type') for line in lines]}")
+    total = sum(decimal.Decimal(line.get("amount", "0")) for line in lines)
+    c.expect_true(upcoming, invoice.get("subtotal") == invoice.get("total") and lines and
+                  decimal.Decimal(invoice.get("subtotal", "NaN")) == total,
+                  f"subtotal is not the sum of the lines: {invoice.get('subtotal')} vs {total}")
+    c.call("GET", f"/v1/subscriptions/{sub_id}/upcoming", key=admin, headers=admin_read(tenant["id"]), expect=200,
+           label="admin reads an upcoming invoice")
+    c.call("GET", "/v1/subscriptions/sub_nothing/upcoming", key=read, expect=404, label="upcoming of nothing")
+    c.call("GET", f"/v1/subscriptions/{sub_id}/upcoming", key=ingest, expect=403,
+           label="upcoming invoice with scope ingest")
+    c.call("GET", f"/v1/subscriptions/{sub_id}/upcoming", expect=401, label="upcoming invoice without a key")
+
+    # ---- cancelling ----
+    idem_cancel = "idem-cancel-" + secrets.token_hex(4)
+    canceled = c.call("POST", f"/v1/subscriptions/{sub_id}/cancel", key=write, body={"at": "period_end"},
+                      headers={"Idempotency-Key": idem_cancel}, expect=200, label="cancel at period end")
+    c.expect_true(canceled, body_of(canceled).get("ends_at") == period.get("end") and
+                  body_of(canceled).get("status") == "active",
+                  f"cancelling at the period's end: {canceled.body[:400]!r}")
+    replayed = c.call("POST", f"/v1/subscriptions/{sub_id}/cancel", key=write, body={"at": "period_end"},
+                      headers={"Idempotency-Key": idem_cancel}, expect=200, label="replay cancel")
+    c.expect_true(replayed, replayed.header("idempotent-replayed") == "true", "the cancellation was not replayed")
+    c.call("POST", f"/v1/subscriptions/{sub_id}/cancel", key=write, body={"at": "later"}, expect=422,
+           request_invalid=True, label="cancel at later")
+    c.call("POST", f"/v1/subscriptions/{sub_id}/cancel", key=write, body={}, expect=422, request_invalid=True,
+           label="cancel without at")
+    c.call("POST", "/v1/subscriptions/sub_nothing/cancel", key=write, body={"at": "now"}, expect=404,
+           label="cancel an unknown subscription")
+    c.call("POST", f"/v1/subscriptions/{sub_id}/cancel", key=write, raw="nope", expect=400,
+           label="cancel with bad JSON")
+    c.call("POST", f"/v1/subscriptions/{sub_id}/cancel", key=write, body={"at": "now"}, content_type="text/plain",
+           expect=415, label="cancel as text/plain")
+    c.call("POST", f"/v1/subscriptions/{sub_id}/cancel", key=read, body={"at": "now"}, expect=403,
+           label="cancel with scope read")
+    c.call("POST", f"/v1/subscriptions/{sub_id}/cancel", body={"at": "now"}, expect=401, label="cancel without a key")
+
+    # An ended subscription takes no change, no second cancellation, and has no upcoming invoice.
+    ended = body_of(c.call("POST", "/v1/subscriptions", key=write,
+                           body={"customer": "sub-2", "plan": "scale", "start": rfc3339(start), "seats": 2},
+                           expect=201, label="create a second subscription"))
+    ended_id = ended.get("id", "sub_missing")
+    now_canceled = c.call("POST", f"/v1/subscriptions/{ended_id}/cancel", key=write, body={"at": "now"}, expect=200,
+                          label="cancel now")
+    c.expect_true(now_canceled, body_of(now_canceled).get("status") == "canceled" and
+                  body_of(now_canceled).get("current_period") is None,
+                  f"a subscription cancelled now: {now_canceled.body[:400]!r}")
+    c.call("POST", f"/v1/subscriptions/{ended_id}/cancel", key=write, body={"at": "now"}, expect=409,
+           label="cancel an ended subscription")
+    c.call("POST", f"/v1/subscriptions/{ended_id}/changes", key=write, body={"seats": 1, "effective": "now"},
+           expect=409, label="change an ended subscription")
+    c.call("GET", f"/v1/subscriptions/{ended_id}/upcoming", key=read, expect=409,
+           label="upcoming invoice of an ended subscription")
+
+
 def scenario(c, database):
     admin = ADMIN_KEY
 
@@ -1675,7 +1889,10 @@ def scenario(c, database):
     usage(c, admin, make_key, gamma_reader, writer)
 
     # ---- catalog: plans and their versions -------------------------------------------------------------
-    plans(c, admin, make_key, gamma_reader)
+    catalog = plans(c, admin, make_key, gamma_reader)
+
+    # ---- subscriptions and the upcoming invoice ------------------------------------------------------
+    subscriptions(c, admin, catalog, gamma_reader)
 
     # ---- revoking keys ---------------------------------------------------------------------------------
     revoked = c.call("DELETE", f"{keys_path}/{reader['id']}", key=admin, expect=200, label="revoke key").json()
