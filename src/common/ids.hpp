@@ -35,6 +35,7 @@ inline constexpr std::string_view audit_record = "aud_";
 inline constexpr std::string_view meter = "mtr_";
 inline constexpr std::string_view idempotency_claim = "clm_";
 inline constexpr std::string_view request = "req_";
+inline constexpr std::string_view subscription = "sub_";
 }  // namespace id_prefix
 
 }  // namespace neruba

@@ -100,6 +100,7 @@ void add_platform_routes(std::vector<Route>& table);
 void add_customer_routes(std::vector<Route>& table);
 void add_usage_routes(std::vector<Route>& table);
 void add_catalog_routes(std::vector<Route>& table);
+void add_subscription_routes(std::vector<Route>& table);
 void add_audit_routes(std::vector<Route>& table);
 
 struct RouteMatch {

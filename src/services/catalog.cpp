@@ -345,15 +345,6 @@ PlanVersion stored_version(const storage::PlanVersionRecord& record) {
                     record.effective_from);
 }
 
-std::vector<PlanVersion> stored_versions(storage::Tx& tx, const TenantId& tenant,
-                                         const std::string& code) {
-  std::vector<PlanVersion> out;
-  for (const auto& record : storage::plans::versions(tx, tenant, code)) {
-    out.push_back(stored_version(record));
-  }
-  return out;
-}
-
 // The rules a version obeys beyond its shape (domain::pricing::validate: tiers, prices, meters).
 Status check_version(storage::Tx& tx, const TenantId& tenant, const PlanVersion& version) {
   std::map<std::string, domain::Aggregation, std::less<>> meters;
@@ -394,6 +385,15 @@ Status store_version(storage::Tx& tx, const RequestContext& ctx, const PlanVersi
 
 }  // namespace
 
+std::vector<PlanVersion> versions_of(storage::Tx& tx, const TenantId& tenant,
+                                     const std::string& code) {
+  std::vector<PlanVersion> out;
+  for (const auto& record : storage::plans::versions(tx, tenant, code)) {
+    out.push_back(stored_version(record));
+  }
+  return out;
+}
+
 Result<PlanWithVersions> create_plan(storage::Tx& tx, const RequestContext& ctx,
                                      const json::Value& body) {
   auto parsed = read_plan_body(body);
@@ -431,7 +431,7 @@ Result<PlanWithVersions> add_version(storage::Tx& tx, const RequestContext& ctx,
   if (!parsed) return parsed.take_error();
   auto plan = storage::plans::find_for_update(tx, ctx.principal.tenant, code);
   if (!plan) return plan_not_found();
-  auto versions = stored_versions(tx, ctx.principal.tenant, code);
+  auto versions = versions_of(tx, ctx.principal.tenant, code);
   NERUBA_ASSERT_MSG(!versions.empty(), "a stored plan without a version");
   const PlanVersion& latest = versions.back();
   std::vector<FieldError> errors;
@@ -487,7 +487,7 @@ Result<PlanWithVersions> get_plan(storage::Tx& tx, const RequestContext& ctx,
                                   const std::string& code) {
   auto plan = storage::plans::find(tx, ctx.principal.tenant, code);
   if (!plan) return plan_not_found();
-  return PlanWithVersions{std::move(*plan), stored_versions(tx, ctx.principal.tenant, code)};
+  return PlanWithVersions{std::move(*plan), versions_of(tx, ctx.principal.tenant, code)};
 }
 
 Page<PlanWithVersions> list_plans(storage::Tx& tx, const RequestContext& ctx,
@@ -497,7 +497,7 @@ Page<PlanWithVersions> list_plans(storage::Tx& tx, const RequestContext& ctx,
   Page<PlanWithVersions> out;
   out.next_cursor = std::move(page.next_cursor);
   for (auto& plan : page.items) {
-    auto versions = stored_versions(tx, ctx.principal.tenant, plan.code);
+    auto versions = versions_of(tx, ctx.principal.tenant, plan.code);
     out.items.push_back(PlanWithVersions{std::move(plan), std::move(versions)});
   }
   return out;

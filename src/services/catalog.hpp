@@ -32,6 +32,10 @@ Result<PlanWithVersions> get_plan(storage::Tx& tx, const RequestContext& ctx,
 Page<PlanWithVersions> list_plans(storage::Tx& tx, const RequestContext& ctx,
                                   const std::string& cursor, std::size_t limit);
 
+// Every version of the plan, oldest first; none when there is no such plan.
+std::vector<domain::pricing::PlanVersion> versions_of(storage::Tx& tx, const TenantId& tenant,
+                                                      const std::string& code);
+
 // The version of the plan in force at `at` (the latest with effective_from <= at); not_found when
 // the plan has none yet.
 Result<domain::pricing::PlanVersion> version_in_force(storage::Tx& tx, const TenantId& tenant,

@@ -24,6 +24,16 @@ CustomerRecord customer_from_row(const Row& row) {
                         from_unix_micros(row.integer(7))};
 }
 
+std::optional<CustomerRecord> find_where(Tx& tx, const TenantId& tenant, std::string_view where,
+                                         const std::string& key, std::string_view lock = "") {
+  const auto rows = tx.query(
+      sql::select_from(customer_columns, "FROM customers WHERE tenant_id = $1 AND " +
+                                             std::string(where) + " = $2" + std::string(lock)),
+      {tenant.str(), key});
+  if (rows.empty()) return std::nullopt;
+  return customer_from_row(rows.front());
+}
+
 }  // namespace
 
 bool insert(Tx& tx, const CustomerRecord& c) {
@@ -37,12 +47,17 @@ bool insert(Tx& tx, const CustomerRecord& c) {
 
 std::optional<CustomerRecord> find_by_external_id(Tx& tx, const TenantId& tenant,
                                                   const std::string& external_id) {
-  const auto rows =
-      tx.query(sql::select_from(customer_columns,
-                                "FROM customers WHERE tenant_id = $1 AND external_id = $2"),
-               {tenant.str(), external_id});
-  if (rows.empty()) return std::nullopt;
-  return customer_from_row(rows.front());
+  return find_where(tx, tenant, "external_id", external_id);
+}
+
+std::optional<CustomerRecord> find_by_external_id_for_update(Tx& tx, const TenantId& tenant,
+                                                             const std::string& external_id) {
+  return find_where(tx, tenant, "external_id", external_id,
+                    tx.dialect() == Dialect::postgres ? " FOR NO KEY UPDATE" : "");
+}
+
+std::optional<CustomerRecord> find(Tx& tx, const TenantId& tenant, const CustomerId& id) {
+  return find_where(tx, tenant, "customer_id", id.str());
 }
 
 std::vector<CustomerRecord> list(Tx& tx, const TenantId& tenant,

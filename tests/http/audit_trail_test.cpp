@@ -108,6 +108,18 @@ TEST_P(AuditTrail, EveryStateChangeWritesExactlyOneRecord) {
   // Every state-changing route of the table: one successful request writes exactly the records
   // expected of it, in any tenant. A write route without an entry here fails the test.
   const Key to_revoke = make_key(tenant.id, R"(["read"])", "to revoke");
+  // A subscription for the routes that change one.
+  ASSERT_EQ(api()
+                .post("/v1/plans", tenant.key,
+                      R"({"code":"before_walk","name":"Before","currency":"USD",)"
+                      R"("interval":"month","effective_from":"2026-01-01T00:00:00Z",)"
+                      R"("charges":[{"type":"seat","unit_price":"5.00"}]})")
+                .status,
+            201);
+  const auto subscription =
+      api().post("/v1/subscriptions", tenant.key,
+                 R"({"customer":"c1","plan":"before_walk","start":"2026-01-01T00:00:00Z"})");
+  ASSERT_EQ(subscription.status, 201) << subscription.body;
   struct Write {
     std::string bearer;
     std::string body;
@@ -136,14 +148,24 @@ TEST_P(AuditTrail, EveryStateChangeWritesExactlyOneRecord) {
         R"({"name":"Walked v2","currency":"USD","interval":"month",)"
         R"("effective_from":"2026-03-01T00:00:00Z","charges":[{"type":"recurring","amount":"12.00"}]})",
         {"plan.version_created"}}},
+      {"POST /v1/subscriptions",
+       {tenant.key,
+        R"({"customer":"walked","plan":"walked","start":"2026-02-01T00:00:00Z"})",
+        {"subscription.created"}}},
+      {"POST /v1/subscriptions/{subscription_id}/changes",
+       {tenant.key, R"({"seats":3,"effective":"now"})", {"subscription.changed"}}},
+      {"POST /v1/subscriptions/{subscription_id}/cancel",
+       {tenant.key, R"({"at":"period_end"})", {"subscription.canceled"}}},
       // Events are not audited one by one: a batch of known customers writes no record.
       {"POST /v1/events",
        {tenant.key,
         events_body({event_json("walk-1", "c1", "walk"), event_json("walk-2", "walked", "walk")}),
         {}}},
   };
-  const std::map<std::string, std::string> values = {
-      {"tenant_id", tenant.id}, {"key_id", to_revoke.id}, {"plan_code", "walked"}};
+  const std::map<std::string, std::string> values = {{"tenant_id", tenant.id},
+                                                     {"key_id", to_revoke.id},
+                                                     {"plan_code", "walked"},
+                                                     {"subscription_id", subscription.field("id")}};
   std::size_t walked = 0;
   for (const auto& route : http::routes()) {
     if (!is_write(route)) continue;

@@ -57,6 +57,24 @@ class TenantIsolation : public HttpTest {
     const auto b_plan =
         api().post("/v1/plans", b_.key, plan_body("beta_plan", "Beta Plan", "beta_count"));
     ASSERT_EQ(b_plan.status, 201) << b_plan.body;
+    // Each has a subscription; B also has a plan without usage, for a second one of its own.
+    const auto a_subscription = api().post(
+        "/v1/subscriptions", a_.key,
+        R"({"customer":"alpha-only-customer","plan":"alpha_plan","start":"2026-01-01T00:00:00Z"})");
+    ASSERT_EQ(a_subscription.status, 201) << a_subscription.body;
+    a_subscription_id_ = a_subscription.field("id");
+    const auto b_subscription = api().post(
+        "/v1/subscriptions", b_.key,
+        R"({"customer":"beta-customer","plan":"beta_plan","start":"2026-01-01T00:00:00Z"})");
+    ASSERT_EQ(b_subscription.status, 201) << b_subscription.body;
+    b_subscription_id_ = b_subscription.field("id");
+    ASSERT_EQ(api()
+                  .post("/v1/plans", b_.key,
+                        R"({"code":"beta_flat","name":"Beta Flat","currency":"USD",)"
+                        R"("interval":"month","effective_from":"2026-01-01T00:00:00Z",)"
+                        R"("charges":[{"type":"recurring","amount":"1.00"}]})")
+                  .status,
+              201);
     const std::string a_properties = R"({"tokens":"7.5","model":"alpha-secret-model"})";
     const auto a_events = api().post(
         "/v1/events", a_.key,
@@ -94,6 +112,7 @@ class TenantIsolation : public HttpTest {
   std::vector<std::string> a_secrets() const {
     std::vector<std::string> out = {a_.id,
                                     a_customer_id_,
+                                    a_subscription_id_,
                                     a_.key_id,
                                     a_.key,
                                     "Customer alpha-only-customer",
@@ -140,6 +159,8 @@ class TenantIsolation : public HttpTest {
   Tenant a_;
   Tenant b_;
   std::string a_customer_id_;
+  std::string a_subscription_id_;
+  std::string b_subscription_id_;
   std::vector<std::string> a_meter_ids_;
   std::vector<std::string> a_more_secrets_;  // a test's own objects of A
   std::vector<std::string> a_audit_hashes_;
@@ -176,17 +197,15 @@ TEST_P(TenantIsolation, EveryRouteInTheTableKeepsTenantBOutOfTenantA) {
                                                    {"key_id", a_.key_id},
                                                    {"external_id", "alpha-only-customer"},
                                                    {"code", "alpha_tokens"},
-                                                   {"plan_code", "alpha_plan"}};
-  const std::map<std::string, std::string> of_b = {{"tenant_id", b_.id},
-                                                   {"key_id", b_.key_id},
-                                                   {"external_id", "beta-customer"},
-                                                   {"code", "beta_count"},
-                                                   {"plan_code", "beta_plan"}};
-  const std::map<std::string, std::string> never = {{"tenant_id", "ten_never_existed"},
-                                                    {"key_id", "key_never_existed"},
-                                                    {"external_id", "never-existed"},
-                                                    {"code", "never_existed"},
-                                                    {"plan_code", "never_existed"}};
+                                                   {"plan_code", "alpha_plan"},
+                                                   {"subscription_id", a_subscription_id_}};
+  const std::map<std::string, std::string> of_b = {
+      {"tenant_id", b_.id},   {"key_id", b_.key_id},      {"external_id", "beta-customer"},
+      {"code", "beta_count"}, {"plan_code", "beta_plan"}, {"subscription_id", b_subscription_id_}};
+  const std::map<std::string, std::string> never = {
+      {"tenant_id", "ten_never_existed"}, {"key_id", "key_never_existed"},
+      {"external_id", "never-existed"},   {"code", "never_existed"},
+      {"plan_code", "never_existed"},     {"subscription_id", "sub_never_existed"}};
   using Expect = std::function<void(const TestResponse&, const std::string& label)>;
   struct Probe {
     std::string query;  // appended to the target
@@ -249,6 +268,38 @@ TEST_P(TenantIsolation, EveryRouteInTheTableKeepsTenantBOutOfTenantA) {
         [&](const TestResponse& response, const std::string& label) {
           ASSERT_EQ(response.status, 201) << label << ": " << response.body;
           EXPECT_EQ(int_of(response.json, "latest_version"), 2) << label;
+        }}},
+      {"GET /v1/subscriptions",
+       {"?customer=beta-customer", "",
+        expect_list("id", "SELECT subscription_id FROM subscriptions WHERE tenant_id = $1")}},
+      {"GET /v1/subscriptions/{subscription_id}", {"", "", expect_own("id", b_subscription_id_)}},
+      {"GET /v1/subscriptions/{subscription_id}/upcoming",
+       {"", "", expect_own("subscription", b_subscription_id_)}},
+      // B subscribes its own customer; changes and cancellations aimed at A's subscription are
+      // not found like a missing one's, and act on B's own.
+      {"POST /v1/subscriptions",
+       {"", R"({"customer":"beta-customer","plan":"beta_flat","start":"2026-01-01T00:00:00Z"})",
+        [&](const TestResponse& response, const std::string& label) {
+          ASSERT_EQ(response.status, 201) << label << ": " << response.body;
+          EXPECT_EQ(scalar("SELECT COUNT(*) FROM subscriptions WHERE tenant_id = $1 AND "
+                           "subscription_id = $2",
+                           {b_.id, response.field("id")}),
+                    1)
+              << label;
+        }}},
+      {"POST /v1/subscriptions/{subscription_id}/changes",
+       {"", R"({"seats":4,"effective":"now"})",
+        [&](const TestResponse& response, const std::string& label) {
+          ASSERT_EQ(response.status, 200) << label << ": " << response.body;
+          EXPECT_EQ(response.field("id"), b_subscription_id_) << label;
+          EXPECT_EQ(int_of(response.json, "seats"), 4) << label;
+        }}},
+      {"POST /v1/subscriptions/{subscription_id}/cancel",
+       {"", R"({"at":"period_end"})",
+        [&](const TestResponse& response, const std::string& label) {
+          ASSERT_EQ(response.status, 200) << label << ": " << response.body;
+          EXPECT_EQ(response.field("id"), b_subscription_id_) << label;
+          EXPECT_EQ(response.field("ends_at"), "2026-02-01T00:00:00Z") << label;
         }}},
       {"GET /v1/audit",
        {"", "", expect_list("hash", "SELECT hash FROM audit_records WHERE tenant_id = $1")}},

@@ -330,8 +330,9 @@ TEST_P(TenantsAndKeys, ScopesGateEveryTenantEndpoint) {
       EXPECT_EQ(by_scope.count(scope), 1u)
           << route_key(route) << " lists an unknown scope " << scope;
     }
-    const std::string target =
-        fill_route(route, {{"external_id", "c1"}, {"code", "m1"}, {"plan_code", "p1"}});
+    const std::string target = fill_route(
+        route,
+        {{"external_id", "c1"}, {"code", "m1"}, {"plan_code", "p1"}, {"subscription_id", "sub_1"}});
     for (const auto& [scope, key] : by_scope) {
       const bool listed =
           std::find(route.scopes.begin(), route.scopes.end(), scope) != route.scopes.end();

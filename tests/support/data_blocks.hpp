@@ -146,5 +146,7 @@ std::vector<BlockKind> decimal_blocks();   // decimal
 std::vector<BlockKind> calendar_blocks();
 // currency, charge, price, fee, minimum, round, meters, plan, validate
 std::vector<BlockKind> pricing_blocks();
+// zone, plan_version, aggregation, subscription, phase, reading, instants, invoice, line
+std::vector<BlockKind> subscription_blocks();
 
 }  // namespace neruba::test::data

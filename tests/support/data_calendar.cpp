@@ -2,8 +2,6 @@
 // one rounding of a prorated amount, called directly on domain::calendar and domain::Ratio — pure
 // steps, no database, no API. Zones are looked up in the system's tz database here, at the edge,
 // as the services do; the calendar itself only receives them.
-#include <charconv>
-#include <stdexcept>
 #include <string>
 
 #include <date/tz.h>
@@ -14,6 +12,7 @@
 #include "domain/ratio.hpp"
 #include "domain/time.hpp"
 #include "support/data_blocks.hpp"
+#include "support/data_words.hpp"
 
 namespace neruba::test::data {
 namespace {
@@ -23,14 +22,6 @@ using domain::calendar::CalendarError;
 using domain::calendar::Interval;
 using domain::calendar::Period;
 using domain::calendar::ProrationBasis;
-
-const date::time_zone* zone_named(const std::string& name) {
-  try {
-    return date::locate_zone(name);
-  } catch (const std::runtime_error&) {
-    return nullptr;
-  }
-}
 
 std::optional<Interval> interval_named(const std::string& name) {
   if (name == "month") return Interval::month;
@@ -42,13 +33,6 @@ std::optional<ProrationBasis> basis_named(const std::string& name) {
   if (name == "second") return ProrationBasis::second;
   if (name == "day") return ProrationBasis::day;
   return std::nullopt;
-}
-
-std::optional<std::int64_t> integer(const std::string& text) {
-  std::int64_t value = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return value;
 }
 
 Instant instant_word(const Step& step, std::size_t index) {
@@ -93,7 +77,7 @@ void name_period(Outcome& outcome, const Period& period) {
 std::optional<Outcome> run_period(Session&, const Step& step) {
   const auto cycle = cycle_of(step);
   if (!cycle) return failure(cycle.error());
-  const auto period = cycle->period(*integer(step.words[3]));
+  const auto period = cycle->period(*integer_of(step.words[3]));
   if (!period) return failure(period.error());
   Outcome outcome;
   name_period(outcome, *period);
@@ -150,7 +134,7 @@ std::optional<Outcome> run_proration(Session&, const Step& step) {
 std::optional<std::string> check_prorate(const Step& step) {
   if (!domain::Decimal::parse(step.words[0])) return "`" + step.words[0] + "` is not a decimal";
   if (!domain::Ratio::parse(step.words[1])) return "`" + step.words[1] + "` is not a ratio n/d";
-  if (!integer(step.words[2])) return "`" + step.words[2] + "` is not a scale";
+  if (!integer_of(step.words[2])) return "`" + step.words[2] + "` is not a scale";
   if (!domain::parse_rounding_mode(step.words[3])) {
     return "`" + step.words[3] + "` is none of half_even half_up down up";
   }
@@ -160,7 +144,7 @@ std::optional<std::string> check_prorate(const Step& step) {
 std::optional<Outcome> run_prorate(Session&, const Step& step) {
   const auto result = domain::apply(
       *domain::Decimal::parse(step.words[0]), *domain::Ratio::parse(step.words[1]),
-      static_cast<int>(*integer(step.words[2])), *domain::parse_rounding_mode(step.words[3]));
+      static_cast<int>(*integer_of(step.words[2])), *domain::parse_rounding_mode(step.words[3]));
   Outcome outcome;
   if (!result) {
     outcome.error = ErrorOutcome{std::string(domain::decimal_error_name(result.error)), {}, {}};
@@ -178,7 +162,7 @@ std::vector<BlockKind> calendar_blocks() {
   return {
       {"period", "<zone> <interval> <anchor> <index>", Needs::nothing, 4, 4, period_answers,
        [](const Step& step) -> std::optional<std::string> {
-         if (!integer(step.words[3])) return "`" + step.words[3] + "` is not an index";
+         if (!integer_of(step.words[3])) return "`" + step.words[3] + "` is not an index";
          return check_cycle(step, {});
        },
        run_period},

@@ -2,7 +2,6 @@
 // minimum commitments trued up and plans validated, by calling domain/pricing directly — no
 // database, no API.
 #include <algorithm>
-#include <charconv>
 #include <map>
 #include <span>
 #include <string>
@@ -13,6 +12,7 @@
 #include "domain/pricing/validation.hpp"
 #include "json/json.hpp"
 #include "support/data_blocks.hpp"
+#include "support/data_words.hpp"
 #include "support/pricing_json.hpp"
 
 namespace neruba::test::data {
@@ -47,35 +47,8 @@ class PricingState final : public AreaState {
   PricingState() = default;
 };
 
-// ---- arguments: `<name>=<value>` options after the positional words ----
+// ---- arguments: `<name>=<value>` options after the positional words (data_words.hpp) ----
 
-enum class OptionKind { decimal, integer, decimals, factor };
-
-struct OptionSpec {
-  std::string_view name;
-  OptionKind kind;
-};
-
-std::optional<std::int64_t> integer_of(std::string_view text) {
-  std::int64_t value = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return value;
-}
-
-std::optional<std::vector<Decimal>> decimals_of(std::string_view text) {
-  std::vector<Decimal> out;
-  while (!text.empty()) {
-    const std::size_t comma = text.find(',');
-    const auto parsed = Decimal::parse(text.substr(0, comma));
-    if (!parsed) return std::nullopt;
-    out.push_back(*parsed);
-    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
-  }
-  return out;
-}
-
-// "17/31"
 // "17/31": the two integers as written (the factor is checked by proration_factor_of).
 std::optional<std::pair<std::int64_t, std::int64_t>> factor_of(std::string_view text) {
   const std::size_t slash = text.find('/');
@@ -86,47 +59,10 @@ std::optional<std::pair<std::int64_t, std::int64_t>> factor_of(std::string_view 
   return std::pair{*numerator, *denominator};
 }
 
-bool parses_as(OptionKind kind, std::string_view value) {
-  switch (kind) {
-    case OptionKind::decimal:
-      return Decimal::parse(value).ok();
-    case OptionKind::integer:
-      return integer_of(value).has_value();
-    case OptionKind::decimals:
-      return decimals_of(value).has_value();
-    case OptionKind::factor:
-      return factor_of(value).has_value();
-  }
-  return false;
-}
-
-// The words from `first` on are `<name>=<value>` options of `specs`, each valid.
-std::optional<std::string> check_options(const Step& step, std::size_t first,
-                                         std::span<const OptionSpec> specs) {
-  for (std::size_t index = first; index < step.words.size(); ++index) {
-    const std::string& word = step.words[index];
-    const std::size_t equals = word.find('=');
-    const std::string_view name = std::string_view(word).substr(0, equals);
-    const auto spec = std::find_if(specs.begin(), specs.end(),
-                                   [&](const OptionSpec& option) { return option.name == name; });
-    if (equals == std::string::npos || spec == specs.end()) return "`" + word + "` is no option";
-    if (!parses_as(spec->kind, std::string_view(word).substr(equals + 1))) {
-      return "`" + word + "` has an invalid value";
-    }
-  }
-  return std::nullopt;
-}
-
-// The value of option `name`, if written (checked already).
-std::optional<std::string_view> option(const Step& step, std::string_view name) {
-  for (const std::string& word : step.words) {
-    if (word.size() > name.size() && word.compare(0, name.size(), name) == 0 &&
-        word[name.size()] == '=') {
-      return std::string_view(word).substr(name.size() + 1);
-    }
-  }
-  return std::nullopt;
-}
+bool is_decimal(std::string_view value) { return Decimal::parse(value).ok(); }
+bool is_integer(std::string_view value) { return integer_of(value).has_value(); }
+bool is_decimals(std::string_view value) { return decimals_of(value).has_value(); }
+bool is_factor(std::string_view value) { return factor_of(value).has_value(); }
 
 // factor=<n>/<d>, 1/1 when not written; proration_factor_invalid unless 0 <= n <= d, d > 0.
 Result<Ratio, PricingError> factor_option(const Step& step) {
@@ -204,10 +140,10 @@ std::optional<Outcome> run_charge(Session& session, const Step& step) {
                    charge_from_json(*json::parse(step.rest_after(0))), "invalid_charge");
 }
 
-constexpr OptionSpec price_options[] = {{"already_used", OptionKind::decimal},
-                                        {"period", OptionKind::decimal},
-                                        {"events", OptionKind::integer},
-                                        {"amounts", OptionKind::decimals}};
+constexpr OptionSpec price_options[] = {{"already_used", is_decimal},
+                                        {"period", is_decimal},
+                                        {"events", is_integer},
+                                        {"amounts", is_decimals}};
 
 UsagePart usage_of(const Step& step) {
   UsagePart part;
@@ -241,8 +177,7 @@ std::optional<Outcome> run_price(Session& session, const Step& step) {
   return outcome;
 }
 
-constexpr OptionSpec fee_options[] = {{"seats", OptionKind::integer},
-                                      {"factor", OptionKind::factor}};
+constexpr OptionSpec fee_options[] = {{"seats", is_integer}, {"factor", is_factor}};
 
 std::optional<Outcome> run_fee(Session& session, const Step& step) {
   PricingState& state = session.state<PricingState>();
@@ -264,8 +199,7 @@ std::optional<Outcome> run_fee(Session& session, const Step& step) {
   return outcome;
 }
 
-constexpr OptionSpec minimum_options[] = {{"lines", OptionKind::decimals},
-                                          {"factor", OptionKind::factor}};
+constexpr OptionSpec minimum_options[] = {{"lines", is_decimals}, {"factor", is_factor}};
 
 std::optional<Outcome> run_minimum(Session& session, const Step& step) {
   PricingState& state = session.state<PricingState>();

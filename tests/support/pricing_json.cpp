@@ -3,6 +3,7 @@
 #include <optional>
 #include <string_view>
 
+#include "domain/time.hpp"
 #include "json/reader.hpp"
 
 namespace neruba::test {
@@ -174,6 +175,15 @@ Result<PlanVersion> plan_from_json(const json::Value& value) {
     plan.rounding = *domain::parse_rounding_mode(*rounding);
   }
   plan.minimum_commitment = decimal_member(reader, "minimum_commitment", false);
+  if (const auto from = reader.optional_string("effective_from", 64)) {
+    if (const auto instant = domain::parse_rfc3339(*from)) {
+      plan.effective_from = *instant;
+    } else {
+      reader.add_error("effective_from", "invalid_instant", "must be an RFC 3339 instant");
+    }
+  }
+  plan.usage_billed_during_trial =
+      reader.optional_bool("usage_billed_during_trial").value_or(false);
   plan.charges = read_charges(reader, errors);
   reader.reject_unknown();
   if (!errors.empty()) return Error::invalid(std::move(errors));

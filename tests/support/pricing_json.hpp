@@ -18,7 +18,8 @@ Result<domain::pricing::Charge> charge_from_json(const json::Value& value,
                                                  const std::string& path = "");
 
 // A plan version: `{ "code"?, "name"?, "currency", "interval"?, "proration"?, "rounding"?,
-// "minimum_commitment"?, "charges": [ … ] }`.
+// "minimum_commitment"?, "effective_from"? (RFC 3339; absent: the epoch),
+// "usage_billed_during_trial"? (false), "charges": [ … ] }`.
 Result<domain::pricing::PlanVersion> plan_from_json(const json::Value& value);
 
 }  // namespace neruba::test

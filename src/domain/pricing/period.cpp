@@ -77,9 +77,8 @@ class Layout {
     for (std::size_t i = 0; i < timeline.phases.size(); ++i) {
       const TimelinePhase& phase = timeline.phases[i];
       if (i > 0 && phase.from <= timeline.phases[i - 1].from) return PricingError::timeline_invalid;
-      if (timeline.ends_at && phase.from >= *timeline.ends_at) {
-        return PricingError::timeline_invalid;
-      }
+      // A change scheduled at or after a cancellation never takes effect.
+      if (timeline.ends_at && phase.from >= *timeline.ends_at) break;
       const auto* versions = versions_of(catalog, phase.plan_code);
       if (versions == nullptr) return PricingError::plan_version_missing;
       for (const PlanVersion& version : *versions) {
@@ -116,8 +115,14 @@ class Layout {
       // A stub: from the epoch's start up to its anchor.
       auto before = epoch->cycle.period_before_anchor();
       if (!before) return PricingError::calendar_invalid;
-      if (epoch->from < before->start) return PricingError::timeline_invalid;
       found = BillingPeriod{Period{epoch->from, epoch->cycle.anchor()}, *before};
+      if (epoch->from < before->start) {
+        // Longer than a period: only a trial may be (it charges no fee to weigh); it is its own
+        // nominal period.
+        const bool trial = timeline_->trial_end && epoch->cycle.anchor() <= *timeline_->trial_end;
+        if (!trial) return PricingError::timeline_invalid;
+        found.nominal = found.period;
+      }
     } else {
       auto period = epoch->cycle.period_containing(instant);
       if (!period) return PricingError::calendar_invalid;
@@ -152,14 +157,18 @@ class Layout {
   std::optional<Currency> currency_;  // of every version the timeline names
 };
 
-// The phase in force at `at` (phases by `from`, the first at the start).
+}  // namespace
+
 std::size_t phase_index_at(const Timeline& timeline, Instant at) {
   std::size_t index = 0;
   for (std::size_t i = 0; i < timeline.phases.size(); ++i) {
+    if (timeline.ends_at && timeline.phases[i].from >= *timeline.ends_at) break;
     if (timeline.phases[i].from <= at) index = i;
   }
   return index;
 }
+
+namespace {
 
 Result<Ratio, PricingError> factor_of(const Timeline& timeline, ProrationBasis basis,
                                       const Period& nominal, Instant from, Instant to) {
@@ -532,7 +541,9 @@ Result<std::vector<Instant>, PricingError> billing_instants(const Timeline& time
                                                             const Catalog& catalog, Instant until) {
   auto layout = Layout::of(timeline, catalog);
   if (!layout) return layout.error();
-  std::vector<Instant> instants{timeline.start};
+  std::vector<Instant> instants;
+  if (until < timeline.start) return instants;
+  instants.push_back(timeline.start);
   Instant at = timeline.start;
   while (at < until && !(timeline.ends_at && at >= *timeline.ends_at)) {
     auto period = layout->containing(at);
@@ -579,9 +590,14 @@ Result<InvoiceScope, PricingError> invoice_scope(const Timeline& timeline, const
     const Instant from = cuts[i];
     const std::size_t index = phase_index_at(timeline, from);
     const TimelinePhase& phase = timeline.phases[index];
-    // The version in force at the period's start, or at the change that began the phase.
-    const PlanVersion* version =
-        version_at(catalog.plans.at(phase.plan_code), std::max(period.start, phase.from));
+    // The version in force at the period's start, or at the change that moved the subscription
+    // to another plan; a change of seats alone keeps the version.
+    const PlanVersion* version = nullptr;
+    if (!scope.segments.empty() && scope.segments.back().version->plan_code == phase.plan_code) {
+      version = scope.segments.back().version;
+    } else {
+      version = version_at(catalog.plans.at(phase.plan_code), std::max(period.start, phase.from));
+    }
     if (version == nullptr) return PricingError::plan_version_missing;
     Segment segment;
     segment.part = Period{from, cuts[i + 1]};

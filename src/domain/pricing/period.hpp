@@ -16,8 +16,14 @@
 // change (the anchor moves there). A billing period is a cycle period clipped to the
 // subscription's life and to its cycle's phases: the first starts at the subscription's start
 // (a stub when the anchor lies after the start: [start, anchor), weighed against the cycle
-// period before the anchor; a trial is exactly that stub, the anchor being trial_end), the last
-// ends at the cancellation. Its `nominal` period is the whole cycle period it is part of.
+// period before the anchor, so the anchor lies less than one interval after the start; a trial is
+// exactly that stub, the anchor being trial_end, and may be longer: then it is its own nominal
+// period), the last ends at the cancellation. A phase at or after the cancellation never takes
+// effect. Its `nominal` period is the whole cycle period it is part of.
+//
+// Plan versions. The version in force at a billing period's start prices the period; a change to
+// another plan prices the rest of it by that plan's version in force at the change. A change of
+// seats alone keeps the version: customers stay on theirs until the period ends.
 //
 // The invoice at billing instant t closes the billing period ending at t (arrears fees, usage,
 // proration lines of changes inside it, the minimum commitment's true-up) and opens the billing
@@ -96,6 +102,10 @@ struct Timeline {
   std::optional<Instant> ends_at;     // a cancellation, effective then
   std::vector<TimelinePhase> phases;  // by `from`, strictly ascending; phases[0].from == start
 };
+
+// The index of the phase in force at `at`: the last whose `from` is at or before it (the first
+// before the start), never one at or after the cancellation.
+std::size_t phase_index_at(const Timeline& timeline, Instant at);
 
 // What the engine reads of the catalog and the meters.
 struct Catalog {

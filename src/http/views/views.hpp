@@ -13,6 +13,7 @@
 #include "services/meters.hpp"
 #include "services/page.hpp"
 #include "services/platform.hpp"
+#include "services/subscriptions.hpp"
 #include "services/usage.hpp"
 
 namespace neruba::http::views {
@@ -50,6 +51,10 @@ json::Value customer_usage(const services::usage::CustomerUsage& usage);
 // A plan with every version (GET /v1/plans/{code}), or — in a list — with its latest only.
 json::Value plan(const services::catalog::PlanWithVersions& plan);
 json::Value plan_summary(const services::catalog::PlanWithVersions& plan);
+
+json::Value subscription(const services::subscriptions::Subscription& subscription);
+// GET /v1/subscriptions/{id}/upcoming: the invoice's lines, each with its explanation.
+json::Value upcoming(const services::subscriptions::Upcoming& upcoming);
 
 json::Value ingest_report(const services::ingest::IngestReport& report);
 

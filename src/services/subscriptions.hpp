@@ -1,0 +1,57 @@
+#pragma once
+// Subscriptions (API.md "Subscriptions"): a customer on a plan over time. Create, change and cancel
+// extend the subscription's timeline (storage/subscriptions: phases, never edited); every write is
+// in the audit trail with its effective date. The upcoming invoice is domain::pricing's invoice at
+// the end of the current billing period, with the usage so far — the computation a billing run
+// finalizes.
+#include <optional>
+#include <string>
+
+#include "common/error.hpp"
+#include "domain/pricing/period.hpp"
+#include "json/json.hpp"
+#include "services/context.hpp"
+#include "services/page.hpp"
+#include "storage/db.hpp"
+#include "storage/subscriptions.hpp"
+
+namespace neruba::services::subscriptions {
+
+// A subscription as the API shows it: the stored timeline and what it means now.
+struct Subscription {
+  storage::SubscriptionRecord record;
+  std::string customer;  // the customer's external_id
+  std::string status;    // scheduled | trialing | active | canceled
+  // The phase in force now (the first before the start, the last before the end after it).
+  storage::SubscriptionPhase current;
+  std::optional<domain::calendar::Period> current_period;  // none unless start <= now < end
+};
+
+// POST /v1/subscriptions
+Result<Subscription> create(storage::Tx& tx, const RequestContext& ctx, const json::Value& body);
+// POST /v1/subscriptions/{id}/changes
+Result<Subscription> change(storage::Tx& tx, const RequestContext& ctx, const std::string& id,
+                            const json::Value& body);
+// POST /v1/subscriptions/{id}/cancel
+Result<Subscription> cancel(storage::Tx& tx, const RequestContext& ctx, const std::string& id,
+                            const json::Value& body);
+// GET /v1/subscriptions/{id}
+Result<Subscription> get(storage::Tx& tx, const RequestContext& ctx, const std::string& id);
+// GET /v1/subscriptions?customer=
+Result<Page<Subscription>> list(storage::Tx& tx, const RequestContext& ctx,
+                                const std::string& customer, const std::string& cursor,
+                                std::size_t limit);
+
+struct Upcoming {
+  std::string subscription;
+  Instant usage_until;  // usage is read up to here: now, or the start before it
+  domain::pricing::Invoice invoice;
+};
+
+// GET /v1/subscriptions/{id}/upcoming
+Result<Upcoming> upcoming(storage::Tx& tx, const RequestContext& ctx, const std::string& id);
+
+// A subscription as the API shows it and the audit trail records it.
+json::Value subscription_document(const Subscription& subscription);
+
+}  // namespace neruba::services::subscriptions
