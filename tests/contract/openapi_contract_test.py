@@ -74,7 +74,7 @@ REQUIRED_STATUSES = {
     "getPlan": (200, 400, 401, 403, 404),
     "createPlanVersion": (201, 400, 401, 403, 404, 409, 415, 422),
     "createSubscription": (201, 400, 401, 403, 404, 409, 415, 422),
-    "listSubscriptions": (200, 401, 403, 422),
+    "listSubscriptions": (200, 401, 403, 404, 422),
     "getSubscription": (200, 401, 403, 404),
     "changeSubscription": (200, 400, 401, 403, 404, 409, 415, 422),
     "cancelSubscription": (200, 400, 401, 403, 404, 409, 415, 422),
@@ -1364,8 +1364,9 @@ def subscriptions(c, admin, catalog, gamma_reader):
         {"type": "usage", "meter": "api_calls", "model": "graduated", "tiers": [
             {"up_to": "100", "unit_price": "0.10"}, {"up_to": None, "unit_price": "0.05", "flat_fee": "1.00"}]},
     ], effective_from="2026-01-01T00:00:00Z"), expect=201, label="create plan scale")
-    for external_id in ("sub-1", "sub-2"):
-        c.call("POST", "/v1/customers", key=write, body={"external_id": external_id, "name": external_id},
+    for external_id, currency in (("sub-1", "USD"), ("sub-2", "USD"), ("sub-euro", "EUR")):
+        c.call("POST", "/v1/customers", key=write, body={"external_id": external_id, "name": external_id,
+                                                         "currency": currency},
                expect=201, label=f"create customer {external_id}")
     now = datetime.datetime.now(datetime.timezone.utc)
     start = now.replace(hour=0, minute=0, second=0, microsecond=0) - datetime.timedelta(days=5)
@@ -1404,7 +1405,15 @@ def subscriptions(c, admin, catalog, gamma_reader):
             ("with start yesterday", dict(create_body, customer="sub-2", start="yesterday"), True),
             ("with -1 seats", dict(create_body, customer="sub-2", seats=-1), True),
             ("with seats as a string", dict(create_body, customer="sub-2", seats="2"), True),
-            ("with an unknown field", dict(create_body, customer="sub-2", colour="red"), True)):
+            ("with a billion and one seats", dict(create_body, customer="sub-2", seats=1_000_000_001), True),
+            ("with an unknown field", dict(create_body, customer="sub-2", colour="red"), True),
+            ("with trial_end before start", dict(create_body, customer="sub-2",
+                                                 trial_end=rfc3339(start - datetime.timedelta(days=1))), False),
+            ("with an anchor two months on", dict(create_body, customer="sub-2",
+                                                  billing_anchor=rfc3339(start + datetime.timedelta(days=62))), False),
+            ("in another currency than the plan's", dict(create_body, customer="sub-euro"), False),
+            ("before the plan's first version", dict(create_body, customer="sub-2", start="2025-06-01T00:00:00Z"),
+             False)):
         c.call("POST", "/v1/subscriptions", key=write, body=body, expect=422, request_invalid=schema_says,
                label=f"create subscription {what}")
     c.call("POST", "/v1/subscriptions", key=write, raw="{", expect=400, label="create subscription with bad JSON")
@@ -1442,7 +1451,10 @@ def subscriptions(c, admin, catalog, gamma_reader):
             ("without effective", {"seats": 2}, True),
             ("to -1 seats", {"seats": -1, "effective": "now"}, True),
             ("with proration always", {"seats": 2, "effective": "now", "proration": "always"}, True),
-            ("with an unknown field", {"seats": 2, "effective": "now", "colour": "red"}, True)):
+            ("with an unknown field", {"seats": 2, "effective": "now", "colour": "red"}, True),
+            ("without plan or seats", {"effective": "now"}, True),
+            ("effective in the past", {"seats": 2, "effective": rfc3339(start)}, False),
+            ("to what it is already", {"plan": "scale", "seats": 3, "effective": "now"}, False)):
         c.call("POST", f"/v1/subscriptions/{sub_id}/changes", key=write, body=body, expect=422,
                request_invalid=schema_says, label=f"change subscription {what}")
     c.call("POST", f"/v1/subscriptions/{sub_id}/changes", key=write, body={"plan": "nothing", "effective": "now"},
@@ -1480,6 +1492,9 @@ def subscriptions(c, admin, catalog, gamma_reader):
     c.call("GET", "/v1/subscriptions?customer=sub-1", key=admin, headers=admin_read(tenant["id"]), expect=200,
            label="admin lists subscriptions")
     c.call("GET", "/v1/subscriptions?customer=sub-1&limit=0", key=read, expect=422, label="list subscriptions limit=0")
+    c.call("GET", "/v1/subscriptions", key=read, expect=422, label="list subscriptions without customer")
+    c.call("GET", "/v1/subscriptions?customer=nobody", key=read, expect=404,
+           label="list subscriptions of an unknown customer")
     c.call("GET", "/v1/subscriptions?customer=sub-1", key=ingest, expect=403,
            label="list subscriptions with scope ingest")
     c.call("GET", "/v1/subscriptions?customer=sub-1", expect=401, label="list subscriptions without a key")
@@ -1493,12 +1508,13 @@ def subscriptions(c, admin, catalog, gamma_reader):
                              invoice.get("period_end"), invoice.get("billing_instant")) ==
                   (sub_id, "USD", period.get("start"), period.get("end"), period.get("end")),
                   f"the upcoming invoice is not the current period's: {upcoming.body[:400]!r}")
+    # One usage line per part of the period (split by the change): the 150 calls came before it.
     c.expect_true(upcoming, [(u.get("meter"), u.get("quantity"), u.get("amount")) for u in usage_lines] ==
-                  [("api_calls", "150", "13.50")] and
+                  [("api_calls", "150", "13.50"), ("api_calls", "0", "0.00")] and
                   [(t.get("units"), t.get("amount")) for t in
                    usage_lines[0].get("explanation", {}).get("usage", {}).get("tiers", [])] ==
-                  [("100", "10.00"), ("50", "3.50")] if usage_lines else False,
-                  f"150 calls are not 100 × 0.10 + 50 × 0.05 + 1.00: {usage_lines}")
+                  [("100", "10.00"), ("50", "3.50")],
+                  f"150 calls are not 100 × 0.10 + 50 × 0.05 + 1.00 before the change: {usage_lines}")
     c.expect_true(upcoming, any(line.get("charge_type") == "proration" and
                                 line.get("explanation", {}).get("credit_of") == "seat" for line in lines),
                   f"the seat change has no proration credit: {[line.get('charge_type') for line in lines]}")
@@ -1536,6 +1552,10 @@ def subscriptions(c, admin, catalog, gamma_reader):
     c.call("POST", f"/v1/subscriptions/{sub_id}/cancel", key=read, body={"at": "now"}, expect=403,
            label="cancel with scope read")
     c.call("POST", f"/v1/subscriptions/{sub_id}/cancel", body={"at": "now"}, expect=401, label="cancel without a key")
+    c.call("POST", f"/v1/subscriptions/{sub_id}/cancel", key=write, body={"at": "now"}, expect=409,
+           label="cancel a cancelled subscription")
+    c.call("POST", f"/v1/subscriptions/{sub_id}/changes", key=write, body={"seats": 2, "effective": "period_end"},
+           expect=409, label="change a subscription when it ends")
 
     # An ended subscription takes no change, no second cancellation, and has no upcoming invoice.
     ended = body_of(c.call("POST", "/v1/subscriptions", key=write,
