@@ -92,11 +92,13 @@ Result<Subscription> view_of(storage::Tx& tx, const RequestContext& ctx,
   Subscription out;
   out.customer = customer.external_id;
   out.current = record.phases[phase_at(record, ctx.now)];
-  const bool ended = record.ends_at && ctx.now >= *record.ends_at;
-  if (ctx.now < record.start) {
-    out.status = "scheduled";
-  } else if (ended) {
+  // Canceled before its start, a subscription ends at its start: it never runs.
+  const bool ended =
+      record.ends_at && (ctx.now >= *record.ends_at || *record.ends_at <= record.start);
+  if (ended) {
     out.status = "canceled";
+  } else if (ctx.now < record.start) {
+    out.status = "scheduled";
   } else if (record.trial_end && ctx.now < *record.trial_end) {
     out.status = "trialing";
   } else {
@@ -555,7 +557,7 @@ Result<Upcoming> upcoming(storage::Tx& tx, const RequestContext& ctx, const std:
   const TenantId& tenant = ctx.principal.tenant;
   auto record = storage::subscriptions::find(tx, tenant, id);
   if (!record) return subscription_not_found();
-  if (record->ends_at && *record->ends_at <= ctx.now) {
+  if (record->ends_at && *record->ends_at <= std::max(ctx.now, record->start)) {
     return conflict(
         "subscription_ended", "id",
         "The subscription ended at " + text(*record->ends_at) + ": it has no upcoming invoice.");

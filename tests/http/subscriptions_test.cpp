@@ -3,8 +3,13 @@
 // in the comment above its check.
 #include <gtest/gtest.h>
 
+#include <future>
+#include <thread>
+
+#include "common/ids.hpp"
 #include "domain/time.hpp"
 #include "http_test_support.hpp"
+#include "services/subscriptions.hpp"
 
 namespace neruba::test::http_tests {
 namespace {
@@ -315,6 +320,22 @@ TEST_P(Subscriptions, BadRequestsAreRefusedPreciselyAndWriteNothing) {
   EXPECT_EQ(api().get("/v1/subscriptions/sub_nothing/upcoming", tenant_.key).status, 404);
 }
 
+TEST_P(Subscriptions, ASubscriptionCanceledBeforeItsStartNeverRuns) {
+  const std::string id =
+      subscribe(R"({"customer":"acme","plan":"basic","start":"2026-02-01T00:00:00Z"})");
+  const auto canceled =
+      api().post("/v1/subscriptions/" + id + "/cancel", tenant_.key, R"({"at":"now"})");
+  ASSERT_EQ(canceled.status, 200) << canceled.body;
+  EXPECT_EQ(canceled.field("ends_at"), "2026-02-01T00:00:00Z");
+  EXPECT_EQ(canceled.field("status"), "canceled");
+  expect_problem(api().get("/v1/subscriptions/" + id + "/upcoming", tenant_.key), 409, "conflict",
+                 "upcoming of a subscription that never runs");
+  expect_rejected("/v1/subscriptions/" + id + "/changes", R"({"seats":2,"effective":"now"})", 409,
+                  "conflict", "effective", "subscription_ending");
+  // Its meters are free again from its start on.
+  subscribe(R"({"customer":"acme","plan":"pro","start":"2026-02-01T00:00:00Z"})");
+}
+
 TEST_P(Subscriptions, ADowngradeAtPeriodEndChangesNothingBeforeIt) {
   const std::string id =
       subscribe(R"({"customer":"acme","plan":"pro","start":"2026-01-01T00:00:00Z","seats":2})");
@@ -330,6 +351,59 @@ TEST_P(Subscriptions, ADowngradeAtPeriodEndChangesNothingBeforeIt) {
   EXPECT_EQ(lines_of(after),
             (std::vector<std::string>{"usage 0.00", "recurring 30.00", "seat 10.00"}));
 }
+
+// Two subscriptions of one customer that would price one meter, created at once: the second waits
+// for the first (the customer's row, taken for update) and then sees it. Forced on PostgreSQL: a
+// transaction of the test subscribes the customer and holds it; the request waits on it
+// (pg_locks); once the test commits, the request is refused — without the lock both would be
+// stored and the meter billed twice.
+class SubscriptionRace : public Subscriptions {};
+
+TEST_P(SubscriptionRace, ASecondSubscriptionOnTheSameMeterWaitsAndIsRefused) {
+  auto ids = make_random_id_generator();
+  services::RequestContext ctx;
+  ctx.principal.tenant = TenantId(tenant_.id);
+  ctx.principal.key_name = "competing writer";
+  ctx.request_id = "req_competing";
+  ctx.now = api().clock().now();
+  ctx.ids = ids.get();
+  auto hold = db().begin(storage::TxMode::write);
+  auto body = json::parse(R"({"customer":"acme","plan":"basic","start":"2026-01-01T00:00:00Z"})");
+  ASSERT_TRUE(body.ok());
+  const auto held = services::subscriptions::create(*hold, ctx, *body);
+  ASSERT_TRUE(held.ok());
+
+  auto second = std::async(std::launch::async, [&] {
+    return api().post("/v1/subscriptions", tenant_.key,
+                      R"({"customer":"acme","plan":"pro","start":"2026-01-01T00:00:00Z"})");
+  });
+  std::int64_t waiting = 0;
+  for (int i = 0; i < 1000 && waiting == 0; ++i) {
+    waiting = hold->query(
+                      "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = "
+                      "'transactionid' AND transactionid = xid(pg_current_xact_id())")
+                  .at(0)
+                  .integer(0);
+    if (waiting == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(waiting, 1) << "the second subscription did not wait for the first";
+  EXPECT_EQ(second.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
+  hold->commit();
+  const auto refused = second.get();
+  expect_problem(refused, 409, "conflict", "the second subscription");
+  EXPECT_TRUE(has_field_error(refused, "plan", "meter_already_billed")) << refused.body;
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM subscriptions WHERE tenant_id = $1", {tenant_.id}), 1);
+}
+
+std::vector<Backend> postgres_backends() {
+  auto backends = test_backends();
+  std::erase(backends, Backend::sqlite);
+  return backends;
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, SubscriptionRace, ::testing::ValuesIn(postgres_backends()),
+                         backend_name);
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(SubscriptionRace);
 
 INSTANTIATE_TEST_SUITE_P(Backends, Subscriptions, ::testing::ValuesIn(test_backends()),
                          backend_name);
