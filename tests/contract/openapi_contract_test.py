@@ -1574,6 +1574,30 @@ def subscriptions(c, admin, catalog, gamma_reader):
     c.call("GET", f"/v1/subscriptions/{ended_id}/upcoming", key=read, expect=409,
            label="upcoming invoice of an ended subscription")
 
+    # A subscription that starts later: its upcoming invoice is the first, at the start; canceled
+    # before the start, it ends there, canceled at once, and has no upcoming invoice.
+    later = start + datetime.timedelta(days=15)
+    scheduled = c.call("POST", "/v1/subscriptions", key=write,
+                       body={"customer": "sub-2", "plan": "scale", "start": rfc3339(later), "seats": 4},
+                       expect=201, label="create a subscription that starts later")
+    scheduled_id = body_of(scheduled).get("id", "sub_missing")
+    c.expect_true(scheduled, (body_of(scheduled).get("status"), body_of(scheduled).get("current_period")) ==
+                  ("scheduled", None), f"a later start: {scheduled.body[:400]!r}")
+    first = c.call("GET", f"/v1/subscriptions/{scheduled_id}/upcoming", key=read, expect=200,
+                   label="upcoming invoice before the start")
+    first_invoice = body_of(first)
+    c.expect_true(first, (first_invoice.get("billing_instant"), first_invoice.get("usage_until"),
+                          first_invoice.get("period_start"), first_invoice.get("subtotal")) ==
+                  (rfc3339(later), rfc3339(later), rfc3339(later), "40.00") and
+                  sorted(line.get("charge_type") for line in first_invoice.get("lines", [])) == ["recurring", "seat"],
+                  f"the first invoice is not the advance fees at the start (20.00 + 4 × 5.00): {first.body[:600]!r}")
+    before_start = c.call("POST", f"/v1/subscriptions/{scheduled_id}/cancel", key=write, body={"at": "now"},
+                          expect=200, label="cancel before the start")
+    c.expect_true(before_start, (body_of(before_start).get("status"), body_of(before_start).get("ends_at")) ==
+                  ("canceled", rfc3339(later)), f"canceled before its start: {before_start.body[:400]!r}")
+    c.call("GET", f"/v1/subscriptions/{scheduled_id}/upcoming", key=read, expect=409,
+           label="upcoming invoice of a subscription canceled before its start")
+
 
 def scenario(c, database):
     admin = ADMIN_KEY
