@@ -17,7 +17,6 @@ namespace {
 using domain::Decimal;
 using namespace domain::pricing;
 
-constexpr std::size_t plan_code_length_max = 64;
 // What a decimal field of a plan is: money in the plan's currency (at most its minor-unit digits),
 // a price or rate (up to limits::unit_price_scale_max fraction digits: money is rounded once, at
 // the line, so what multiplies a quantity may be finer than the minor unit), or a quantity of
@@ -195,8 +194,8 @@ Result<PlanBody> read_plan_body(const json::Value& body) {
   std::vector<FieldError> errors;
   json::ObjectReader reader(body, "", errors);
   PlanBody out;
-  out.code = reader.optional_string("code", plan_code_length_max);
-  if (out.code && !is_valid_identifier(*out.code, plan_code_length_max)) {
+  out.code = reader.optional_string("code", limits::plan_code_length_max);
+  if (out.code && !is_valid_identifier(*out.code, limits::plan_code_length_max)) {
     reader.add_error("code", "invalid_value", "must be " + std::string(identifier_rule));
   }
   out.name = reader.required_string("name", limits::name_length_max);

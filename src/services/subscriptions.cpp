@@ -7,6 +7,7 @@
 #include <date/tz.h>
 
 #include "common/assert.hpp"
+#include "common/limits.hpp"
 #include "domain/time.hpp"
 #include "json/reader.hpp"
 #include "services/audit_log.hpp"
@@ -288,8 +289,8 @@ json::Value subscription_document(const Subscription& subscription) {
 Result<Subscription> create(storage::Tx& tx, const RequestContext& ctx, const json::Value& body) {
   std::vector<FieldError> errors;
   json::ObjectReader reader(body, "", errors);
-  const auto customer_id = reader.required_string("customer", 256);
-  const auto plan_code = reader.required_string("plan", 64);
+  const auto customer_id = reader.required_string("customer", limits::external_id_length_max);
+  const auto plan_code = reader.required_string("plan", limits::plan_code_length_max);
   const auto read_instant = [&](std::string_view name, bool required) -> std::optional<Instant> {
     const auto value =
         required ? reader.required_string(name, 64) : reader.optional_string(name, 64);
@@ -356,7 +357,7 @@ Result<Subscription> change(storage::Tx& tx, const RequestContext& ctx, const st
                             const json::Value& body) {
   std::vector<FieldError> errors;
   json::ObjectReader reader(body, "", errors);
-  const auto plan_code = reader.optional_string("plan", 64);
+  const auto plan_code = reader.optional_string("plan", limits::plan_code_length_max);
   const auto seats = reader.optional_integer("seats", 0, seats_max);
   bool at_period_end = false;
   auto effective = read_when(reader, "effective", ctx, at_period_end);
