@@ -252,6 +252,18 @@ PlanVersion version_of(PlanBody body, std::string code, int version, Instant eff
 
 }  // namespace
 
+Result<PlanVersion> parse_plan_version(const json::Value& body, const std::string& code,
+                                       int version, Instant effective_from) {
+  auto parsed = read_plan_body(body);
+  if (!parsed) return parsed.take_error();
+  if (!parsed->code && code.empty()) {
+    return Error::invalid({FieldError{"code", "required", "is required", {}}});
+  }
+  std::string version_code = parsed->code.value_or(code);
+  const Instant version_from = parsed->effective_from.value_or(effective_from);
+  return version_of(std::move(parsed).value(), std::move(version_code), version, version_from);
+}
+
 json::Value plan_version_document(const PlanVersion& version) {
   const auto text = [](const Decimal& value) { return json::Value::string(value.to_string()); };
   const auto optional = [&](json::Value& out, const char* name,
@@ -334,14 +346,17 @@ Error plan_not_found() { return Error::not_found("The plan"); }
 
 // A stored version's definition, read back with the rules that admitted it.
 PlanVersion stored_version(const storage::PlanVersionRecord& record) {
-  auto body = read_plan_body(record.definition);
-  if (!body) {
+  auto version = parse_plan_version(record.definition, record.plan_code,
+                                    static_cast<int>(record.version), record.effective_from);
+  if (!version) {
     throw storage::StorageError(storage::StorageError::Kind::other,
                                 "stored plan version " + record.plan_code + " v" +
                                     std::to_string(record.version) + " is corrupt");
   }
-  return version_of(std::move(body).value(), record.plan_code, static_cast<int>(record.version),
-                    record.effective_from);
+  // The row's code and instant are the version's, whatever its definition says.
+  version->plan_code = record.plan_code;
+  version->effective_from = record.effective_from;
+  return std::move(version).value();
 }
 
 // The rules a version obeys beyond its shape (domain::pricing::validate: tiers, prices, meters).
@@ -395,14 +410,10 @@ std::vector<PlanVersion> versions_of(storage::Tx& tx, const TenantId& tenant,
 
 Result<PlanWithVersions> create_plan(storage::Tx& tx, const RequestContext& ctx,
                                      const json::Value& body) {
-  auto parsed = read_plan_body(body);
+  auto parsed = parse_plan_version(body, "", 1, ctx.now);
   if (!parsed) return parsed.take_error();
-  if (!parsed->code) {
-    return Error::invalid({FieldError{"code", "required", "is required", {}}});
-  }
-  const std::string code = *parsed->code;
-  const Instant effective_from = parsed->effective_from.value_or(ctx.now);
-  PlanVersion version = version_of(std::move(parsed).value(), code, 1, effective_from);
+  PlanVersion version = std::move(parsed).value();
+  const std::string code = version.plan_code;
   if (auto checked = check_version(tx, ctx.principal.tenant, version); !checked) {
     return checked.take_error();
   }
@@ -426,28 +437,30 @@ Result<PlanWithVersions> create_plan(storage::Tx& tx, const RequestContext& ctx,
 
 Result<PlanWithVersions> add_version(storage::Tx& tx, const RequestContext& ctx,
                                      const std::string& code, const json::Value& body) {
-  auto parsed = read_plan_body(body);
+  // Numbered below, under the plan's lock.
+  auto parsed = parse_plan_version(body, code, 0, ctx.now);
   if (!parsed) return parsed.take_error();
+  PlanVersion version = std::move(parsed).value();
   auto plan = storage::plans::find_for_update(tx, ctx.principal.tenant, code);
   if (!plan) return plan_not_found();
   auto versions = versions_of(tx, ctx.principal.tenant, code);
   NERUBA_ASSERT_MSG(!versions.empty(), "a stored plan without a version");
   const PlanVersion& latest = versions.back();
   std::vector<FieldError> errors;
-  if (parsed->code && *parsed->code != code) {
+  if (version.plan_code != code) {
     errors.push_back(FieldError{"code", "invalid_value", "must be the plan's code, " + code, {}});
   }
-  if (!(*parsed->currency == plan->currency)) {
+  if (!(version.currency == plan->currency)) {
     errors.push_back(FieldError{
         "currency", "invalid_value", "a plan keeps its currency: " + plan->currency.code(), {}});
   }
-  if (*parsed->interval != plan->interval) {
+  if (interval_name(version.interval) != plan->interval) {
     errors.push_back(FieldError{
         "interval", "invalid_value", "a plan keeps its interval: " + plan->interval, {}});
   }
   // A version takes effect now (the default) or later, never in the past: periods that already
   // started keep the version that priced them (and may already be billed).
-  const Instant effective_from = parsed->effective_from.value_or(ctx.now);
+  const Instant effective_from = version.effective_from;
   if (effective_from <= latest.effective_from) {
     errors.push_back(FieldError{"effective_from",
                                 "invalid_value",
@@ -462,8 +475,7 @@ Result<PlanWithVersions> add_version(storage::Tx& tx, const RequestContext& ctx,
                    {}});
   }
   if (!errors.empty()) return Error::invalid(std::move(errors));
-  PlanVersion version =
-      version_of(std::move(parsed).value(), code, latest.version + 1, effective_from);
+  version.version = latest.version + 1;
   if (auto checked = check_version(tx, ctx.principal.tenant, version); !checked) {
     return checked.take_error();
   }
