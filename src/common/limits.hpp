@@ -13,6 +13,7 @@ inline constexpr std::size_t page_size_default = 100;
 inline constexpr std::size_t page_size_max = 1000;
 inline constexpr std::size_t name_length_max = 200;
 inline constexpr std::size_t external_id_length_max = 255;
+inline constexpr std::size_t plan_code_length_max = 64;
 inline constexpr std::size_t idempotency_key_length_max = 255;
 inline constexpr std::size_t justification_length_max = 2000;
 inline constexpr std::size_t request_id_length_max = 128;

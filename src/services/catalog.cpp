@@ -17,7 +17,6 @@ namespace {
 using domain::Decimal;
 using namespace domain::pricing;
 
-constexpr std::size_t plan_code_length_max = 64;
 // What a decimal field of a plan is: money in the plan's currency (at most its minor-unit digits),
 // a price or rate (up to limits::unit_price_scale_max fraction digits: money is rounded once, at
 // the line, so what multiplies a quantity may be finer than the minor unit), or a quantity of
@@ -195,8 +194,8 @@ Result<PlanBody> read_plan_body(const json::Value& body) {
   std::vector<FieldError> errors;
   json::ObjectReader reader(body, "", errors);
   PlanBody out;
-  out.code = reader.optional_string("code", plan_code_length_max);
-  if (out.code && !is_valid_identifier(*out.code, plan_code_length_max)) {
+  out.code = reader.optional_string("code", limits::plan_code_length_max);
+  if (out.code && !is_valid_identifier(*out.code, limits::plan_code_length_max)) {
     reader.add_error("code", "invalid_value", "must be " + std::string(identifier_rule));
   }
   out.name = reader.required_string("name", limits::name_length_max);
@@ -252,6 +251,18 @@ PlanVersion version_of(PlanBody body, std::string code, int version, Instant eff
 }
 
 }  // namespace
+
+Result<PlanVersion> parse_plan_version(const json::Value& body, const std::string& code,
+                                       int version, Instant effective_from) {
+  auto parsed = read_plan_body(body);
+  if (!parsed) return parsed.take_error();
+  if (!parsed->code && code.empty()) {
+    return Error::invalid({FieldError{"code", "required", "is required", {}}});
+  }
+  std::string version_code = parsed->code.value_or(code);
+  const Instant version_from = parsed->effective_from.value_or(effective_from);
+  return version_of(std::move(parsed).value(), std::move(version_code), version, version_from);
+}
 
 json::Value plan_version_document(const PlanVersion& version) {
   const auto text = [](const Decimal& value) { return json::Value::string(value.to_string()); };
@@ -335,14 +346,17 @@ Error plan_not_found() { return Error::not_found("The plan"); }
 
 // A stored version's definition, read back with the rules that admitted it.
 PlanVersion stored_version(const storage::PlanVersionRecord& record) {
-  auto body = read_plan_body(record.definition);
-  if (!body) {
+  auto version = parse_plan_version(record.definition, record.plan_code,
+                                    static_cast<int>(record.version), record.effective_from);
+  if (!version) {
     throw storage::StorageError(storage::StorageError::Kind::other,
                                 "stored plan version " + record.plan_code + " v" +
                                     std::to_string(record.version) + " is corrupt");
   }
-  return version_of(std::move(body).value(), record.plan_code, static_cast<int>(record.version),
-                    record.effective_from);
+  // The row's code and instant are the version's, whatever its definition says.
+  version->plan_code = record.plan_code;
+  version->effective_from = record.effective_from;
+  return std::move(version).value();
 }
 
 // The rules a version obeys beyond its shape (domain::pricing::validate: tiers, prices, meters).
@@ -396,14 +410,10 @@ std::vector<PlanVersion> versions_of(storage::Tx& tx, const TenantId& tenant,
 
 Result<PlanWithVersions> create_plan(storage::Tx& tx, const RequestContext& ctx,
                                      const json::Value& body) {
-  auto parsed = read_plan_body(body);
+  auto parsed = parse_plan_version(body, "", 1, ctx.now);
   if (!parsed) return parsed.take_error();
-  if (!parsed->code) {
-    return Error::invalid({FieldError{"code", "required", "is required", {}}});
-  }
-  const std::string code = *parsed->code;
-  const Instant effective_from = parsed->effective_from.value_or(ctx.now);
-  PlanVersion version = version_of(std::move(parsed).value(), code, 1, effective_from);
+  PlanVersion version = std::move(parsed).value();
+  const std::string code = version.plan_code;
   if (auto checked = check_version(tx, ctx.principal.tenant, version); !checked) {
     return checked.take_error();
   }
@@ -427,28 +437,30 @@ Result<PlanWithVersions> create_plan(storage::Tx& tx, const RequestContext& ctx,
 
 Result<PlanWithVersions> add_version(storage::Tx& tx, const RequestContext& ctx,
                                      const std::string& code, const json::Value& body) {
-  auto parsed = read_plan_body(body);
+  // Numbered below, under the plan's lock.
+  auto parsed = parse_plan_version(body, code, 0, ctx.now);
   if (!parsed) return parsed.take_error();
+  PlanVersion version = std::move(parsed).value();
   auto plan = storage::plans::find_for_update(tx, ctx.principal.tenant, code);
   if (!plan) return plan_not_found();
   auto versions = versions_of(tx, ctx.principal.tenant, code);
   NERUBA_ASSERT_MSG(!versions.empty(), "a stored plan without a version");
   const PlanVersion& latest = versions.back();
   std::vector<FieldError> errors;
-  if (parsed->code && *parsed->code != code) {
+  if (version.plan_code != code) {
     errors.push_back(FieldError{"code", "invalid_value", "must be the plan's code, " + code, {}});
   }
-  if (!(*parsed->currency == plan->currency)) {
+  if (!(version.currency == plan->currency)) {
     errors.push_back(FieldError{
         "currency", "invalid_value", "a plan keeps its currency: " + plan->currency.code(), {}});
   }
-  if (*parsed->interval != plan->interval) {
+  if (interval_name(version.interval) != plan->interval) {
     errors.push_back(FieldError{
         "interval", "invalid_value", "a plan keeps its interval: " + plan->interval, {}});
   }
   // A version takes effect now (the default) or later, never in the past: periods that already
   // started keep the version that priced them (and may already be billed).
-  const Instant effective_from = parsed->effective_from.value_or(ctx.now);
+  const Instant effective_from = version.effective_from;
   if (effective_from <= latest.effective_from) {
     errors.push_back(FieldError{"effective_from",
                                 "invalid_value",
@@ -463,8 +475,7 @@ Result<PlanWithVersions> add_version(storage::Tx& tx, const RequestContext& ctx,
                    {}});
   }
   if (!errors.empty()) return Error::invalid(std::move(errors));
-  PlanVersion version =
-      version_of(std::move(parsed).value(), code, latest.version + 1, effective_from);
+  version.version = latest.version + 1;
   if (auto checked = check_version(tx, ctx.principal.tenant, version); !checked) {
     return checked.take_error();
   }

@@ -20,6 +20,16 @@ struct PlanWithVersions {
   std::vector<domain::pricing::PlanVersion> versions;
 };
 
+// The version a plan body describes (POST /v1/plans, POST /v1/plans/{code}/versions, a stored
+// definition), read without storage: every problem of its shape and fields at once, as one 422.
+// `code` and `effective_from` are the version's where the body names none (the body's own win);
+// an empty `code` makes the body's `code` required (POST /v1/plans). The rules that need the
+// tenant's meters are domain::pricing::validate's and are not checked here. Pure: what
+// create_plan and add_version read a body with, reachable without a database (fuzz/fuzz_plan).
+Result<domain::pricing::PlanVersion> parse_plan_version(const json::Value& body,
+                                                        const std::string& code, int version,
+                                                        Instant effective_from);
+
 // POST /v1/plans: the plan and its version 1.
 Result<PlanWithVersions> create_plan(storage::Tx& tx, const RequestContext& ctx,
                                      const json::Value& body);

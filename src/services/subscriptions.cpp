@@ -7,6 +7,7 @@
 #include <date/tz.h>
 
 #include "common/assert.hpp"
+#include "common/limits.hpp"
 #include "domain/time.hpp"
 #include "json/reader.hpp"
 #include "services/audit_log.hpp"
@@ -92,11 +93,13 @@ Result<Subscription> view_of(storage::Tx& tx, const RequestContext& ctx,
   Subscription out;
   out.customer = customer.external_id;
   out.current = record.phases[phase_at(record, ctx.now)];
-  const bool ended = record.ends_at && ctx.now >= *record.ends_at;
-  if (ctx.now < record.start) {
-    out.status = "scheduled";
-  } else if (ended) {
+  // Canceled before its start, a subscription ends at its start: it never runs.
+  const bool ended =
+      record.ends_at && (ctx.now >= *record.ends_at || *record.ends_at <= record.start);
+  if (ended) {
     out.status = "canceled";
+  } else if (ctx.now < record.start) {
+    out.status = "scheduled";
   } else if (record.trial_end && ctx.now < *record.trial_end) {
     out.status = "trialing";
   } else {
@@ -286,8 +289,8 @@ json::Value subscription_document(const Subscription& subscription) {
 Result<Subscription> create(storage::Tx& tx, const RequestContext& ctx, const json::Value& body) {
   std::vector<FieldError> errors;
   json::ObjectReader reader(body, "", errors);
-  const auto customer_id = reader.required_string("customer", 256);
-  const auto plan_code = reader.required_string("plan", 64);
+  const auto customer_id = reader.required_string("customer", limits::external_id_length_max);
+  const auto plan_code = reader.required_string("plan", limits::plan_code_length_max);
   const auto read_instant = [&](std::string_view name, bool required) -> std::optional<Instant> {
     const auto value =
         required ? reader.required_string(name, 64) : reader.optional_string(name, 64);
@@ -354,7 +357,7 @@ Result<Subscription> change(storage::Tx& tx, const RequestContext& ctx, const st
                             const json::Value& body) {
   std::vector<FieldError> errors;
   json::ObjectReader reader(body, "", errors);
-  const auto plan_code = reader.optional_string("plan", 64);
+  const auto plan_code = reader.optional_string("plan", limits::plan_code_length_max);
   const auto seats = reader.optional_integer("seats", 0, seats_max);
   bool at_period_end = false;
   auto effective = read_when(reader, "effective", ctx, at_period_end);
@@ -555,7 +558,7 @@ Result<Upcoming> upcoming(storage::Tx& tx, const RequestContext& ctx, const std:
   const TenantId& tenant = ctx.principal.tenant;
   auto record = storage::subscriptions::find(tx, tenant, id);
   if (!record) return subscription_not_found();
-  if (record->ends_at && *record->ends_at <= ctx.now) {
+  if (record->ends_at && *record->ends_at <= std::max(ctx.now, record->start)) {
     return conflict(
         "subscription_ended", "id",
         "The subscription ended at " + text(*record->ends_at) + ": it has no upcoming invoice.");

@@ -27,7 +27,7 @@ function check(condition: boolean, message: string): asserts condition {
 }
 
 function show(value: unknown): string {
-  return JSON.stringify(value) ?? String(value);
+  return JSON.stringify(value, (_key, item: unknown) => typeof item === "bigint" ? `${item}n` : item) ?? String(value);
 }
 
 function expectEqual(actual: unknown, expected: unknown, what: string): void {
@@ -79,6 +79,49 @@ async function step(name: string, body: () => Promise<void>): Promise<void> {
 /** An RFC 3339 instant in whole seconds, as the README's `date -u +%Y-%m-%dT%H:%M:%SZ`. */
 function instant(date: Date): string {
   return date.toISOString().replace(/\.[0-9]{3}Z$/, "Z");
+}
+
+/** Waits until the clock is in a later whole second than `date`, as the README's `sleep 1` does: an
+ *  instant() taken then is strictly after instant(date). */
+async function afterSecondOf(date: Date): Promise<void> {
+  const next = (Math.floor(date.getTime() / 1000) + 1) * 1000;
+  while (Date.now() < next) {
+    await new Promise<void>((resolve) => setTimeout(resolve, next - Date.now()));
+  }
+}
+
+/** A money amount with exactly 2 fraction digits (USD's minor unit), in cents. */
+function cents(amount: string, what: string): bigint {
+  const match = /^(-?)(0|[1-9][0-9]*)\.([0-9]{2})$/.exec(amount);
+  check(match !== null, `${what}: ${show(amount)} is not an amount with exactly 2 fraction digits`);
+  const magnitude = BigInt(`${match[2] ?? ""}${match[3] ?? ""}`);
+  return match[1] === "-" ? -magnitude : magnitude;
+}
+
+/** An exact decimal written without trailing fraction zeros ("2.000" → "2", "1.500" → "1.5"), to
+ *  compare values the server writes at the scale it computed them with. */
+function plain(decimal: string | null): string | null {
+  if (decimal === null || !decimal.includes(".")) {
+    return decimal;
+  }
+  return decimal.replace(/0+$/, "").replace(/\.$/, "");
+}
+
+/** n × amount / d rounded half-even to whole cents (the plans' default rounding). */
+function prorate(amountCents: bigint, factor: string, what: string): bigint {
+  const match = /^([0-9]+)\/([1-9][0-9]*)$/.exec(factor);
+  check(match !== null, `${what}: factor ${show(factor)} is not n/d`);
+  const [n, d] = [BigInt(match[1] ?? "0"), BigInt(match[2] ?? "1")];
+  check(n > 0n && n <= d, `${what}: factor ${factor} is not in (0, 1]`);
+  const numerator = amountCents * n;
+  const sign = numerator < 0n ? -1n : 1n;
+  const magnitude = numerator * sign;
+  let quotient = magnitude / d;
+  const twice = 2n * (magnitude % d);
+  if (twice > d || (twice === d && quotient % 2n === 1n)) {
+    quotient += 1n;
+  }
+  return quotient * sign;
 }
 
 async function main(): Promise<void> {
@@ -265,6 +308,187 @@ async function main(): Promise<void> {
       .map((g) => [g.group["model"], g.value, g.events])
       .sort((a, b) => String(a[0]).localeCompare(String(b[0])));
     expectEqual(groups, [["large", "1200.5", 1], ["small", "300", 1]], "tokens groups by model");
+  });
+
+  // Price it: plan growth (monthly fee, seats, graduated tiers) with a second version from next New
+  // Year on, plan scale; subscribe cus-42, send usage, upgrade mid-period, read the upcoming invoice.
+  const growthCharges: components["schemas"]["ChargeInput"][] = [
+    { type: "recurring", amount: "49.00", timing: "advance" },
+    { type: "seat", unit_price: "10.00" },
+    { type: "usage", meter: "tokens", model: "graduated", tiers: [
+      { up_to: "1000", unit_price: "0.002" }, { up_to: null, unit_price: "0.001", flat_fee: "1.00" }] },
+  ];
+  const newYear = `${new Date().getUTCFullYear() + 1}-01-01T00:00:00Z`;
+  await step("plan growth (version 1) and its version 2 from next New Year", async () => {
+    const created = expectData(await tenant.POST("/v1/plans", {
+      body: { code: "growth", name: "Growth", currency: "USD", interval: "month",
+              effective_from: "2026-01-01T00:00:00Z", charges: growthCharges },
+    }), 201, "POST /v1/plans growth");
+    expectEqual([created.code, created.name, created.currency, created.interval, created.latest_version],
+                ["growth", "Growth", "USD", "month", 1], "plan growth");
+    expectEqual(created.versions.map((v) => [v.version, v.effective_from, v.proration, v.rounding]),
+                [[1, "2026-01-01T00:00:00Z", "second", "half_even"]], "growth versions after POST /v1/plans");
+    expectEqual(created.versions[0]?.charges, growthCharges, "growth version 1 charges");
+    const nextYearCharges: components["schemas"]["ChargeInput"][] = [
+      { type: "recurring", amount: "59.00", timing: "advance" },
+      { type: "seat", unit_price: "10.00" },
+      { type: "usage", meter: "tokens", model: "graduated", tiers: [
+        { up_to: "1000", unit_price: "0.002" }, { up_to: null, unit_price: "0.001", flat_fee: "1.00" }] },
+    ];
+    const plan = expectData(await tenant.POST("/v1/plans/{code}/versions", {
+      params: { path: { code: "growth" } },
+      body: { name: "Growth next year", currency: "USD", interval: "month", effective_from: newYear,
+              charges: nextYearCharges },
+    }), 201, "POST /v1/plans/growth/versions");
+    expectEqual([plan.code, plan.name, plan.latest_version], ["growth", "Growth next year", 2],
+                "plan growth after its version 2 (the name is the latest version's)");
+    expectEqual(plan.versions.map((v) => [v.version, v.name, v.effective_from]),
+                [[1, "Growth", "2026-01-01T00:00:00Z"], [2, "Growth next year", newYear]], "growth versions");
+    expectEqual(plan.versions.map((v) => v.charges), [growthCharges, nextYearCharges], "growth versions' charges");
+  });
+
+  await step("plan scale", async () => {
+    const charges: components["schemas"]["ChargeInput"][] = [
+      { type: "recurring", amount: "199.00", timing: "advance" },
+      { type: "seat", unit_price: "8.00" },
+      { type: "usage", meter: "tokens", model: "graduated", tiers: [
+        { up_to: "10000", unit_price: "0.0015" }, { up_to: null, unit_price: "0.0005" }] },
+    ];
+    const plan = expectData(await tenant.POST("/v1/plans", {
+      body: { code: "scale", name: "Scale", currency: "USD", interval: "month",
+              effective_from: "2026-01-01T00:00:00Z", charges },
+    }), 201, "POST /v1/plans scale");
+    expectEqual([plan.code, plan.name, plan.latest_version], ["scale", "Scale", 1], "plan scale");
+    expectEqual(plan.versions.map((v) => v.charges), [charges], "scale version 1 charges");
+  });
+
+  // The subscription starts in a later second than the events sent above (the README's `sleep 1`
+  // before START): they are outside its periods, and only the 1,500 tokens below are billed.
+  let subscriptionId = "";
+  let start = "";
+  let periodEnd = "";
+  await step("subscribe cus-42 to growth from now with 3 seats", async () => {
+    await afterSecondOf(now);
+    const startDate = new Date();
+    start = instant(startDate);
+    const subscription = expectData(await tenant.POST("/v1/subscriptions", {
+      params: { header: { "Idempotency-Key": "sub-cus-42" } },
+      body: { customer: "cus-42", plan: "growth", start, seats: 3 },
+    }), 201, "POST /v1/subscriptions");
+    check(/^sub_[0-9A-Za-z]+$/.test(subscription.id), `subscription id ${show(subscription.id)} is not sub_…`);
+    expectEqual([subscription.customer, subscription.plan, subscription.seats, subscription.status, subscription.start],
+                ["cus-42", "growth", 3, "active", start], "subscription");
+    expectEqual([subscription.billing_anchor, subscription.trial_end, subscription.ends_at], [start, null, null],
+                "subscription anchor, trial_end, ends_at");
+    check(subscription.current_period !== null, "an active subscription without current_period");
+    expectEqual(subscription.current_period.start, start, "current_period.start");
+    subscriptionId = subscription.id;
+    periodEnd = subscription.current_period.end;
+    // The README's `sleep 1` before the usage: the event is in a later second than the start.
+    await afterSecondOf(startDate);
+  });
+
+  await step("send 1,500 tokens (ev-10)", async () => {
+    const result = expectData(await tenant.POST("/v1/events", {
+      body: {
+        events: [{ event_id: "ev-10", customer: "cus-42", type: "llm_call", timestamp: instant(new Date()),
+                   properties: { tokens: 1500, model: "large" } }],
+      },
+    }), 200, "POST /v1/events ev-10");
+    expectEqual([result.accepted, result.duplicates, result.conflicts, result.rejected], [1, 0, [], []], "ev-10");
+  });
+
+  let changedAt = "";
+  await step("upgrade now to scale with 5 seats, prorated", async () => {
+    const subscription = expectData(await tenant.POST("/v1/subscriptions/{id}/changes", {
+      params: { path: { id: subscriptionId } },
+      body: { plan: "scale", seats: 5, effective: "now", proration: "prorate" },
+    }), 200, "POST /v1/subscriptions/{id}/changes");
+    expectEqual([subscription.id, subscription.plan, subscription.seats, subscription.status],
+                [subscriptionId, "scale", 5, "active"], "subscription after the change");
+    expectEqual(subscription.phases.map((p) => [p.plan, p.seats, p.billing_anchor, p.proration]),
+                [["growth", 3, start, "prorate"], ["scale", 5, start, "prorate"]], "phases");
+    const change = subscription.phases[1];
+    check(change !== undefined, "no second phase");
+    const [from, at, to] = [Date.parse(start), Date.parse(change.effective_from), Date.parse(periodEnd)];
+    check(from < at && at < to, `the change at ${change.effective_from} is not inside the period [${start}, ${periodEnd})`);
+    changedAt = change.effective_from;
+  });
+
+  await step("the upcoming invoice: prorations, usage tier by tier, next period's fees on scale", async () => {
+    const invoice = expectData(await tenant.GET("/v1/subscriptions/{id}/upcoming", {
+      params: { path: { id: subscriptionId } },
+    }), 200, "GET /v1/subscriptions/{id}/upcoming");
+    expectEqual([invoice.subscription, invoice.currency, invoice.period_start, invoice.period_end,
+                 invoice.billing_instant], [subscriptionId, "USD", start, periodEnd, periodEnd], "invoice");
+    const lines = invoice.lines;
+    expectEqual(lines.map((l) => [l.charge_type, l.explanation.plan, l.explanation.credit_of ?? null, l.quantity]),
+                [["proration", "growth", "recurring", "1"], ["proration", "growth", "seat", "3"],
+                 ["proration", "scale", "recurring", "1"], ["proration", "scale", "seat", "5"],
+                 ["usage", "growth", null, "1500"], ["usage", "scale", null, "0"],
+                 ["recurring", "scale", null, "1"], ["seat", "scale", null, "5"]],
+                "lines (charge_type, plan, credit_of, quantity)");
+    for (const line of lines) {
+      expectEqual(line.explanation.plan_version, 1, `${line.description}: plan_version`);
+      expectEqual(line.explanation.trial, false, `${line.description}: trial`);
+    }
+
+    // Growth's fee and 3 seats credited for the rest of the period, Scale's fee and 5 seats charged:
+    // amount = ±(full fee × factor), rounded half-even to the cent.
+    const fees: [string, string, bigint][] = [["49.00", "49.00", -1n], ["10.00", "30.00", -1n],
+                                              ["199.00", "199.00", 1n], ["8.00", "40.00", 1n]];
+    const factors = new Set<string>();
+    fees.forEach(([unitPrice, full, sign], index) => {
+      const line = lines[index];
+      check(line !== undefined, `no proration line ${index}`);
+      const what = `proration line ${show(line.description)}`;
+      expectEqual([line.unit_price, line.explanation.full_amount], [unitPrice, full], `${what}: unit_price, full_amount`);
+      const proration = line.explanation.proration;
+      expectEqual([proration.basis, proration.part_start, proration.part_end, proration.period_start,
+                   proration.period_end], ["second", changedAt, periodEnd, start, periodEnd],
+                  `${what}: the rest of the period`);
+      expectEqual([line.period_start, line.period_end], [changedAt, periodEnd], `${what}: period`);
+      const amount = cents(line.amount, `${what}: amount`);
+      check(sign < 0n ? amount < 0n : amount > 0n, `${what}: amount ${line.amount} has the wrong sign`);
+      expectEqual(amount, sign * prorate(cents(full, `${what}: full_amount`), proration.factor, what),
+                  `${what}: amount in cents (full_amount × factor ${proration.factor})`);
+      factors.add(proration.factor);
+    });
+    expectEqual(factors.size, 1, "one proration factor for the four lines");
+
+    // The 1,500 tokens on growth, tier by tier: 1,000 × 0.002 + 500 × 0.001 + 1.00 = 3.50.
+    const growthUsage = lines[4];
+    check(growthUsage !== undefined, "no usage line on growth");
+    const usage = growthUsage.explanation.usage;
+    check(usage !== undefined, "the growth usage line has no explanation.usage");
+    expectEqual([growthUsage.meter, growthUsage.amount, growthUsage.period_start, growthUsage.period_end],
+                ["tokens", "3.50", start, changedAt], "usage on growth (meter, amount, from the start to the change)");
+    expectEqual([usage.model, usage.quantity, usage.already_used, usage.period_quantity, usage.events],
+                ["graduated", "1500", "0", "1500", 1], "usage on growth: explanation.usage");
+    expectEqual(usage.tiers.map((t) => [t.tier, plain(t.from), plain(t.to), plain(t.units), plain(t.unit_price),
+                                        plain(t.flat_fee), plain(t.amount)]),
+                [[0, "0", "1000", "1000", "0.002", "0", "2"], [1, "1000", null, "500", "0.001", "1", "1.5"]],
+                "usage on growth: explanation.usage.tiers");
+
+    // Since the change, on scale: no usage yet.
+    const scaleUsage = lines[5];
+    check(scaleUsage !== undefined, "no usage line on scale");
+    expectEqual([scaleUsage.meter, scaleUsage.amount, scaleUsage.period_start, scaleUsage.period_end,
+                 scaleUsage.explanation.usage?.tiers], ["tokens", "0.00", changedAt, periodEnd, []],
+                "usage on scale since the change");
+
+    // The next period's advance fee and seats, on scale: 199.00 and 5 × 8.00 = 40.00.
+    const [fee, seats] = [lines[6], lines[7]];
+    check(fee !== undefined && seats !== undefined, "no advance lines");
+    expectEqual([fee.unit_price, fee.amount, fee.period_start], ["199.00", "199.00", periodEnd], "next period's fee");
+    expectEqual([seats.unit_price, seats.amount, seats.period_start], ["8.00", "40.00", periodEnd],
+                "next period's seats");
+    expectEqual(cents(seats.amount, "seats amount"), 5n * cents("8.00", "seat price"), "seats amount = 5 × 8.00");
+
+    // Every amount has exactly 2 fraction digits; the subtotal is their sum, in cents.
+    const sum = lines.reduce((total, l) => total + cents(l.amount, `${l.description}: amount`), 0n);
+    expectEqual(cents(invoice.subtotal, "subtotal"), sum, "subtotal in cents (the sum of the lines)");
+    expectEqual(invoice.total, invoice.subtotal, "total");
   });
 
   // Support: the platform admin reads a tenant's data with a justification, and the read is audited.

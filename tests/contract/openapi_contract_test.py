@@ -29,6 +29,7 @@ Needs Debian's python3-yaml and python3-jsonschema (run with /usr/bin/python3).
 import argparse
 import copy
 import datetime
+import decimal
 import http.client
 import json
 import os
@@ -68,6 +69,16 @@ REQUIRED_STATUSES = {
     "listMeters": (200, 401, 403, 422),
     "getMeter": (200, 401, 403, 404),
     "getCustomerUsage": (200, 401, 403, 404, 422),
+    "createPlan": (201, 400, 401, 403, 409, 415, 422),
+    "listPlans": (200, 401, 403, 422),
+    "getPlan": (200, 400, 401, 403, 404),
+    "createPlanVersion": (201, 400, 401, 403, 404, 409, 415, 422),
+    "createSubscription": (201, 400, 401, 403, 404, 409, 415, 422),
+    "listSubscriptions": (200, 401, 403, 404, 422),
+    "getSubscription": (200, 401, 403, 404),
+    "changeSubscription": (200, 400, 401, 403, 404, 409, 415, 422),
+    "cancelSubscription": (200, 400, 401, 403, 404, 409, 415, 422),
+    "getUpcomingInvoice": (200, 401, 403, 404, 409),
 }
 
 
@@ -1063,6 +1074,531 @@ def usage(c, admin, make_key, gamma_reader, acme_writer):
                   retried.json()["accepted"] == 1, "the 429 used up the Idempotency-Key or stored the event")
 
 
+def plan_body(code, charges, **fields):
+    body = {"code": code, "name": fields.pop("name", code.capitalize()), "currency": "USD", "interval": "month",
+            "charges": charges}
+    body.update(fields)
+    return body
+
+
+def plans(c, admin, make_key, gamma_reader):
+    """POST/GET /v1/plans, GET /v1/plans/{code} and POST /v1/plans/{code}/versions on a tenant of their own.
+
+    Returns what the subscription scenario builds on: the tenant, its keys, and a plan priced with a
+    recurring fee, seats and a graduated usage charge."""
+    tenant = c.call("POST", "/v1/tenants", key=admin, body={"name": "Catalogued", "currency": "USD"}, expect=201,
+                    label="create tenant Catalogued").json()
+    keys_path = f"/v1/tenants/{tenant['id']}/api-keys"
+    write = make_key("catalog write", ["write"], keys_path)["key"]
+    read = make_key("catalog read", ["read"], keys_path)["key"]
+    ingest = make_key("catalog ingest", ["ingest"], keys_path)["key"]
+    for body in ({"code": "api_calls", "event_type": "api_call", "aggregation": "count"},
+                 {"code": "payments", "event_type": "payment", "aggregation": "sum", "field": "amount"},
+                 {"code": "storage_gb", "event_type": "storage", "aggregation": "max", "field": "gb"}):
+        c.call("POST", "/v1/meters", key=write, body=body, expect=201, label=f"create meter {body['code']} of Catalogued")
+
+    # ---- creating plans ----
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    growth_body = plan_body("growth", [
+        {"type": "recurring", "amount": "49.00", "timing": "advance"},
+        {"type": "seat", "unit_price": "10.00"},
+        {"type": "usage", "meter": "api_calls", "model": "graduated", "tiers": [
+            {"up_to": "1000", "unit_price": "0", "flat_fee": "5.00"},
+            {"up_to": "10000", "unit_price": "0.002"},
+            {"up_to": None, "unit_price": "0.0015"}]},
+        {"type": "usage", "meter": "payments", "model": "percentage", "rate": "0.029", "fixed_fee": "0.30",
+         "min_per_event": "0.50", "max_per_event": "25.00"},
+        {"type": "usage", "meter": "storage_gb", "model": "package", "package_size": "100", "package_price": "4.00",
+         "free_units": "10"},
+    ], effective_from="2026-01-01T00:00:00Z", proration="day", minimum_commitment="100.00")
+    idem_plan = "idem-plan-" + secrets.token_hex(4)
+    created = c.call("POST", "/v1/plans", key=write, body=growth_body, headers={"Idempotency-Key": idem_plan},
+                     expect=201, label="create plan growth")
+    growth = created.json() if created.status == 201 else {}
+    v1 = (growth.get("versions") or [{}])[0]
+    c.expect_true(created, (growth.get("code"), growth.get("name"), growth.get("currency"), growth.get("interval"),
+                            growth.get("latest_version"), len(growth.get("versions", []))) ==
+                  ("growth", "Growth", "USD", "month", 1, 1), f"the plan does not echo its body: {growth}")
+    c.expect_true(created, (v1.get("version"), v1.get("effective_from"), v1.get("proration"), v1.get("rounding"),
+                            v1.get("minimum_commitment"), v1.get("bill_usage_during_trial")) ==
+                  (1, "2026-01-01T00:00:00Z", "day", "half_even", "100.00", False),
+                  f"version 1 differs from the body or the defaults: {v1}")
+    c.expect_true(created, v1.get("charges") == growth_body["charges"],
+                  f"the charges are not shown as sent: {v1.get('charges')}")
+    replay = c.call("POST", "/v1/plans", key=write, body=growth_body, headers={"Idempotency-Key": idem_plan},
+                    expect=201, label="replay create plan")
+    c.expect_true(replay, replay.header("idempotent-replayed") == "true" and replay.body == created.body,
+                  "plan creation was not replayed")
+    c.call("POST", "/v1/plans", key=write, body=plan_body("other", []), headers={"Idempotency-Key": idem_plan},
+           expect=409, label="plan idempotency key reused")
+    taken = c.call("POST", "/v1/plans", key=write, body=dict(growth_body, name="Again"), expect=409,
+                   label="create plan with a taken code")
+    c.expect_true(taken, taken.status == 409 and taken.json().get("type", "").endswith("/already-exists"),
+                  "a taken plan code is not already-exists")
+
+    # Defaults are filled in; a price keeps its digits, money gets the currency's.
+    others = {
+        "basic": plan_body("basic", [{"type": "recurring", "amount": "5"}]),
+        "metered": plan_body("metered", [
+            {"type": "usage", "meter": "api_calls", "model": "per_unit", "unit_price": "0.000000000001"},
+            {"type": "usage", "meter": "storage_gb", "model": "volume", "tiers": [
+                {"up_to": "0.5", "unit_price": "2"}, {"up_to": None, "unit_price": "1", "flat_fee": "1"}]},
+            {"type": "usage", "meter": "payments", "model": "package", "package_size": "1000",
+             "package_price": "3.5"}], interval="year", rounding="half_up", bill_usage_during_trial=True),
+        "empty": plan_body("empty", [], proration="second"),
+        "yen": dict(plan_body("yen", [{"type": "recurring", "amount": "500", "timing": "arrears"},
+                                      {"type": "seat", "unit_price": "100"}]), currency="JPY"),
+    }
+    shown = {}
+    for code, body in others.items():
+        made = c.call("POST", "/v1/plans", key=write, body=body, expect=201, label=f"create plan {code}")
+        shown[code] = made.json()["versions"][0] if made.status == 201 else {}
+    c.expect_true("create plan basic", shown["basic"].get("charges") ==
+                  [{"type": "recurring", "amount": "5.00", "timing": "advance"}] and
+                  (shown["basic"].get("proration"), shown["basic"].get("rounding")) == ("second", "half_even") and
+                  "minimum_commitment" not in shown["basic"],
+                  f"defaults not filled in: {shown['basic']}")
+    c.expect_true("create plan metered", shown["metered"].get("charges") == [
+        {"type": "usage", "meter": "api_calls", "model": "per_unit", "unit_price": "0.000000000001",
+         "free_units": "0"},
+        {"type": "usage", "meter": "storage_gb", "model": "volume", "tiers": [
+            {"up_to": "0.5", "unit_price": "2"}, {"up_to": None, "unit_price": "1", "flat_fee": "1.00"}]},
+        {"type": "usage", "meter": "payments", "model": "package", "package_size": "1000", "package_price": "3.50",
+         "free_units": "0"}] and shown["metered"].get("bill_usage_during_trial") is True and
+                  (shown["metered"].get("interval"), shown["metered"].get("rounding")) == ("year", "half_up"),
+                  f"metered plan: {shown['metered']}")
+    c.expect_true("create plan yen", [x.get("amount", x.get("unit_price")) for x in shown["yen"].get("charges", [])]
+                  == ["500", "100"], f"yen amounts: {shown['yen']}")
+
+    recurring = [{"type": "recurring", "amount": "5.00"}]
+
+    def usage_charge(**fields):
+        return [dict({"type": "usage", "meter": "api_calls"}, **fields)]
+
+    def tiered(model, tiers, meter="api_calls"):
+        return [{"type": "usage", "meter": meter, "model": model, "tiers": tiers}]
+
+    # Refused plans, each a 422; `True` where the documented schema can say why.
+    invalid_plans = {
+        "without code": ({k: v for k, v in plan_body("p", recurring).items() if k != "code"}, True),
+        "with a space in the code": (plan_body("a b", recurring), True),
+        "with a 65-byte code": (plan_body("p" * 65, recurring), True),
+        "without name": ({k: v for k, v in plan_body("p", recurring).items() if k != "name"}, True),
+        "without currency": ({k: v for k, v in plan_body("p", recurring).items() if k != "currency"}, True),
+        "with an unknown currency": (plan_body("p", recurring, currency="XYZ"), False),
+        "without interval": ({k: v for k, v in plan_body("p", recurring).items() if k != "interval"}, True),
+        "with interval week": (plan_body("p", recurring, interval="week"), True),
+        "without charges": ({k: v for k, v in plan_body("p", recurring).items() if k != "charges"}, True),
+        "with 51 charges": (plan_body("p", recurring * 51), True),
+        "with proration hour": (plan_body("p", recurring, proration="hour"), True),
+        "with rounding banker": (plan_body("p", recurring, rounding="banker"), True),
+        "with effective_from yesterday": (plan_body("p", recurring, effective_from="yesterday"), True),
+        "with an unknown field": (plan_body("p", recurring, surprise=1), True),
+        "with a charge without type": (plan_body("p", [{"amount": "5.00"}]), True),
+        "with a discount charge": (plan_body("p", [{"type": "discount"}]), True),
+        "with a recurring charge without amount": (plan_body("p", [{"type": "recurring"}]), True),
+        "with a numeric amount": (plan_body("p", [{"type": "recurring", "amount": 5}]), True),
+        "with timing later": (plan_body("p", [{"type": "recurring", "amount": "5.00", "timing": "later"}]), True),
+        "with a price in exponent form": (plan_body("p", [{"type": "seat", "unit_price": "1e3"}]), True),
+        "with a negative fee": (plan_body("p", [{"type": "recurring", "amount": "-1.00"}]), True),
+        "with a fee of three decimals": (plan_body("p", [{"type": "recurring", "amount": "5.001"}]), False),
+        "with a minimum of three decimals": (plan_body("p", recurring, minimum_commitment="0.001"), False),
+        "with a usage charge without model": (plan_body("p", usage_charge(unit_price="1")), True),
+        "with tiers on a per_unit charge": (plan_body("p", usage_charge(model="per_unit", unit_price="1", tiers=[])),
+                                            True),
+        "with a 13-digit unit price": (plan_body("p", usage_charge(model="per_unit", unit_price="0.0000000000001")),
+                                       True),
+        "with negative free units": (plan_body("p", usage_charge(model="per_unit", unit_price="1",
+                                                                 free_units="-5")), True),
+        "with no tiers": (plan_body("p", tiered("graduated", [])), True),
+        "with 101 tiers": (plan_body("p", tiered("volume", [{"up_to": str(n + 1), "unit_price": "1"}
+                                                            for n in range(100)] +
+                                                 [{"up_to": None, "unit_price": "1"}])), True),
+        "with a tier without up_to": (plan_body("p", tiered("volume", [{"unit_price": "1"}])), True),
+        "with a closed last tier": (plan_body("p", tiered("graduated", [{"up_to": "100", "unit_price": "1"}])),
+                                    False),
+        "with tiers not ascending": (plan_body("p", tiered("graduated", [
+            {"up_to": "100", "unit_price": "1"}, {"up_to": "50", "unit_price": "0.5"},
+            {"up_to": None, "unit_price": "0.1"}])), False),
+        "with an open tier before the last": (plan_body("p", tiered("volume", [
+            {"up_to": None, "unit_price": "1"}, {"up_to": None, "unit_price": "0.5"}])), False),
+        "with a tier up to zero": (plan_body("p", tiered("volume", [
+            {"up_to": "0", "unit_price": "1"}, {"up_to": None, "unit_price": "0.5"}])), False),
+        "with a package of zero units": (plan_body("p", usage_charge(model="package", package_size="0",
+                                                                     package_price="1.00")), False),
+        "with min_per_event above max_per_event": (plan_body("p", usage_charge(
+            meter="payments", model="percentage", rate="0.01", min_per_event="2.00", max_per_event="1.00")), False),
+        "with an unknown meter": (plan_body("p", usage_charge(meter="ghost", model="per_unit", unit_price="1")), False),
+        "with a percentage of a count meter": (plan_body("p", usage_charge(model="percentage", rate="0.01")), False),
+        "with a meter priced twice": (plan_body("p", usage_charge(model="per_unit", unit_price="1") * 2), False),
+        "with two seat charges": (plan_body("p", [{"type": "seat", "unit_price": "1.00"}] * 2), False),
+    }
+    for what, (body, schema_says) in invalid_plans.items():
+        c.call("POST", "/v1/plans", key=write, body=body, expect=422, request_invalid=schema_says,
+               label=f"create plan {what}")
+    every = c.call("POST", "/v1/plans", key=write, body=plan_body("p", [
+        {"type": "recurring", "amount": "-1.00"},
+        {"type": "usage", "meter": "ghost", "model": "per_unit", "unit_price": "1"},
+        {"type": "usage", "meter": "api_calls", "model": "graduated", "tiers": [{"up_to": "10", "unit_price": "1"}]}]),
+        expect=422, request_invalid=True, label="create plan with three problems")
+    found = {(e.get("field"), e.get("type")) for e in every.json().get("errors", [])} if every.status == 422 else set()
+    c.expect_true(every, {("charges[0].amount", "negative_price"), ("charges[1].meter", "unknown_meter"),
+                          ("charges[2].tiers[0].up_to", "tier_last_not_open")} <= found,
+                  f"not every problem is reported: {sorted(found)}")
+    c.call("POST", "/v1/plans", key=write, raw="{nope", expect=400, label="create plan with bad JSON")
+    c.call("POST", "/v1/plans", key=write, body=plan_body("p", recurring), content_type="text/plain", expect=415,
+           label="create plan as text/plain")
+    c.call("POST", "/v1/plans", key=read, body=plan_body("p", recurring), expect=403, label="create plan with scope read")
+    c.call("POST", "/v1/plans", key=ingest, body=plan_body("p", recurring), expect=403,
+           label="create plan with scope ingest")
+    c.call("POST", "/v1/plans", key=admin, headers=admin_read(tenant["id"]), body=plan_body("p", recurring),
+           expect=403, label="admin creates a plan")
+    c.call("POST", "/v1/plans", body=plan_body("p", recurring), expect=401, label="create plan without a key")
+
+    # ---- versions ----
+    later = rfc3339(now + datetime.timedelta(days=30))
+    v2_body = {"name": "Growth 2", "currency": "USD", "interval": "month", "effective_from": later,
+               "charges": [{"type": "recurring", "amount": "59.00"}]}
+    idem_version = "idem-version-" + secrets.token_hex(4)
+    added = c.call("POST", "/v1/plans/growth/versions", key=write, body=v2_body,
+                   headers={"Idempotency-Key": idem_version}, expect=201, label="add plan version 2")
+    growth2 = added.json() if added.status == 201 else {}
+    c.expect_true(added, growth2.get("latest_version") == 2 and growth2.get("name") == "Growth 2" and
+                  [v.get("version") for v in growth2.get("versions", [])] == [1, 2] and
+                  growth2.get("versions", [{}])[0] == v1 and growth2.get("versions")[1].get("effective_from") == later,
+                  f"version 2 not added after version 1: {added.body[:600]!r}")
+    again = c.call("POST", "/v1/plans/growth/versions", key=write, body=v2_body,
+                   headers={"Idempotency-Key": idem_version}, expect=201, label="replay add plan version")
+    c.expect_true(again, again.header("idempotent-replayed") == "true" and again.body == added.body,
+                  "adding a version was not replayed")
+    c.call("POST", "/v1/plans/growth/versions", key=write, body=dict(v2_body, name="Other"),
+           headers={"Idempotency-Key": idem_version}, expect=409, label="plan version idempotency key reused")
+    v3_body = dict(v2_body, code="growth", name="Growth 3", effective_from=rfc3339(now + datetime.timedelta(days=60)))
+    c.call("POST", "/v1/plans/growth/versions", key=write, body=v3_body, expect=201,
+           label="add plan version 3 naming its code")
+    for what, body, schema_says in (
+            ("in another currency", dict(v2_body, currency="EUR", effective_from=rfc3339(
+                now + datetime.timedelta(days=90))), False),
+            ("with another interval", dict(v2_body, interval="year", effective_from=rfc3339(
+                now + datetime.timedelta(days=90))), False),
+            ("before the latest", v2_body, False),
+            ("in the past", dict(v2_body, effective_from="2026-02-01T00:00:00Z"), False),
+            ("naming another plan", dict(v2_body, code="basic", effective_from=rfc3339(
+                now + datetime.timedelta(days=90))), False),
+            ("without charges", {k: v for k, v in v2_body.items() if k != "charges"}, True),
+            ("with an unknown meter", dict(v2_body, effective_from=rfc3339(now + datetime.timedelta(days=90)),
+                                           charges=usage_charge(meter="ghost", model="per_unit", unit_price="1")),
+             False)):
+        c.call("POST", "/v1/plans/growth/versions", key=write, body=body, expect=422, request_invalid=schema_says,
+               label=f"add plan version {what}")
+    c.call("POST", "/v1/plans/nothing/versions", key=write, body=v2_body, expect=404,
+           label="add a version to an unknown plan")
+    c.call("POST", "/v1/plans/growth/versions", key=gamma_reader["key"], body=v2_body, expect=403,
+           label="add plan version with another tenant's read key")
+    c.call("POST", "/v1/plans/growth/versions", key=read, body=v2_body, expect=403,
+           label="add plan version with scope read")
+    c.call("POST", "/v1/plans/growth/versions", body=v2_body, expect=401, label="add plan version without a key")
+    c.call("POST", "/v1/plans/growth/versions", key=write, raw="[1]", expect=400,
+           label="add plan version with an array body")
+    c.call("POST", "/v1/plans/growth/versions", key=write, body=v2_body, content_type="text/plain", expect=415,
+           label="add plan version as text/plain")
+    c.call("GET", "/v1/plans/growth/versions", key=read, expect=405, label="GET plan versions")
+
+    # ---- reading plans ----
+    got = c.call("GET", "/v1/plans/growth", key=read, expect=200, label="get plan")
+    c.expect_true(got, got.status == 200 and got.json()["latest_version"] == 3 and
+                  [v["name"] for v in got.json()["versions"]] == ["Growth", "Growth 2", "Growth 3"],
+                  f"GET plan does not show every version: {got.body[:400]!r}")
+    c.call("GET", "/v1/plans/growth", key=write, expect=200, label="get plan with scope write")
+    admin_got = c.call("GET", "/v1/plans/growth", key=admin, headers=admin_read(tenant["id"]), expect=200,
+                       label="admin reads a plan")
+    c.expect_true(admin_got, admin_got.body == got.body, "the admin's read differs")
+    c.call("GET", "/v1/plans/nothing", key=read, expect=404, label="get unknown plan")
+    c.call("GET", "/v1/plans/growth", key=gamma_reader["key"], expect=404, label="another tenant gets the plan")
+    c.call("GET", "/v1/plans/growth", key=ingest, expect=403, label="get plan with scope ingest")
+    c.call("GET", "/v1/plans/growth", key=admin, expect=403, label="admin gets a plan without headers")
+    c.call("GET", "/v1/plans/growth", expect=401, label="get plan without a key")
+    c.call("GET", "/v1/plans/%zz", key=read, expect=400, label="get plan with a bad percent-encoding")
+    c.call("DELETE", "/v1/plans/growth", key=write, expect=405, label="DELETE plan")
+
+    listed = c.call("GET", "/v1/plans", key=read, expect=200, label="list plans")
+    codes = sorted(["growth"] + list(others))
+    listed_plans = listed.json()["data"] if listed.status == 200 else []
+    c.expect_true(listed, [p["code"] for p in listed_plans] == codes and listed.json()["next_cursor"] is None,
+                  f"plans are not every code in order: {[p['code'] for p in listed_plans]}")
+    listed_growth = next((p for p in listed_plans if p["code"] == "growth"), {})
+    c.expect_true(listed, listed_growth.get("latest") == got.json()["versions"][-1] and
+                  listed_growth.get("latest_version") == 3, f"a listed plan lacks its latest version: {listed_growth}")
+    paged = follow_pages(c, "/v1/plans", read, limit=2, label="list plans")
+    c.expect_true("list plans paged", [p["code"] for p in paged] == codes, "paging plans differs")
+    c.call("GET", "/v1/plans", key=write, expect=200, label="list plans with scope write")
+    c.call("GET", "/v1/plans", key=admin, headers=admin_read(tenant["id"]), expect=200, label="admin lists plans")
+    others_list = c.call("GET", "/v1/plans", key=gamma_reader["key"], expect=200, label="another tenant lists plans")
+    c.expect_true(others_list, others_list.json() == {"data": [], "next_cursor": None},
+                  "another tenant sees the plans")
+    c.call("GET", "/v1/plans?limit=5000", key=read, expect=422, label="list plans limit=5000")
+    c.call("GET", "/v1/plans", key=ingest, expect=403, label="list plans with scope ingest")
+    c.call("GET", "/v1/plans", expect=401, label="list plans without a key")
+    c.call("PUT", "/v1/plans", key=write, body=growth_body, expect=405, label="PUT plans")
+
+    audit = c.call("GET", "/v1/audit?target=growth", key=read, expect=200, label="audit of plan growth")
+    actions = [r["action"] for r in audit.json()["data"]] if audit.status == 200 else []
+    c.expect_true(audit, actions == ["plan.created", "plan.version_created", "plan.version_created"],
+                  f"plan writes are not audited once each: {actions}")
+    return {"tenant": tenant, "write": write, "read": read, "ingest": ingest}
+
+
+def body_of(exchange, status=None):
+    """The JSON body of a success (or of `status`), else {} — so that a failed step is reported, not fatal."""
+    wanted = (status,) if status is not None else tuple(range(200, 300))
+    return exchange.json() if exchange.status in wanted else {}
+
+
+def subscriptions(c, admin, catalog, gamma_reader):
+    """Subscriptions and their upcoming invoice, on the plans tenant: a plan with a recurring fee, seats and
+    a graduated usage charge; subscribe, change seats now, read, list, upcoming, cancel at period end."""
+    tenant, write, read, ingest = catalog["tenant"], catalog["write"], catalog["read"], catalog["ingest"]
+    c.call("POST", "/v1/plans", key=write, body=plan_body("scale", [
+        {"type": "recurring", "amount": "20.00"},
+        {"type": "seat", "unit_price": "5.00"},
+        {"type": "usage", "meter": "api_calls", "model": "graduated", "tiers": [
+            {"up_to": "100", "unit_price": "0.10"}, {"up_to": None, "unit_price": "0.05", "flat_fee": "1.00"}]},
+    ], effective_from="2026-01-01T00:00:00Z"), expect=201, label="create plan scale")
+    for external_id, currency in (("sub-1", "USD"), ("sub-2", "USD"), ("sub-euro", "EUR")):
+        c.call("POST", "/v1/customers", key=write, body={"external_id": external_id, "name": external_id,
+                                                         "currency": currency},
+               expect=201, label=f"create customer {external_id}")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    start = now.replace(hour=0, minute=0, second=0, microsecond=0) - datetime.timedelta(days=5)
+
+    # ---- subscribing ----
+    create_body = {"customer": "sub-1", "plan": "scale", "start": rfc3339(start)}
+    idem_subscription = "idem-subscription-" + secrets.token_hex(4)
+    created = c.call("POST", "/v1/subscriptions", key=write, body=create_body,
+                     headers={"Idempotency-Key": idem_subscription}, expect=201, label="create subscription")
+    subscription = body_of(created)
+    sub_id = subscription.get("id", "sub_missing")
+    period = subscription.get("current_period") or {}
+    c.expect_true(created, (subscription.get("customer"), subscription.get("plan"), subscription.get("seats"),
+                            subscription.get("status"), subscription.get("start"), subscription.get("billing_anchor"),
+                            subscription.get("trial_end"), subscription.get("ends_at")) ==
+                  ("sub-1", "scale", 1, "active", rfc3339(start), rfc3339(start), None, None),
+                  f"the subscription does not echo its body and defaults: {created.body[:600]!r}")
+    c.expect_true(created, period.get("start") == rfc3339(start) and
+                  [(p.get("effective_from"), p.get("plan"), p.get("seats")) for p in subscription.get("phases", [])]
+                  == [(rfc3339(start), "scale", 1)], f"period or phases: {created.body[:600]!r}")
+    replay = c.call("POST", "/v1/subscriptions", key=write, body=create_body,
+                    headers={"Idempotency-Key": idem_subscription}, expect=201, label="replay create subscription")
+    c.expect_true(replay, replay.header("idempotent-replayed") == "true" and replay.body == created.body,
+                  "subscription creation was not replayed")
+    c.call("POST", "/v1/subscriptions", key=write, body=dict(create_body, seats=2),
+           headers={"Idempotency-Key": idem_subscription}, expect=409, label="subscription idempotency key reused")
+    c.call("POST", "/v1/subscriptions", key=write, body=create_body, expect=409,
+           label="subscribe a customer whose meter another subscription bills")
+    c.call("POST", "/v1/subscriptions", key=write, body=dict(create_body, customer="nobody"), expect=404,
+           label="subscribe an unknown customer")
+    c.call("POST", "/v1/subscriptions", key=write, body=dict(create_body, customer="sub-2", plan="nothing"),
+           expect=404, label="subscribe to an unknown plan")
+    for what, body, schema_says in (
+            ("without start", {"customer": "sub-2", "plan": "scale"}, True),
+            ("without customer", {"plan": "scale", "start": rfc3339(start)}, True),
+            ("with start yesterday", dict(create_body, customer="sub-2", start="yesterday"), True),
+            ("with -1 seats", dict(create_body, customer="sub-2", seats=-1), True),
+            ("with seats as a string", dict(create_body, customer="sub-2", seats="2"), True),
+            ("with a billion and one seats", dict(create_body, customer="sub-2", seats=1_000_000_001), True),
+            ("with an unknown field", dict(create_body, customer="sub-2", colour="red"), True),
+            ("with trial_end before start", dict(create_body, customer="sub-2",
+                                                 trial_end=rfc3339(start - datetime.timedelta(days=1))), False),
+            ("with an anchor two months on", dict(create_body, customer="sub-2",
+                                                  billing_anchor=rfc3339(start + datetime.timedelta(days=62))), False),
+            ("in another currency than the plan's", dict(create_body, customer="sub-euro"), False),
+            ("before the plan's first version", dict(create_body, customer="sub-2", start="2025-06-01T00:00:00Z"),
+             False)):
+        c.call("POST", "/v1/subscriptions", key=write, body=body, expect=422, request_invalid=schema_says,
+               label=f"create subscription {what}")
+    c.call("POST", "/v1/subscriptions", key=write, raw="{", expect=400, label="create subscription with bad JSON")
+    c.call("POST", "/v1/subscriptions", key=write, body=create_body, content_type="text/plain", expect=415,
+           label="create subscription as text/plain")
+    c.call("POST", "/v1/subscriptions", key=read, body=create_body, expect=403,
+           label="create subscription with scope read")
+    c.call("POST", "/v1/subscriptions", key=admin, headers=admin_read(tenant["id"]), body=create_body, expect=403,
+           label="admin creates a subscription")
+    c.call("POST", "/v1/subscriptions", body=create_body, expect=401, label="create subscription without a key")
+
+    # Usage in the period: 150 calls, 100 in the first tier and 50 in the second.
+    calls = [{"event_id": f"sub-call-{n}", "customer": "sub-1", "type": "api_call",
+              "timestamp": rfc3339(start + datetime.timedelta(hours=1, minutes=n))} for n in range(150)]
+    sent = c.call("POST", "/v1/events", key=ingest, body={"events": calls}, expect=200,
+                  label="ingest the subscription's usage")
+    c.expect_true(sent, body_of(sent).get("accepted") == 150, f"usage not accepted: {sent.body[:300]!r}")
+
+    # ---- changing seats now ----
+    idem_change = "idem-change-" + secrets.token_hex(4)
+    change_body = {"seats": 3, "effective": "now"}
+    changed = c.call("POST", f"/v1/subscriptions/{sub_id}/changes", key=write, body=change_body,
+                     headers={"Idempotency-Key": idem_change}, expect=200, label="change seats now")
+    after_change = body_of(changed)
+    phases = after_change.get("phases", [])
+    c.expect_true(changed, after_change.get("seats") == 3 and len(phases) == 2 and phases[-1].get("seats") == 3 and
+                  phases[-1].get("proration") == "prorate" and phases[-1].get("plan") == "scale",
+                  f"the change is not a new phase: {changed.body[:600]!r}")
+    again = c.call("POST", f"/v1/subscriptions/{sub_id}/changes", key=write, body=change_body,
+                   headers={"Idempotency-Key": idem_change}, expect=200, label="replay change seats")
+    c.expect_true(again, again.header("idempotent-replayed") == "true" and again.body == changed.body,
+                  "the change was not replayed")
+    for what, body, schema_says in (
+            ("effective tomorrow", {"seats": 2, "effective": "tomorrow"}, True),
+            ("without effective", {"seats": 2}, True),
+            ("to -1 seats", {"seats": -1, "effective": "now"}, True),
+            ("with proration always", {"seats": 2, "effective": "now", "proration": "always"}, True),
+            ("with an unknown field", {"seats": 2, "effective": "now", "colour": "red"}, True),
+            ("without plan or seats", {"effective": "now"}, True),
+            ("effective in the past", {"seats": 2, "effective": rfc3339(start)}, False),
+            ("to what it is already", {"plan": "scale", "seats": 3, "effective": "now"}, False)):
+        c.call("POST", f"/v1/subscriptions/{sub_id}/changes", key=write, body=body, expect=422,
+               request_invalid=schema_says, label=f"change subscription {what}")
+    c.call("POST", f"/v1/subscriptions/{sub_id}/changes", key=write, body={"plan": "nothing", "effective": "now"},
+           expect=404, label="change to an unknown plan")
+    c.call("POST", "/v1/subscriptions/sub_nothing/changes", key=write, body=change_body, expect=404,
+           label="change an unknown subscription")
+    c.call("POST", f"/v1/subscriptions/{sub_id}/changes", key=write, raw="[]", expect=400,
+           label="change subscription with an array body")
+    c.call("POST", f"/v1/subscriptions/{sub_id}/changes", key=write, body=change_body, content_type="text/plain",
+           expect=415, label="change subscription as text/plain")
+    c.call("POST", f"/v1/subscriptions/{sub_id}/changes", key=read, body=change_body, expect=403,
+           label="change subscription with scope read")
+    c.call("POST", f"/v1/subscriptions/{sub_id}/changes", body=change_body, expect=401,
+           label="change subscription without a key")
+
+    # ---- reading ----
+    got = c.call("GET", f"/v1/subscriptions/{sub_id}", key=read, expect=200, label="get subscription")
+    c.expect_true(got, body_of(got) == after_change, "GET subscription differs from the change's answer")
+    c.call("GET", f"/v1/subscriptions/{sub_id}", key=write, expect=200, label="get subscription with scope write")
+    c.call("GET", f"/v1/subscriptions/{sub_id}", key=admin, headers=admin_read(tenant["id"]), expect=200,
+           label="admin reads a subscription")
+    c.call("GET", "/v1/subscriptions/sub_nothing", key=read, expect=404, label="get unknown subscription")
+    c.call("GET", f"/v1/subscriptions/{sub_id}", key=gamma_reader["key"], expect=404,
+           label="another tenant gets the subscription")
+    c.call("GET", f"/v1/subscriptions/{sub_id}", key=ingest, expect=403, label="get subscription with scope ingest")
+    c.call("GET", f"/v1/subscriptions/{sub_id}", expect=401, label="get subscription without a key")
+    c.call("DELETE", f"/v1/subscriptions/{sub_id}", key=write, expect=405, label="DELETE subscription")
+
+    listed = c.call("GET", "/v1/subscriptions?customer=sub-1", key=read, expect=200, label="list subscriptions")
+    c.expect_true(listed, body_of(listed) == {"data": [after_change], "next_cursor": None},
+                  f"the customer's subscriptions: {listed.body[:400]!r}")
+    none = c.call("GET", "/v1/subscriptions?customer=sub-2", key=read, expect=200,
+                  label="list subscriptions of a customer without any")
+    c.expect_true(none, body_of(none) == {"data": [], "next_cursor": None}, f"sub-2 has: {none.body[:300]!r}")
+    c.call("GET", "/v1/subscriptions?customer=sub-1", key=admin, headers=admin_read(tenant["id"]), expect=200,
+           label="admin lists subscriptions")
+    c.call("GET", "/v1/subscriptions?customer=sub-1&limit=0", key=read, expect=422, label="list subscriptions limit=0")
+    c.call("GET", "/v1/subscriptions", key=read, expect=422, label="list subscriptions without customer")
+    c.call("GET", "/v1/subscriptions?customer=nobody", key=read, expect=404,
+           label="list subscriptions of an unknown customer")
+    c.call("GET", "/v1/subscriptions?customer=sub-1", key=ingest, expect=403,
+           label="list subscriptions with scope ingest")
+    c.call("GET", "/v1/subscriptions?customer=sub-1", expect=401, label="list subscriptions without a key")
+
+    # ---- the upcoming invoice ----
+    upcoming = c.call("GET", f"/v1/subscriptions/{sub_id}/upcoming", key=read, expect=200, label="upcoming invoice")
+    invoice = body_of(upcoming)
+    lines = invoice.get("lines", [])
+    usage_lines = [line for line in lines if line.get("charge_type") == "usage"]
+    c.expect_true(upcoming, (invoice.get("subscription"), invoice.get("currency"), invoice.get("period_start"),
+                             invoice.get("period_end"), invoice.get("billing_instant")) ==
+                  (sub_id, "USD", period.get("start"), period.get("end"), period.get("end")),
+                  f"the upcoming invoice is not the current period's: {upcoming.body[:400]!r}")
+    # One usage line per part of the period (split by the change): the 150 calls came before it.
+    c.expect_true(upcoming, [(u.get("meter"), u.get("quantity"), u.get("amount")) for u in usage_lines] ==
+                  [("api_calls", "150", "13.50"), ("api_calls", "0", "0.00")] and
+                  [(t.get("units"), t.get("amount")) for t in
+                   usage_lines[0].get("explanation", {}).get("usage", {}).get("tiers", [])] ==
+                  [("100", "10.00"), ("50", "3.50")],
+                  f"150 calls are not 100 × 0.10 + 50 × 0.05 + 1.00 before the change: {usage_lines}")
+    c.expect_true(upcoming, any(line.get("charge_type") == "proration" and
+                                line.get("explanation", {}).get("credit_of") == "seat" for line in lines),
+                  f"the seat change has no proration credit: {[line.get('charge_type') for line in lines]}")
+    total = sum(decimal.Decimal(line.get("amount", "0")) for line in lines)
+    c.expect_true(upcoming, invoice.get("subtotal") == invoice.get("total") and lines and
+                  decimal.Decimal(invoice.get("subtotal", "NaN")) == total,
+                  f"subtotal is not the sum of the lines: {invoice.get('subtotal')} vs {total}")
+    c.call("GET", f"/v1/subscriptions/{sub_id}/upcoming", key=admin, headers=admin_read(tenant["id"]), expect=200,
+           label="admin reads an upcoming invoice")
+    c.call("GET", "/v1/subscriptions/sub_nothing/upcoming", key=read, expect=404, label="upcoming of nothing")
+    c.call("GET", f"/v1/subscriptions/{sub_id}/upcoming", key=ingest, expect=403,
+           label="upcoming invoice with scope ingest")
+    c.call("GET", f"/v1/subscriptions/{sub_id}/upcoming", expect=401, label="upcoming invoice without a key")
+
+    # ---- cancelling ----
+    idem_cancel = "idem-cancel-" + secrets.token_hex(4)
+    canceled = c.call("POST", f"/v1/subscriptions/{sub_id}/cancel", key=write, body={"at": "period_end"},
+                      headers={"Idempotency-Key": idem_cancel}, expect=200, label="cancel at period end")
+    c.expect_true(canceled, body_of(canceled).get("ends_at") == period.get("end") and
+                  body_of(canceled).get("status") == "active",
+                  f"cancelling at the period's end: {canceled.body[:400]!r}")
+    replayed = c.call("POST", f"/v1/subscriptions/{sub_id}/cancel", key=write, body={"at": "period_end"},
+                      headers={"Idempotency-Key": idem_cancel}, expect=200, label="replay cancel")
+    c.expect_true(replayed, replayed.header("idempotent-replayed") == "true", "the cancellation was not replayed")
+    c.call("POST", f"/v1/subscriptions/{sub_id}/cancel", key=write, body={"at": "later"}, expect=422,
+           request_invalid=True, label="cancel at later")
+    c.call("POST", f"/v1/subscriptions/{sub_id}/cancel", key=write, body={}, expect=422, request_invalid=True,
+           label="cancel without at")
+    c.call("POST", "/v1/subscriptions/sub_nothing/cancel", key=write, body={"at": "now"}, expect=404,
+           label="cancel an unknown subscription")
+    c.call("POST", f"/v1/subscriptions/{sub_id}/cancel", key=write, raw="nope", expect=400,
+           label="cancel with bad JSON")
+    c.call("POST", f"/v1/subscriptions/{sub_id}/cancel", key=write, body={"at": "now"}, content_type="text/plain",
+           expect=415, label="cancel as text/plain")
+    c.call("POST", f"/v1/subscriptions/{sub_id}/cancel", key=read, body={"at": "now"}, expect=403,
+           label="cancel with scope read")
+    c.call("POST", f"/v1/subscriptions/{sub_id}/cancel", body={"at": "now"}, expect=401, label="cancel without a key")
+    c.call("POST", f"/v1/subscriptions/{sub_id}/cancel", key=write, body={"at": "now"}, expect=409,
+           label="cancel a cancelled subscription")
+    c.call("POST", f"/v1/subscriptions/{sub_id}/changes", key=write, body={"seats": 2, "effective": "period_end"},
+           expect=409, label="change a subscription when it ends")
+
+    # An ended subscription takes no change, no second cancellation, and has no upcoming invoice.
+    ended = body_of(c.call("POST", "/v1/subscriptions", key=write,
+                           body={"customer": "sub-2", "plan": "scale", "start": rfc3339(start), "seats": 2},
+                           expect=201, label="create a second subscription"))
+    ended_id = ended.get("id", "sub_missing")
+    now_canceled = c.call("POST", f"/v1/subscriptions/{ended_id}/cancel", key=write, body={"at": "now"}, expect=200,
+                          label="cancel now")
+    c.expect_true(now_canceled, body_of(now_canceled).get("status") == "canceled" and
+                  body_of(now_canceled).get("current_period") is None,
+                  f"a subscription cancelled now: {now_canceled.body[:400]!r}")
+    c.call("POST", f"/v1/subscriptions/{ended_id}/cancel", key=write, body={"at": "now"}, expect=409,
+           label="cancel an ended subscription")
+    c.call("POST", f"/v1/subscriptions/{ended_id}/changes", key=write, body={"seats": 1, "effective": "now"},
+           expect=409, label="change an ended subscription")
+    c.call("GET", f"/v1/subscriptions/{ended_id}/upcoming", key=read, expect=409,
+           label="upcoming invoice of an ended subscription")
+
+    # A subscription that starts later: its upcoming invoice is the first, at the start; canceled
+    # before the start, it ends there, canceled at once, and has no upcoming invoice.
+    later = start + datetime.timedelta(days=15)
+    scheduled = c.call("POST", "/v1/subscriptions", key=write,
+                       body={"customer": "sub-2", "plan": "scale", "start": rfc3339(later), "seats": 4},
+                       expect=201, label="create a subscription that starts later")
+    scheduled_id = body_of(scheduled).get("id", "sub_missing")
+    c.expect_true(scheduled, (body_of(scheduled).get("status"), body_of(scheduled).get("current_period")) ==
+                  ("scheduled", None), f"a later start: {scheduled.body[:400]!r}")
+    first = c.call("GET", f"/v1/subscriptions/{scheduled_id}/upcoming", key=read, expect=200,
+                   label="upcoming invoice before the start")
+    first_invoice = body_of(first)
+    c.expect_true(first, (first_invoice.get("billing_instant"), first_invoice.get("usage_until"),
+                          first_invoice.get("period_start"), first_invoice.get("subtotal")) ==
+                  (rfc3339(later), rfc3339(later), rfc3339(later), "40.00") and
+                  sorted(line.get("charge_type") for line in first_invoice.get("lines", [])) == ["recurring", "seat"],
+                  f"the first invoice is not the advance fees at the start (20.00 + 4 × 5.00): {first.body[:600]!r}")
+    before_start = c.call("POST", f"/v1/subscriptions/{scheduled_id}/cancel", key=write, body={"at": "now"},
+                          expect=200, label="cancel before the start")
+    c.expect_true(before_start, (body_of(before_start).get("status"), body_of(before_start).get("ends_at")) ==
+                  ("canceled", rfc3339(later)), f"canceled before its start: {before_start.body[:400]!r}")
+    c.call("GET", f"/v1/subscriptions/{scheduled_id}/upcoming", key=read, expect=409,
+           label="upcoming invoice of a subscription canceled before its start")
+
+
 def scenario(c, database):
     admin = ADMIN_KEY
 
@@ -1395,6 +1931,12 @@ def scenario(c, database):
 
     # ---- usage: meters, events, usage reads ------------------------------------------------------------
     usage(c, admin, make_key, gamma_reader, writer)
+
+    # ---- catalog: plans and their versions -------------------------------------------------------------
+    catalog = plans(c, admin, make_key, gamma_reader)
+
+    # ---- subscriptions and the upcoming invoice ------------------------------------------------------
+    subscriptions(c, admin, catalog, gamma_reader)
 
     # ---- revoking keys ---------------------------------------------------------------------------------
     revoked = c.call("DELETE", f"{keys_path}/{reader['id']}", key=admin, expect=200, label="revoke key").json()

@@ -320,6 +320,60 @@ TEST_P(Subscriptions, BadRequestsAreRefusedPreciselyAndWriteNothing) {
   EXPECT_EQ(api().get("/v1/subscriptions/sub_nothing/upcoming", tenant_.key).status, 404);
 }
 
+TEST_P(Subscriptions, ASubscriptionCanceledBeforeItsStartNeverRuns) {
+  const std::string id =
+      subscribe(R"({"customer":"acme","plan":"basic","start":"2026-02-01T00:00:00Z"})");
+  const auto canceled =
+      api().post("/v1/subscriptions/" + id + "/cancel", tenant_.key, R"({"at":"now"})");
+  ASSERT_EQ(canceled.status, 200) << canceled.body;
+  EXPECT_EQ(canceled.field("ends_at"), "2026-02-01T00:00:00Z");
+  EXPECT_EQ(canceled.field("status"), "canceled");
+  expect_problem(api().get("/v1/subscriptions/" + id + "/upcoming", tenant_.key), 409, "conflict",
+                 "upcoming of a subscription that never runs");
+  expect_rejected("/v1/subscriptions/" + id + "/changes", R"({"seats":2,"effective":"now"})", 409,
+                  "conflict", "effective", "subscription_ending");
+  // Its meters are free again from its start on.
+  subscribe(R"({"customer":"acme","plan":"pro","start":"2026-02-01T00:00:00Z"})");
+}
+
+TEST_P(Subscriptions, APercentageClampedPerEventReadsEachEventsAmount) {
+  ASSERT_EQ(api()
+                .post("/v1/meters", tenant_.key,
+                      R"({"code":"payments","event_type":"payment","aggregation":"sum",)"
+                      R"("field":"amount"})")
+                .status,
+            201);
+  ASSERT_EQ(api()
+                .post("/v1/plans", tenant_.key,
+                      R"({"code":"pay","name":"Pay","currency":"USD","interval":"month",)"
+                      R"("effective_from":"2025-01-01T00:00:00Z","charges":[{"type":"usage",)"
+                      R"("meter":"payments","model":"percentage","rate":"0.029",)"
+                      R"("fixed_fee":"0.30","min_per_event":"0.50","max_per_event":"25.00"}]})")
+                .status,
+            201);
+  const std::string id =
+      subscribe(R"({"customer":"acme","plan":"pay","start":"2026-01-01T00:00:00Z"})");
+  std::string events;
+  int n = 0;
+  for (const char* amount : {"10.00", "1.00", "2000"}) {
+    if (n++ > 0) events += ",";
+    events += R"({"event_id":"p)" + std::to_string(n) +
+              R"(","customer":"acme","type":"payment","timestamp":"2026-01-05T09:00:00Z",)" +
+              R"("properties":{"amount":")" + amount + R"("}})";
+  }
+  ASSERT_EQ(api().post("/v1/events", tenant_.key, R"({"events":[)" + events + "]}").status, 200);
+  const auto upcoming = api().get("/v1/subscriptions/" + id + "/upcoming", tenant_.key);
+  ASSERT_EQ(upcoming.status, 200) << upcoming.body;
+  // 10.00: 0.29 + 0.30 = 0.59; 1.00: 0.029 + 0.30 = 0.329, raised to 0.50; 2000: 58.00 + 0.30 =
+  // 58.30, lowered to 25.00. 0.59 + 0.50 + 25.00 = 26.09.
+  EXPECT_EQ(lines_of(upcoming), (std::vector<std::string>{"usage 26.09"}));
+  const auto& usage =
+      member(member(member(upcoming.json, "lines").items().at(0), "explanation"), "usage");
+  EXPECT_EQ(int_of(usage, "events_at_minimum"), 1);
+  EXPECT_EQ(int_of(usage, "events_at_maximum"), 1);
+  EXPECT_EQ(text_of(usage, "quantity"), "2011.00");
+}
+
 TEST_P(Subscriptions, ADowngradeAtPeriodEndChangesNothingBeforeIt) {
   const std::string id =
       subscribe(R"({"customer":"acme","plan":"pro","start":"2026-01-01T00:00:00Z","seats":2})");

@@ -172,6 +172,16 @@ TEST_P(RepositoryConformance, CustomerExternalIdIsUniquePerTenantOnly) {
   EXPECT_EQ(found->metadata, metadata);
   EXPECT_EQ(customers::find_by_external_id(*check, TenantId("ten_b"), "acme")->id.str(), "cus_2");
   EXPECT_EQ(customers::list(*check, TenantId("ten_a"), "", 10).size(), 1u);
+  // By id, within its tenant only.
+  EXPECT_EQ(customers::find(*check, TenantId("ten_a"), CustomerId("cus_1"))->external_id, "acme");
+  EXPECT_FALSE(customers::find(*check, TenantId("ten_b"), CustomerId("cus_1")).has_value());
+  check.reset();
+  // For update, in a write transaction: the same customer, and none of another tenant's.
+  auto write = this->write();  // rolled back when it goes
+  EXPECT_EQ(customers::find_by_external_id_for_update(*write, TenantId("ten_a"), "acme")->id.str(),
+            "cus_1");
+  EXPECT_FALSE(
+      customers::find_by_external_id_for_update(*write, TenantId("ten_a"), "nobody").has_value());
 }
 
 TEST_P(RepositoryConformance, AuditRecordsRoundTripAndFilter) {

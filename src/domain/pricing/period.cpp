@@ -471,9 +471,15 @@ class Pricer {
           used[usage->meter] = exact.add(used[usage->meter], read->quantity);
           if (exact.failed()) return exact.error();
         } else if (parts > 1) {
-          auto share =
-              factor_of(timeline_, version.proration, period, segment.part.start, segment.part.end);
-          if (!share) return share.error();
+          // A billing period without a whole local day (a stub of hours) cannot be weighed by
+          // days: its segments are weighed by seconds.
+          auto share = calendar::proration_factor(*timeline_.zone, version.proration, period,
+                                                  segment.part.start, segment.part.end);
+          if (!share && share.error() == calendar::CalendarError::period_too_short) {
+            share = calendar::proration_factor(*timeline_.zone, ProrationBasis::second, period,
+                                               segment.part.start, segment.part.end);
+          }
+          if (!share) return PricingError::calendar_invalid;
           factor = *share;
         }
         auto priced = price_usage(*usage, part);

@@ -48,7 +48,8 @@
 // segment's part sits after the units of the period's earlier segments that priced the meter
 // (models.hpp, UsagePart). A max, unique_count or latest meter does not add up across parts; a
 // split period prices each segment on its own aggregate, prorated by the segment's share of the
-// billing period (the shares of its segments sum to 1; a period with one segment has share 1).
+// billing period (the shares of its segments sum to 1; a period with one segment has share 1;
+// a billing period without a whole local day is weighed by seconds whatever the basis).
 // Usage in a trial is free unless the plan sets usage_billed_during_trial.
 //
 // Minimum commitment: the plan version of the period's last segment sets it, prorated for a
