@@ -357,6 +357,8 @@ DecimalResult Decimal::round(int scale, RoundingMode mode) const {
 }
 
 DecimalResult Decimal::add(const Decimal& other) const {
+  // Most sums are of one scale: two coefficients below 10^36 add up below 2 × 10^36.
+  if (scale_ == other.scale_) return from_parts(coefficient_ + other.coefficient_, scale_);
   const int scale = std::max(scale_, other.scale_);
   const std::optional<Int128> left = aligned(*this, scale);
   const std::optional<Int128> right = aligned(other, scale);
@@ -388,6 +390,33 @@ DecimalResult Decimal::div(const Decimal& divisor, int scale, RoundingMode mode)
   }
   // quotient × 10^scale = (a × 10^-sa) / (b × 10^-sb) × 10^scale = a × 10^(sb - sa + scale) / b
   const int exponent = divisor.scale_ - scale_ + scale;
+  // The common case in 128 bits: both sides below 10^37 once scaled, so that twice a remainder
+  // (divide_rounded) cannot overflow either. The wide path gives the same quotient, only slower.
+  constexpr int narrow_digits = 37;
+  if (exponent > -narrow_digits && exponent < narrow_digits) {
+    const UInt128 limit = static_cast<UInt128>(int128_pow10(narrow_digits - std::abs(exponent)));
+    const Int128 scaled_limit = int128_pow10(narrow_digits);
+    const bool numerator_fits =
+        exponent >= 0 ? magnitude_of(coefficient_) < limit
+                      : magnitude_of(coefficient_) < static_cast<UInt128>(scaled_limit);
+    const bool denominator_fits =
+        exponent < 0 ? magnitude_of(divisor.coefficient_) < limit
+                     : magnitude_of(divisor.coefficient_) < static_cast<UInt128>(scaled_limit);
+    if (numerator_fits && denominator_fits) {
+      Int128 numerator = coefficient_;
+      Int128 denominator = divisor.coefficient_;
+      if (exponent >= 0) {
+        numerator *= int128_pow10(exponent);
+      } else {
+        denominator *= int128_pow10(-exponent);
+      }
+      if (denominator < 0) {
+        numerator = -numerator;
+        denominator = -denominator;
+      }
+      return from_parts(divide_rounded(numerator, denominator, mode), scale);
+    }
+  }
   Wide numerator = to_wide(coefficient_);
   Wide denominator = to_wide(divisor.coefficient_);
   if (exponent >= 0) {
@@ -403,6 +432,7 @@ DecimalResult Decimal::div(const Decimal& divisor, int scale, RoundingMode mode)
 }
 
 std::weak_ordering Decimal::compare(const Decimal& other) const {
+  if (scale_ == other.scale_) return coefficient_ <=> other.coefficient_;
   const int scale = std::max(scale_, other.scale_);
   const std::optional<Int128> left = aligned(*this, scale);
   const std::optional<Int128> right = aligned(other, scale);

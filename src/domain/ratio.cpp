@@ -82,6 +82,8 @@ DecimalResult apply(const Decimal& amount, const Ratio& factor, int scale, Round
   if (scale < 0 || scale > Decimal::max_scale) {
     return DecimalResult{std::nullopt, DecimalError::scale_out_of_range};
   }
+  // By a whole (1/1): the amount itself, rounded once — what the product and quotient would give.
+  if (factor.denominator() == 1 && factor.numerator() == 1) return amount.round(scale, mode);
   const DecimalResult product = amount.mul(Decimal::from_integer(factor.numerator()));
   if (!product) return product;
   return product->div(Decimal::from_integer(factor.denominator()), scale, mode);
