@@ -297,9 +297,10 @@ class Pricer {
     line.period = Period{from, to};
     explain(line.explanation, version, *factor, line.period, nominal);
     line.explanation.full_amount = priced->full_amount;
+    line.description.reserve(48 + version.name.size());  // one allocation for the text below
     if (type == LineType::proration) {
       line.explanation.credit_of = std::string(line_type_name(fee.type));
-      line.description = sign < 0 ? "Unused time on " : "Remaining time on ";
+      line.description += sign < 0 ? "Unused time on " : "Remaining time on ";
     }
     append_fee_name(line.description, fee);
     return true;
