@@ -3,7 +3,8 @@
 // RC_PARAMS="max_success=10000" runs more cases; a failure prints a seed to replay.
 //
 // - ArrivalOrderChangesNothing: usage read from metering Aggregates built from events in one order
-//   and in a permutation of it gives identical invoices.
+//   and in a permutation of it gives identical invoices (and a max or latest meter's shares of a
+//   split period add up to 1).
 // - AChangeToTheSameVersionAndSeatsChangesNoFeeAndSplitsUsage: a prorate change that keeps the
 //   plan version and the seats splits the period, leaves the fee lines as they were, and the usage
 //   lines of count and sum meters (per_unit, graduated, package, volume) add up to the unsplit
@@ -493,12 +494,19 @@ RC_GTEST_PROP(PricingPeriodProperty, ArrivalOrderChangesNothing, ()) {
   const auto second = price_invoice(scope, read_usage(scope, permuted));
   RC_LOG() << "price_invoice: " << slug(first) << ", permuted: " << slug(second) << "\n";
   RC_ASSERT(slug(first) == slug(second));
-  // Known, reported: a split billing period without a whole local day, priced by the day basis,
-  // cannot weigh the share of a max or latest meter's segment (calendar_invalid); see
-  // DISABLED_AShortSplitPeriodWithAMaxMeterIsPricedOnTheDayBasis below.
-  RC_CLASSIFY(!first.ok(), "refused: " + slug(first));
-  if (!first.ok()) RC_ASSERT(first.error() == PricingError::calendar_invalid);
-  if (first.ok()) RC_ASSERT(text(*first) == text(*second));
+  RC_ASSERT(first.ok());
+  RC_ASSERT(text(*first) == text(*second));
+  // And a max or latest meter priced in every segment is weighed by shares that add up to 1.
+  for (const std::string meter : {"peak", "last"}) {
+    Ratio shares;
+    std::size_t lines = 0;
+    for (const PricedLine& line : first->lines) {
+      if (line.type != LineType::usage || line.meter != meter) continue;
+      shares = *shares.add(line.explanation.factor);
+      ++lines;
+    }
+    if (lines == scope.segments.size()) RC_ASSERT(shares == Ratio::one());
+  }
   RC_CLASSIFY(scope.segments.size() > 1, "split period");
   RC_CLASSIFY(timeline.trial_end.has_value(), "trial");
 }
@@ -773,14 +781,13 @@ RC_GTEST_PROP(PricingPeriodProperty, AWholePeriodIsChargedWhole, ()) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Found by ArrivalOrderChangesNothing, reported, not fixed here (the engine is
-// domain/pricing/period.cpp): a max (or latest) meter's segments of a split billing period are
-// weighed by their share of the billing period, on the plan's basis. A billing period without a
-// whole local day — here a stub of 8 hours before a later anchor — has no day to weigh by:
-// calendar::proration_factor answers period_too_short, and the whole invoice is refused as
-// calendar_invalid. Enable when the engine prices it (the shares must still add up to 1).
+// Found by ArrivalOrderChangesNothing: a max (or latest) meter's segments of a split billing
+// period are weighed by their share of the billing period, on the plan's basis. A billing period
+// without a whole local day — here a stub of 8 hours before a later anchor — has no day to weigh
+// by; the engine refused the whole invoice (calendar_invalid) until it weighed such a period by
+// seconds (period.hpp). The shares must still add up to 1.
 
-TEST(PricingPeriodFinding, DISABLED_AShortSplitPeriodWithAMaxMeterIsPricedOnTheDayBasis) {
+TEST(PricingPeriodFinding, AShortSplitPeriodWithAMaxMeterIsPricedOnTheDayBasis) {
   PlanVersion plan = version_of("basic", PlanFrame{.basis = ProrationBasis::day});
   UsageCharge peak;
   peak.meter = "peak";
@@ -799,11 +806,16 @@ TEST(PricingPeriodFinding, DISABLED_AShortSplitPeriodWithAMaxMeterIsPricedOnTheD
   ASSERT_EQ(scope->segments.size(), 2u);
   const std::vector<WindowUsage> usage(scope->usage.size(), WindowUsage{decimal(10, 0), 1, {}});
   const auto invoice = price_invoice(*scope, usage);
-  ASSERT_TRUE(invoice.ok()) << slug(invoice);  // calendar_invalid
+  ASSERT_TRUE(invoice.ok()) << slug(invoice);
+  // 2 and 6 of the stub's 8 hours, by seconds.
+  std::vector<std::string> factors;
   Ratio shares;
   for (const PricedLine& line : invoice->lines) {
-    if (line.type == LineType::usage) shares = *shares.add(line.explanation.factor);
+    if (line.type != LineType::usage) continue;
+    factors.push_back(line.explanation.factor.to_string());
+    shares = *shares.add(line.explanation.factor);
   }
+  EXPECT_EQ(factors, (std::vector<std::string>{"1/4", "3/4"}));
   EXPECT_EQ(shares, Ratio::one());
 }
 
