@@ -111,16 +111,20 @@ Result<IndexedPeriod, CalendarError> BillingCycle::period_containing(Instant ins
   index = std::clamp<std::int64_t>(index, 0, index_max);
   // Starts grow strictly with k, so the corrections end; with the estimate above each loop runs
   // at most once or twice (more only if a zone's offset jumped by weeks).
+  Instant start;
   for (;;) {
-    auto start = start_of(index);
-    if (!start) return start.error();
-    if (*start <= instant) break;
+    auto found = start_of(index);
+    if (!found) return found.error();
+    start = *found;
+    if (start <= instant) break;
     --index;  // start(0) is the anchor, at or before the instant: index stays >= 0
   }
+  // Each end is the next period's start: every start is computed once.
   for (;;) {
-    auto period = this->period(index);
-    if (!period) return period.error();
-    if (instant < period->end) return IndexedPeriod{index, *period};
+    auto end = start_of(index + 1);
+    if (!end) return end.error();
+    if (instant < *end) return IndexedPeriod{index, Period{start, *end}};
+    start = *end;
     ++index;
   }
 }

@@ -35,10 +35,13 @@ std::optional<PricingError> percentage_input_problem(const UsageCharge& charge,
 
 // What must hold before anything is priced; sets the explanation's period position.
 std::optional<PricingError> input_problem(const UsageCharge& charge, const UsagePart& part,
-                                          UsageExplanation& explanation, Exact& exact) {
-  std::vector<PlanProblem> problems;
-  add_charge_problems(charge, "", problems);
-  if (!problems.empty()) return PricingError::charge_invalid;
+                                          UsageExplanation& explanation, Exact& exact,
+                                          bool charge_validated) {
+  if (!charge_validated) {
+    std::vector<PlanProblem> problems;
+    add_charge_problems(charge, "", problems);
+    if (!problems.empty()) return PricingError::charge_invalid;
+  }
   if (any_negative(part)) return PricingError::negative_usage;
   const Decimal used_after = exact.add(part.already_used, part.quantity);
   if (exact.failed()) return exact.error();
@@ -67,6 +70,7 @@ Decimal graduated(const UsageCharge& charge, const UsagePart& part, UsageExplana
   const Decimal end = exact.add(start, part.quantity);
   Decimal total;
   Decimal lower;  // the tier's lower bound, exclusive
+  explanation.tiers.reserve(charge.tiers.size());
   for (std::size_t index = 0; index < charge.tiers.size() && lower < end; ++index) {
     const Tier& tier = charge.tiers[index];
     if (tier.up_to && *tier.up_to <= start) {
@@ -175,9 +179,8 @@ Decimal amount_of(const UsageCharge& charge, const UsagePart& part, UsageExplana
   return Decimal();
 }
 
-}  // namespace
-
-Result<UsageAmount, PricingError> price_usage(const UsageCharge& charge, const UsagePart& part) {
+Result<UsageAmount, PricingError> price(const UsageCharge& charge, const UsagePart& part,
+                                        bool charge_validated) {
   UsageAmount priced;
   UsageExplanation& explanation = priced.explanation;
   explanation.model = charge.model;
@@ -185,12 +188,25 @@ Result<UsageAmount, PricingError> price_usage(const UsageCharge& charge, const U
   explanation.already_used = part.already_used;
   explanation.events = part.events;
   Exact exact;
-  if (auto problem = input_problem(charge, part, explanation, exact)) return *problem;
+  if (auto problem = input_problem(charge, part, explanation, exact, charge_validated)) {
+    return *problem;
+  }
   // Zero usage charges nothing under any model: no flat fee, no fixed fee, no minimum per event.
   if (part.quantity.is_zero()) return priced;
   priced.amount = amount_of(charge, part, explanation, exact);
   if (exact.failed()) return exact.error();
   return priced;
+}
+
+}  // namespace
+
+Result<UsageAmount, PricingError> price_usage(const UsageCharge& charge, const UsagePart& part) {
+  return price(charge, part, false);
+}
+
+Result<UsageAmount, PricingError> price_validated_usage(const UsageCharge& charge,
+                                                        const UsagePart& part) {
+  return price(charge, part, true);
 }
 
 }  // namespace neruba::domain::pricing

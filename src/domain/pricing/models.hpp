@@ -90,5 +90,9 @@ struct UsageAmount {
 // amount_out_of_range / amount_too_precise when a quantity, an amount or an intermediate does not
 // fit the 36 digits of Decimal — never with a wrong number.
 Result<UsageAmount, PricingError> price_usage(const UsageCharge& charge, const UsagePart& part);
+// price_usage for a charge of a plan version validation accepted (what the catalog stores and the
+// period engine prices): the charge is not checked again on every call. The part still is.
+Result<UsageAmount, PricingError> price_validated_usage(const UsageCharge& charge,
+                                                        const UsagePart& part);
 
 }  // namespace neruba::domain::pricing

@@ -111,6 +111,7 @@ class Layout {
       if (candidate.from <= instant) epoch = &candidate;
     }
     BillingPeriod found;
+    last_index_.reset();
     if (instant < epoch->cycle.anchor()) {
       // A stub: from the epoch's start up to its anchor.
       auto before = epoch->cycle.period_before_anchor();
@@ -128,6 +129,7 @@ class Layout {
       if (!period) return PricingError::calendar_invalid;
       found = BillingPeriod{period->period, period->period};
       found.period.start = std::max(found.period.start, epoch->from);
+      last_index_ = CycleIndex{epoch, period->index};
     }
     if (epoch->to && *epoch->to < found.period.end) found.period.end = *epoch->to;
     return found;
@@ -142,8 +144,20 @@ class Layout {
     return *period;
   }
 
-  // The billing period starting exactly at `at`, if any.
+  // The billing period starting exactly at `at`, if any. After ending_at(at) found a whole cycle
+  // period that its epoch outlasts, it is the cycle's next period: no search.
   std::optional<BillingPeriod> starting_at(Instant at) const {
+    if (last_index_ && last_index_->epoch->from < at &&
+        (!last_index_->epoch->to || *last_index_->epoch->to > at) &&
+        !(timeline_->ends_at && *timeline_->ends_at <= at)) {
+      const Epoch& epoch = *last_index_->epoch;
+      auto next = epoch.cycle.period(last_index_->index + 1);
+      if (next && next->start == at) {
+        BillingPeriod found{*next, *next};
+        if (epoch.to && *epoch.to < found.period.end) found.period.end = *epoch.to;
+        return found;
+      }
+    }
     auto period = containing(at);
     if (!period || period->period.start != at) return std::nullopt;
     return *period;
@@ -154,6 +168,12 @@ class Layout {
 
   const Timeline* timeline_;
   std::vector<Epoch> epochs_;
+  // The cycle period the last `containing` found, when it was one (not a stub).
+  struct CycleIndex {
+    const Epoch* epoch;
+    std::int64_t index;
+  };
+  mutable std::optional<CycleIndex> last_index_;
   std::optional<Currency> currency_;  // of every version the timeline names
 };
 
@@ -213,10 +233,16 @@ std::vector<Fee> fees_of(const PlanVersion& version, std::int64_t seats, FeeTimi
   return fees;
 }
 
-std::string fee_name(const Fee& fee) {
-  if (fee.type == LineType::recurring) return fee.version->name + " — recurring fee";
-  return fee.version->name + " — " + std::to_string(fee.seats) +
-         (fee.seats == 1 ? " seat" : " seats");
+// "<plan> — recurring fee", "<plan> — 5 seats", appended to `out`.
+void append_fee_name(std::string& out, const Fee& fee) {
+  out += fee.version->name;
+  if (fee.type == LineType::recurring) {
+    out += " — recurring fee";
+    return;
+  }
+  out += " — ";
+  out += std::to_string(fee.seats);
+  out += fee.seats == 1 ? " seat" : " seats";
 }
 
 class Pricer {
@@ -225,6 +251,8 @@ class Pricer {
       : scope_(scope), timeline_(*scope.timeline), usage_(usage) {}
 
   Result<Invoice, PricingError> run() {
+    // Fees and usage of each segment, the changes' pairs, the opening's fees: enough for most.
+    lines_.reserve(4 * scope_.segments.size() + scope_.usage.size() + 4);
     Invoice invoice{.at = scope_.at, .currency = scope_.currency};
     invoice.closing = scope_.closing;
     invoice.opening = scope_.opening;
@@ -232,9 +260,8 @@ class Pricer {
       if (auto closed = close(); !closed) return closed.error();
     }
     if (scope_.opening) {
-      auto opened = open_fees(*scope_.opening, *scope_.opening_nominal);
+      auto opened = open_fees(lines_, *scope_.opening, *scope_.opening_nominal);
       if (!opened) return opened.error();
-      for (PricedLine& line : *opened) lines_.push_back(std::move(line));
     }
     Exact exact;
     for (const PricedLine& line : lines_) exact.accumulate(invoice.subtotal, line.amount);
@@ -251,9 +278,10 @@ class Pricer {
     return rounded ? *rounded : amount;
   }
 
-  // A fee line over [from, nominal.end) or [from, to), as a charge (sign +1) or a credit (-1).
-  Result<PricedLine, PricingError> fee_line(const Fee& fee, LineType type, const Period& nominal,
-                                            Instant from, Instant to, int sign) {
+  // Appends to `out` a fee line over [from, to) weighed against `nominal`, as a charge (sign +1)
+  // or a credit (-1). Built in place: a line is large, and moving it costs.
+  Result<bool, PricingError> fee_line(std::vector<PricedLine>& out, const Fee& fee, LineType type,
+                                      const Period& nominal, Instant from, Instant to, int sign) {
     const PlanVersion& version = *fee.version;
     auto factor = factor_of(timeline_, version.proration, nominal, from, to);
     if (!factor) return factor.error();
@@ -261,62 +289,62 @@ class Pricer {
                       ? recurring_line(*fee.recurring, *factor, scope_.currency, version.rounding)
                       : seat_line(*fee.seat, fee.seats, *factor, scope_.currency, version.rounding);
     if (!priced) return priced.error();
-    PricedLine line;
+    PricedLine& line = out.emplace_back();
     line.type = type;
     line.quantity = Decimal::from_integer(fee.quantity());
     line.unit_price = fee.unit_price();
     line.amount = sign < 0 ? priced->amount.neg() : priced->amount;
     line.period = Period{from, to};
-    line.explanation = explanation_of(version, *factor, Period{from, to}, nominal);
+    explain(line.explanation, version, *factor, line.period, nominal);
     line.explanation.full_amount = priced->full_amount;
+    line.description.reserve(48 + version.name.size());  // one allocation for the text below
     if (type == LineType::proration) {
       line.explanation.credit_of = std::string(line_type_name(fee.type));
-      line.description = (sign < 0 ? "Unused time on " : "Remaining time on ") + fee_name(fee);
-    } else {
-      line.description = fee_name(fee);
+      line.description += sign < 0 ? "Unused time on " : "Remaining time on ";
     }
-    return line;
+    append_fee_name(line.description, fee);
+    return true;
   }
 
-  static LineExplanation explanation_of(const PlanVersion& version, const Ratio& factor,
-                                        const Period& part, const Period& nominal) {
-    LineExplanation explanation;
+  static void explain(LineExplanation& explanation, const PlanVersion& version, const Ratio& factor,
+                      const Period& part, const Period& nominal) {
     explanation.plan_code = version.plan_code;
     explanation.plan_version = version.version;
     explanation.basis = version.proration;
     explanation.factor = factor;
     explanation.part = part;
     explanation.nominal = nominal;
-    return explanation;
   }
 
-  // The advance fees charged when `period` opens: for the part of its nominal period from its
-  // start on. None in a trial.
-  Result<std::vector<PricedLine>, PricingError> open_fees(const Period& period,
-                                                          const Period& nominal) {
-    std::vector<PricedLine> lines;
-    if (in_trial(timeline_, period.start)) return lines;
+  // Appends the advance fees charged when `period` opens: for the part of its nominal period from
+  // its start on. None in a trial.
+  Result<bool, PricingError> open_fees(std::vector<PricedLine>& out, const Period& period,
+                                       const Period& nominal) {
+    if (in_trial(timeline_, period.start)) return true;
     const TimelinePhase& phase = timeline_.phases[phase_index_at(timeline_, period.start)];
     const PlanVersion* version =
         version_at(scope_.catalog->plans.at(phase.plan_code), period.start);
     if (version == nullptr) return PricingError::plan_version_missing;
     for (const Fee& fee : fees_of(*version, phase.seats, FeeTiming::advance)) {
-      auto line = fee_line(fee, fee.type, nominal, period.start, nominal.end, +1);
+      auto line = fee_line(out, fee, fee.type, nominal, period.start, nominal.end, +1);
       if (!line) return line.error();
-      lines.push_back(std::move(*line));
     }
-    return lines;
+    return true;
   }
 
   Result<bool, PricingError> close() {
     const Period& period = *scope_.closing;
     const Period& nominal = *scope_.closing_nominal;
     const auto& segments = scope_.segments;
-    std::vector<Decimal> period_amounts;  // the period's lines, for the minimum commitment
-    {
-      auto opened = open_fees(period, nominal);
+    // The period's lines, for the minimum commitment: its advance fees (charged at its opening,
+    // priced again here only when a commitment needs them) and the lines of its close.
+    std::vector<Decimal> period_amounts;
+    const bool committed = !segments.empty() && segments.back().version->minimum_commitment;
+    if (committed) {
+      std::vector<PricedLine> opening;
+      auto opened = open_fees(opening, period, nominal);
       if (!opened) return opened.error();
-      for (const PricedLine& line : *opened) period_amounts.push_back(line.amount);
+      for (const PricedLine& line : opening) period_amounts.push_back(line.amount);
     }
     const std::size_t first_line = lines_.size();
 
@@ -328,9 +356,8 @@ class Pricer {
     auto close_arrears_run = [&](Instant to) -> Result<bool, PricingError> {
       if (arrears_version == nullptr || to <= arrears_from) return true;
       for (const Fee& fee : fees_of(*arrears_version, 0, FeeTiming::arrears)) {
-        auto line = fee_line(fee, LineType::recurring, nominal, arrears_from, to, +1);
+        auto line = fee_line(lines_, fee, LineType::recurring, nominal, arrears_from, to, +1);
         if (!line) return line.error();
-        lines_.push_back(std::move(*line));
       }
       return true;
     };
@@ -362,9 +389,9 @@ class Pricer {
     // change of interval said `none`.
     if (period.end < nominal.end && !cut_without_proration(period.end)) {
       for (const Fee& fee : paid) {
-        auto line = fee_line(fee, LineType::proration, nominal, period.end, nominal.end, -1);
+        auto line =
+            fee_line(lines_, fee, LineType::proration, nominal, period.end, nominal.end, -1);
         if (!line) return line.error();
-        lines_.push_back(std::move(*line));
       }
     }
     if (auto priced = price_usage_lines(); !priced) return priced.error();
@@ -398,15 +425,13 @@ class Pricer {
       if (!unchanged) credited.push_back(&old);
     }
     for (const Fee* fee : credited) {
-      auto line = fee_line(*fee, LineType::proration, nominal, at, nominal.end, -1);
+      auto line = fee_line(lines_, *fee, LineType::proration, nominal, at, nominal.end, -1);
       if (!line) return line.error();
-      lines_.push_back(std::move(*line));
     }
     for (std::size_t j = 0; j < now.size(); ++j) {
       if (kept[j]) continue;
-      auto line = fee_line(now[j], LineType::proration, nominal, at, nominal.end, +1);
+      auto line = fee_line(lines_, now[j], LineType::proration, nominal, at, nominal.end, +1);
       if (!line) return line.error();
-      lines_.push_back(std::move(*line));
     }
     return true;
   }
@@ -434,9 +459,20 @@ class Pricer {
   Result<bool, PricingError> price_usage_lines() {
     const Period& period = *scope_.closing;
     const WindowUsage zero;
-    // The period's units of each additive meter over the segments that price it.
-    std::map<std::string, Decimal, std::less<>> total;
-    std::map<std::string, Decimal, std::less<>> used;
+    // The period's units of each additive meter over the segments that price it (a plan prices a
+    // handful of meters: a list searched in order beats a map).
+    struct MeterUnits {
+      std::string_view meter;
+      Decimal total;
+      Decimal used;  // by the segments priced so far
+    };
+    std::vector<MeterUnits> units;
+    const auto units_of = [&units](std::string_view meter) -> MeterUnits& {
+      for (MeterUnits& entry : units) {
+        if (entry.meter == meter) return entry;
+      }
+      return units.emplace_back(MeterUnits{meter, {}, {}});
+    };
     Exact exact;
     for (const Segment& segment : scope_.segments) {
       if (!priced_in(segment)) continue;
@@ -444,7 +480,7 @@ class Pricer {
         const auto* usage = std::get_if<UsageCharge>(&charge);
         if (usage == nullptr) continue;
         const WindowUsage* read = usage_of(usage->meter, segment.part);
-        exact.accumulate(total[usage->meter], read ? read->quantity : zero.quantity);
+        exact.accumulate(units_of(usage->meter).total, read ? read->quantity : zero.quantity);
       }
     }
     if (exact.failed()) return exact.error();
@@ -466,9 +502,10 @@ class Pricer {
         part.event_amounts = read->event_amounts;
         Ratio factor = Ratio::one();
         if (adds) {
-          part.already_used = used[usage->meter];
-          part.period_quantity = total[usage->meter];
-          used[usage->meter] = exact.add(used[usage->meter], read->quantity);
+          MeterUnits& meter = units_of(usage->meter);
+          part.already_used = meter.used;
+          part.period_quantity = meter.total;
+          meter.used = exact.add(meter.used, read->quantity);
           if (exact.failed()) return exact.error();
         } else if (parts > 1) {
           // A billing period without a whole local day (a stub of hours) cannot be weighed by
@@ -482,23 +519,25 @@ class Pricer {
           if (!share) return PricingError::calendar_invalid;
           factor = *share;
         }
-        auto priced = price_usage(*usage, part);
+        auto priced = price_validated_usage(*usage, part);
         if (!priced) return priced.error();
         auto rounded =
             prorate(priced->amount, factor, scope_.currency.minor_unit_digits(), version.rounding);
         if (!rounded) return rounded.error();
-        PricedLine line;
+        PricedLine& line = lines_.emplace_back();
         line.type = LineType::usage;
-        line.description = usage->meter + " — " + version.name;
+        line.description.reserve(usage->meter.size() + version.name.size() + 5);
+        line.description += usage->meter;
+        line.description += " — ";
+        line.description += version.name;
         line.meter = usage->meter;
         line.quantity = part.quantity;
         line.unit_price = priced->explanation.unit_price;
         line.amount = *rounded;
         line.period = segment.part;
-        line.explanation = explanation_of(version, factor, segment.part, period);
+        explain(line.explanation, version, factor, segment.part, period);
         line.explanation.usage = std::move(priced->explanation);
         line.explanation.trial = segment.trial;
-        lines_.push_back(std::move(line));
       }
     }
     return true;
@@ -515,15 +554,14 @@ class Pricer {
                                 version.rounding);
     if (!line) return line.error();
     if (line->amount.sign() <= 0) return true;
-    PricedLine priced;
+    PricedLine& priced = lines_.emplace_back();
     priced.type = LineType::minimum_commitment;
     priced.description = version.name + " — minimum commitment true-up";
     priced.quantity = Decimal::from_integer(1);
     priced.amount = line->amount;
     priced.period = period;
-    priced.explanation = explanation_of(version, *factor, period, nominal);
+    explain(priced.explanation, version, *factor, period, nominal);
     priced.explanation.commitment = *line;
-    lines_.push_back(std::move(priced));
     return true;
   }
 
