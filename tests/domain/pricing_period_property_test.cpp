@@ -819,5 +819,37 @@ TEST(PricingPeriodFinding, AShortSplitPeriodWithAMaxMeterIsPricedOnTheDayBasis) 
   EXPECT_EQ(shares, Ratio::one());
 }
 
+// Found reading cb4bc30 (the engine prices a catalog's usage charges with price_validated_usage,
+// not checking them again): a catalog version that validation refuses — here a volume charge
+// whose last tier is closed — is read past the end of its tiers (AddressSanitizer:
+// heap-buffer-overflow in models.cpp volume()) where price_usage answered charge_invalid.
+// period.hpp does not say the catalog must hold validated versions only. Enable when the engine
+// refuses such a charge (validating each version once per scope is cheap), or delete if the
+// header makes validated versions a precondition instead.
+
+TEST(PricingPeriodFinding, DISABLED_AnUnvalidatedChargeIsRefusedNotReadOutOfBounds) {
+  PlanVersion plan = version_of("basic", PlanFrame{});
+  UsageCharge closed;
+  closed.meter = "calls";
+  closed.model = UsageModel::volume;
+  closed.tiers = {Tier{decimal(10, 0), decimal(1, 0), std::nullopt}};  // no open last tier
+  plan.charges.push_back(closed);
+  const Catalog catalog = catalog_of({plan});
+  Timeline timeline;
+  timeline.zone = &calendar::test::zone("UTC");
+  timeline.start = calendar::test::at("2026-04-01T00:00:00Z");
+  timeline.phases.push_back(TimelinePhase{timeline.start, "basic", 1, timeline.start});
+  const Instant at = calendar::test::at("2026-05-01T00:00:00Z");
+  const auto scope = invoice_scope(timeline, catalog, at, at);
+  if (!scope.ok()) {
+    EXPECT_EQ(scope.error(), PricingError::charge_invalid);
+    return;
+  }
+  const std::vector<WindowUsage> usage(scope->usage.size(), WindowUsage{decimal(20, 0), 20, {}});
+  const auto invoice = price_invoice(*scope, usage);
+  ASSERT_FALSE(invoice.ok());
+  EXPECT_EQ(invoice.error(), PricingError::charge_invalid);
+}
+
 }  // namespace
 }  // namespace neruba::domain::pricing
