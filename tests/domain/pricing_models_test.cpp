@@ -205,6 +205,24 @@ TEST(UsageInput, InconsistentOrNegativeUsageIsRefused) {
             "charge_invalid");
 }
 
+// The period engine prices stored (validated) charges without checking them again; a charge that
+// validation would refuse still never reads past its tiers nor leaves units unpriced.
+TEST(UsageInput, AValidatedChargesPricingRefusesTiersThatHoldNoTierForTheUsage) {
+  const auto validated_failure = [](const UsageCharge& charge, const UsagePart& part) {
+    const auto priced = price_validated_usage(charge, part);
+    return priced ? std::string("ok ") + priced->amount.to_string()
+                  : std::string(reason_of(priced.error()).slug);
+  };
+  EXPECT_EQ(validated_failure(tiered(UsageModel::volume, {tier("10", "1")}), usage("20")),
+            "charge_invalid");
+  EXPECT_EQ(validated_failure(tiered(UsageModel::volume, {}), usage("20")), "charge_invalid");
+  EXPECT_EQ(validated_failure(tiered(UsageModel::graduated, {tier("10", "1")}), usage("20")),
+            "charge_invalid");
+  // Inside the closed tier it prices as the charge says: 5 × 1.
+  EXPECT_EQ(validated_failure(tiered(UsageModel::graduated, {tier("10", "1")}), usage("5")),
+            "ok 5");
+}
+
 TEST(UsageInput, BeyondThirtySixDigitsIsAPreciseErrorNeverAWrongNumber) {
   const std::string nines(36, '9');  // the largest quantity a Decimal holds
   EXPECT_EQ(failure(test::per_unit("2"), usage(nines)), "amount_out_of_range");

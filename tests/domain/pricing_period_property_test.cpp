@@ -821,13 +821,10 @@ TEST(PricingPeriodFinding, AShortSplitPeriodWithAMaxMeterIsPricedOnTheDayBasis) 
 
 // Found reading cb4bc30 (the engine prices a catalog's usage charges with price_validated_usage,
 // not checking them again): a catalog version that validation refuses — here a volume charge
-// whose last tier is closed — is read past the end of its tiers (AddressSanitizer:
-// heap-buffer-overflow in models.cpp volume()) where price_usage answered charge_invalid.
-// period.hpp does not say the catalog must hold validated versions only. Enable when the engine
-// refuses such a charge (validating each version once per scope is cheap), or delete if the
-// header makes validated versions a precondition instead.
-
-TEST(PricingPeriodFinding, DISABLED_AnUnvalidatedChargeIsRefusedNotReadOutOfBounds) {
+// whose last tier is closed — was read past the end of its tiers (AddressSanitizer:
+// heap-buffer-overflow in models.cpp volume()). Such a charge is refused (charge_invalid), never
+// read out of bounds.
+TEST(PricingPeriodFinding, AnUnvalidatedChargeIsRefusedNotReadOutOfBounds) {
   PlanVersion plan = version_of("basic", PlanFrame{});
   UsageCharge closed;
   closed.meter = "calls";

@@ -87,6 +87,10 @@ Decimal graduated(const UsageCharge& charge, const UsagePart& part, UsageExplana
     explanation.tiers.push_back(std::move(usage));
     if (tier.up_to) lower = *tier.up_to;
   }
+  // Units above a closed last tier would go unpriced: a charge validation refuses.
+  if (!charge.tiers.empty() && charge.tiers.back().up_to && lower < end) {
+    exact.fail(PricingError::charge_invalid);
+  }
   return total;
 }
 
@@ -96,9 +100,16 @@ Decimal volume(const UsageCharge& charge, const UsagePart& part, UsageExplanatio
                Exact& exact) {
   Decimal lower;
   std::size_t index = 0;
-  while (charge.tiers[index].up_to && *charge.tiers[index].up_to < explanation.period_quantity) {
+  while (index < charge.tiers.size() && charge.tiers[index].up_to &&
+         *charge.tiers[index].up_to < explanation.period_quantity) {
     lower = *charge.tiers[index].up_to;
-    ++index;  // the last tier is open (validated), so this stops there at the latest
+    ++index;  // a validated charge's last tier is open, so this stops there at the latest
+  }
+  if (index == charge.tiers.size()) {
+    // No tier holds the total: a charge validation refuses (price_validated_usage's caller
+    // promised otherwise). Refused, never read past the tiers.
+    exact.fail(PricingError::charge_invalid);
+    return Decimal();
   }
   const Tier& tier = charge.tiers[index];
   TierUsage usage{index, lower, tier.up_to, part.quantity, tier.unit_price, {}, {}};

@@ -91,7 +91,9 @@ struct UsageAmount {
 // fit the 36 digits of Decimal — never with a wrong number.
 Result<UsageAmount, PricingError> price_usage(const UsageCharge& charge, const UsagePart& part);
 // price_usage for a charge of a plan version validation accepted (what the catalog stores and the
-// period engine prices): the charge is not checked again on every call. The part still is.
+// period engine prices): the charge is not checked again on every call. The part still is. A
+// charge validation would refuse is never read out of bounds: tiers that hold no tier for the
+// usage are charge_invalid; other defects (a zero package size) fail as arithmetic does.
 Result<UsageAmount, PricingError> price_validated_usage(const UsageCharge& charge,
                                                         const UsagePart& part);
 
