@@ -179,6 +179,45 @@ RC_GTEST_PROP(PercentageProperty, EventByEventEqualsTheSumWithoutAClamp, ()) {
   RC_ASSERT(price(charge, each) == price(charge, summed));
 }
 
+// Events split into parts (a plan change) price as the period whole — also a part whose events
+// are all of amount 0 beside parts with payments: zero usage is the period's, not the part's.
+RC_GTEST_PROP(PercentageProperty, PartsPriceAsThePeriodWholeWhateverTheirAmounts, ()) {
+  UsageCharge charge = test::percentage("0");
+  charge.rate = *non_negative(1000, 4);
+  charge.fixed_fee = *sometimes(non_negative(100, 2));
+  if (*rc::gen::arbitrary<bool>()) {
+    const Decimal minimum = *non_negative(1000, 2);
+    charge.min_per_event = minimum;
+    charge.max_per_event = sum(minimum, *non_negative(1000, 2));
+  }
+  const auto zero_or_amount = rc::gen::oneOf(rc::gen::just(Decimal()), quantities());
+  const auto parts = *rc::gen::container<std::vector<std::vector<Decimal>>>(
+      *rc::gen::inRange<std::size_t>(1, 4),
+      rc::gen::container<std::vector<Decimal>>(zero_or_amount));
+  UsagePart whole;
+  for (const auto& amounts : parts) {
+    for (const Decimal& amount : amounts) {
+      whole.quantity = sum(whole.quantity, amount);
+      whole.event_amounts.push_back(amount);
+    }
+  }
+  whole.events = static_cast<std::int64_t>(whole.event_amounts.size());
+  Decimal by_parts;
+  Decimal already_used;
+  for (const auto& amounts : parts) {
+    UsagePart part;
+    for (const Decimal& amount : amounts) part.quantity = sum(part.quantity, amount);
+    part.events = static_cast<std::int64_t>(amounts.size());
+    part.event_amounts = amounts;
+    part.already_used = already_used;
+    part.period_quantity = whole.quantity;
+    by_parts = sum(by_parts, price(charge, part));
+    already_used = sum(already_used, part.quantity);
+  }
+  RC_CLASSIFY(whole.quantity.is_zero(), "a period of zero usage");
+  RC_ASSERT(by_parts == price(charge, whole));
+}
+
 RC_GTEST_PROP(PercentageProperty, EachEventsFeeStaysWithinItsClamp, ()) {
   UsageCharge charge = test::percentage("0");
   charge.rate = *non_negative(1000, 4);

@@ -203,7 +203,11 @@ Result<UsageAmount, PricingError> price(const UsageCharge& charge, const UsagePa
     return *problem;
   }
   // Zero usage charges nothing under any model: no flat fee, no fixed fee, no minimum per event.
-  if (part.quantity.is_zero()) return priced;
+  // Zero is the period's: a percentage part whose events are all of amount 0, in a period with
+  // payments, pays their fixed fees (clamped) as the period priced whole would.
+  const bool period_has_usage = charge.model == UsageModel::percentage &&
+                                explanation.period_quantity.sign() > 0 && part.events > 0;
+  if (part.quantity.is_zero() && !period_has_usage) return priced;
   priced.amount = amount_of(charge, part, explanation, exact);
   if (exact.failed()) return exact.error();
   return priced;

@@ -19,8 +19,11 @@
 //   packages its units start (ceil(after / size) − ceil(before / size)), so a package begun by an
 //   earlier part is not paid twice.
 // - percentage: priced event by event, it has nothing that spans the period; the offset changes
-//   nothing.
-// Zero usage (quantity 0) charges nothing under every model: no flat fee, no fixed fee, no minimum.
+//   nothing, except that zero usage is the period's (below).
+// Zero usage charges nothing under every model: no flat fee, no fixed fee, no minimum. It is the
+// period's usage that is zero: a percentage part holding only events of amount 0, in a period
+// whose payments sum above 0 (period_quantity), pays their fixed fees, clamped, as the period
+// priced whole would; a part of quantity 0 charges nothing under the other models.
 #include <cstddef>
 #include <cstdint>
 #include <optional>
