@@ -8,6 +8,7 @@
 #include "domain/time.hpp"
 #include "json/reader.hpp"
 #include "services/audit_log.hpp"
+#include "services/subscriptions.hpp"
 #include "services/validation.hpp"
 #include "storage/meters.hpp"
 
@@ -478,6 +479,15 @@ Result<PlanWithVersions> add_version(storage::Tx& tx, const RequestContext& ctx,
   version.version = latest.version + 1;
   if (auto checked = check_version(tx, ctx.principal.tenant, version); !checked) {
     return checked.take_error();
+  }
+  // A meter the new version prices must not already be priced for a subscriber of the plan by
+  // another of their subscriptions.
+  std::vector<PlanVersion> with_new = versions;  // `latest` points into `versions`
+  with_new.push_back(version);
+  if (auto unique = subscriptions::check_plan_version_meters(tx, ctx.principal.tenant, code,
+                                                             with_new, version.effective_from);
+      !unique) {
+    return unique.take_error();
   }
   if (auto stored = store_version(tx, ctx, version); !stored) return stored.take_error();
   NERUBA_ASSERT_MSG(storage::plans::rename(tx, ctx.principal.tenant, code, version.name),

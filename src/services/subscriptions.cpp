@@ -246,6 +246,30 @@ Result<Instant> period_end_at(storage::Tx& tx, const TenantId& tenant,
 
 }  // namespace
 
+Status check_plan_version_meters(storage::Tx& tx, const TenantId& tenant,
+                                 const std::string& plan_code,
+                                 const std::vector<pricing::PlanVersion>& versions,
+                                 Instant effective_from) {
+  const auto subscribers = storage::subscriptions::on_plan(tx, tenant, plan_code, effective_from);
+  // By customer id (the query's order): two versions of plans with common customers lock them in
+  // one order.
+  const CustomerId* locked_customer = nullptr;
+  for (const auto& subscriber : subscribers) {
+    if (locked_customer == nullptr || !(*locked_customer == subscriber.customer)) {
+      auto customer = storage::customers::find(tx, tenant, subscriber.customer);
+      NERUBA_ASSERT_MSG(customer.has_value(), "a subscription without its customer");
+      (void)storage::customers::find_by_external_id_for_update(tx, tenant, customer->external_id);
+      locked_customer = &subscriber.customer;
+    }
+    if (auto unique = check_meters_unique(tx, tenant, subscriber.customer, subscriber.subscription,
+                                          plan_code, versions, effective_from);
+        !unique) {
+      return unique;
+    }
+  }
+  return ok_status();
+}
+
 json::Value subscription_document(const Subscription& subscription) {
   const SubscriptionRecord& record = subscription.record;
   const auto optional_instant = [](const std::optional<Instant>& instant) {
@@ -315,7 +339,12 @@ Result<Subscription> create(storage::Tx& tx, const RequestContext& ctx, const js
   if (!errors.empty()) return Error::invalid(std::move(errors));
 
   const TenantId& tenant = ctx.principal.tenant;
-  // The customer's subscription writes take turns: the double-billing check reads the others.
+  // Lock order (no double billing): the plan's row (key share: a new version of it waits, and
+  // waits for this), then the customer's (the customer's subscription writes take turns, and a
+  // new version of a plan they hold checks them under it).
+  if (!storage::plans::find_for_key_share(tx, tenant, *plan_code)) {
+    return Error::not_found("The plan \"" + *plan_code + "\"");
+  }
   auto customer = storage::customers::find_by_external_id_for_update(tx, tenant, *customer_id);
   if (!customer) return Error::not_found("The customer \"" + *customer_id + "\"");
   auto versions = plan_for(tx, tenant, *plan_code, *customer, *start);
@@ -375,8 +404,6 @@ Result<Subscription> change(storage::Tx& tx, const RequestContext& ctx, const st
   auto record = locked(tx, ctx, id);
   if (!record) return record.take_error();
   const storage::CustomerRecord customer = customer_of(tx, tenant, *record);
-  // The customer's subscription writes take turns (see create).
-  (void)storage::customers::find_by_external_id_for_update(tx, tenant, customer.external_id);
   Instant at = std::max(*effective, record->start);
   if (at_period_end) {
     auto end = period_end_at(tx, tenant, *record, customer.timezone, ctx.now);
@@ -399,6 +426,11 @@ Result<Subscription> change(storage::Tx& tx, const RequestContext& ctx, const st
   }
   SubscriptionPhase phase = record->phases[phase_at(*record, at)];
   const std::string code = plan_code.value_or(phase.plan_code);
+  // The plan's row, then the customer's (the order create takes them in).
+  if (!storage::plans::find_for_key_share(tx, tenant, code)) {
+    return Error::not_found("The plan \"" + code + "\"");
+  }
+  (void)storage::customers::find_by_external_id_for_update(tx, tenant, customer.external_id);
   auto versions = plan_for(tx, tenant, code, customer, at);
   if (!versions) return versions.take_error();
   if (code == phase.plan_code && seats.value_or(phase.seats) == phase.seats) {

@@ -51,6 +51,15 @@ struct Upcoming {
 // GET /v1/subscriptions/{id}/upcoming
 Result<Upcoming> upcoming(storage::Tx& tx, const RequestContext& ctx, const std::string& id);
 
+// No double billing when a plan gains a version: for every subscription on the plan live after
+// `effective_from`, no other subscription of its customer may price a meter `versions` (the plan's
+// versions, the new one included) price. Takes each such customer's row, in customer id order;
+// the caller holds the plan's row for update.
+Status check_plan_version_meters(storage::Tx& tx, const TenantId& tenant,
+                                 const std::string& plan_code,
+                                 const std::vector<domain::pricing::PlanVersion>& versions,
+                                 Instant effective_from);
+
 // A subscription as the API shows it and the audit trail records it.
 json::Value subscription_document(const Subscription& subscription);
 

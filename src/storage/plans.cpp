@@ -47,6 +47,11 @@ std::optional<PlanRecord> find_for_update(Tx& tx, const TenantId& tenant, const 
   return find_with(tx, tenant, code, tx.dialect() == Dialect::postgres ? " FOR UPDATE" : "");
 }
 
+std::optional<PlanRecord> find_for_key_share(Tx& tx, const TenantId& tenant,
+                                             const std::string& code) {
+  return find_with(tx, tenant, code, tx.dialect() == Dialect::postgres ? " FOR KEY SHARE" : "");
+}
+
 std::vector<PlanRecord> page(Tx& tx, const TenantId& tenant, const std::string& after_code,
                              std::size_t limit) {
   const auto rows = tx.query(

@@ -121,6 +121,20 @@ std::vector<SubscriptionRecord> of_customer(Tx& tx, const TenantId& tenant,
   return out;
 }
 
+std::vector<PlanSubscriber> on_plan(Tx& tx, const TenantId& tenant, const std::string& plan_code,
+                                    Instant live_after) {
+  const auto rows = tx.query(
+      "SELECT DISTINCT s.customer_id, s.subscription_id FROM subscriptions s JOIN "
+      "subscription_phases p ON p.tenant_id = s.tenant_id AND p.subscription_id = "
+      "s.subscription_id WHERE s.tenant_id = $1 AND p.plan_code = $2 AND (s.ends_at IS NULL OR "
+      "s.ends_at > $3) ORDER BY s.customer_id, s.subscription_id",
+      {tenant.str(), plan_code, to_unix_micros(live_after)});
+  std::vector<PlanSubscriber> out;
+  out.reserve(rows.size());
+  for (const auto& row : rows) out.push_back(PlanSubscriber{CustomerId(row.text(0)), row.text(1)});
+  return out;
+}
+
 bool end(Tx& tx, const TenantId& tenant, const std::string& id, Instant ends_at) {
   return tx.exec(
              "UPDATE subscriptions SET ends_at = $3 WHERE tenant_id = $1 AND subscription_id = $2 "

@@ -47,6 +47,14 @@ std::optional<SubscriptionRecord> find_for_update(Tx& tx, const TenantId& tenant
 std::vector<SubscriptionRecord> of_customer(Tx& tx, const TenantId& tenant,
                                             const CustomerId& customer, const std::string& after_id,
                                             std::size_t limit);
+struct PlanSubscriber {
+  CustomerId customer;
+  std::string subscription;
+};
+// The subscriptions with a phase on the plan that are live after `live_after` (no end, or an end
+// after it), by customer then id.
+std::vector<PlanSubscriber> on_plan(Tx& tx, const TenantId& tenant, const std::string& plan_code,
+                                    Instant live_after);
 // Appends a phase. False when the subscription has a phase at that instant.
 [[nodiscard]] bool add_phase(Tx& tx, const TenantId& tenant, const std::string& id,
                              const SubscriptionPhase& phase);

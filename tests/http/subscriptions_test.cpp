@@ -9,6 +9,7 @@
 #include "common/ids.hpp"
 #include "domain/time.hpp"
 #include "http_test_support.hpp"
+#include "services/catalog.hpp"
 #include "services/subscriptions.hpp"
 
 namespace neruba::test::http_tests {
@@ -258,6 +259,40 @@ TEST_P(Subscriptions, AMeterIsNeverPricedByTwoSubscriptionsOfOneCustomer) {
   EXPECT_EQ(member(rest.json, "data").items().size(), 1u) << rest.body;
 }
 
+// A plan's new version may not start pricing a meter that another subscription of one of its
+// subscribers prices: refused like a second subscription would be.
+TEST_P(Subscriptions, ANewPlanVersionNeverPricesAMeterTwiceForASubscriber) {
+  subscribe(R"({"customer":"acme","plan":"storage","start":"2026-01-01T00:00:00Z"})");
+  const std::string tokens_plan =
+      subscribe(R"({"customer":"acme","plan":"basic","start":"2026-01-01T00:00:00Z"})");
+  const std::string with_tokens =
+      R"({"name":"Storage 2","currency":"USD","interval":"month",)"
+      R"("effective_from":"2026-03-01T00:00:00Z","charges":[)"
+      R"({"type":"recurring","amount":"5.00"},)"
+      R"({"type":"usage","meter":"storage_gb","model":"per_unit","unit_price":"0.10"},)"
+      R"({"type":"usage","meter":"tokens","model":"per_unit","unit_price":"0.001"}]})";
+  expect_rejected("/v1/plans/storage/versions", with_tokens, 409, "conflict", "plan",
+                  "meter_already_billed");
+  // A version that prices the same meters is fine.
+  const auto same_meters = api().post(
+      "/v1/plans/storage/versions", tenant_.key,
+      R"({"name":"Storage 2","currency":"USD","interval":"month",)"
+      R"("effective_from":"2026-03-01T00:00:00Z","charges":[)"
+      R"({"type":"recurring","amount":"6.00"},)"
+      R"({"type":"usage","meter":"storage_gb","model":"per_unit","unit_price":"0.12"}]})");
+  ASSERT_EQ(same_meters.status, 201) << same_meters.body;
+  // Once the tokens subscription ends before it takes effect, the meter is free for the plan.
+  ASSERT_EQ(api()
+                .post("/v1/subscriptions/" + tokens_plan + "/cancel", tenant_.key,
+                      R"({"at":"2026-04-01T00:00:00Z"})")
+                .status,
+            200);
+  std::string later = with_tokens;
+  later.replace(later.find("2026-03-01"), 10, "2026-04-01");
+  const auto added = api().post("/v1/plans/storage/versions", tenant_.key, later);
+  EXPECT_EQ(added.status, 201) << added.body;
+}
+
 TEST_P(Subscriptions, BadRequestsAreRefusedPreciselyAndWriteNothing) {
   const std::string create = "/v1/subscriptions";
   expect_rejected(create, R"({"plan":"basic","start":"2026-01-01T00:00:00Z"})", 422,
@@ -431,6 +466,47 @@ TEST_P(SubscriptionRace, ASecondSubscriptionOnTheSameMeterWaitsAndIsRefused) {
   expect_problem(refused, 409, "conflict", "the second subscription");
   EXPECT_TRUE(has_field_error(refused, "plan", "meter_already_billed")) << refused.body;
   EXPECT_EQ(scalar("SELECT COUNT(*) FROM subscriptions WHERE tenant_id = $1", {tenant_.id}), 1);
+}
+
+// A new version of a plan that starts pricing a meter, and a subscription of one of the plan's
+// subscribers to another plan pricing that meter, at once: the subscription waits for the
+// version (the customer's row, which the version's check takes) and is then refused.
+TEST_P(SubscriptionRace, ASubscriptionRacingANewVersionOnTheSameMeterWaitsAndIsRefused) {
+  subscribe(R"({"customer":"acme","plan":"storage","start":"2026-01-01T00:00:00Z"})");
+  auto ids = make_random_id_generator();
+  services::RequestContext ctx;
+  ctx.principal.tenant = TenantId(tenant_.id);
+  ctx.principal.key_name = "competing writer";
+  ctx.request_id = "req_competing";
+  ctx.now = api().clock().now();
+  ctx.ids = ids.get();
+  auto hold = db().begin(storage::TxMode::write);
+  auto body =
+      json::parse(R"({"name":"Storage 2","currency":"USD","interval":"month",)"
+                  R"("effective_from":"2026-03-01T00:00:00Z","charges":[)"
+                  R"({"type":"usage","meter":"storage_gb","model":"per_unit","unit_price":"0.10"},)"
+                  R"({"type":"usage","meter":"tokens","model":"per_unit","unit_price":"0.001"}]})");
+  ASSERT_TRUE(body.ok());
+  ASSERT_TRUE(services::catalog::add_version(*hold, ctx, "storage", *body).ok());
+
+  auto second = std::async(std::launch::async, [&] {
+    return api().post("/v1/subscriptions", tenant_.key,
+                      R"({"customer":"acme","plan":"basic","start":"2026-01-01T00:00:00Z"})");
+  });
+  std::int64_t waiting = 0;
+  for (int i = 0; i < 1000 && waiting == 0; ++i) {
+    waiting = hold->query(
+                      "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = "
+                      "'transactionid' AND transactionid = xid(pg_current_xact_id())")
+                  .at(0)
+                  .integer(0);
+    if (waiting == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(waiting, 1) << "the subscription did not wait for the new version";
+  hold->commit();
+  const auto refused = second.get();
+  expect_problem(refused, 409, "conflict", "the subscription racing the version");
+  EXPECT_TRUE(has_field_error(refused, "plan", "meter_already_billed")) << refused.body;
 }
 
 std::vector<Backend> postgres_backends() {
