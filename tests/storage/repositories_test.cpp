@@ -366,6 +366,25 @@ TEST_P(RepositoryConformance, SubscriptionsAndPhases) {
   ASSERT_EQ(of_alice.size(), 1u);
   EXPECT_EQ(of_alice[0].phases.size(), 2u);
   EXPECT_FALSE(subscriptions::find(*check, TenantId("ten_b"), "sub_1").has_value());
+  // Its subscribers, by any phase's plan, while it lives (it ends 2026-03-15T09:00Z).
+  const auto on_pro =
+      subscriptions::on_plan(*check, TenantId("ten_a"), "pro", at("2026-03-01T00:00:00Z"));
+  ASSERT_EQ(on_pro.size(), 1u);
+  EXPECT_EQ(on_pro[0].customer.str(), "cus_1");
+  EXPECT_EQ(on_pro[0].subscription, "sub_1");
+  // Both subscriptions have a phase on basic (sub_2, of cus_2, has no other), by customer.
+  const auto on_basic =
+      subscriptions::on_plan(*check, TenantId("ten_a"), "basic", at("2026-01-01T00:00:00Z"));
+  ASSERT_EQ(on_basic.size(), 2u);
+  EXPECT_EQ(on_basic[0].subscription, "sub_1");
+  EXPECT_EQ(on_basic[1].subscription, "sub_2");
+  EXPECT_EQ(
+      subscriptions::on_plan(*check, TenantId("ten_a"), "basic", at("2026-03-15T09:00:00Z")).size(),
+      1u);
+  EXPECT_TRUE(
+      subscriptions::on_plan(*check, TenantId("ten_a"), "pro", at("2026-03-15T09:00:00Z")).empty());
+  EXPECT_TRUE(
+      subscriptions::on_plan(*check, TenantId("ten_b"), "pro", at("2026-01-01T00:00:00Z")).empty());
 }
 
 TEST_P(RepositoryConformance, MigrationsAreIdempotent) {
