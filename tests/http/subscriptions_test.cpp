@@ -11,6 +11,7 @@
 #include "http_test_support.hpp"
 #include "services/catalog.hpp"
 #include "services/subscriptions.hpp"
+#include "support/lock_waiters.hpp"
 
 namespace neruba::test::http_tests {
 namespace {
@@ -430,16 +431,24 @@ TEST_P(Subscriptions, ADowngradeAtPeriodEndChangesNothingBeforeIt) {
 // transaction of the test subscribes the customer and holds it; the request waits on it
 // (pg_locks); once the test commits, the request is refused — without the lock both would be
 // stored and the meter billed twice.
-class SubscriptionRace : public Subscriptions {};
+class SubscriptionRace : public Subscriptions {
+ protected:
+  // A request context of the test's own, as the edge builds one for a tenant key.
+  services::RequestContext competing_context() {
+    services::RequestContext ctx;
+    ctx.principal.tenant = TenantId(tenant_.id);
+    ctx.principal.key_name = "competing writer";
+    ctx.request_id = "req_competing";
+    ctx.now = api().clock().now();
+    ctx.ids = ids_.get();
+    return ctx;
+  }
+
+  std::unique_ptr<IdGenerator> ids_ = make_random_id_generator();
+};
 
 TEST_P(SubscriptionRace, ASecondSubscriptionOnTheSameMeterWaitsAndIsRefused) {
-  auto ids = make_random_id_generator();
-  services::RequestContext ctx;
-  ctx.principal.tenant = TenantId(tenant_.id);
-  ctx.principal.key_name = "competing writer";
-  ctx.request_id = "req_competing";
-  ctx.now = api().clock().now();
-  ctx.ids = ids.get();
+  const services::RequestContext ctx = competing_context();
   auto hold = db().begin(storage::TxMode::write);
   auto body = json::parse(R"({"customer":"acme","plan":"basic","start":"2026-01-01T00:00:00Z"})");
   ASSERT_TRUE(body.ok());
@@ -450,16 +459,8 @@ TEST_P(SubscriptionRace, ASecondSubscriptionOnTheSameMeterWaitsAndIsRefused) {
     return api().post("/v1/subscriptions", tenant_.key,
                       R"({"customer":"acme","plan":"pro","start":"2026-01-01T00:00:00Z"})");
   });
-  std::int64_t waiting = 0;
-  for (int i = 0; i < 1000 && waiting == 0; ++i) {
-    waiting = hold->query(
-                      "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = "
-                      "'transactionid' AND transactionid = xid(pg_current_xact_id())")
-                  .at(0)
-                  .integer(0);
-    if (waiting == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  EXPECT_EQ(waiting, 1) << "the second subscription did not wait for the first";
+  EXPECT_EQ(test::wait_for_transaction_waiters(*hold, 1), 1)
+      << "the second subscription did not wait for the first";
   EXPECT_EQ(second.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
   hold->commit();
   const auto refused = second.get();
@@ -473,13 +474,7 @@ TEST_P(SubscriptionRace, ASecondSubscriptionOnTheSameMeterWaitsAndIsRefused) {
 // version (the customer's row, which the version's check takes) and is then refused.
 TEST_P(SubscriptionRace, ASubscriptionRacingANewVersionOnTheSameMeterWaitsAndIsRefused) {
   subscribe(R"({"customer":"acme","plan":"storage","start":"2026-01-01T00:00:00Z"})");
-  auto ids = make_random_id_generator();
-  services::RequestContext ctx;
-  ctx.principal.tenant = TenantId(tenant_.id);
-  ctx.principal.key_name = "competing writer";
-  ctx.request_id = "req_competing";
-  ctx.now = api().clock().now();
-  ctx.ids = ids.get();
+  const services::RequestContext ctx = competing_context();
   auto hold = db().begin(storage::TxMode::write);
   auto body =
       json::parse(R"({"name":"Storage 2","currency":"USD","interval":"month",)"
@@ -493,16 +488,8 @@ TEST_P(SubscriptionRace, ASubscriptionRacingANewVersionOnTheSameMeterWaitsAndIsR
     return api().post("/v1/subscriptions", tenant_.key,
                       R"({"customer":"acme","plan":"basic","start":"2026-01-01T00:00:00Z"})");
   });
-  std::int64_t waiting = 0;
-  for (int i = 0; i < 1000 && waiting == 0; ++i) {
-    waiting = hold->query(
-                      "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = "
-                      "'transactionid' AND transactionid = xid(pg_current_xact_id())")
-                  .at(0)
-                  .integer(0);
-    if (waiting == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  EXPECT_EQ(waiting, 1) << "the subscription did not wait for the new version";
+  EXPECT_EQ(test::wait_for_transaction_waiters(*hold, 1), 1)
+      << "the subscription did not wait for the new version";
   hold->commit();
   const auto refused = second.get();
   expect_problem(refused, 409, "conflict", "the subscription racing the version");

@@ -18,6 +18,7 @@
 #include "ingest_test_support.hpp"
 #include "services/customers.hpp"
 #include "storage/customers.hpp"
+#include "support/lock_waiters.hpp"
 
 namespace neruba::test::ingest_tests {
 namespace {
@@ -61,22 +62,6 @@ class CustomerCreation : public IngestTest {
     return ctx;
   }
 
-  // PostgreSQL: returns once `count` transactions wait for `tx` to end (here the writer's insert,
-  // waiting on the customer row `tx` inserted); fails the test after 10 s.
-  static void wait_for_lock_waiters(storage::Tx& tx, std::int64_t count) {
-    std::int64_t waiting = 0;
-    for (int i = 0; i < 1000; ++i) {
-      waiting = tx.query(
-                      "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = "
-                      "'transactionid' AND transactionid = xid(pg_current_xact_id())")
-                    .at(0)
-                    .integer(0);
-      if (waiting >= count) return;
-      std::this_thread::sleep_for(10ms);
-    }
-    ADD_FAILURE() << waiting << " lock requests wait, expected " << count;
-  }
-
   // Posts three events of "newcomer" while `hold` (which created the customer, or its row) is
   // open, lets `hold` commit once the writer waits for it, and checks that all three are accepted
   // and counted under `winner_id` with one customer stored.
@@ -86,7 +71,7 @@ class CustomerCreation : public IngestTest {
       return post_events(tenant_, {call(prefix + "1", "newcomer"), call(prefix + "2", "newcomer"),
                                    call(prefix + "3", "newcomer")});
     });
-    wait_for_lock_waiters(*hold, 1);  // the writer waits for the held customer
+    wait_for_transaction_waiters(*hold, 1);  // the writer waits for the held customer
     EXPECT_EQ(batch.wait_for(0s), std::future_status::timeout);
     hold->commit();
     const auto response = batch.get();
@@ -162,7 +147,7 @@ TEST_P(CustomerCreationRace, AWriterWhoseCompetitorRollsBackCreatesTheCustomer) 
   auto batch = std::async(std::launch::async, [&] {
     return post_events(tenant_, {call("s1", "newcomer"), call("s2", "newcomer")});
   });
-  wait_for_lock_waiters(*hold, 1);
+  wait_for_transaction_waiters(*hold, 1);
   hold.reset();  // rolled back
   const auto response = batch.get();
   ASSERT_EQ(response.status, 200) << response.body;
