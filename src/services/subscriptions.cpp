@@ -41,6 +41,7 @@ Error conflict(std::string slug, std::string field, std::string detail) {
 struct Priced {
   pricing::Timeline timeline;
   pricing::Catalog catalog;
+  std::map<std::string, storage::MeterRecord, std::less<>> meters;  // by code: the usage reads
 };
 
 Priced priced_of(storage::Tx& tx, const TenantId& tenant, const SubscriptionRecord& record,
@@ -59,8 +60,9 @@ Priced priced_of(storage::Tx& tx, const TenantId& tenant, const SubscriptionReco
       out.catalog.plans[phase.plan_code] = catalog::versions_of(tx, tenant, phase.plan_code);
     }
   }
-  for (const auto& meter : storage::meters::list(tx, tenant)) {
+  for (auto& meter : storage::meters::list(tx, tenant)) {
     out.catalog.meters.emplace(meter.definition.code, meter.definition.aggregation);
+    out.meters.emplace(meter.definition.code, std::move(meter));
   }
   return out;
 }
@@ -607,10 +609,7 @@ Result<Upcoming> upcoming(storage::Tx& tx, const RequestContext& ctx, const std:
   }
   auto scope = pricing::invoice_scope(priced.timeline, priced.catalog, at, until);
   if (!scope) return engine_error(scope.error());
-  std::map<std::string, storage::MeterRecord, std::less<>> meters;
-  for (auto& meter : storage::meters::list(tx, tenant)) {
-    meters.emplace(meter.definition.code, std::move(meter));
-  }
+  const auto& meters = priced.meters;
   std::vector<pricing::WindowUsage> usage;
   for (const pricing::UsageWindow& window : scope->usage) {
     const auto meter = meters.find(window.meter);

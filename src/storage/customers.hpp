@@ -32,9 +32,10 @@ std::optional<CustomerRecord> find_by_external_id(Tx& tx, const TenantId& tenant
 // find_by_external_id, locking the customer's row for the rest of the transaction (PostgreSQL
 // FOR NO KEY UPDATE; SQLite's writer holds the database): the customer's subscription writes take
 // turns, so each sees the others' meters (no double billing).
-std::optional<CustomerRecord> find_by_external_id_for_update(Tx& tx, const TenantId& tenant,
-                                                             const std::string& external_id);
-std::optional<CustomerRecord> find(Tx& tx, const TenantId& tenant, const CustomerId& id);
+[[nodiscard]] std::optional<CustomerRecord> find_by_external_id_for_update(
+    Tx& tx, const TenantId& tenant, const std::string& external_id);
+[[nodiscard]] std::optional<CustomerRecord> find(Tx& tx, const TenantId& tenant,
+                                                 const CustomerId& id);
 std::vector<CustomerRecord> list(Tx& tx, const TenantId& tenant,
                                  const std::string& after_external_id, std::size_t limit);
 }  // namespace customers

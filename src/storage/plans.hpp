@@ -34,16 +34,18 @@ struct PlanVersionRecord {
 namespace plans {
 // False when the code is taken.
 [[nodiscard]] bool insert(Tx& tx, const PlanRecord& plan);
-std::optional<PlanRecord> find(Tx& tx, const TenantId& tenant, const std::string& code);
+[[nodiscard]] std::optional<PlanRecord> find(Tx& tx, const TenantId& tenant,
+                                             const std::string& code);
 // find, locking the plan's row for the rest of the transaction (PostgreSQL FOR UPDATE; SQLite's
 // writer holds the database): versions are numbered one after another under it.
-std::optional<PlanRecord> find_for_update(Tx& tx, const TenantId& tenant, const std::string& code);
+[[nodiscard]] std::optional<PlanRecord> find_for_update(Tx& tx, const TenantId& tenant,
+                                                        const std::string& code);
 // find, holding the plan's row FOR KEY SHARE for the rest of the transaction (PostgreSQL; SQLite's
 // writer holds the database): subscribing to a plan and adding a version to it take turns (a
 // version is added under find_for_update), while subscriptions to one plan do not wait for each
 // other.
-std::optional<PlanRecord> find_for_key_share(Tx& tx, const TenantId& tenant,
-                                             const std::string& code);
+[[nodiscard]] std::optional<PlanRecord> find_for_key_share(Tx& tx, const TenantId& tenant,
+                                                           const std::string& code);
 // One page in code order, after `after_code`.
 std::vector<PlanRecord> page(Tx& tx, const TenantId& tenant, const std::string& after_code,
                              std::size_t limit);
