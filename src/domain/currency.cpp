@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <limits>
 
 namespace neruba::domain {
 namespace {
@@ -139,6 +140,28 @@ std::optional<Currency> Currency::of(std::string_view code) {
   const auto digits = domain::minor_unit_digits(code);
   if (!digits) return std::nullopt;
   return Currency(std::string(code), *digits);
+}
+
+std::optional<std::int64_t> to_minor_units(const Decimal& amount, const Currency& currency) {
+  if (amount.scale() > currency.minor_unit_digits()) {
+    // Trailing zeros beyond the minor unit are still exact ("1.500" USD is 150 cents).
+    const DecimalResult rounded = amount.round(currency.minor_unit_digits(), RoundingMode::down);
+    if (!rounded || *rounded != amount) return std::nullopt;
+    return to_minor_units(*rounded, currency);
+  }
+  const DecimalResult padded = amount.round(currency.minor_unit_digits(), RoundingMode::down);
+  if (!padded) return std::nullopt;
+  const Int128 coefficient = padded->coefficient();
+  if (coefficient > std::numeric_limits<std::int64_t>::max() ||
+      coefficient < std::numeric_limits<std::int64_t>::min()) {
+    return std::nullopt;
+  }
+  return static_cast<std::int64_t>(coefficient);
+}
+
+Decimal from_minor_units(std::int64_t minor, const Currency& currency) {
+  // |minor| < 2^63 < 10^19 and the scale is at most 4: always fits.
+  return *Decimal::from_parts(minor, currency.minor_unit_digits());
 }
 
 }  // namespace neruba::domain

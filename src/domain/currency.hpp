@@ -2,6 +2,7 @@
 // ISO 4217 currencies and their minor units, and the rules for money amounts on the wire
 // (API.md "Conventions"): an amount carries exactly its currency's minor-unit digits ("100.00",
 // JPY "2", KWD "0.004"), and is rounded once, to that many digits, where money is computed.
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -83,5 +84,13 @@ struct Money {
 // USD), because silently rounding what a client sent would change the amount it meant. No exponent.
 // Negative amounts parse (adjustments use them); whether a sign is allowed is the caller's rule.
 MoneyResult parse_amount(std::string_view text, std::string_view currency);
+
+// Money as stored: a whole number of the currency's minor units (12.50 USD → 1250, 2 JPY → 2), so
+// that storage can hold balance constraints in SQL on both backends. Exact: none when the amount
+// has more fraction digits than the minor unit or its count does not fit 64 bits (±9.2e18 minor
+// units: 92 quadrillion dollars).
+std::optional<std::int64_t> to_minor_units(const Decimal& amount, const Currency& currency);
+// The amount of `minor` minor units, with exactly the currency's minor-unit digits.
+Decimal from_minor_units(std::int64_t minor, const Currency& currency);
 
 }  // namespace neruba::domain

@@ -169,3 +169,32 @@ TEST(CurrencyType, MoneyFormatsOnceAtTheMinorUnit) {
 
 }  // namespace
 }  // namespace neruba::domain
+
+namespace neruba::domain {
+namespace {
+
+TEST(MinorUnits, ConvertsExactlyBothWays) {
+  const Currency usd = *Currency::of("USD");
+  const Currency jpy = *Currency::of("JPY");
+  const Currency kwd = *Currency::of("KWD");
+  EXPECT_EQ(to_minor_units(*Decimal::parse("12.50"), usd), 1250);
+  EXPECT_EQ(to_minor_units(*Decimal::parse("12.5"), usd), 1250);
+  EXPECT_EQ(to_minor_units(*Decimal::parse("1.500"), usd), 150);  // trailing zeros are exact
+  EXPECT_EQ(to_minor_units(*Decimal::parse("-0.01"), usd), -1);
+  EXPECT_EQ(to_minor_units(*Decimal::parse("2"), jpy), 2);
+  EXPECT_EQ(to_minor_units(*Decimal::parse("0.004"), kwd), 4);
+  EXPECT_EQ(to_minor_units(*Decimal::parse("1.005"), usd), std::nullopt);  // a fraction of a cent
+  EXPECT_EQ(to_minor_units(*Decimal::parse("0.5"), jpy), std::nullopt);
+  // 2^63 − 1 cents fit, one more does not.
+  EXPECT_EQ(to_minor_units(*Decimal::parse("92233720368547758.07"), usd), INT64_MAX);
+  EXPECT_EQ(to_minor_units(*Decimal::parse("92233720368547758.08"), usd), std::nullopt);
+  EXPECT_EQ(to_minor_units(*Decimal::parse("-92233720368547758.08"), usd), INT64_MIN);
+  EXPECT_EQ(from_minor_units(1250, usd).to_string(), "12.50");
+  EXPECT_EQ(from_minor_units(-1, usd).to_string(), "-0.01");
+  EXPECT_EQ(from_minor_units(2, jpy).to_string(), "2");
+  EXPECT_EQ(from_minor_units(4, kwd).to_string(), "0.004");
+  EXPECT_EQ(from_minor_units(INT64_MIN, usd).to_string(), "-92233720368547758.08");
+}
+
+}  // namespace
+}  // namespace neruba::domain

@@ -18,6 +18,8 @@ std::string_view account_kind_name(AccountKind kind) {
       return "promotions_expense";
     case AccountKind::revenue:
       return "revenue";
+    case AccountKind::breakage:
+      return "breakage";
   }
   return "revenue";
 }
@@ -25,7 +27,8 @@ std::string_view account_kind_name(AccountKind kind) {
 std::optional<AccountKind> parse_account_kind(std::string_view name) {
   for (const AccountKind kind :
        {AccountKind::receivable, AccountKind::cash, AccountKind::prepaid_credit,
-        AccountKind::promotional_credit, AccountKind::promotions_expense, AccountKind::revenue}) {
+        AccountKind::promotional_credit, AccountKind::promotions_expense, AccountKind::revenue,
+        AccountKind::breakage}) {
     if (account_kind_name(kind) == name) return kind;
   }
   return std::nullopt;
@@ -40,13 +43,15 @@ Side normal_side(AccountKind kind) {
     case AccountKind::prepaid_credit:
     case AccountKind::promotional_credit:
     case AccountKind::revenue:
+    case AccountKind::breakage:
       return Side::credit;
   }
   return Side::debit;
 }
 
 bool is_customer_account(AccountKind kind) {
-  return kind != AccountKind::revenue && kind != AccountKind::promotions_expense;
+  return kind != AccountKind::revenue && kind != AccountKind::promotions_expense &&
+         kind != AccountKind::breakage;
 }
 
 ErrorReason reason_of(LedgerError error) {

@@ -31,6 +31,7 @@ enum class AccountKind {
   promotional_credit,  // credit a tenant granted for free and the customer has not used (liability)
   promotions_expense,  // what granted promotional credit costs the tenant (expense)
   revenue,             // what finalized invoices earned (revenue)
+  breakage,  // prepaid credit that expired unused: earned, but not by an invoice (revenue)
 };
 
 enum class Side { debit, credit };
