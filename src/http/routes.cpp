@@ -97,6 +97,7 @@ const std::vector<Route>& routes() {
     add_usage_routes(all);
     add_catalog_routes(all);
     add_subscription_routes(all);
+    add_billing_routes(all);
     add_audit_routes(all);
     return all;
   }();

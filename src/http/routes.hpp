@@ -102,6 +102,7 @@ void add_usage_routes(std::vector<Route>& table);
 void add_catalog_routes(std::vector<Route>& table);
 void add_subscription_routes(std::vector<Route>& table);
 void add_audit_routes(std::vector<Route>& table);
+void add_billing_routes(std::vector<Route>& table);
 
 struct RouteMatch {
   const Route* route = nullptr;

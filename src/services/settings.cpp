@@ -13,6 +13,7 @@ json::Value defaults() {
   out.set("ingest_events_per_second", json::Value::number(ingest_events_per_second_default));
   out.set("ingest_burst", json::Value::number(ingest_burst_default));
   out.set("auto_create_customers", json::Value::boolean(false));
+  out.set("invoice_grace_period_days", json::Value::number(std::int64_t{0}));
   return out;
 }
 
@@ -30,6 +31,7 @@ Result<json::Value> merge(const json::Value& current, const json::Value& patch,
   set_integer("future_event_skew_seconds", 0, limits::future_event_skew_seconds_max);
   set_integer("ingest_events_per_second", 1, 10'000'000);
   set_integer("ingest_burst", 1, 100'000'000);
+  set_integer("invoice_grace_period_days", 0, invoice_grace_period_days_max);
   if (const auto value = reader.optional_bool("auto_create_customers")) {
     merged.set("auto_create_customers", json::Value::boolean(*value));
   }

@@ -9,6 +9,8 @@ namespace neruba::services::settings {
 
 inline constexpr std::int64_t ingest_events_per_second_default = 50'000;
 inline constexpr std::int64_t ingest_burst_default = 100'000;
+// How long the invoices of a closed period stay drafts that still pick up late events (issue 17).
+inline constexpr std::int64_t invoice_grace_period_days_max = 365;
 
 json::Value defaults();
 // Applies a partial settings object onto `current`; every unknown or invalid field is reported.

@@ -588,6 +588,30 @@ Result<pricing::WindowUsage> read_window(storage::Tx& tx, const TenantId& tenant
 
 }  // namespace
 
+namespace {
+
+// The invoice at `at` with usage up to `until`, from a loaded catalog.
+Result<pricing::Invoice> invoice_of(storage::Tx& tx, const TenantId& tenant,
+                                    const SubscriptionRecord& record, const Priced& priced,
+                                    Instant at, Instant until) {
+  auto scope = pricing::invoice_scope(priced.timeline, priced.catalog, at, until);
+  if (!scope) return engine_error(scope.error());
+  std::vector<pricing::WindowUsage> usage;
+  usage.reserve(scope->usage.size());
+  for (const pricing::UsageWindow& window : scope->usage) {
+    const auto meter = priced.meters.find(window.meter);
+    NERUBA_ASSERT_MSG(meter != priced.meters.end(), "a plan prices a meter that does not exist");
+    auto read = read_window(tx, tenant, meter->second, record.customer, window);
+    if (!read) return read.take_error();
+    usage.push_back(std::move(*read));
+  }
+  auto invoice = pricing::price_invoice(*scope, usage);
+  if (!invoice) return engine_error(invoice.error());
+  return std::move(*invoice);
+}
+
+}  // namespace
+
 Result<Upcoming> upcoming(storage::Tx& tx, const RequestContext& ctx, const std::string& id) {
   const TenantId& tenant = ctx.principal.tenant;
   auto record = storage::subscriptions::find(tx, tenant, id);
@@ -607,20 +631,27 @@ Result<Upcoming> upcoming(storage::Tx& tx, const RequestContext& ctx, const std:
     at = period->period.end;
     until = ctx.now;
   }
-  auto scope = pricing::invoice_scope(priced.timeline, priced.catalog, at, until);
-  if (!scope) return engine_error(scope.error());
-  const auto& meters = priced.meters;
-  std::vector<pricing::WindowUsage> usage;
-  for (const pricing::UsageWindow& window : scope->usage) {
-    const auto meter = meters.find(window.meter);
-    NERUBA_ASSERT_MSG(meter != meters.end(), "a plan prices a meter that does not exist");
-    auto read = read_window(tx, tenant, meter->second, record->customer, window);
-    if (!read) return read.take_error();
-    usage.push_back(std::move(*read));
-  }
-  auto invoice = pricing::price_invoice(*scope, usage);
-  if (!invoice) return engine_error(invoice.error());
+  auto invoice = invoice_of(tx, tenant, *record, priced, at, until);
+  if (!invoice) return invoice.take_error();
   return Upcoming{id, until, std::move(*invoice)};
+}
+
+Result<std::vector<DueInvoice>> due_invoices(storage::Tx& tx, const TenantId& tenant,
+                                             const SubscriptionRecord& record,
+                                             const std::string& timezone, Instant until,
+                                             const std::function<bool(Instant)>& wanted) {
+  std::vector<DueInvoice> out;
+  if (until < record.start) return out;
+  const Priced priced = priced_of(tx, tenant, record, timezone);
+  auto instants = pricing::billing_instants(priced.timeline, priced.catalog, until);
+  if (!instants) return engine_error(instants.error());
+  for (const Instant at : *instants) {
+    if (at > until || !wanted(at)) continue;
+    auto invoice = invoice_of(tx, tenant, record, priced, at, at);
+    if (!invoice) return invoice.take_error();
+    out.push_back(DueInvoice{at, std::move(*invoice)});
+  }
+  return out;
 }
 
 }  // namespace neruba::services::subscriptions

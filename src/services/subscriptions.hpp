@@ -4,6 +4,7 @@
 // in the audit trail with its effective date. The upcoming invoice is domain::pricing's invoice at
 // the end of the current billing period, with the usage so far — the computation a billing run
 // finalizes.
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -50,6 +51,19 @@ struct Upcoming {
 
 // GET /v1/subscriptions/{id}/upcoming
 Result<Upcoming> upcoming(storage::Tx& tx, const RequestContext& ctx, const std::string& id);
+
+// The subscription's invoice at one billing instant, as a billing run bills it: usage read up to
+// the instant (every window of a closed period is whole).
+struct DueInvoice {
+  Instant at;
+  domain::pricing::Invoice invoice;
+};
+// The invoices at the subscription's billing instants up to `until` (inclusive) that `wanted`
+// accepts, in order. `timezone` is the customer's. Loads the subscription's catalog once.
+Result<std::vector<DueInvoice>> due_invoices(storage::Tx& tx, const TenantId& tenant,
+                                             const storage::SubscriptionRecord& record,
+                                             const std::string& timezone, Instant until,
+                                             const std::function<bool(Instant)>& wanted);
 
 // No double billing when a plan gains a version: for every subscription on the plan live after
 // `effective_from`, no other subscription of its customer may price a meter `versions` (the plan's

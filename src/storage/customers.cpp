@@ -60,6 +60,24 @@ std::optional<CustomerRecord> find(Tx& tx, const TenantId& tenant, const Custome
   return find_where(tx, tenant, "customer_id", id.str());
 }
 
+std::optional<CustomerRecord> find_for_update(Tx& tx, const TenantId& tenant,
+                                             const CustomerId& id) {
+  return find_where(tx, tenant, "customer_id", id.str(),
+                    tx.dialect() == Dialect::postgres ? " FOR NO KEY UPDATE" : "");
+}
+
+std::vector<CustomerRecord> by_id_after(Tx& tx, const TenantId& tenant, const CustomerId& after_id,
+                                        std::size_t limit) {
+  const auto rows =
+      tx.query(sql::select_from(customer_columns,
+                                "FROM customers WHERE tenant_id = $1 AND customer_id > $2 ORDER BY "
+                                "customer_id LIMIT $3"),
+               {tenant.str(), after_id.str(), static_cast<std::int64_t>(limit)});
+  std::vector<CustomerRecord> out;
+  for (const auto& row : rows) out.push_back(customer_from_row(row));
+  return out;
+}
+
 std::vector<CustomerRecord> list(Tx& tx, const TenantId& tenant,
                                  const std::string& after_external_id, std::size_t limit) {
   const auto rows =

@@ -36,6 +36,13 @@ std::optional<CustomerRecord> find_by_external_id(Tx& tx, const TenantId& tenant
     Tx& tx, const TenantId& tenant, const std::string& external_id);
 [[nodiscard]] std::optional<CustomerRecord> find(Tx& tx, const TenantId& tenant,
                                                  const CustomerId& id);
+// find, locking the row as find_by_external_id_for_update does: a customer's money movements
+// (billing, payments, grants, charges) take turns on it.
+[[nodiscard]] std::optional<CustomerRecord> find_for_update(Tx& tx, const TenantId& tenant,
+                                                            const CustomerId& id);
+// The tenant's customers in customer id order after `after_id`.
+std::vector<CustomerRecord> by_id_after(Tx& tx, const TenantId& tenant, const CustomerId& after_id,
+                                        std::size_t limit);
 std::vector<CustomerRecord> list(Tx& tx, const TenantId& tenant,
                                  const std::string& after_external_id, std::size_t limit);
 }  // namespace customers

@@ -25,6 +25,8 @@ void bucket_merge(Tx& tx, const TenantId& tenant) {
   lock_tenant(tx, LockClass::bucket_merge, tenant, false);
 }
 
+void billing(Tx& tx, const TenantId& tenant) { lock_tenant(tx, LockClass::billing, tenant, false); }
+
 void meters_shared(Tx& tx, const TenantId& tenant) {
   lock_tenant(tx, LockClass::meters, tenant, true);
 }

@@ -12,6 +12,7 @@ enum class LockClass : int {
   migration = 7262011,     // the whole database: one node migrates, the others wait
   bucket_merge = 7262012,  // a tenant's usage buckets, while a commit adds to them
   meters = 7262013,        // a tenant's meters against its ingest (see below)
+  billing = 7262014,       // a tenant's billing runs, one at a time
 };
 
 // Waits for and takes the database-wide migration lock.
@@ -28,6 +29,12 @@ void bucket_merge(Tx& tx, const TenantId& tenant);
 // the row alone: other audited changes of the tenant do not wait for ingest commits, and two
 // writers sharing them create no MultiXact. Take `meters_exclusive` before anything that locks
 // the tenant row (audit append), as ingest takes `meters_shared` first.
+// A tenant's billing runs: each transaction of a run holds it, so two runs (two requests, two
+// nodes) bill the tenant's customers one after the other and the second finds the first's
+// invoices. Transaction-scoped: a run whose process dies loses it with its connection. Taken
+// before any customer row.
+void billing(Tx& tx, const TenantId& tenant);
+
 void meters_shared(Tx& tx, const TenantId& tenant);
 void meters_exclusive(Tx& tx, const TenantId& tenant);
 

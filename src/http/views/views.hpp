@@ -7,6 +7,7 @@
 
 #include "json/json.hpp"
 #include "services/audit_log.hpp"
+#include "services/billing/billing.hpp"
 #include "services/catalog.hpp"
 #include "services/customers.hpp"
 #include "services/ingest.hpp"
@@ -55,6 +56,17 @@ json::Value plan_summary(const services::catalog::PlanWithVersions& plan);
 json::Value subscription(const services::subscriptions::Subscription& subscription);
 // GET /v1/subscriptions/{id}/upcoming: the invoice's lines, each with its explanation.
 json::Value upcoming(const services::subscriptions::Upcoming& upcoming);
+
+// Invoices: whole (GET /v1/invoices/{id}), or without lines (lists, runs, audit records).
+json::Value invoice(const services::billing::Invoice& invoice);
+json::Value invoice_summary(const services::billing::Invoice& invoice);
+// GET /v1/invoices/{id}/explain: every line's inputs and digest, the credit draws, the payments.
+json::Value invoice_explanation(const services::billing::Invoice& invoice);
+json::Value billing_run(const services::billing::RunReport& report);
+json::Value credit_grant(const storage::CreditGrantRecord& grant, const std::string& customer);
+json::Value balance(const services::billing::Balance& balance);
+json::Value charge(const services::billing::Charge& charge);
+json::Value payment(const services::billing::Payment& payment);
 
 json::Value ingest_report(const services::ingest::IngestReport& report);
 

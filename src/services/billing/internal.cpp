@@ -1,0 +1,217 @@
+#include "services/billing/internal.hpp"
+
+#include "common/assert.hpp"
+#include "common/crypto.hpp"
+#include "domain/time.hpp"
+#include "services/audit_log.hpp"
+
+namespace neruba::services::billing::internal {
+
+using domain::ledger::AccountKind;
+using domain::ledger::Side;
+
+std::string derived_id(std::string_view prefix, std::initializer_list<std::string_view> parts) {
+  std::string key;
+  for (const std::string_view part : parts) {
+    key += part;
+    key += '\x1f';  // a separator no id or instant contains
+  }
+  return std::string(prefix) + crypto::sha256_hex(key).substr(0, 24);
+}
+
+std::string invoice_id_of(const TenantId& tenant, const CustomerId& customer, Instant at) {
+  return derived_id("inv_", {tenant.str(), customer.str(), domain::format_rfc3339(at)});
+}
+
+domain::ledger::Account customer_account(AccountKind kind, const domain::Currency& currency,
+                                         const CustomerId& customer) {
+  return {kind, currency.code(), customer.str()};
+}
+
+domain::ledger::Account tenant_account(AccountKind kind, const domain::Currency& currency) {
+  return {kind, currency.code(), std::nullopt};
+}
+
+std::string money_text(std::int64_t minor, const domain::Currency& currency) {
+  return domain::from_minor_units(minor, currency).to_string();
+}
+
+Error conflict(std::string slug, std::string field, std::string detail) {
+  return Error{
+      ErrorCode::conflict, detail, {FieldError{std::move(field), std::move(slug), detail, {}}}, {}};
+}
+
+Status post(storage::Tx& tx, const RequestContext& ctx, const TenantId& tenant, Movement movement) {
+  std::vector<domain::ledger::Posting> postings;
+  postings.reserve(movement.entries.size());
+  for (const auto& entry : movement.entries) {
+    postings.push_back({entry.account, entry.side,
+                        domain::from_minor_units(entry.amount_minor, movement.currency)});
+  }
+  if (const auto problem = domain::ledger::check_transaction(postings)) {
+    // Every movement is built here from amounts the service computed: a refusal is a defect.
+    NERUBA_ASSERT_MSG(false, "an unbalanced or malformed ledger transaction was built");
+  }
+  storage::LedgerTransactionRecord record{
+      tenant,
+      derived_id("ltx_", {tenant.str(), movement.kind, movement.cause}),
+      movement.kind,
+      movement.cause,
+      std::move(movement.corrects),
+      std::move(movement.customer),
+      movement.currency.code(),
+      movement.effective_at,
+      ctx.now,
+      std::move(movement.entries)};
+  switch (storage::ledger::post(tx, record)) {
+    case storage::ledger::PostOutcome::posted:
+      return ok_status();
+    case storage::ledger::PostOutcome::already_posted:
+      return Error::make(ErrorCode::internal, "The ledger already has the " + record.kind +
+                                                  " transaction of " + record.cause + ".");
+    case storage::ledger::PostOutcome::limit_exceeded:
+      return conflict("balance_limit", "amount",
+                      "The " + record.kind + " of " + record.cause +
+                          " would take an account beyond its balance rule (a wallet below zero "
+                          "or a receivable paid beyond what is owed); nothing was written.");
+  }
+  return ok_status();
+}
+
+Status expire_credit(storage::Tx& tx, const RequestContext& ctx,
+                     const storage::CustomerRecord& customer, Instant at) {
+  const TenantId& tenant = customer.tenant;
+  for (const auto& grant : storage::credit_grants::due_to_expire(tx, tenant, customer.id, at)) {
+    if (!storage::credit_grants::expire(tx, tenant, grant.id, *grant.expires_at)) {
+      return Error::make(ErrorCode::internal, "The expiry of " + grant.id + " was recorded twice.");
+    }
+    if (grant.remaining_minor > 0) {
+      const auto currency = *domain::Currency::of(grant.currency);
+      const bool prepaid = grant.kind == "prepaid";
+      // Unused prepaid credit is earned as breakage; unused promotional credit never cost the
+      // tenant anything, so its expense is reversed.
+      Movement expiry{
+          "credit_expiry",
+          grant.id,
+          std::nullopt,
+          customer.id,
+          currency,
+          *grant.expires_at,
+          {{customer_account(prepaid ? AccountKind::prepaid_credit : AccountKind::promotional_credit,
+                             currency, customer.id),
+            Side::debit, grant.remaining_minor},
+           {tenant_account(prepaid ? AccountKind::breakage : AccountKind::promotions_expense,
+                           currency),
+            Side::credit, grant.remaining_minor}}};
+      if (auto posted = post(tx, ctx, tenant, std::move(expiry)); !posted) return posted;
+    }
+    json::Value after = grant_document(grant, customer.external_id);
+    after.set("expired", json::Value::string(money_text(grant.remaining_minor,
+                                                        *domain::Currency::of(grant.currency))));
+    audit::append(tx, ctx, tenant,
+                  {"credit_grant.expired", grant.id, std::nullopt, std::move(after),
+                   grant.reason_code, std::nullopt});
+  }
+  return ok_status();
+}
+
+Status finalize_draft(storage::Tx& tx, const RequestContext& ctx,
+                      const storage::CustomerRecord& customer, const std::string& invoice_id) {
+  const TenantId& tenant = customer.tenant;
+  auto invoice = storage::invoices::find_for_update(tx, tenant, invoice_id);
+  NERUBA_ASSERT_MSG(invoice.has_value(), "finalizing an invoice that does not exist");
+  if (invoice->status != storage::InvoiceStatus::draft) {
+    return conflict("invoice_not_draft", "id",
+                    "Invoice " + invoice_id + " is " +
+                        std::string(storage::invoice_status_name(invoice->status)) +
+                        ": only a draft can be finalized.");
+  }
+  const domain::Currency& currency = invoice->currency;
+  const std::int64_t total = invoice->total_minor;
+  const std::int64_t number = storage::invoices::take_number(tx, tenant);
+  std::int64_t credits_applied = 0;
+  if (total > 0) {
+    Movement effect{"invoice_finalized",
+                    invoice_id,
+                    std::nullopt,
+                    customer.id,
+                    currency,
+                    ctx.now,
+                    {{customer_account(AccountKind::receivable, currency, customer.id),
+                      Side::debit, total},
+                     {tenant_account(AccountKind::revenue, currency), Side::credit, total}}};
+    if (auto posted = post(tx, ctx, tenant, std::move(effect)); !posted) return posted;
+    // Credit draws, in draw order, up to what is due.
+    Movement draws{"credit_draw", invoice_id, std::nullopt, customer.id, currency, ctx.now, {}};
+    std::int64_t index = 0;
+    for (const auto& grant :
+         storage::credit_grants::drawable(tx, tenant, customer.id, currency.code())) {
+      if (credits_applied == total) break;
+      if (grant.expires_at && *grant.expires_at <= ctx.now) continue;
+      const std::int64_t amount = std::min(grant.remaining_minor, total - credits_applied);
+      if (!storage::credit_grants::draw(tx, tenant, grant.id, amount) ||
+          !storage::credit_grants::insert_draw(tx, tenant, {invoice_id, grant.id, index, amount})) {
+        return Error::make(ErrorCode::internal, "A credit draw on " + grant.id + " failed.");
+      }
+      ++index;
+      credits_applied += amount;
+      draws.entries.push_back(
+          {customer_account(grant.kind == "prepaid" ? AccountKind::prepaid_credit
+                                                    : AccountKind::promotional_credit,
+                            currency, customer.id),
+           Side::debit, amount});
+    }
+    if (credits_applied > 0) {
+      draws.entries.push_back({customer_account(AccountKind::receivable, currency, customer.id),
+                               Side::credit, credits_applied});
+      if (auto posted = post(tx, ctx, tenant, std::move(draws)); !posted) return posted;
+    }
+  } else if (total < 0) {
+    // More credited than charged (a downgrade's credit): the surplus becomes prepaid credit the
+    // next invoices draw, shown as a negative credits_applied so that nothing is due.
+    const std::string grant_id = derived_id("grt_", {tenant.str(), "invoice_credit", invoice_id});
+    storage::CreditGrantRecord grant{tenant,     grant_id,
+                                     customer.id, "prepaid",
+                                     currency.code(), -total,
+                                     -total,     0,
+                                     std::nullopt, std::nullopt,
+                                     std::nullopt, "invoice_credit",
+                                     invoice_id, ctx.now};
+    if (!storage::credit_grants::insert(tx, grant)) {
+      return Error::make(ErrorCode::internal, "The credit of " + invoice_id + " exists already.");
+    }
+    Movement effect{"invoice_finalized",
+                    invoice_id,
+                    std::nullopt,
+                    customer.id,
+                    currency,
+                    ctx.now,
+                    {{tenant_account(AccountKind::revenue, currency), Side::debit, -total},
+                     {customer_account(AccountKind::prepaid_credit, currency, customer.id),
+                      Side::credit, -total}}};
+    if (auto posted = post(tx, ctx, tenant, std::move(effect)); !posted) return posted;
+    credits_applied = total;
+  }
+  if (!storage::invoices::finalize(tx, tenant, invoice_id, number, credits_applied, ctx.now)) {
+    return Error::make(ErrorCode::internal, "Invoice " + invoice_id + " could not be finalized.");
+  }
+  if (total - credits_applied == 0 &&
+      !storage::invoices::mark_paid(tx, tenant, invoice_id, ctx.now)) {
+    return Error::make(ErrorCode::internal, "Invoice " + invoice_id + " could not be settled.");
+  }
+  auto after = storage::invoices::find(tx, tenant, invoice_id);
+  const Invoice view = invoice_view(tx, tenant, std::move(*after), customer.external_id);
+  audit::append(tx, ctx, tenant,
+                {"invoice.finalized", invoice_id, std::nullopt, invoice_document(view, false),
+                 std::nullopt, std::nullopt});
+  return ok_status();
+}
+
+Invoice invoice_view(storage::Tx& tx, const TenantId& tenant, storage::InvoiceRecord record,
+                     const std::string& customer_external_id) {
+  auto draws = storage::credit_grants::draws_of(tx, tenant, record.id);
+  auto payments = storage::payments::of_invoice(tx, tenant, record.id);
+  return Invoice{std::move(record), customer_external_id, std::move(draws), std::move(payments)};
+}
+
+}  // namespace neruba::services::billing::internal

@@ -1,0 +1,64 @@
+#pragma once
+// Shared by the billing service's files: ids derived from natural keys, ledger postings, the
+// finalization of a draft and the expiry of credit. Not for use outside services/billing.
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/error.hpp"
+#include "json/reader.hpp"
+#include "services/billing/billing.hpp"
+#include "storage/customers.hpp"
+#include "storage/ledger.hpp"
+
+namespace neruba::services::billing::internal {
+
+// prefix + the first 24 hex digits of SHA-256 over the parts: the same natural key gives the same
+// id on every run and every backend (issue 17: determinism).
+std::string derived_id(std::string_view prefix, std::initializer_list<std::string_view> parts);
+std::string invoice_id_of(const TenantId& tenant, const CustomerId& customer, Instant at);
+
+// One balanced ledger transaction; entries in minor units.
+struct Movement {
+  std::string kind;
+  std::string cause;
+  std::optional<std::string> corrects;
+  std::optional<CustomerId> customer;
+  domain::Currency currency;
+  Instant effective_at;
+  std::vector<storage::LedgerEntry> entries;
+};
+domain::ledger::Account customer_account(domain::ledger::AccountKind kind,
+                                         const domain::Currency& currency,
+                                         const CustomerId& customer);
+domain::ledger::Account tenant_account(domain::ledger::AccountKind kind,
+                                       const domain::Currency& currency);
+// Checks (domain::ledger) and posts. A transaction that breaks a balance rule is a conflict
+// (nothing written); one posted before for the same cause is a broken invariant (500).
+Status post(storage::Tx& tx, const RequestContext& ctx, const TenantId& tenant, Movement movement);
+
+// Records the expiry of every grant of the customer whose expiry is at or before `at`: its
+// remainder leaves the wallet in a ledger transaction effective at the expiry instant.
+Status expire_credit(storage::Tx& tx, const RequestContext& ctx,
+                     const storage::CustomerRecord& customer, Instant at);
+
+// A locked draft → finalized: its number, the ledger effect of its total, the credit it draws
+// (priority, earliest expiry, oldest), paid when nothing is left due, and its audit record.
+Status finalize_draft(storage::Tx& tx, const RequestContext& ctx,
+                      const storage::CustomerRecord& customer, const std::string& invoice_id);
+
+Invoice invoice_view(storage::Tx& tx, const TenantId& tenant, storage::InvoiceRecord record,
+                     const std::string& customer_external_id);
+
+std::string money_text(std::int64_t minor, const domain::Currency& currency);
+
+// A positive amount of the currency in a request field, in minor units (errors reported).
+std::optional<std::int64_t> read_positive_amount(json::ObjectReader& reader, std::string_view name,
+                                                 const domain::Currency& currency);
+
+// A conflict naming the field at fault.
+Error conflict(std::string slug, std::string field, std::string detail);
+
+}  // namespace neruba::services::billing::internal

@@ -1,0 +1,275 @@
+#include "storage/invoices.hpp"
+
+#include "domain/time.hpp"
+#include "storage/columns.hpp"
+#include "storage/sql_util.hpp"
+
+namespace neruba::storage {
+
+std::string_view invoice_status_name(InvoiceStatus status) {
+  switch (status) {
+    case InvoiceStatus::draft:
+      return "draft";
+    case InvoiceStatus::finalized:
+      return "finalized";
+    case InvoiceStatus::paid:
+      return "paid";
+    case InvoiceStatus::void_:
+      return "void";
+  }
+  return "draft";
+}
+
+std::optional<InvoiceStatus> parse_invoice_status(std::string_view name) {
+  for (const InvoiceStatus status : {InvoiceStatus::draft, InvoiceStatus::finalized,
+                                     InvoiceStatus::paid, InvoiceStatus::void_}) {
+    if (invoice_status_name(status) == name) return status;
+  }
+  return std::nullopt;
+}
+
+std::string invoice_number_text(std::int64_t number) {
+  std::string digits = std::to_string(number);
+  if (digits.size() < 6) digits.insert(0, 6 - digits.size(), '0');
+  return "INV-" + digits;
+}
+
+namespace invoices {
+namespace {
+
+using domain::from_unix_micros;
+using domain::to_unix_micros;
+
+constexpr std::string_view invoice_columns =
+    "tenant_id, invoice_id, customer_id, billing_instant, currency, status, number, period_start, "
+    "period_end, subtotal, total, credits_applied, amount_paid, created_at, updated_at, "
+    "finalized_at, paid_at, voided_at, run_id";
+
+std::optional<Instant> optional_instant(const Row& row, std::size_t i) {
+  if (row.is_null(i)) return std::nullopt;
+  return from_unix_micros(row.integer(i));
+}
+
+InvoiceStatus stored_status(const std::string& text) {
+  const auto status = parse_invoice_status(text);
+  if (!status) throw StorageError(StorageError::Kind::other, "stored invoice status: " + text);
+  return *status;
+}
+
+InvoiceRecord invoice_from_row(const Row& row) {
+  InvoiceRecord out{TenantId(row.text(0)),
+                    row.text(1),
+                    CustomerId(row.text(2)),
+                    from_unix_micros(row.integer(3)),
+                    columns::stored_currency(row.text(4)),
+                    stored_status(row.text(5)),
+                    row.is_null(6) ? std::nullopt : std::optional<std::int64_t>(row.integer(6)),
+                    from_unix_micros(row.integer(7)),
+                    from_unix_micros(row.integer(8)),
+                    row.integer(9),
+                    row.integer(10),
+                    row.integer(11),
+                    row.integer(12),
+                    from_unix_micros(row.integer(13)),
+                    from_unix_micros(row.integer(14)),
+                    optional_instant(row, 15),
+                    optional_instant(row, 16),
+                    optional_instant(row, 17),
+                    row.optional_text(18),
+                    {}};
+  return out;
+}
+
+std::vector<InvoiceLineRecord> lines_of(Tx& tx, const TenantId& tenant, const std::string& id) {
+  const auto rows = tx.query(
+      "SELECT line_id, subscription_id, charge_id, charge_type, description, meter, quantity, "
+      "unit_price, amount, period_start, period_end, inputs, digest FROM invoice_lines WHERE "
+      "tenant_id = $1 AND invoice_id = $2 ORDER BY line_index",
+      {tenant.str(), id});
+  std::vector<InvoiceLineRecord> out;
+  out.reserve(rows.size());
+  for (const auto& row : rows) {
+    out.push_back(InvoiceLineRecord{row.text(0), row.optional_text(1), row.optional_text(2),
+                                    row.text(3), row.text(4), row.optional_text(5), row.text(6),
+                                    row.optional_text(7), row.integer(8),
+                                    from_unix_micros(row.integer(9)),
+                                    from_unix_micros(row.integer(10)), row.text(11),
+                                    row.text(12)});
+  }
+  return out;
+}
+
+void insert_lines(Tx& tx, const InvoiceRecord& invoice) {
+  std::vector<std::pair<std::int64_t, const InvoiceLineRecord*>> rows;
+  rows.reserve(invoice.lines.size());
+  for (std::size_t i = 0; i < invoice.lines.size(); ++i) {
+    rows.emplace_back(static_cast<std::int64_t>(i), &invoice.lines[i]);
+  }
+  sql::insert_rows<std::pair<std::int64_t, const InvoiceLineRecord*>>(
+      tx,
+      "INSERT INTO invoice_lines (tenant_id, invoice_id, line_index, line_id, subscription_id, "
+      "charge_id, charge_type, description, meter, quantity, unit_price, amount, period_start, "
+      "period_end, inputs, digest)",
+      "", 16, rows, [&](const auto& entry, std::vector<Param>& params) {
+        const InvoiceLineRecord& line = *entry.second;
+        params.emplace_back(invoice.tenant.str());
+        params.emplace_back(invoice.id);
+        params.emplace_back(entry.first);
+        params.emplace_back(line.id);
+        params.emplace_back(columns::optional_text(line.subscription));
+        params.emplace_back(columns::optional_text(line.charge));
+        params.emplace_back(line.charge_type);
+        params.emplace_back(line.description);
+        params.emplace_back(columns::optional_text(line.meter));
+        params.emplace_back(line.quantity);
+        params.emplace_back(columns::optional_text(line.unit_price));
+        params.emplace_back(line.amount_minor);
+        params.emplace_back(to_unix_micros(line.period_start));
+        params.emplace_back(to_unix_micros(line.period_end));
+        params.emplace_back(line.inputs);
+        params.emplace_back(line.digest);
+      });
+}
+
+std::optional<InvoiceRecord> find_with(Tx& tx, const TenantId& tenant, const std::string& id,
+                                       std::string_view suffix) {
+  const auto rows = tx.query(
+      sql::select_from(invoice_columns, "FROM invoices WHERE tenant_id = $1 AND invoice_id = $2" +
+                                            std::string(suffix)),
+      {tenant.str(), id});
+  if (rows.empty()) return std::nullopt;
+  InvoiceRecord out = invoice_from_row(rows.front());
+  out.lines = lines_of(tx, tenant, id);
+  return out;
+}
+
+std::vector<InvoiceRecord> invoices_from(const Rows& rows) {
+  std::vector<InvoiceRecord> out;
+  out.reserve(rows.size());
+  for (const auto& row : rows) out.push_back(invoice_from_row(row));
+  return out;
+}
+
+}  // namespace
+
+bool insert_draft(Tx& tx, const InvoiceRecord& invoice) {
+  const std::int64_t inserted = tx.exec(
+      "INSERT INTO invoices (tenant_id, invoice_id, customer_id, billing_instant, currency, "
+      "status, period_start, period_end, subtotal, total, created_at, updated_at, run_id) VALUES "
+      "($1, $2, $3, $4, $5, 'draft', $6, $7, $8, $9, $10, $10, $11) ON CONFLICT DO NOTHING",
+      {invoice.tenant.str(), invoice.id, invoice.customer.str(),
+       to_unix_micros(invoice.billing_instant), invoice.currency.code(),
+       to_unix_micros(invoice.period_start), to_unix_micros(invoice.period_end),
+       invoice.subtotal_minor, invoice.total_minor, to_unix_micros(invoice.created_at),
+       columns::optional_text(invoice.run_id)});
+  if (inserted != 1) return false;
+  insert_lines(tx, invoice);
+  return true;
+}
+
+bool replace_draft(Tx& tx, const InvoiceRecord& invoice) {
+  const std::int64_t updated = tx.exec(
+      "UPDATE invoices SET period_start = $3, period_end = $4, subtotal = $5, total = $6, "
+      "updated_at = $7, run_id = $8 WHERE tenant_id = $1 AND invoice_id = $2 AND status = 'draft'",
+      {invoice.tenant.str(), invoice.id, to_unix_micros(invoice.period_start),
+       to_unix_micros(invoice.period_end), invoice.subtotal_minor, invoice.total_minor,
+       to_unix_micros(invoice.updated_at), columns::optional_text(invoice.run_id)});
+  if (updated != 1) return false;
+  // A draft's lines are derived state: recomputed whole, never edited one by one.
+  tx.exec("DELETE FROM invoice_lines WHERE tenant_id = $1 AND invoice_id = $2",
+          {invoice.tenant.str(), invoice.id});
+  insert_lines(tx, invoice);
+  return true;
+}
+
+std::optional<InvoiceRecord> find(Tx& tx, const TenantId& tenant, const std::string& id) {
+  return find_with(tx, tenant, id, "");
+}
+
+std::optional<InvoiceRecord> find_for_update(Tx& tx, const TenantId& tenant,
+                                             const std::string& id) {
+  return find_with(tx, tenant, id, tx.dialect() == Dialect::postgres ? " FOR UPDATE" : "");
+}
+
+std::vector<InvoiceRecord> of_customer_between(Tx& tx, const TenantId& tenant,
+                                               const CustomerId& customer, Instant from,
+                                               Instant to) {
+  return invoices_from(tx.query(
+      sql::select_from(invoice_columns,
+                       "FROM invoices WHERE tenant_id = $1 AND customer_id = $2 AND "
+                       "billing_instant >= $3 AND billing_instant <= $4 ORDER BY billing_instant"),
+      {tenant.str(), customer.str(), to_unix_micros(from), to_unix_micros(to)}));
+}
+
+std::vector<InvoiceRecord> page(Tx& tx, const TenantId& tenant, const InvoiceFilter& filter) {
+  std::string where = "FROM invoices WHERE tenant_id = $1 AND invoice_id > $2";
+  std::vector<Param> params{tenant.str(), filter.after_id};
+  if (filter.customer) {
+    params.emplace_back(filter.customer->str());
+    where += " AND customer_id = $" + std::to_string(params.size());
+  }
+  if (filter.status) {
+    params.emplace_back(std::string(invoice_status_name(*filter.status)));
+    where += " AND status = $" + std::to_string(params.size());
+  }
+  params.emplace_back(static_cast<std::int64_t>(filter.limit));
+  where += " ORDER BY invoice_id LIMIT $" + std::to_string(params.size());
+  return invoices_from(tx.query(sql::select_from(invoice_columns, where), params));
+}
+
+std::vector<InvoiceRecord> issued_page(Tx& tx, const TenantId& tenant, const std::string& after_id,
+                                       std::size_t limit) {
+  return invoices_from(
+      tx.query(sql::select_from(invoice_columns,
+                                "FROM invoices WHERE tenant_id = $1 AND invoice_id > $2 AND "
+                                "status <> 'draft' ORDER BY invoice_id LIMIT $3"),
+               {tenant.str(), after_id, static_cast<std::int64_t>(limit)}));
+}
+
+std::int64_t take_number(Tx& tx, const TenantId& tenant) {
+  // The upsert locks the tenant's counter row until commit: finalizations take turns.
+  const auto rows = tx.query(
+      "INSERT INTO invoice_numbers (tenant_id, last_number) VALUES ($1, 1) ON CONFLICT "
+      "(tenant_id) DO UPDATE SET last_number = invoice_numbers.last_number + 1 RETURNING "
+      "last_number",
+      {tenant.str()});
+  return rows.at(0).integer(0);
+}
+
+bool finalize(Tx& tx, const TenantId& tenant, const std::string& id, std::int64_t number,
+              std::int64_t credits_applied_minor, Instant at) {
+  return tx.exec(
+             "UPDATE invoices SET status = 'finalized', number = $3, credits_applied = $4, "
+             "finalized_at = $5, updated_at = $5 WHERE tenant_id = $1 AND invoice_id = $2 AND "
+             "status = 'draft'",
+             {tenant.str(), id, number, credits_applied_minor, to_unix_micros(at)}) == 1;
+}
+
+bool add_payment(Tx& tx, const TenantId& tenant, const std::string& id, std::int64_t amount_minor,
+                 Instant at) {
+  return tx.exec(
+             "UPDATE invoices SET amount_paid = amount_paid + $3, updated_at = $4, status = CASE "
+             "WHEN total - credits_applied - amount_paid - $3 = 0 THEN 'paid' ELSE status END, "
+             "paid_at = CASE WHEN total - credits_applied - amount_paid - $3 = 0 THEN $4 ELSE "
+             "paid_at END WHERE tenant_id = $1 AND invoice_id = $2 AND status = 'finalized' AND "
+             "$3 > 0 AND $3 <= total - credits_applied - amount_paid",
+             {tenant.str(), id, amount_minor, to_unix_micros(at)}) == 1;
+}
+
+bool void_invoice(Tx& tx, const TenantId& tenant, const std::string& id, Instant at) {
+  return tx.exec(
+             "UPDATE invoices SET status = 'void', voided_at = $3, updated_at = $3 WHERE "
+             "tenant_id = $1 AND invoice_id = $2 AND status IN ('finalized', 'paid') AND amount_paid = 0",
+             {tenant.str(), id, to_unix_micros(at)}) == 1;
+}
+
+bool mark_paid(Tx& tx, const TenantId& tenant, const std::string& id, Instant at) {
+  return tx.exec(
+             "UPDATE invoices SET status = 'paid', paid_at = $3, updated_at = $3 WHERE tenant_id "
+             "= $1 AND invoice_id = $2 AND status = 'finalized' AND total - credits_applied - "
+             "amount_paid = 0",
+             {tenant.str(), id, to_unix_micros(at)}) == 1;
+}
+
+}  // namespace invoices
+}  // namespace neruba::storage
