@@ -240,7 +240,7 @@ TEST_P(Billing, AMonthOfBillingFromFirstInvoiceToVoidKeepsTheLedgerBalanced) {
 
   // Void February (operator): the revenue is reversed and the 5.00 drawn goes back to its grant.
   expect_rejected("/v1/invoices/" + february.field("id") + "/void",
-                  R"({"reason_code":"billing_error"})", 422, "validation_failed", "justification",
+                  R"({"reason_code":"billing_error"})", 422, "validation-failed", "justification",
                   "required");
   const auto voided = api().post("/v1/invoices/" + february.field("id") + "/void", tenant_.key,
                                  R"({"reason_code":"billing_error",)"
@@ -380,37 +380,37 @@ TEST_P(Billing, CreditIsDrawnByPriorityThenEarliestExpiryThenAgeAndExpiresThroug
 
 TEST_P(Billing, BadRequestsGetPreciseErrorsAndChangeNothing) {
   expect_rejected("/v1/billing-runs", R"({"as_of":"2027-01-01T00:00:00Z"})", 422,
-                  "validation_failed", "as_of", "invalid_value");
-  expect_rejected("/v1/billing-runs", R"({"customer":"nobody"})", 422, "validation_failed",
+                  "validation-failed", "as_of", "invalid_value");
+  expect_rejected("/v1/billing-runs", R"({"customer":"nobody"})", 422, "validation-failed",
                   "customer", "not_found");
   expect_rejected("/v1/credit-grants",
                   R"({"customer":"acme","amount":"-1.00","currency":"USD","kind":"prepaid"})", 422,
-                  "validation_failed", "amount", "invalid_value");
+                  "validation-failed", "amount", "invalid_value");
   expect_rejected("/v1/credit-grants",
                   R"({"customer":"acme","amount":"1.001","currency":"USD","kind":"prepaid"})",
-                  422, "validation_failed", "amount", "too_many_fraction_digits");
+                  422, "validation-failed", "amount", "too_many_fraction_digits");
   expect_rejected("/v1/credit-grants",
                   R"({"customer":"acme","amount":"1.00","currency":"EUR","kind":"prepaid"})", 422,
-                  "validation_failed", "currency", "currency_mismatch");
+                  "validation-failed", "currency", "currency_mismatch");
   expect_rejected("/v1/credit-grants",
                   R"({"customer":"acme","amount":"1.00","currency":"USD","kind":"gift"})", 422,
-                  "validation_failed", "kind", "invalid_value");
+                  "validation-failed", "kind", "invalid_value");
   expect_rejected("/v1/credit-grants",
                   R"({"customer":"acme","amount":"1.00","currency":"USD","kind":"prepaid",)"
                   R"("expires_at":"2025-01-01T00:00:00Z"})",
-                  422, "validation_failed", "expires_at", "invalid_value");
+                  422, "validation-failed", "expires_at", "invalid_value");
   expect_rejected("/v1/credit-grants",
                   R"({"customer":"acme","amount":"1.00","currency":"USD","kind":"prepaid",)"
                   R"("reason_code":"because"})",
-                  422, "validation_failed", "reason_code", "invalid_value");
+                  422, "validation-failed", "reason_code", "invalid_value");
   expect_rejected("/v1/charges",
                   R"({"customer":"acme","charge_key":"k","amount":"0","currency":"USD",)"
                   R"("description":"x"})",
-                  422, "validation_failed", "amount", "invalid_value");
+                  422, "validation-failed", "amount", "invalid_value");
   expect_rejected("/v1/payments",
                   R"({"invoice":"inv_nope","amount":"1.00","provider":"manual",)"
                   R"("provider_payment_id":"p"})",
-                  422, "validation_failed", "invoice", "not_found");
+                  422, "validation-failed", "invoice", "not_found");
   const auto charge = api().post("/v1/charges", tenant_.key,
                                  R"({"customer":"acme","charge_key":"k","amount":"1.00",)"
                                  R"("currency":"USD","description":"x"})");
@@ -425,7 +425,7 @@ TEST_P(Billing, BadRequestsGetPreciseErrorsAndChangeNothing) {
                                R"("currency":"USD","description":"x"})");
   EXPECT_EQ(same.status, 200) << same.body;
   EXPECT_EQ(same.field("id"), charge.field("id"));
-  expect_problem(api().get("/v1/invoices/inv_nope", tenant_.key), 404, "not_found", "invoice");
+  expect_problem(api().get("/v1/invoices/inv_nope", tenant_.key), 404, "not-found", "invoice");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, Billing, ::testing::ValuesIn(test_backends()), backend_name);
