@@ -50,6 +50,7 @@ class StorageError : public std::runtime_error {
     unavailable,       // the database cannot be reached or is shutting down: retry later
     serialization,     // a deadlock or serialization failure: the transaction may be retried
     unique_violation,  // a row with the same unique key exists
+    check_violation,   // a row breaks a CHECK constraint (a ledger account's balance rule, …)
     decimal_overflow,  // an exact decimal SQL function's result does not fit the Decimal type
   };
   StorageError(Kind kind, const std::string& message, std::string sqlstate = {})

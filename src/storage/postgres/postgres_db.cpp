@@ -93,6 +93,8 @@ StorageError result_error(PGconn* conn, const PGresult* result, std::string_view
     kind = Kind::serialization;
   } else if (sqlstate == "23505") {
     kind = Kind::unique_violation;
+  } else if (sqlstate == "23514") {
+    kind = Kind::check_violation;
   } else if (sqlstate == "22003") {  // numeric_value_out_of_range: neruba_decimal_sum (v10)
     kind = Kind::decimal_overflow;
   }

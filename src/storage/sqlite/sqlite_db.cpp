@@ -151,6 +151,8 @@ class Connection {
       kind = StorageError::Kind::unavailable;
     } else if (extended == SQLITE_CONSTRAINT_UNIQUE || extended == SQLITE_CONSTRAINT_PRIMARYKEY) {
       kind = StorageError::Kind::unique_violation;
+    } else if (extended == SQLITE_CONSTRAINT_CHECK) {
+      kind = StorageError::Kind::check_violation;
     } else if (decimal_overflow_) {
       kind = StorageError::Kind::decimal_overflow;
     }
