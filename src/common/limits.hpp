@@ -54,6 +54,9 @@ static_assert((ingest_postgres_events_per_commit_max + events_per_batch_max) /
                       1 <
                   64,
               "a PostgreSQL commit must hold fewer than 64 savepoints");
+// `neruba ledger verify` reads a tenant's ledger this many transactions (with their entries), then
+// accounts (with their entries' sums), at a time.
+inline constexpr std::size_t ledger_verify_page_size = 500;
 inline constexpr int late_event_window_days_default = 35;
 inline constexpr int late_event_window_days_max = 3650;
 inline constexpr int future_event_skew_seconds_default = 300;

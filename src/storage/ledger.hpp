@@ -90,6 +90,13 @@ std::optional<LedgerTransactionRecord> find_by_cause(Tx& tx, const TenantId& ten
 // balance rule. (services/billing adds the invoice checks.)
 std::optional<std::string> first_violation(Tx& tx, const TenantId& tenant);
 
+// How many transactions and accounts the tenant's ledger holds (ledger verify's summary).
+struct LedgerSize {
+  std::int64_t transactions = 0;
+  std::int64_t accounts = 0;
+};
+LedgerSize size(Tx& tx, const TenantId& tenant);
+
 }  // namespace ledger
 
 }  // namespace neruba::storage

@@ -15,7 +15,8 @@ const std::vector<migrations::Migration>& migrations::all() {
                                                v009_idempotency_claim_token(),
                                                v010_usage_keys_every_index_takes(),
                                                v011_plans(),
-                                               v012_subscriptions()};
+                                               v012_subscriptions(),
+                                               v013_ledger()};
   return every;
 }
 

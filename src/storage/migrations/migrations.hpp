@@ -33,6 +33,7 @@ Migration v009_idempotency_claim_token();
 Migration v010_usage_keys_every_index_takes();
 Migration v011_plans();
 Migration v012_subscriptions();
+Migration v013_ledger();
 
 // Every migration, in version order.
 const std::vector<Migration>& all();
