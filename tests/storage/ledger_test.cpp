@@ -6,9 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
 #include <future>
 #include <limits>
 
+#include "common/limits.hpp"
 #include "domain/time.hpp"
 #include "storage/ledger.hpp"
 #include "support/lock_waiters.hpp"
@@ -423,6 +425,38 @@ TEST_P(LedgerConformance, AnotherTenantsLedgerNeverShows) {
   EXPECT_EQ(ledger::first_violation(*tx, TenantId("ten_c")), std::nullopt);
   EXPECT_EQ(violation(kOther), std::nullopt);
   EXPECT_EQ(violation(), std::nullopt);
+}
+
+// first_violation reads a page of transactions, then of accounts, at a time: a ledger one more
+// than a page long (501 invoices of 1.00, each to its own customer: 501 receivables and revenue)
+// is read to its last page.
+TEST_P(LedgerConformance, FirstViolationReadsPastItsFirstPage) {
+  const std::size_t count = limits::ledger_verify_page_size + 1;
+  {
+    auto tx = write();
+    for (std::size_t i = 0; i < count; ++i) {
+      char suffix[8];
+      std::snprintf(suffix, sizeof suffix, "%03zu", i);
+      const std::string customer = std::string("cus_") + suffix;
+      ASSERT_EQ(
+          ledger::post(*tx, movement(std::string("ltx_") + suffix, "invoice_finalized",
+                                     std::string("inv_") + suffix, customer, "2026-02-01T00:00:00Z",
+                                     receivable(customer), revenue(), 100)),
+          PostOutcome::posted);
+    }
+    tx->commit();
+  }
+  EXPECT_EQ(violation(), std::nullopt);
+  tamper(
+      "UPDATE ledger_accounts SET credits = 50000 WHERE tenant_id = 'ten_a' AND account_id = "
+      "'revenue:EUR'");
+  EXPECT_EQ(violation(), "account revenue:EUR: credits 50000, its credit entries sum to 50100");
+  tamper(
+      "UPDATE ledger_entries SET amount = 99 WHERE tenant_id = 'ten_a' AND transaction_id = "
+      "'ltx_500' AND entry_index = 1");
+  EXPECT_EQ(violation(),
+            "transaction ltx_500 does not balance: debits 100, credits 99 (EUR minor "
+            "units)");
 }
 
 // ---- first_violation: each tampering by raw SQL is named; the other tenant's ledger stays clean.
