@@ -20,6 +20,7 @@
 #include "http/server.hpp"
 #include "http/views/views.hpp"
 #include "services/audit_log.hpp"
+#include "services/billing/ledger.hpp"
 #include "services/idempotency.hpp"
 #include "storage/db.hpp"
 
@@ -41,6 +42,10 @@ constexpr const char* migrate_usage =
 constexpr const char* audit_usage =
     "usage: neruba audit verify --tenant ID [--db URL]\n"
     "  verify a tenant's audit hash chain; exit 0 when intact, 1 when broken\n";
+constexpr const char* ledger_usage =
+    "usage: neruba ledger verify --tenant ID [--db URL]\n"
+    "  verify a tenant's double-entry ledger (balanced transactions, account totals equal to\n"
+    "  their entries, balance rules); exit 0 when all hold, 1 naming the first violation\n";
 constexpr const char* url_note =
     "\nURL is sqlite:PATH or postgresql://user@host:port/dbname (default: NERUBA_DB, then\n"
     "sqlite:./data/neruba.db)\n";
@@ -50,7 +55,8 @@ std::string usage_text() {
              "usage: neruba <command> [options]   (neruba <command> --help)\n\ncommands:\n") +
          "  serve     run the HTTP API\n"
          "  migrate   apply pending schema migrations\n"
-         "  audit     verify a tenant's audit trail\n" +
+         "  audit     verify a tenant's audit trail\n"
+         "  ledger    verify a tenant's ledger\n" +
          url_note;
 }
 
@@ -210,6 +216,25 @@ int audit_command(const Options& options) {
   return report.ok ? 0 : 1;
 }
 
+int ledger_command(const Options& options) {
+  if (options.positional.empty() || options.positional[0] != "verify" ||
+      !options.flags.count("tenant")) {
+    std::cerr << ledger_usage;
+    return 2;
+  }
+  const TenantId tenant(options.flags.at("tenant"));
+  auto db = storage::open_database(database_url(options));
+  auto tx = db->begin(storage::TxMode::read);
+  if (const auto violation = services::ledger::verify(*tx, tenant)) {
+    std::cout << "ledger of " << tenant.str() << " is broken: " << *violation << "\n";
+    return 1;
+  }
+  const auto size = services::ledger::size(*tx, tenant);
+  std::cout << "ledger of " << tenant.str() << " ok: " << size.transactions << " transactions, "
+            << size.accounts << " accounts\n";
+  return 0;
+}
+
 }  // namespace
 
 struct Command {
@@ -221,7 +246,8 @@ struct Command {
 int main(int argc, char** argv) {
   static const Command commands[] = {{"serve", serve_usage, serve},
                                      {"migrate", migrate_usage, migrate_command},
-                                     {"audit", audit_usage, audit_command}};
+                                     {"audit", audit_usage, audit_command},
+                                     {"ledger", ledger_usage, ledger_command}};
   if (argc < 2) {
     std::cerr << usage_text();
     return 2;

@@ -41,10 +41,6 @@ std::string_view rule_of(AccountKind kind) {
   return "none";
 }
 
-Param optional_customer(const std::optional<std::string>& customer) {
-  return columns::optional_text(customer);
-}
-
 Account account_from(const Row& row, std::size_t kind, std::size_t currency, std::size_t customer) {
   const auto parsed = domain::ledger::parse_account_kind(row.text(kind));
   if (!parsed) {
@@ -116,7 +112,7 @@ bool add_to_account(Tx& tx, const LedgerTransactionRecord& t, const std::string&
       "credits, rule, created_at) VALUES ($1, $2, $3, $4, $5, 0, 0, $6, $7) ON CONFLICT DO "
       "NOTHING",
       {t.tenant.str(), id, std::string(domain::ledger::account_kind_name(delta.account.kind)),
-       delta.account.currency, optional_customer(delta.account.customer),
+       delta.account.currency, columns::optional_text(delta.account.customer),
        std::string(rule_of(delta.account.kind)), to_unix_micros(t.recorded_at)});
   // The guards keep each sum within int64 (SQLite would turn an overflowing sum into a REAL,
   // PostgreSQL raise an error that aborts the transaction); on PostgreSQL the UPDATE waits for a
@@ -371,7 +367,7 @@ PostOutcome post(Tx& tx, const LedgerTransactionRecord& transaction) {
                 "corrects, customer_id, currency, effective_at, recorded_at) VALUES ($1, $2, $3, "
                 "$4, $5, $6, $7, $8, $9) ON CONFLICT (tenant_id, kind, cause) DO NOTHING",
                 {transaction.tenant.str(), transaction.id, transaction.kind, transaction.cause,
-                 optional_customer(transaction.corrects),
+                 columns::optional_text(transaction.corrects),
                  transaction.customer ? Param(transaction.customer->str()) : Param(),
                  transaction.currency, to_unix_micros(transaction.effective_at),
                  to_unix_micros(transaction.recorded_at)}) != 1) {

@@ -159,6 +159,9 @@ TEST_F(Cli, EveryCommandPrintsItsUsageForHelpAndOpensNothing) {
       {"audit", "--help"},
       {"audit", "verify", "--help"},
       {"audit", "-h"},
+      {"ledger", "--help"},
+      {"ledger", "verify", "--help"},
+      {"ledger", "-h"},
   };
   for (const auto& args : invocations) {
     const std::string command = args.front();
@@ -176,7 +179,7 @@ TEST_F(Cli, EveryCommandPrintsItsUsageForHelpAndOpensNothing) {
   }
   const Run overview = run({"--help"});
   EXPECT_EQ(overview.exit_code, 0) << overview.err;
-  for (const char* command : {"serve", "migrate", "audit"}) {
+  for (const char* command : {"serve", "migrate", "audit", "ledger"}) {
     EXPECT_NE(overview.out.find(command), std::string::npos) << overview.out;
   }
   EXPECT_TRUE(cwd_entries().empty());

@@ -15,7 +15,9 @@ const std::vector<migrations::Migration>& migrations::all() {
                                                v009_idempotency_claim_token(),
                                                v010_usage_keys_every_index_takes(),
                                                v011_plans(),
-                                               v012_subscriptions(), v013_ledger(), v014_billing()};
+                                               v012_subscriptions(),
+                                               v013_ledger(),
+                                               v014_billing()};
   return every;
 }
 
