@@ -17,8 +17,8 @@ bool insert(Tx& tx, const BillingRunRecord& r) {
              {r.tenant.str(), r.id, to_unix_micros(r.as_of),
               columns::optional_text(r.customer ? std::optional<std::string>(r.customer->str())
                                                 : std::nullopt),
-              std::int64_t{r.finalize ? 1 : 0}, r.customers, r.invoices_created,
-              r.invoices_updated, r.invoices_finalized, to_unix_micros(r.started_at),
+              std::int64_t{r.finalize ? 1 : 0}, r.customers, r.invoices_created, r.invoices_updated,
+              r.invoices_finalized, to_unix_micros(r.started_at),
               to_unix_micros(r.completed_at)}) == 1;
 }
 
@@ -30,18 +30,18 @@ std::optional<BillingRunRecord> find(Tx& tx, const TenantId& tenant, const std::
       {tenant.str(), id});
   if (rows.empty()) return std::nullopt;
   const Row& row = rows.front();
-  return BillingRunRecord{tenant,
-                          id,
-                          from_unix_micros(row.integer(0)),
-                          row.is_null(1) ? std::nullopt
-                                         : std::optional<CustomerId>(CustomerId(row.text(1))),
-                          row.integer(2) != 0,
-                          row.integer(3),
-                          row.integer(4),
-                          row.integer(5),
-                          row.integer(6),
-                          from_unix_micros(row.integer(7)),
-                          from_unix_micros(row.integer(8))};
+  return BillingRunRecord{
+      tenant,
+      id,
+      from_unix_micros(row.integer(0)),
+      row.is_null(1) ? std::nullopt : std::optional<CustomerId>(CustomerId(row.text(1))),
+      row.integer(2) != 0,
+      row.integer(3),
+      row.integer(4),
+      row.integer(5),
+      row.integer(6),
+      from_unix_micros(row.integer(7)),
+      from_unix_micros(row.integer(8))};
 }
 
 }  // namespace neruba::storage::billing_runs

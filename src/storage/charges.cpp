@@ -39,10 +39,11 @@ bool insert(Tx& tx, const ChargeRecord& c) {
 
 std::optional<ChargeRecord> find_by_key(Tx& tx, const TenantId& tenant, const CustomerId& customer,
                                         const std::string& charge_key) {
-  auto rows = charges_from(tx.query(
-      sql::select_from(charge_columns,
-                       "FROM charges WHERE tenant_id = $1 AND customer_id = $2 AND charge_key = $3"),
-      {tenant.str(), customer.str(), charge_key}));
+  auto rows = charges_from(
+      tx.query(sql::select_from(
+                   charge_columns,
+                   "FROM charges WHERE tenant_id = $1 AND customer_id = $2 AND charge_key = $3"),
+               {tenant.str(), customer.str(), charge_key}));
   if (rows.empty()) return std::nullopt;
   return std::move(rows.front());
 }
@@ -57,11 +58,11 @@ std::vector<ChargeRecord> pending(Tx& tx, const TenantId& tenant, const Customer
 }
 
 std::vector<ChargeRecord> on_invoice(Tx& tx, const TenantId& tenant, const std::string& invoice) {
-  return charges_from(tx.query(
-      sql::select_from(charge_columns,
-                       "FROM charges WHERE tenant_id = $1 AND invoice_id = $2 ORDER BY "
-                       "created_at, charge_id"),
-      {tenant.str(), invoice}));
+  return charges_from(
+      tx.query(sql::select_from(charge_columns,
+                                "FROM charges WHERE tenant_id = $1 AND invoice_id = $2 ORDER BY "
+                                "created_at, charge_id"),
+               {tenant.str(), invoice}));
 }
 
 bool attach(Tx& tx, const TenantId& tenant, const std::string& id, const std::string& invoice) {

@@ -61,7 +61,7 @@ std::optional<CustomerRecord> find(Tx& tx, const TenantId& tenant, const Custome
 }
 
 std::optional<CustomerRecord> find_for_update(Tx& tx, const TenantId& tenant,
-                                             const CustomerId& id) {
+                                              const CustomerId& id) {
   return find_where(tx, tenant, "customer_id", id.str(),
                     tx.dialect() == Dialect::postgres ? " FOR NO KEY UPDATE" : "");
 }

@@ -93,8 +93,7 @@ std::vector<InvoiceLineRecord> lines_of(Tx& tx, const TenantId& tenant, const st
                                     row.text(3), row.text(4), row.optional_text(5), row.text(6),
                                     row.optional_text(7), row.integer(8),
                                     from_unix_micros(row.integer(9)),
-                                    from_unix_micros(row.integer(10)), row.text(11),
-                                    row.text(12)});
+                                    from_unix_micros(row.integer(10)), row.text(11), row.text(12)});
   }
   return out;
 }
@@ -259,7 +258,8 @@ bool add_payment(Tx& tx, const TenantId& tenant, const std::string& id, std::int
 bool void_invoice(Tx& tx, const TenantId& tenant, const std::string& id, Instant at) {
   return tx.exec(
              "UPDATE invoices SET status = 'void', voided_at = $3, updated_at = $3 WHERE "
-             "tenant_id = $1 AND invoice_id = $2 AND status IN ('finalized', 'paid') AND amount_paid = 0",
+             "tenant_id = $1 AND invoice_id = $2 AND status IN ('finalized', 'paid') AND "
+             "amount_paid = 0",
              {tenant.str(), id, to_unix_micros(at)}) == 1;
 }
 

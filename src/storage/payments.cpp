@@ -32,29 +32,29 @@ bool insert(Tx& tx, const PaymentRecord& p) {
              "INSERT INTO payments (tenant_id, payment_id, invoice_id, customer_id, provider, "
              "provider_payment_id, currency, amount, applied, excess, created_at) VALUES ($1, $2, "
              "$3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING",
-             {p.tenant.str(), p.id, p.invoice, p.customer.str(), p.provider,
-              p.provider_payment_id, p.currency, p.amount_minor, p.applied_minor, p.excess_minor,
+             {p.tenant.str(), p.id, p.invoice, p.customer.str(), p.provider, p.provider_payment_id,
+              p.currency, p.amount_minor, p.applied_minor, p.excess_minor,
               to_unix_micros(p.created_at)}) == 1;
 }
 
 std::optional<PaymentRecord> find_by_provider_id(Tx& tx, const TenantId& tenant,
                                                  const std::string& provider,
                                                  const std::string& provider_payment_id) {
-  auto rows = payments_from(tx.query(
-      sql::select_from(payment_columns,
-                       "FROM payments WHERE tenant_id = $1 AND provider = $2 AND "
-                       "provider_payment_id = $3"),
-      {tenant.str(), provider, provider_payment_id}));
+  auto rows = payments_from(
+      tx.query(sql::select_from(payment_columns,
+                                "FROM payments WHERE tenant_id = $1 AND provider = $2 AND "
+                                "provider_payment_id = $3"),
+               {tenant.str(), provider, provider_payment_id}));
   if (rows.empty()) return std::nullopt;
   return std::move(rows.front());
 }
 
 std::vector<PaymentRecord> of_invoice(Tx& tx, const TenantId& tenant, const std::string& invoice) {
-  return payments_from(tx.query(
-      sql::select_from(payment_columns,
-                       "FROM payments WHERE tenant_id = $1 AND invoice_id = $2 ORDER BY "
-                       "created_at, payment_id"),
-      {tenant.str(), invoice}));
+  return payments_from(
+      tx.query(sql::select_from(payment_columns,
+                                "FROM payments WHERE tenant_id = $1 AND invoice_id = $2 ORDER BY "
+                                "created_at, payment_id"),
+               {tenant.str(), invoice}));
 }
 
 }  // namespace neruba::storage::payments

@@ -35,20 +35,19 @@ class Billing : public HttpTest {
     const auto plan = api().post("/v1/plans", tenant_.key, kBasic);
     ASSERT_EQ(plan.status, 201) << plan.body;
     for (const char* id : {"acme", "globex"}) {
-      const auto customer = api().post(
-          "/v1/customers", tenant_.key,
-          std::string(R"({"external_id":")") + id + R"(","name":"X","currency":"USD"})");
+      const auto customer =
+          api().post("/v1/customers", tenant_.key,
+                     std::string(R"({"external_id":")") + id + R"(","name":"X","currency":"USD"})");
       ASSERT_EQ(customer.status, 201) << customer.body;
     }
   }
 
   void tokens(const std::string& event_id, const std::string& customer, const std::string& when,
               int n) {
-    const auto sent = api().post(
-        "/v1/events", tenant_.key,
-        R"({"events":[{"event_id":")" + event_id + R"(","customer":")" + customer +
-            R"(","type":"completion","timestamp":")" + when + R"(","properties":{"n":)" +
-            std::to_string(n) + "}}]}");
+    const auto sent = api().post("/v1/events", tenant_.key,
+                                 R"({"events":[{"event_id":")" + event_id + R"(","customer":")" +
+                                     customer + R"(","type":"completion","timestamp":")" + when +
+                                     R"(","properties":{"n":)" + std::to_string(n) + "}}]}");
     ASSERT_EQ(sent.status, 200) << sent.body;
   }
 
@@ -76,10 +75,9 @@ class Billing : public HttpTest {
   std::map<std::string, std::string> balances(const std::optional<std::string>& customer_id) {
     auto tx = db().begin(storage::TxMode::read);
     std::map<std::string, std::string> out;
-    for (const auto& b : storage::ledger::balances(*tx, TenantId(tenant_.id),
-                                                   customer_id ? std::optional<CustomerId>(
-                                                                     CustomerId(*customer_id))
-                                                               : std::nullopt)) {
+    for (const auto& b : storage::ledger::balances(
+             *tx, TenantId(tenant_.id),
+             customer_id ? std::optional<CustomerId>(CustomerId(*customer_id)) : std::nullopt)) {
       const auto currency = *domain::Currency::of(b.account.currency);
       const auto balance = domain::ledger::balance_of(
           b.account.kind, domain::from_minor_units(b.debits_minor, currency),
@@ -181,17 +179,17 @@ TEST_P(Billing, AMonthOfBillingFromFirstInvoiceToVoidKeepsTheLedgerBalanced) {
   EXPECT_EQ(text_of(draws[0], "amount"), "15.00");
 
   // A partial payment of 10.00 leaves 15.00 due; 20.00 more pays it and 5.00 becomes credit.
-  const auto partial = post_replayed(
-      "/v1/payments", tenant_,
-      R"({"invoice":")" + january_id +
-          R"(","amount":"10.00","provider":"manual","provider_payment_id":"wire-1"})",
-      "pay-1");
+  const auto partial =
+      post_replayed("/v1/payments", tenant_,
+                    R"({"invoice":")" + january_id +
+                        R"(","amount":"10.00","provider":"manual","provider_payment_id":"wire-1"})",
+                    "pay-1");
   EXPECT_EQ(text_of(member(partial.json, "invoice_after"), "amount_due"), "15.00");
   EXPECT_EQ(text_of(member(partial.json, "invoice_after"), "status"), "finalized");
-  const auto rest = api().post(
-      "/v1/payments", tenant_.key,
-      R"({"invoice":")" + january_id +
-          R"(","amount":"20.00","provider":"manual","provider_payment_id":"wire-2"})");
+  const auto rest =
+      api().post("/v1/payments", tenant_.key,
+                 R"({"invoice":")" + january_id +
+                     R"(","amount":"20.00","provider":"manual","provider_payment_id":"wire-2"})");
   ASSERT_EQ(rest.status, 201) << rest.body;
   EXPECT_EQ(rest.field("applied"), "15.00");
   EXPECT_EQ(rest.field("excess"), "5.00");
@@ -210,11 +208,11 @@ TEST_P(Billing, AMonthOfBillingFromFirstInvoiceToVoidKeepsTheLedgerBalanced) {
   // February's advance fees 40.00; a one-off charge of 7.25 made in January lands here too.
   // Total 59.75; the 5.00 of prepaid credit is drawn: 54.75 due.
   tokens("t1", "acme", "2026-01-05T09:30:00Z", 1500);
-  const auto charge = post_replayed(
-      "/v1/charges", tenant_,
-      R"({"customer":"acme","charge_key":"setup","amount":"7.25","currency":"USD",)"
-      R"("description":"Setup fee"})",
-      "charge-1");
+  const auto charge =
+      post_replayed("/v1/charges", tenant_,
+                    R"({"customer":"acme","charge_key":"setup","amount":"7.25","currency":"USD",)"
+                    R"("description":"Setup fee"})",
+                    "charge-1");
   EXPECT_EQ(charge.field("invoice"), "");
   api().clock().set(at("2026-02-01T01:00:00Z"));
   const auto second = run(R"({"as_of":"2026-02-01T01:00:00Z"})");
@@ -338,12 +336,12 @@ TEST_P(Billing, CreditIsDrawnByPriorityThenEarliestExpiryThenAgeAndExpiresThroug
   };
   const std::string never = grant(
       R"({"customer":"acme","amount":"50.00","currency":"USD","kind":"prepaid","priority":2})");
-  const std::string later = grant(
-      R"({"customer":"acme","amount":"20.00","currency":"USD","kind":"prepaid","priority":2,)"
-      R"("expires_at":"2026-06-01T00:00:00Z"})");
-  const std::string sooner = grant(
-      R"({"customer":"acme","amount":"10.00","currency":"USD","kind":"promotional",)"
-      R"("priority":2,"expires_at":"2026-03-01T00:00:00Z"})");
+  const std::string later =
+      grant(R"({"customer":"acme","amount":"20.00","currency":"USD","kind":"prepaid","priority":2,)"
+            R"("expires_at":"2026-06-01T00:00:00Z"})");
+  const std::string sooner =
+      grant(R"({"customer":"acme","amount":"10.00","currency":"USD","kind":"promotional",)"
+            R"("priority":2,"expires_at":"2026-03-01T00:00:00Z"})");
   const std::string first = grant(
       R"({"customer":"acme","amount":"5.00","currency":"USD","kind":"prepaid","priority":1})");
   ASSERT_EQ(api()
@@ -355,8 +353,7 @@ TEST_P(Billing, CreditIsDrawnByPriorityThenEarliestExpiryThenAgeAndExpiresThroug
   const auto invoice = invoice_at("acme", "2026-01-01T00:00:00Z");
   EXPECT_EQ(invoice.field("credits_applied"), "40.00");
   EXPECT_EQ(invoice.field("status"), "paid");  // credit covered it all
-  const auto explained =
-      api().get("/v1/invoices/" + invoice.field("id") + "/explain", tenant_.key);
+  const auto explained = api().get("/v1/invoices/" + invoice.field("id") + "/explain", tenant_.key);
   std::vector<std::string> order;
   for (const auto& draw : member(explained.json, "credit_draws").items()) {
     order.push_back(text_of(draw, "grant") + " " + text_of(draw, "amount"));
@@ -365,9 +362,8 @@ TEST_P(Billing, CreditIsDrawnByPriorityThenEarliestExpiryThenAgeAndExpiresThroug
                                              never + " 5.00"}));
   // Balance 45.00 (the never-expiring grant's rest) until... the 20.00 one is spent, so nothing
   // expires on 06-01; a new 8.00 grant expiring 03-01 leaves the balance at that instant.
-  grant(
-      R"({"customer":"acme","amount":"8.00","currency":"USD","kind":"prepaid",)"
-      R"("expires_at":"2026-03-01T00:00:00Z"})");
+  grant(R"({"customer":"acme","amount":"8.00","currency":"USD","kind":"prepaid",)"
+        R"("expires_at":"2026-03-01T00:00:00Z"})");
   EXPECT_EQ(api().get("/v1/customers/acme/balance", tenant_.key).field("credit_balance"), "53.00");
   api().clock().set(at("2026-03-01T00:00:00Z"));
   EXPECT_EQ(api().get("/v1/customers/acme/balance", tenant_.key).field("credit_balance"), "45.00");
@@ -387,8 +383,8 @@ TEST_P(Billing, BadRequestsGetPreciseErrorsAndChangeNothing) {
                   R"({"customer":"acme","amount":"-1.00","currency":"USD","kind":"prepaid"})", 422,
                   "validation-failed", "amount", "invalid_value");
   expect_rejected("/v1/credit-grants",
-                  R"({"customer":"acme","amount":"1.001","currency":"USD","kind":"prepaid"})",
-                  422, "validation-failed", "amount", "too_many_fraction_digits");
+                  R"({"customer":"acme","amount":"1.001","currency":"USD","kind":"prepaid"})", 422,
+                  "validation-failed", "amount", "too_many_fraction_digits");
   expect_rejected("/v1/credit-grants",
                   R"({"customer":"acme","amount":"1.00","currency":"EUR","kind":"prepaid"})", 422,
                   "validation-failed", "currency", "currency_mismatch");

@@ -22,11 +22,17 @@ std::string TestResponse::field(std::string_view key) const {
   return value == nullptr ? "" : value->text();
 }
 
-TestApi::TestApi(Backend backend)
+std::string SequentialIds::next(std::string_view prefix) {
+  std::string digits = std::to_string(++next_);
+  return std::string(prefix) + std::string(24 - std::min<std::size_t>(24, digits.size()), '0') +
+         digits;
+}
+
+TestApi::TestApi(Backend backend, std::unique_ptr<IdGenerator> ids)
     : database_(backend),
       faults_(database_.db()),
       clock_(*domain::parse_rfc3339("2026-01-05T10:00:00Z")),
-      ids_(make_random_id_generator()),
+      ids_(ids ? std::move(ids) : make_random_id_generator()),
       api_(std::make_unique<http::Api>(faults_, clock_, *ids_,
                                        crypto::sha256_hex(test_admin_key))) {}
 

@@ -43,9 +43,20 @@ struct TestTenant {
   std::string key;  // full-scope tenant key
 };
 
+// Ids from a counter (prefix + 24 digits): two APIs fed the same requests in the same order give
+// the same ids, so their documents can be compared byte for byte.
+class SequentialIds final : public IdGenerator {
+ public:
+  std::string next(std::string_view prefix) override;
+
+ private:
+  std::uint64_t next_ = 0;
+};
+
 class TestApi {
  public:
-  explicit TestApi(Backend backend);
+  // Random ids unless `ids` is given.
+  explicit TestApi(Backend backend, std::unique_ptr<IdGenerator> ids = nullptr);
 
   TestResponse call(const std::string& method, const std::string& target, const std::string& bearer,
                     const std::string& body = "",

@@ -18,10 +18,9 @@ Result<Rendered> create_billing_run(Call& call) {
   // receipt, its audit record and the Idempotency-Key's response commit together at the end.
   auto run = billing::bill(call.api.db(), call.ctx, *request);
   if (!run) return run.take_error();
-  return call.write([&](storage::Tx& tx) { return billing::record_run(tx, call.ctx, *run); },
-                    [](const billing::RunReport& report) {
-                      return created(views::billing_run(report));
-                    });
+  return call.write(
+      [&](storage::Tx& tx) { return billing::record_run(tx, call.ctx, *run); },
+      [](const billing::RunReport& report) { return created(views::billing_run(report)); });
 }
 
 Result<Rendered> list_invoices(Call& call) {
@@ -65,8 +64,8 @@ Result<Rendered> void_invoice(Call& call) {
   auto body = call.body();
   if (!body) return body.take_error();
   const std::string id = call.param("invoice_id");
-  return call.write(
-      [&](storage::Tx& tx) { return billing::void_invoice(tx, call.ctx, id, *body); }, invoice_ok);
+  return call.write([&](storage::Tx& tx) { return billing::void_invoice(tx, call.ctx, id, *body); },
+                    invoice_ok);
 }
 
 Result<Rendered> create_credit_grant(Call& call) {
@@ -86,9 +85,8 @@ Result<Rendered> create_credit_grant(Call& call) {
 
 Result<Rendered> customer_balance(Call& call) {
   const std::string external_id = call.param("external_id");
-  return call.read(
-      [&](storage::Tx& tx) { return billing::balance(tx, call.ctx, external_id); },
-      [](const billing::Balance& balance) { return ok(views::balance(balance)); });
+  return call.read([&](storage::Tx& tx) { return billing::balance(tx, call.ctx, external_id); },
+                   [](const billing::Balance& balance) { return ok(views::balance(balance)); });
 }
 
 Result<Rendered> create_charge(Call& call) {
@@ -114,8 +112,7 @@ Result<Rendered> create_payment(Call& call) {
 void add_billing_routes(std::vector<Route>& table) {
   namespace scope = services::scope;
   const std::vector<std::string_view> readers{scope::read, scope::write};
-  table.push_back(
-      {"POST", "/v1/billing-runs", Access::tenant, {scope::write}, create_billing_run});
+  table.push_back({"POST", "/v1/billing-runs", Access::tenant, {scope::write}, create_billing_run});
   table.push_back({"GET", "/v1/invoices", Access::tenant, readers, list_invoices});
   table.push_back({"GET", "/v1/invoices/{invoice_id}", Access::tenant, readers, get_invoice});
   table.push_back(
@@ -125,15 +122,12 @@ void add_billing_routes(std::vector<Route>& table) {
                    Access::tenant,
                    {scope::write},
                    finalize_invoice});
-  table.push_back({"POST",
-                   "/v1/invoices/{invoice_id}/void",
-                   Access::tenant,
-                   {scope::operator_},
-                   void_invoice});
+  table.push_back(
+      {"POST", "/v1/invoices/{invoice_id}/void", Access::tenant, {scope::operator_}, void_invoice});
   table.push_back(
       {"POST", "/v1/credit-grants", Access::tenant, {scope::write}, create_credit_grant});
-  table.push_back({"GET", "/v1/customers/{external_id}/balance", Access::tenant, readers,
-                   customer_balance});
+  table.push_back(
+      {"GET", "/v1/customers/{external_id}/balance", Access::tenant, readers, customer_balance});
   table.push_back({"POST", "/v1/charges", Access::tenant, {scope::write}, create_charge});
   table.push_back({"POST", "/v1/payments", Access::tenant, {scope::write}, create_payment});
 }

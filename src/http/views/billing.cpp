@@ -102,8 +102,8 @@ json::Value charge(const billing::Charge& charge) { return billing::charge_json(
 
 json::Value payment(const billing::Payment& payment) {
   json::Value out = billing::payment_json(payment.record);
-  out.set("credit_grant", payment.credit_grant ? json::Value::string(*payment.credit_grant)
-                                               : json::Value::null());
+  out.set("credit_grant",
+          payment.credit_grant ? json::Value::string(*payment.credit_grant) : json::Value::null());
   out.set("invoice_after", invoice_summary(payment.invoice));
   return out;
 }

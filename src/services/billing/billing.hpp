@@ -118,12 +118,11 @@ Result<Charge> create_charge(storage::Tx& tx, const RequestContext& ctx, const j
 
 struct Payment {
   storage::PaymentRecord record;
-  Invoice invoice;  // after the payment
+  Invoice invoice;                          // after the payment
   std::optional<std::string> credit_grant;  // the prepaid credit an overpayment became
 };
 // POST /v1/payments
-Result<Payment> record_payment(storage::Tx& tx, const RequestContext& ctx,
-                               const json::Value& body);
+Result<Payment> record_payment(storage::Tx& tx, const RequestContext& ctx, const json::Value& body);
 
 // Ledger checks that involve invoices: every issued invoice's ledger effect equals its totals.
 // The first violation, none when all hold (services/billing/ledger.hpp runs it with the rest).

@@ -96,10 +96,13 @@ Result<storage::CreditGrantRecord> grant_credit(storage::Tx& tx, const RequestCo
                      "must be the customer's currency, " + customer->currency.code());
   }
   std::optional<std::int64_t> amount;
-  if (customer) amount = read_amount(reader, "amount", customer->currency);
-  else reader.get("amount");
+  if (customer)
+    amount = read_amount(reader, "amount", customer->currency);
+  else
+    reader.get("amount");
   const auto kind = reader.optional_enum("kind", {"prepaid", "promotional"});
-  if (!reader.get("kind")) reader.add_error("kind", "required", "is required: prepaid or promotional");
+  if (!reader.get("kind"))
+    reader.add_error("kind", "required", "is required: prepaid or promotional");
   const auto priority = reader.optional_integer("priority", 0, priority_max);
   std::optional<Instant> expires_at;
   if (const auto text_value = reader.optional_string("expires_at", 64)) {
@@ -116,20 +119,13 @@ Result<storage::CreditGrantRecord> grant_credit(storage::Tx& tx, const RequestCo
   if (!errors.empty()) return Error::invalid(std::move(errors));
 
   const domain::Currency& currency = customer->currency;
-  storage::CreditGrantRecord grant{tenant,
-                                   ctx.new_id("grt_"),
-                                   customer->id,
-                                   *kind,
-                                   currency.code(),
-                                   *amount,
-                                   *amount,
-                                   priority.value_or(0),
-                                   expires_at,
-                                   std::nullopt,
-                                   reason_code,
-                                   "api",
-                                   std::nullopt,
-                                   ctx.now};
+  storage::CreditGrantRecord grant{tenant,          ctx.new_id("grt_"),
+                                   customer->id,    *kind,
+                                   currency.code(), *amount,
+                                   *amount,         priority.value_or(0),
+                                   expires_at,      std::nullopt,
+                                   reason_code,     "api",
+                                   std::nullopt,    ctx.now};
   if (!storage::credit_grants::insert(tx, grant)) {
     return Error::make(ErrorCode::internal, "A fresh grant id was taken.");
   }
@@ -166,8 +162,8 @@ Result<Balance> balance(storage::Tx& tx, const RequestContext& ctx,
   Balance out{external_id, customer->currency, 0, 0, 0, 0, {}};
   // Exact now, whether or not an expiry has been recorded yet: a grant past its expiry counts
   // for nothing.
-  for (auto& grant : storage::credit_grants::drawable(tx, tenant, customer->id,
-                                                      customer->currency.code())) {
+  for (auto& grant :
+       storage::credit_grants::drawable(tx, tenant, customer->id, customer->currency.code())) {
     if (grant.expires_at && *grant.expires_at <= ctx.now) continue;
     out.credit_balance_minor += grant.remaining_minor;
     out.grants.push_back(std::move(grant));

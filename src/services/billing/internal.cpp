@@ -97,8 +97,9 @@ Status expire_credit(storage::Tx& tx, const RequestContext& ctx,
           customer.id,
           currency,
           *grant.expires_at,
-          {{customer_account(prepaid ? AccountKind::prepaid_credit : AccountKind::promotional_credit,
-                             currency, customer.id),
+          {{customer_account(
+                prepaid ? AccountKind::prepaid_credit : AccountKind::promotional_credit, currency,
+                customer.id),
             Side::debit, grant.remaining_minor},
            {tenant_account(prepaid ? AccountKind::breakage : AccountKind::promotions_expense,
                            currency),
@@ -131,15 +132,15 @@ Status finalize_draft(storage::Tx& tx, const RequestContext& ctx,
   const std::int64_t number = storage::invoices::take_number(tx, tenant);
   std::int64_t credits_applied = 0;
   if (total > 0) {
-    Movement effect{"invoice_finalized",
-                    invoice_id,
-                    std::nullopt,
-                    customer.id,
-                    currency,
-                    ctx.now,
-                    {{customer_account(AccountKind::receivable, currency, customer.id),
-                      Side::debit, total},
-                     {tenant_account(AccountKind::revenue, currency), Side::credit, total}}};
+    Movement effect{
+        "invoice_finalized",
+        invoice_id,
+        std::nullopt,
+        customer.id,
+        currency,
+        ctx.now,
+        {{customer_account(AccountKind::receivable, currency, customer.id), Side::debit, total},
+         {tenant_account(AccountKind::revenue, currency), Side::credit, total}}};
     if (auto posted = post(tx, ctx, tenant, std::move(effect)); !posted) return posted;
     // Credit draws, in draw order, up to what is due.
     Movement draws{"credit_draw", invoice_id, std::nullopt, customer.id, currency, ctx.now, {}};
@@ -170,13 +171,9 @@ Status finalize_draft(storage::Tx& tx, const RequestContext& ctx,
     // More credited than charged (a downgrade's credit): the surplus becomes prepaid credit the
     // next invoices draw, shown as a negative credits_applied so that nothing is due.
     const std::string grant_id = derived_id("grt_", {tenant.str(), "invoice_credit", invoice_id});
-    storage::CreditGrantRecord grant{tenant,     grant_id,
-                                     customer.id, "prepaid",
-                                     currency.code(), -total,
-                                     -total,     0,
-                                     std::nullopt, std::nullopt,
-                                     std::nullopt, "invoice_credit",
-                                     invoice_id, ctx.now};
+    storage::CreditGrantRecord grant{
+        tenant, grant_id,     customer.id,  "prepaid",    currency.code(),  -total,     -total,
+        0,      std::nullopt, std::nullopt, std::nullopt, "invoice_credit", invoice_id, ctx.now};
     if (!storage::credit_grants::insert(tx, grant)) {
       return Error::make(ErrorCode::internal, "The credit of " + invoice_id + " exists already.");
     }

@@ -72,13 +72,12 @@ json::Value invoice_document(const Invoice& invoice, bool with_lines) {
   out.set("total", money(r.total_minor, r.currency));
   out.set("amount_paid", money(r.amount_paid_minor, r.currency));
   // A void invoice owes nothing; what it once showed due is in its history.
-  out.set("amount_due", money(r.status == storage::InvoiceStatus::void_ ? 0 : r.amount_due_minor(),
-                              r.currency));
+  out.set("amount_due",
+          money(r.status == storage::InvoiceStatus::void_ ? 0 : r.amount_due_minor(), r.currency));
   out.set("finalized_at",
           r.finalized_at ? json::Value::string(text(*r.finalized_at)) : json::Value::null());
   out.set("paid_at", r.paid_at ? json::Value::string(text(*r.paid_at)) : json::Value::null());
-  out.set("voided_at",
-          r.voided_at ? json::Value::string(text(*r.voided_at)) : json::Value::null());
+  out.set("voided_at", r.voided_at ? json::Value::string(text(*r.voided_at)) : json::Value::null());
   return out;
 }
 
@@ -102,8 +101,8 @@ Result<Page<Invoice>> list_invoices(storage::Tx& tx, const RequestContext& ctx,
   if (status) {
     filter.status = storage::parse_invoice_status(*status);
     if (!filter.status) {
-      errors.push_back(FieldError{"status", "invalid_value",
-                                  "must be one of draft, finalized, paid, void", {}});
+      errors.push_back(
+          FieldError{"status", "invalid_value", "must be one of draft, finalized, paid, void", {}});
     }
   }
   if (customer) {
@@ -164,11 +163,10 @@ Result<Invoice> void_invoice(storage::Tx& tx, const RequestContext& ctx, const s
                                   ": only a finalized invoice can be voided.");
   }
   if (invoice->amount_paid_minor > 0) {
-    return internal::conflict(
-        "invoice_has_payments", "id",
-        "Invoice " + id + " has payments of " +
-            money_text(invoice->amount_paid_minor, invoice->currency) + " " +
-            invoice->currency.code() + ": refund them before voiding it.");
+    return internal::conflict("invoice_has_payments", "id",
+                              "Invoice " + id + " has payments of " +
+                                  money_text(invoice->amount_paid_minor, invoice->currency) + " " +
+                                  invoice->currency.code() + ": refund them before voiding it.");
   }
   const Invoice before = internal::invoice_view(tx, tenant, *invoice, customer->external_id);
   const domain::Currency& currency = invoice->currency;
@@ -182,7 +180,8 @@ Result<Invoice> void_invoice(storage::Tx& tx, const RequestContext& ctx, const s
                               {}};
   if (total > 0) {
     // The finalization reversed, and every credit it drew given back to its grant.
-    reversal.entries.push_back({tenant_account(AccountKind::revenue, currency), Side::debit, total});
+    reversal.entries.push_back(
+        {tenant_account(AccountKind::revenue, currency), Side::debit, total});
     reversal.entries.push_back(
         {customer_account(AccountKind::receivable, currency, customer->id), Side::credit, total});
     for (const auto& draw : before.draws) {
@@ -190,8 +189,8 @@ Result<Invoice> void_invoice(storage::Tx& tx, const RequestContext& ctx, const s
       const auto grant = std::find_if(grants.begin(), grants.end(),
                                       [&](const auto& g) { return g.id == draw.grant; });
       NERUBA_ASSERT_MSG(grant != grants.end(), "a draw from a grant that does not exist");
-      const AccountKind wallet = grant->kind == "prepaid" ? AccountKind::prepaid_credit
-                                                          : AccountKind::promotional_credit;
+      const AccountKind wallet =
+          grant->kind == "prepaid" ? AccountKind::prepaid_credit : AccountKind::promotional_credit;
       reversal.entries.push_back({customer_account(AccountKind::receivable, currency, customer->id),
                                   Side::debit, draw.amount_minor});
       if (grant->expired_at) {
@@ -211,16 +210,16 @@ Result<Invoice> void_invoice(storage::Tx& tx, const RequestContext& ctx, const s
     }
   } else if (total < 0) {
     // The credit the invoice granted is taken back: only while none of it was used.
-    const std::string grant_id =
-        internal::derived_id("grt_", {tenant.str(), "invoice_credit", id});
+    const std::string grant_id = internal::derived_id("grt_", {tenant.str(), "invoice_credit", id});
     const auto grants = storage::credit_grants::of_customer(tx, tenant, customer->id);
-    const auto grant = std::find_if(grants.begin(), grants.end(),
-                                    [&](const auto& g) { return g.id == grant_id; });
+    const auto grant =
+        std::find_if(grants.begin(), grants.end(), [&](const auto& g) { return g.id == grant_id; });
     if (grant == grants.end() || grant->remaining_minor != -total || grant->expired_at ||
         !storage::credit_grants::draw(tx, tenant, grant_id, -total)) {
       return internal::conflict("invoice_credit_used", "id",
-                                "Invoice " + id + " granted credit that has been used since: it "
-                                "can no longer be voided.");
+                                "Invoice " + id +
+                                    " granted credit that has been used since: it "
+                                    "can no longer be voided.");
     }
     reversal.entries.push_back(
         {customer_account(AccountKind::prepaid_credit, currency, customer->id), Side::debit,
@@ -276,9 +275,11 @@ std::optional<std::string> first_invoice_violation(storage::Tx& tx, const Tenant
                money_text(booked, currency) + " of revenue";
       }
       std::int64_t drawn = 0;
-      if (const auto draws = storage::ledger::find_by_cause(tx, tenant, "credit_draw", invoice.id)) {
+      if (const auto draws =
+              storage::ledger::find_by_cause(tx, tenant, "credit_draw", invoice.id)) {
         for (const auto& entry : draws->entries) {
-          if (entry.account == receivable && entry.side == Side::credit) drawn += entry.amount_minor;
+          if (entry.account == receivable && entry.side == Side::credit)
+            drawn += entry.amount_minor;
         }
       }
       const std::int64_t expected_drawn =
@@ -288,10 +289,9 @@ std::optional<std::string> first_invoice_violation(storage::Tx& tx, const Tenant
                money_text(invoice.credits_applied_minor, currency) + " but the ledger drew " +
                money_text(drawn, currency);
       }
-      const bool voided = storage::ledger::find_by_cause(tx, tenant, "invoice_void", invoice.id)
-                              .has_value();
-      if (voided != (invoice.status == storage::InvoiceStatus::void_) &&
-          invoice.total_minor != 0) {
+      const bool voided =
+          storage::ledger::find_by_cause(tx, tenant, "invoice_void", invoice.id).has_value();
+      if (voided != (invoice.status == storage::InvoiceStatus::void_) && invoice.total_minor != 0) {
         return "invoice " + invoice.id + " is " +
                std::string(storage::invoice_status_name(invoice.status)) +
                (voided ? " but the ledger reversed it" : " but the ledger never reversed it");

@@ -1,11 +1,14 @@
 #include "services/billing/ledger.hpp"
 
+#include "services/billing/billing.hpp"
+
 namespace neruba::services::ledger {
 
 std::optional<std::string> verify(storage::Tx& tx, const TenantId& tenant) {
-  // The ledger's own invariants: balanced transactions, totals equal to their entries, balance
-  // rules. (The invoice checks — every invoice's ledger effect equals its totals — come here.)
-  return storage::ledger::first_violation(tx, tenant);
+  // The ledger's own invariants first: balanced transactions, totals equal to their entries,
+  // balance rules; then every issued invoice's ledger effect against its totals.
+  if (auto violation = storage::ledger::first_violation(tx, tenant)) return violation;
+  return billing::first_invoice_violation(tx, tenant);
 }
 
 storage::ledger::LedgerSize size(storage::Tx& tx, const TenantId& tenant) {

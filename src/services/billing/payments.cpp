@@ -49,7 +49,9 @@ json::Value payment_document_of(const storage::PaymentRecord& payment) {
 
 }  // namespace
 
-json::Value charge_json(const Charge& charge) { return charge_document(charge.record, charge.customer); }
+json::Value charge_json(const Charge& charge) {
+  return charge_document(charge.record, charge.customer);
+}
 json::Value payment_json(const storage::PaymentRecord& payment) {
   return payment_document_of(payment);
 }
@@ -90,10 +92,9 @@ Result<Charge> create_charge(storage::Tx& tx, const RequestContext& ctx, const j
   reader.reject_unknown();
   if (!errors.empty()) return Error::invalid(std::move(errors));
 
-  storage::ChargeRecord charge{tenant,       ctx.new_id("chg_"), customer->id,
-                               *charge_key,  "one_off",          *amount,
-                               customer->currency.code(), *description, ctx.now,
-                               std::nullopt};
+  storage::ChargeRecord charge{
+      tenant,  ctx.new_id("chg_"),        customer->id, *charge_key, "one_off",
+      *amount, customer->currency.code(), *description, ctx.now,     std::nullopt};
   if (!storage::charges::insert(tx, charge)) {
     auto existing = storage::charges::find_by_key(tx, tenant, customer->id, *charge_key);
     NERUBA_ASSERT_MSG(existing.has_value(), "a charge key taken by no charge");
@@ -120,7 +121,8 @@ Result<Payment> record_payment(storage::Tx& tx, const RequestContext& ctx,
   std::optional<storage::InvoiceRecord> found;
   if (invoice_id) {
     found = storage::invoices::find(tx, tenant, *invoice_id);
-    if (!found) reader.add_error("invoice", "not_found", "no invoice has id \"" + *invoice_id + "\"");
+    if (!found)
+      reader.add_error("invoice", "not_found", "no invoice has id \"" + *invoice_id + "\"");
   }
   std::optional<std::int64_t> amount;
   if (found) {
@@ -134,7 +136,8 @@ Result<Payment> record_payment(storage::Tx& tx, const RequestContext& ctx,
                      "must be the invoice's currency, " + found->currency.code());
   }
   const auto provider = reader.optional_enum("provider", {"manual", "stripe"});
-  if (!reader.get("provider")) reader.add_error("provider", "required", "is required: manual or stripe");
+  if (!reader.get("provider"))
+    reader.add_error("provider", "required", "is required: manual or stripe");
   const auto provider_payment_id = reader.required_string("provider_payment_id", 256);
   if (provider_payment_id && !is_valid_identifier(*provider_payment_id, 256)) {
     reader.add_error("provider_payment_id", "invalid_value",
@@ -156,8 +159,9 @@ Result<Payment> record_payment(storage::Tx& tx, const RequestContext& ctx,
   switch (invoice->status) {
     case storage::InvoiceStatus::draft:
       return internal::conflict("invoice_not_finalized", "invoice",
-                                "Invoice " + *invoice_id + " is a draft: it cannot be paid "
-                                "before it is finalized.");
+                                "Invoice " + *invoice_id +
+                                    " is a draft: it cannot be paid "
+                                    "before it is finalized.");
     case storage::InvoiceStatus::paid:
       return internal::conflict("invoice_already_paid", "invoice",
                                 "Invoice " + *invoice_id + " is paid: nothing is due on it.");
@@ -170,23 +174,26 @@ Result<Payment> record_payment(storage::Tx& tx, const RequestContext& ctx,
   const domain::Currency& currency = invoice->currency;
   const std::int64_t applied = std::min(*amount, invoice->amount_due_minor());
   const std::int64_t excess = *amount - applied;
-  storage::PaymentRecord payment{tenant,   ctx.new_id("pay_"), *invoice_id, customer->id,
-                                 *provider, *provider_payment_id, currency.code(), *amount,
-                                 applied,  excess,             ctx.now};
+  storage::PaymentRecord payment{tenant,          ctx.new_id("pay_"),
+                                 *invoice_id,     customer->id,
+                                 *provider,       *provider_payment_id,
+                                 currency.code(), *amount,
+                                 applied,         excess,
+                                 ctx.now};
   if (!storage::payments::insert(tx, payment)) {
     return Error::make(ErrorCode::internal, "A fresh payment id was taken.");
   }
   if (applied > 0 && !storage::invoices::add_payment(tx, tenant, *invoice_id, applied, ctx.now)) {
     return Error::make(ErrorCode::internal, "Invoice " + *invoice_id + " refused a payment.");
   }
-  internal::Movement movement{"payment",
-                              payment.id,
-                              std::nullopt,
-                              customer->id,
-                              currency,
-                              ctx.now,
-                              {{customer_account(AccountKind::cash, currency, customer->id),
-                                Side::debit, *amount}}};
+  internal::Movement movement{
+      "payment",
+      payment.id,
+      std::nullopt,
+      customer->id,
+      currency,
+      ctx.now,
+      {{customer_account(AccountKind::cash, currency, customer->id), Side::debit, *amount}}};
   if (applied > 0) {
     movement.entries.push_back(
         {customer_account(AccountKind::receivable, currency, customer->id), Side::credit, applied});
@@ -195,10 +202,9 @@ Result<Payment> record_payment(storage::Tx& tx, const RequestContext& ctx,
   if (excess > 0) {
     // An overpayment is the customer's prepaid credit: the next invoices draw it.
     grant_id = internal::derived_id("grt_", {tenant.str(), "overpayment", payment.id});
-    storage::CreditGrantRecord grant{tenant,       *grant_id,     customer->id,  "prepaid",
-                                     currency.code(), excess,     excess,        0,
-                                     std::nullopt, std::nullopt,  std::nullopt,  "overpayment",
-                                     payment.id,   ctx.now};
+    storage::CreditGrantRecord grant{
+        tenant, *grant_id,    customer->id, "prepaid",    currency.code(), excess,     excess,
+        0,      std::nullopt, std::nullopt, std::nullopt, "overpayment",   payment.id, ctx.now};
     if (!storage::credit_grants::insert(tx, grant)) {
       return Error::make(ErrorCode::internal, "The credit of " + payment.id + " exists already.");
     }

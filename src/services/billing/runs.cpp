@@ -20,7 +20,6 @@ namespace {
 namespace pricing = domain::pricing;
 using internal::money_text;
 
-
 std::string text(Instant at) { return domain::format_rfc3339(at); }
 
 // A line as stored: its shown fields, and its inputs — everything it was computed from — as
@@ -98,8 +97,9 @@ std::int64_t grace_days_of(const storage::TenantRecord& tenant) {
 
 Error amount_out_of_range(const std::string& invoice_id) {
   return Error{ErrorCode::out_of_range,
-               "Invoice " + invoice_id + " has an amount beyond what a ledger stores (2^63 minor "
-               "units).",
+               "Invoice " + invoice_id +
+                   " has an amount beyond what a ledger stores (2^63 minor "
+                   "units).",
                {FieldError{"as_of", "amount_out_of_range", "an invoice amount is too large", {}}},
                {}};
 }
@@ -124,8 +124,8 @@ class CustomerBilling {
     }
     // What is issued already is never recomputed: only drafts and new instants are wanted.
     std::map<Instant, storage::InvoiceRecord> existing;
-    for (auto& invoice : storage::invoices::of_customer_between(tx_, tenant_, id, Instant::min(),
-                                                                request_.as_of)) {
+    for (auto& invoice :
+         storage::invoices::of_customer_between(tx_, tenant_, id, Instant::min(), request_.as_of)) {
       existing.emplace(invoice.billing_instant, std::move(invoice));
     }
     const auto wanted = [&](Instant at) {
@@ -212,10 +212,9 @@ class CustomerBilling {
       // The invoice's period: what it closes, or (the first invoice) what it opens.
       const auto& period = priced.closing ? priced.closing : priced.opening;
       if (period) {
-        invoice.period_start = first_period ? period->start : std::min(invoice.period_start,
-                                                                       period->start);
-        invoice.period_end =
-            first_period ? period->end : std::max(invoice.period_end, period->end);
+        invoice.period_start =
+            first_period ? period->start : std::min(invoice.period_start, period->start);
+        invoice.period_end = first_period ? period->end : std::max(invoice.period_end, period->end);
         first_period = false;
       }
       for (const auto& line : priced.lines) {
@@ -237,8 +236,9 @@ class CustomerBilling {
     if (stored == existing.end()) {
       if (!storage::invoices::insert_draft(tx_, invoice)) {
         return internal::conflict("invoice_exists", "as_of",
-                                  "Invoice " + invoice.id + " was created by another billing "
-                                  "run meanwhile; run again.");
+                                  "Invoice " + invoice.id +
+                                      " was created by another billing "
+                                      "run meanwhile; run again.");
       }
       ++outcome_.invoices_created;
       outcome_.invoices.push_back(invoice.id);
@@ -329,10 +329,11 @@ Result<RunOutcome> bill(storage::Db& db, const RequestContext& ctx, const RunReq
     if (request.customer) {
       const auto customer = storage::customers::find_by_external_id(*tx, tenant, *request.customer);
       if (!customer) {
-        return Error::invalid({FieldError{"customer", "not_found",
-                                          "no customer has external_id \"" + *request.customer +
-                                              "\"",
-                                          {}}});
+        return Error::invalid(
+            {FieldError{"customer",
+                        "not_found",
+                        "no customer has external_id \"" + *request.customer + "\"",
+                        {}}});
       }
       only = customer->id;
     }
