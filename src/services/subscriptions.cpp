@@ -45,7 +45,7 @@ struct Priced {
 };
 
 Priced priced_of(storage::Tx& tx, const TenantId& tenant, const SubscriptionRecord& record,
-                 const std::string& timezone) {
+                 const std::string& timezone, CatalogCache* cache = nullptr) {
   Priced out;
   out.timeline.zone = date::locate_zone(timezone);
   out.timeline.start = record.start;
@@ -57,12 +57,25 @@ Priced priced_of(storage::Tx& tx, const TenantId& tenant, const SubscriptionReco
         phase.proration == storage::ChangeProration::none ? pricing::ChangeProration::none
                                                           : pricing::ChangeProration::prorate});
     if (!out.catalog.plans.contains(phase.plan_code)) {
-      out.catalog.plans[phase.plan_code] = catalog::versions_of(tx, tenant, phase.plan_code);
+      if (cache == nullptr) {
+        out.catalog.plans[phase.plan_code] = catalog::versions_of(tx, tenant, phase.plan_code);
+        continue;
+      }
+      auto cached = cache->plans.find(phase.plan_code);
+      if (cached == cache->plans.end()) {
+        cached =
+            cache->plans.emplace(phase.plan_code, catalog::versions_of(tx, tenant, phase.plan_code))
+                .first;
+      }
+      out.catalog.plans[phase.plan_code] = cached->second;
     }
   }
-  for (auto& meter : storage::meters::list(tx, tenant)) {
+  std::vector<storage::MeterRecord> listed;
+  if (cache != nullptr && !cache->meters) cache->meters = storage::meters::list(tx, tenant);
+  if (cache == nullptr) listed = storage::meters::list(tx, tenant);
+  for (const auto& meter : cache != nullptr ? *cache->meters : listed) {
     out.catalog.meters.emplace(meter.definition.code, meter.definition.aggregation);
-    out.meters.emplace(meter.definition.code, std::move(meter));
+    out.meters.emplace(meter.definition.code, meter);
   }
   return out;
 }
@@ -639,10 +652,11 @@ Result<Upcoming> upcoming(storage::Tx& tx, const RequestContext& ctx, const std:
 Result<std::vector<DueInvoice>> due_invoices(storage::Tx& tx, const TenantId& tenant,
                                              const SubscriptionRecord& record,
                                              const std::string& timezone, Instant until,
-                                             const std::function<bool(Instant)>& wanted) {
+                                             const std::function<bool(Instant)>& wanted,
+                                             CatalogCache& cache) {
   std::vector<DueInvoice> out;
   if (until < record.start) return out;
-  const Priced priced = priced_of(tx, tenant, record, timezone);
+  const Priced priced = priced_of(tx, tenant, record, timezone, &cache);
   auto instants = pricing::billing_instants(priced.timeline, priced.catalog, until);
   if (!instants) return engine_error(instants.error());
   for (const Instant at : *instants) {

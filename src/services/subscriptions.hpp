@@ -5,6 +5,7 @@
 // the end of the current billing period, with the usage so far — the computation a billing run
 // finalizes.
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -14,6 +15,7 @@
 #include "services/context.hpp"
 #include "services/page.hpp"
 #include "storage/db.hpp"
+#include "storage/meters.hpp"
 #include "storage/subscriptions.hpp"
 
 namespace neruba::services::subscriptions {
@@ -58,12 +60,20 @@ struct DueInvoice {
   Instant at;
   domain::pricing::Invoice invoice;
 };
+// The plan versions and meters a transaction has read, for a billing run pricing many
+// subscriptions in one transaction: each plan and the meter list are read once. Valid for one
+// transaction only (a later one may see new versions).
+struct CatalogCache {
+  std::map<std::string, std::vector<domain::pricing::PlanVersion>, std::less<>> plans;
+  std::optional<std::vector<storage::MeterRecord>> meters;
+};
 // The invoices at the subscription's billing instants up to `until` (inclusive) that `wanted`
-// accepts, in order. `timezone` is the customer's. Loads the subscription's catalog once.
+// accepts, in order. `timezone` is the customer's.
 Result<std::vector<DueInvoice>> due_invoices(storage::Tx& tx, const TenantId& tenant,
                                              const storage::SubscriptionRecord& record,
                                              const std::string& timezone, Instant until,
-                                             const std::function<bool(Instant)>& wanted);
+                                             const std::function<bool(Instant)>& wanted,
+                                             CatalogCache& cache);
 
 // No double billing when a plan gains a version: for every subscription on the plan live after
 // `effective_from`, no other subscription of its customer may price a meter `versions` (the plan's

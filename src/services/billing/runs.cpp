@@ -140,7 +140,7 @@ class CustomerBilling {
       for (const auto& subscription : page) {
         if (!subscription.ends_at || *subscription.ends_at > request_.as_of) billed_later = true;
         auto invoices = subscriptions::due_invoices(tx_, tenant_, subscription, customer->timezone,
-                                                    request_.as_of, wanted);
+                                                    request_.as_of, wanted, catalog_);
         if (!invoices) return invoices.take_error();
         for (auto& invoice : *invoices) {
           due[invoice.at].subscriptions.emplace_back(subscription.id, std::move(invoice.invoice));
@@ -285,6 +285,7 @@ class CustomerBilling {
   const std::string& run_id_;
   std::chrono::microseconds grace_;
   RunOutcome& outcome_;
+  subscriptions::CatalogCache catalog_;  // this transaction's plans and meters
 };
 
 }  // namespace
