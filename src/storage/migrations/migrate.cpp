@@ -16,7 +16,8 @@ const std::vector<migrations::Migration>& migrations::all() {
                                                v010_usage_keys_every_index_takes(),
                                                v011_plans(),
                                                v012_subscriptions(),
-                                               v013_ledger()};
+                                               v013_ledger(),
+                                               v015_usage_daily_rollups()};
   return every;
 }
 

@@ -34,6 +34,7 @@ Migration v010_usage_keys_every_index_takes();
 Migration v011_plans();
 Migration v012_subscriptions();
 Migration v013_ledger();
+Migration v015_usage_daily_rollups();
 
 // Every migration, in version order.
 const std::vector<Migration>& all();
