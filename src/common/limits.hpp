@@ -62,6 +62,15 @@ inline constexpr int late_event_window_days_max = 3650;
 inline constexpr int future_event_skew_seconds_default = 300;
 inline constexpr int future_event_skew_seconds_max = 86400;
 
+// Usage reads and daily rollups (services/usage.cpp). A set-based read sends this many customer
+// windows per statement; a roll-up rolls this many customers per transaction and re-rolls at most
+// this many stale days per call; a UTC day is rolled up once it ended this long ago (late events
+// after that mark the day stale rather than being missed).
+inline constexpr std::size_t usage_read_windows_per_chunk = 500;
+inline constexpr std::size_t usage_rollup_customers_per_transaction = 1000;
+inline constexpr std::size_t usage_rollup_stale_days_per_call = 10'000;
+inline constexpr int usage_rollup_lag_minutes = 60;
+
 // Pricing (domain/pricing/validation.cpp). Unit prices keep up to 12 fraction digits (DESIGN.md
 // principle 2; Stripe's unit_amount_decimal allows the same). A plan's tiers are bounded so that
 // pricing one line stays cheap whatever a tenant configures.

@@ -205,6 +205,35 @@ std::vector<EventRecord> range(Tx& tx, const TenantId& tenant, const std::string
   return out;
 }
 
+std::vector<EventRecord> range_many(Tx& tx, const TenantId& tenant, const std::string& event_type,
+                                    std::span<const CustomerRange> ranges) {
+  std::vector<sql::RangeItem> items;
+  items.reserve(ranges.size());
+  for (const CustomerRange& r : ranges) {
+    if (r.from >= r.to) continue;
+    items.push_back({r.customer_id, domain::to_unix_micros(r.from), domain::to_unix_micros(r.to)});
+  }
+  if (items.empty()) return {};
+  auto relation = sql::range_relation(tx.dialect(), items, 3);
+  std::vector<Param> params{TextRef{tenant.str()}, TextRef{event_type}};
+  for (auto& p : relation.params) params.push_back(std::move(p));
+  // As range(): the hours of each range through events_by_customer_hour (its expression spelled
+  // as the index is), then the exact range within them.
+  const auto rows = tx.query(
+      "SELECT e.event_id, e.customer_id, e.event_type, e.occurred_at, e.properties, "
+      "e.content_hash, e.received_at FROM " +
+          relation.sql +
+          " CROSS JOIN events e WHERE e.customer_id = k.customer_id AND e.occurred_at / "
+          "3600000000 >= k.range_from / 3600000000 AND e.occurred_at / 3600000000 <= "
+          "(k.range_to - 1) / 3600000000 AND e.tenant_id = $1 AND e.event_type = $2 AND "
+          "e.occurred_at >= k.range_from AND e.occurred_at < k.range_to",
+      params);
+  std::vector<EventRecord> out;
+  out.reserve(rows.size());
+  for (const auto& row : rows) out.push_back(event_from_row(row));
+  return out;
+}
+
 void scan_type(Tx& tx, const TenantId& tenant, const std::string& event_type,
                const std::function<void(const EventRecord&)>& visit) {
   constexpr std::int64_t page = 5000;

@@ -60,6 +60,15 @@ std::string copy_data(const TenantId& tenant, std::span<const NewEvent> rows);
 // Events of one customer and type with occurred_at in [from, to), in timestamp order.
 std::vector<EventRecord> range(Tx& tx, const TenantId& tenant, const std::string& customer_id,
                                const std::string& event_type, Instant from, Instant to);
+// Events of one type for many customers, each within its own [from, to) (ranges of one customer
+// must not overlap), by one statement over events_by_customer_hour; in no particular order.
+struct CustomerRange {
+  std::string_view customer_id;
+  Instant from;
+  Instant to;
+};
+std::vector<EventRecord> range_many(Tx& tx, const TenantId& tenant, const std::string& event_type,
+                                    std::span<const CustomerRange> ranges);
 // Every event of a type, for backfilling a new meter; calls `visit` in pages.
 void scan_type(Tx& tx, const TenantId& tenant, const std::string& event_type,
                const std::function<void(const EventRecord&)>& visit);

@@ -52,4 +52,35 @@ void append_array_element(std::string& out, std::string_view value) {
   out.push_back('"');
 }
 
+RangeRelation range_relation(Dialect dialect, std::span<const RangeItem> ranges, int first_param) {
+  const auto p = [&](int offset) { return "$" + std::to_string(first_param + offset); };
+  RangeRelation out;
+  if (dialect == Dialect::postgres) {
+    out.sql = "unnest(CAST(" + p(0) + " AS TEXT[]), CAST(" + p(1) + " AS BIGINT[]), CAST(" + p(2) +
+              " AS BIGINT[])) AS k(customer_id, range_from, range_to)";
+    out.params.emplace_back(array_literal(
+        ranges, [](const RangeItem& r) { return std::optional(r.customer_id); },
+        append_array_element));
+    out.params.emplace_back(
+        bigint_array(ranges, [](const RangeItem& r) { return std::optional(r.from); }));
+    out.params.emplace_back(
+        bigint_array(ranges, [](const RangeItem& r) { return std::optional(r.to); }));
+    return out;
+  }
+  out.sql =
+      "(SELECT json_extract(value, '$[0]') AS customer_id, json_extract(value, '$[1]') AS "
+      "range_from, json_extract(value, '$[2]') AS range_to FROM json_each(" +
+      p(0) + ")) AS k";
+  std::string array = "[";
+  for (const RangeItem& r : ranges) {
+    if (array.size() > 1) array.push_back(',');
+    array.push_back('[');
+    json::append_quoted(array, r.customer_id);
+    array += "," + std::to_string(r.from) + "," + std::to_string(r.to) + "]";
+  }
+  array.push_back(']');
+  out.params.emplace_back(std::move(array));
+  return out;
+}
+
 }  // namespace neruba::storage::sql

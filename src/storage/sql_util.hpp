@@ -3,6 +3,7 @@
 // inserts and PostgreSQL array parameters.
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -81,5 +82,21 @@ std::string bigint_array(const Items& items, Get get) {
   return array_literal(items, get,
                        [](std::string& out, std::int64_t value) { out += std::to_string(value); });
 }
+
+// Many (customer, [from, to)) ranges as one relation `k(customer_id, range_from, range_to)` for a
+// set-based read: `FROM <relation> CROSS JOIN <table> WHERE <table>.customer_id = k.customer_id
+// AND …`, an index seek per range (SQLite keeps the CROSS JOIN's order). PostgreSQL: three array
+// parameters unnested side by side; SQLite: one JSON array of [customer_id, from, to] triples
+// through json_each. Instants as BIGINT microseconds.
+struct RangeItem {
+  std::string_view customer_id;
+  std::int64_t from;
+  std::int64_t to;
+};
+struct RangeRelation {
+  std::string sql;            // the relation, to follow FROM
+  std::vector<Param> params;  // its parameters, numbered from `first_param`
+};
+RangeRelation range_relation(Dialect dialect, std::span<const RangeItem> ranges, int first_param);
 
 }  // namespace neruba::storage::sql

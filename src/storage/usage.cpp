@@ -2,10 +2,15 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
+#include <set>
+#include <tuple>
 #include <unordered_map>
 
+#include "common/assert.hpp"
 #include "domain/time.hpp"
 #include "storage/columns.hpp"
+#include "storage/locks.hpp"
 #include "storage/sql_util.hpp"
 
 namespace neruba::storage {
@@ -95,9 +100,13 @@ std::vector<Param> key_arrays(const TenantId& tenant, const Buckets& buckets, Ge
           })};
 }
 
-constexpr std::string_view insert_bucket =
-    "INSERT INTO usage_buckets (tenant_id, meter_id, customer_id, bucket_start, group_key, "
-    "event_count, sum_value, max_value, latest_at, latest_event_id, latest_value, group_value) ";
+#define NERUBA_BUCKET_INSERT(table)                               \
+  "INSERT INTO " table                                            \
+  " (tenant_id, meter_id, customer_id, bucket_start, group_key, " \
+  "event_count, sum_value, max_value, latest_at, latest_event_id, latest_value, group_value) "
+constexpr std::string_view insert_bucket = NERUBA_BUCKET_INSERT("usage_buckets");
+constexpr std::string_view insert_daily = NERUBA_BUCKET_INSERT("usage_daily");
+#undef NERUBA_BUCKET_INSERT
 
 // PostgreSQL: every bucket as one array per column of `insert_bucket`, parameters $1…$12 of
 // `unnest_buckets`.
@@ -160,6 +169,110 @@ constexpr std::string_view unnest_keys =
     "unnest(CAST($2 AS TEXT[]), CAST($3 AS TEXT[]), CAST($4 AS BIGINT[]), CAST($5 AS TEXT[])) AS "
     "k(meter_id, customer_id, bucket_start, group_key)";
 
+// Inserts or replaces `buckets` (distinct keys) through `insert` (insert_bucket or insert_daily).
+void upsert_totals(Tx& tx, const TenantId& tenant, std::string_view insert,
+                   const std::vector<UsageBucket>& buckets) {
+  if (buckets.empty()) return;
+  const std::string on_conflict = " " + std::string(set_bucket_totals);
+  const GroupColumns groups(buckets,
+                            [](const UsageBucket& b) -> const std::string& { return b.group_key; });
+  if (tx.dialect() == Dialect::postgres) {
+    tx.exec(std::string(insert) + std::string(unnest_buckets) + on_conflict,
+            bucket_arrays(tenant, buckets, groups));
+    return;
+  }
+  const std::string statement = std::string(insert) + std::string(values_12) + on_conflict;
+  const TextRef tenant_id{tenant.str()};
+  for (const auto& b : buckets) tx.exec(statement, bucket_row(tenant_id, b, groups));
+}
+
+std::vector<sql::RangeItem> range_items(std::span<const UsageRange> ranges) {
+  std::vector<sql::RangeItem> items;
+  items.reserve(ranges.size());
+  for (const UsageRange& r : ranges) {
+    items.push_back({r.customer_id, to_unix_micros(r.from), to_unix_micros(r.to)});
+  }
+  return items;
+}
+
+// `SELECT <columns> FROM k CROSS JOIN <table> u WHERE u.tenant_id = $1 AND u.meter_id = $2 AND
+// u.customer_id = k.customer_id AND u.<time> in [k.range_from, k.range_to)`.
+Rows query_ranges(Tx& tx, std::string_view columns, std::string_view table,
+                  std::string_view time_column, const TenantId& tenant, const MeterId& meter_id,
+                  std::span<const UsageRange> ranges) {
+  if (ranges.empty()) return {};
+  const auto items = range_items(ranges);
+  auto relation = sql::range_relation(tx.dialect(), items, 3);
+  std::vector<Param> params{TextRef{tenant.str()}, TextRef{meter_id.str()}};
+  for (auto& p : relation.params) params.push_back(std::move(p));
+  const std::string time = "u." + std::string(time_column);
+  return tx.query("SELECT " + std::string(columns) + " FROM " + relation.sql + " CROSS JOIN " +
+                      std::string(table) +
+                      " u WHERE u.tenant_id = $1 AND u.meter_id = $2 AND u.customer_id = "
+                      "k.customer_id AND " +
+                      time + " >= k.range_from AND " + time + " < k.range_to",
+                  params);
+}
+
+// `DELETE FROM <table>` of one meter's rows within the ranges.
+void delete_ranges(Tx& tx, std::string_view table, std::string_view time_column,
+                   const TenantId& tenant, const MeterId& meter_id,
+                   std::span<const UsageRange> ranges) {
+  if (ranges.empty()) return;
+  const std::string time(time_column);
+  if (tx.dialect() == Dialect::postgres) {
+    const auto items = range_items(ranges);
+    auto relation = sql::range_relation(tx.dialect(), items, 3);
+    std::vector<Param> params{TextRef{tenant.str()}, TextRef{meter_id.str()}};
+    for (auto& p : relation.params) params.push_back(std::move(p));
+    tx.exec("DELETE FROM " + std::string(table) + " u USING " + relation.sql +
+                " WHERE u.tenant_id = $1 AND u.meter_id = $2 AND u.customer_id = k.customer_id "
+                "AND u." +
+                time + " >= k.range_from AND u." + time + " < k.range_to",
+            params);
+    return;
+  }
+  const std::string statement =
+      "DELETE FROM " + std::string(table) +
+      " WHERE tenant_id = $1 AND meter_id = $2 AND customer_id = $3 AND " + time + " >= $4 AND " +
+      time + " < $5";
+  for (const UsageRange& r : ranges) {
+    tx.exec(statement, {TextRef{tenant.str()}, TextRef{meter_id.str()}, TextRef{r.customer_id},
+                        to_unix_micros(r.from), to_unix_micros(r.to)});
+  }
+}
+
+using DayKey = std::tuple<std::string, std::string, std::int64_t>;  // meter, customer, day
+
+void insert_stale(Tx& tx, const TenantId& tenant, const std::set<DayKey>& days) {
+  if (days.empty()) return;
+  std::vector<DayKey> rows(days.begin(), days.end());
+  sql::insert_rows<DayKey>(
+      tx, "INSERT INTO usage_daily_stale (tenant_id, meter_id, customer_id, day_start)",
+      " ON CONFLICT DO NOTHING", 4, rows, [&](const DayKey& d, std::vector<Param>& p) {
+        p.emplace_back(TextRef{tenant.str()});
+        p.emplace_back(TextRef{std::get<0>(d)});
+        p.emplace_back(TextRef{std::get<1>(d)});
+        p.emplace_back(std::get<2>(d));
+      });
+}
+
+// After hourly buckets were written: marks the days before the tenant's marked_until that they
+// fall in stale, so that no read or roll-up takes a rolled day that misses them.
+template <typename Buckets, typename Get>
+void mark_stale_days(Tx& tx, const TenantId& tenant, const Buckets& buckets, Get bucket) {
+  if (buckets.empty()) return;
+  const auto state = rollup_state(tx, tenant);
+  if (!state) return;
+  std::set<DayKey> days;
+  for (const auto& b : buckets) {
+    const UsageBucket& u = bucket(b);
+    if (u.bucket_start >= state->marked_until) continue;
+    days.emplace(u.meter_id.str(), u.customer_id, to_unix_micros(usage_day_start(u.bucket_start)));
+  }
+  insert_stale(tx, tenant, days);
+}
+
 }  // namespace
 
 void load_stored(Tx& tx, const TenantId& tenant, std::span<UsageBucket* const> buckets) {
@@ -215,18 +328,9 @@ void load_stored(Tx& tx, const TenantId& tenant, std::span<UsageBucket* const> b
 }
 
 void store_buckets(Tx& tx, const TenantId& tenant, const std::vector<UsageBucket>& buckets) {
-  if (buckets.empty()) return;
-  const std::string on_conflict = " " + std::string(set_bucket_totals);
-  const GroupColumns groups(buckets,
-                            [](const UsageBucket& b) -> const std::string& { return b.group_key; });
-  if (tx.dialect() == Dialect::postgres) {
-    tx.exec(std::string(insert_bucket) + std::string(unnest_buckets) + on_conflict,
-            bucket_arrays(tenant, buckets, groups));
-    return;
-  }
-  const std::string statement = std::string(insert_bucket) + std::string(values_12) + on_conflict;
-  const TextRef tenant_id{tenant.str()};
-  for (const auto& b : buckets) tx.exec(statement, bucket_row(tenant_id, b, groups));
+  upsert_totals(tx, tenant, insert_bucket, buckets);
+  mark_stale_days(tx, tenant, buckets,
+                  [](const UsageBucket& b) -> const UsageBucket& { return b; });
 }
 
 bool add_to_buckets(Tx& tx, std::span<const TenantDeltas> tenants) {
@@ -280,6 +384,10 @@ bool add_to_buckets(Tx& tx, std::span<const TenantDeltas> tenants) {
     return false;
   }
   tx.exec("RELEASE add_to_buckets");
+  for (const TenantDeltas& t : tenants) {
+    mark_stale_days(tx, *t.tenant, *t.deltas,
+                    [](const UsageBucket& b) -> const UsageBucket& { return b; });
+  }
   return true;
 }
 
@@ -328,6 +436,157 @@ std::vector<DistinctValue> distinct(Tx& tx, const TenantId& tenant, const MeterI
                                 row.text(1), row.text(2)});
   }
   return out;
+}
+
+std::optional<RollupState> rollup_state(Tx& tx, const TenantId& tenant) {
+  const auto rows =
+      tx.query("SELECT marked_until, rolled_until FROM usage_rollups WHERE tenant_id = $1",
+               {TextRef{tenant.str()}});
+  if (rows.empty()) return std::nullopt;
+  return RollupState{from_unix_micros(rows[0].integer(0)), from_unix_micros(rows[0].integer(1))};
+}
+
+void set_rollup_state(Tx& tx, const TenantId& tenant, const RollupState& state) {
+  NERUBA_ASSERT(state.rolled_until <= state.marked_until);
+  tx.exec(
+      "INSERT INTO usage_rollups (tenant_id, marked_until, rolled_until) VALUES ($1, $2, $3) ON "
+      "CONFLICT (tenant_id) DO UPDATE SET marked_until = excluded.marked_until, rolled_until = "
+      "excluded.rolled_until",
+      {tenant.str(), to_unix_micros(state.marked_until), to_unix_micros(state.rolled_until)});
+}
+
+std::optional<Instant> first_bucket_start(Tx& tx, const TenantId& tenant) {
+  const auto rows =
+      tx.query("SELECT MIN(bucket_start) FROM usage_buckets WHERE tenant_id = $1", {tenant.str()});
+  if (rows.empty() || rows[0].is_null(0)) return std::nullopt;
+  return from_unix_micros(rows[0].integer(0));
+}
+
+namespace {
+
+std::string prefixed_bucket_columns() {
+  return "u.meter_id, u.customer_id, u.bucket_start, COALESCE(u.group_value, u.group_key), "
+         "u.event_count, u.sum_value, u.max_value, u.latest_at, u.latest_event_id, u.latest_value";
+}
+
+std::vector<UsageBucket> buckets_of(const Rows& rows) {
+  std::vector<UsageBucket> out;
+  out.reserve(rows.size());
+  for (const auto& row : rows) out.push_back(bucket_from_row(row));
+  return out;
+}
+
+}  // namespace
+
+std::vector<UsageBucket> buckets_many(Tx& tx, const TenantId& tenant, const MeterId& meter_id,
+                                      std::span<const UsageRange> ranges) {
+  return buckets_of(query_ranges(tx, prefixed_bucket_columns(), "usage_buckets", "bucket_start",
+                                 tenant, meter_id, ranges));
+}
+
+std::vector<UsageBucket> daily_many(Tx& tx, const TenantId& tenant, const MeterId& meter_id,
+                                    std::span<const UsageRange> ranges) {
+  return buckets_of(query_ranges(tx, prefixed_bucket_columns(), "usage_daily", "bucket_start",
+                                 tenant, meter_id, ranges));
+}
+
+std::vector<DistinctValue> distinct_many(Tx& tx, const TenantId& tenant, const MeterId& meter_id,
+                                         std::span<const UsageRange> ranges) {
+  const auto rows = query_ranges(tx,
+                                 "u.customer_id, u.bucket_start, COALESCE(u.group_value, "
+                                 "u.group_key), u.value",
+                                 "usage_distinct", "bucket_start", tenant, meter_id, ranges);
+  std::vector<DistinctValue> out;
+  out.reserve(rows.size());
+  for (const auto& row : rows) {
+    out.push_back(DistinctValue{meter_id, row.text(0), from_unix_micros(row.integer(1)),
+                                row.text(2), row.text(3)});
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, Instant>> stale_days_many(Tx& tx, const TenantId& tenant,
+                                                             const MeterId& meter_id,
+                                                             std::span<const UsageRange> ranges) {
+  const auto rows = query_ranges(tx, "u.customer_id, u.day_start", "usage_daily_stale", "day_start",
+                                 tenant, meter_id, ranges);
+  std::vector<std::pair<std::string, Instant>> out;
+  out.reserve(rows.size());
+  for (const auto& row : rows) out.emplace_back(row.text(0), from_unix_micros(row.integer(1)));
+  return out;
+}
+
+std::size_t roll_up_days(Tx& tx, const TenantId& tenant, const MeterId& meter_id,
+                         std::span<const UsageRange> days) {
+  for (const UsageRange& r : days) {
+    NERUBA_ASSERT(usage_day_start(r.from) == r.from && usage_day_start(r.to) == r.to);
+  }
+  // Merged as ingest merges (domain::Aggregate), so a day holds what its hours hold.
+  std::map<std::tuple<std::string, Instant, std::string>, domain::Aggregate> folded;
+  std::set<DayKey> overflowing;
+  for (auto& bucket : buckets_many(tx, tenant, meter_id, days)) {
+    const Instant day = usage_day_start(bucket.bucket_start);
+    if (!folded[{bucket.customer_id, day, bucket.group_key}].merge(bucket.aggregate)) {
+      overflowing.emplace(meter_id.str(), bucket.customer_id, to_unix_micros(day));
+    }
+  }
+  std::vector<UsageBucket> rows;
+  rows.reserve(folded.size());
+  for (auto& [key, aggregate] : folded) {
+    const auto& [customer, day, group] = key;
+    if (overflowing.contains({meter_id.str(), customer, to_unix_micros(day)})) continue;
+    rows.push_back(UsageBucket{meter_id, customer, day, group, std::move(aggregate)});
+  }
+  delete_ranges(tx, "usage_daily", "bucket_start", tenant, meter_id, days);
+  upsert_totals(tx, tenant, insert_daily, rows);
+  insert_stale(tx, tenant, overflowing);
+  return rows.size();
+}
+
+void clear_stale_days(Tx& tx, const TenantId& tenant, const MeterId& meter_id,
+                      std::span<const UsageRange> days) {
+  delete_ranges(tx, "usage_daily_stale", "day_start", tenant, meter_id, days);
+}
+
+std::vector<StaleDay> stale_days(Tx& tx, const TenantId& tenant, Instant before,
+                                 std::size_t limit) {
+  const auto rows = tx.query(
+      "SELECT meter_id, customer_id, day_start FROM usage_daily_stale WHERE tenant_id = $1 AND "
+      "day_start < $2 ORDER BY meter_id, customer_id, day_start LIMIT $3",
+      {tenant.str(), to_unix_micros(before), static_cast<std::int64_t>(limit)});
+  std::vector<StaleDay> out;
+  out.reserve(rows.size());
+  for (const auto& row : rows) {
+    out.push_back(StaleDay{MeterId(row.text(0)), row.text(1), from_unix_micros(row.integer(2))});
+  }
+  return out;
+}
+
+std::size_t rebuild_rollups(Tx& tx, const TenantId& tenant) {
+  locks::meters_shared(tx, tenant);
+  locks::bucket_merge(tx, tenant);
+  const auto state = rollup_state(tx, tenant);
+  if (!state) return 0;
+  tx.exec("DELETE FROM usage_daily WHERE tenant_id = $1", {tenant.str()});
+  tx.exec("DELETE FROM usage_daily_stale WHERE tenant_id = $1", {tenant.str()});
+  const auto first = first_bucket_start(tx, tenant);
+  if (!first || *first >= state->rolled_until) return 0;
+  const Instant from = usage_day_start(*first);
+  const auto pairs = tx.query(
+      "SELECT DISTINCT meter_id, customer_id FROM usage_buckets WHERE tenant_id = $1 AND "
+      "bucket_start < $2 ORDER BY meter_id, customer_id",
+      {tenant.str(), to_unix_micros(state->rolled_until)});
+  std::size_t written = 0;
+  std::size_t start = 0;
+  while (start < pairs.size()) {
+    const std::string meter = pairs[start].text(0);
+    std::vector<UsageRange> ranges;
+    for (; start < pairs.size() && pairs[start].text(0) == meter; ++start) {
+      ranges.push_back(UsageRange{pairs[start].text(1), from, state->rolled_until});
+    }
+    written += roll_up_days(tx, tenant, MeterId(meter), ranges);
+  }
+  return written;
 }
 
 }  // namespace usage

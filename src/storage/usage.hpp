@@ -1,6 +1,7 @@
 #pragma once
 // Pre-aggregated usage: one bucket per meter, customer, UTC hour and group, and the distinct
 // values of unique_count meters.
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <span>
@@ -68,6 +69,68 @@ std::vector<UsageBucket> buckets(Tx& tx, const TenantId& tenant, const MeterId& 
                                  const std::string& customer_id, Instant from, Instant to);
 std::vector<DistinctValue> distinct(Tx& tx, const TenantId& tenant, const MeterId& meter_id,
                                     const std::string& customer_id, Instant from, Instant to);
+
+// --- daily rollups ------------------------------------------------------------------------------
+// Closed UTC days roll up into usage_daily (one row per meter, customer, day and group: the
+// hourly buckets' aggregates merged), derived state that rebuild_rollups() makes anew from the
+// hourly buckets. Per tenant, two instants: hourly bucket writes before `marked_until` mark their
+// (meter, customer, day) stale; reads take the days before `rolled_until` from usage_daily, but
+// the stale ones from their hours. unique_count meters roll up their counts; their distinct values
+// stay hourly (usage_distinct).
+inline constexpr std::chrono::microseconds usage_day_length = std::chrono::hours(24);
+inline Instant usage_day_start(Instant at) { return std::chrono::floor<std::chrono::days>(at); }
+
+struct RollupState {
+  Instant marked_until;
+  Instant rolled_until;
+};
+std::optional<RollupState> rollup_state(Tx& tx, const TenantId& tenant);
+// Inserts or replaces the tenant's state. marked_until never moves back while rolled days exist:
+// take locks::meters_shared and locks::bucket_merge first, so no bucket write runs meanwhile.
+void set_rollup_state(Tx& tx, const TenantId& tenant, const RollupState& state);
+// The earliest hourly bucket of the tenant, if any.
+std::optional<Instant> first_bucket_start(Tx& tx, const TenantId& tenant);
+
+// One customer's half-open range [from, to) of a set-based read. A customer may have several
+// ranges in one read; they must not overlap.
+struct UsageRange {
+  std::string_view customer_id;
+  Instant from;
+  Instant to;
+};
+// Hourly buckets of one meter with bucket_start in one of the ranges: one statement for all of
+// them (PostgreSQL: arrays joined to the key; SQLite: a JSON array joined likewise).
+std::vector<UsageBucket> buckets_many(Tx& tx, const TenantId& tenant, const MeterId& meter_id,
+                                      std::span<const UsageRange> ranges);
+std::vector<DistinctValue> distinct_many(Tx& tx, const TenantId& tenant, const MeterId& meter_id,
+                                         std::span<const UsageRange> ranges);
+// Daily rollups (bucket_start = the UTC day) of one meter with the day in one of the ranges.
+std::vector<UsageBucket> daily_many(Tx& tx, const TenantId& tenant, const MeterId& meter_id,
+                                    std::span<const UsageRange> ranges);
+// Stale days (customer, day start) of one meter within the ranges.
+std::vector<std::pair<std::string, Instant>> stale_days_many(Tx& tx, const TenantId& tenant,
+                                                             const MeterId& meter_id,
+                                                             std::span<const UsageRange> ranges);
+// Rolls up the days of each range (whole UTC days) from the hourly buckets: the days' rows are
+// replaced, their stale marks removed; a day whose total would not fit the decimal type keeps no
+// row and stays stale (read from its hours). Returns the daily rows written.
+[[nodiscard]] std::size_t roll_up_days(Tx& tx, const TenantId& tenant, const MeterId& meter_id,
+                                       std::span<const UsageRange> days);
+// Removes the stale marks of one meter's days within the ranges (under the locks of
+// rebuild_rollups, before rolling those days up again).
+void clear_stale_days(Tx& tx, const TenantId& tenant, const MeterId& meter_id,
+                      std::span<const UsageRange> days);
+struct StaleDay {
+  MeterId meter_id;
+  std::string customer_id;
+  Instant day_start;
+};
+// Up to `limit` stale days of the tenant before `before`, in key order.
+std::vector<StaleDay> stale_days(Tx& tx, const TenantId& tenant, Instant before, std::size_t limit);
+// Rebuilds every daily rollup of the tenant before its rolled_until from the hourly buckets
+// (none when it has no rollup state): the repair for derived state that went wrong. Takes
+// locks::meters_shared and locks::bucket_merge itself. Returns the daily rows written.
+[[nodiscard]] std::size_t rebuild_rollups(Tx& tx, const TenantId& tenant);
 
 }  // namespace usage
 

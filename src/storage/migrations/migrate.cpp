@@ -17,7 +17,8 @@ const std::vector<migrations::Migration>& migrations::all() {
                                                v011_plans(),
                                                v012_subscriptions(),
                                                v013_ledger(),
-                                               v014_billing()};
+                                               v014_billing(),
+                                               v015_usage_daily_rollups()};
   return every;
 }
 

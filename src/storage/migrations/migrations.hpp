@@ -35,6 +35,7 @@ Migration v011_plans();
 Migration v012_subscriptions();
 Migration v013_ledger();
 Migration v014_billing();
+Migration v015_usage_daily_rollups();
 
 // Every migration, in version order.
 const std::vector<Migration>& all();
