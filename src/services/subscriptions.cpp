@@ -557,16 +557,13 @@ Result<Page<Subscription>> list(storage::Tx& tx, const RequestContext& ctx,
   return out;
 }
 
-namespace {
-
-// A window's usage from the usage reads (whole hours from buckets, edges from events).
-Result<pricing::WindowUsage> read_window(storage::Tx& tx, const TenantId& tenant,
-                                         const storage::MeterRecord& meter,
-                                         const CustomerId& customer,
-                                         const pricing::UsageWindow& window) {
+Result<pricing::WindowUsage> window_usage(storage::Tx& tx, const TenantId& tenant,
+                                          const storage::MeterRecord& meter,
+                                          const CustomerId& customer,
+                                          const pricing::UsageWindow& window,
+                                          const usage::MeterUsage& read) {
   pricing::WindowUsage out;
-  const auto usage =
-      usage::meter_usage(tx, tenant, meter, customer.str(), window.window.start, window.window.end);
+  const auto& usage = read;
   out.events = usage.total.events;
   const auto value = domain::meter_value(meter.definition.aggregation, usage.total);
   if (value) {
@@ -597,6 +594,18 @@ Result<pricing::WindowUsage> read_window(storage::Tx& tx, const TenantId& tenant
     }
   }
   return out;
+}
+
+namespace {
+
+// A window's usage from the usage reads (whole hours from buckets, edges from events).
+Result<pricing::WindowUsage> read_window(storage::Tx& tx, const TenantId& tenant,
+                                         const storage::MeterRecord& meter,
+                                         const CustomerId& customer,
+                                         const pricing::UsageWindow& window) {
+  const auto read =
+      usage::meter_usage(tx, tenant, meter, customer.str(), window.window.start, window.window.end);
+  return window_usage(tx, tenant, meter, customer, window, read);
 }
 
 }  // namespace
@@ -666,6 +675,34 @@ Result<std::vector<DueInvoice>> due_invoices(storage::Tx& tx, const TenantId& te
     out.push_back(DueInvoice{at, std::move(*invoice)});
   }
   return out;
+}
+
+Result<DueScopes> due_scopes(storage::Tx& tx, const TenantId& tenant,
+                             const SubscriptionRecord& record, const std::string& timezone,
+                             Instant until, const std::function<bool(Instant)>& wanted,
+                             CatalogCache& cache) {
+  DueScopes out;
+  out.subscription = record.id;
+  if (until < record.start) return out;
+  auto priced = std::make_shared<Priced>(priced_of(tx, tenant, record, timezone, &cache));
+  auto instants = pricing::billing_instants(priced->timeline, priced->catalog, until);
+  if (!instants) return engine_error(instants.error());
+  for (const Instant at : *instants) {
+    if (at > until || !wanted(at)) continue;
+    auto scope = pricing::invoice_scope(priced->timeline, priced->catalog, at, at);
+    if (!scope) return engine_error(scope.error());
+    out.scopes.push_back(std::move(*scope));
+  }
+  out.meters = &priced->meters;
+  out.keep = std::move(priced);
+  return out;
+}
+
+Result<pricing::Invoice> price_scope(const pricing::InvoiceScope& scope,
+                                     std::span<const pricing::WindowUsage> usage) {
+  auto invoice = pricing::price_invoice(scope, usage);
+  if (!invoice) return engine_error(invoice.error());
+  return std::move(*invoice);
 }
 
 }  // namespace neruba::services::subscriptions

@@ -6,7 +6,9 @@
 // finalizes.
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "common/error.hpp"
@@ -14,6 +16,7 @@
 #include "json/json.hpp"
 #include "services/context.hpp"
 #include "services/page.hpp"
+#include "services/usage.hpp"
 #include "storage/db.hpp"
 #include "storage/meters.hpp"
 #include "storage/subscriptions.hpp"
@@ -67,6 +70,29 @@ struct CatalogCache {
   std::map<std::string, std::vector<domain::pricing::PlanVersion>, std::less<>> plans;
   std::optional<std::vector<storage::MeterRecord>> meters;
 };
+// A subscription's due invoices in two steps, so that a billing run reads the usage of many
+// subscriptions at once (services::usage::meter_usage_many): the scopes of its due billing
+// instants, each with the usage windows it needs; then each priced with the usage read for them.
+struct DueScopes {
+  std::string subscription;
+  std::vector<domain::pricing::InvoiceScope> scopes;  // by instant; each scope's `at`
+  std::shared_ptr<const void> keep;  // what the scopes point into (timeline, catalog, meters)
+  std::map<std::string, storage::MeterRecord, std::less<>> const* meters = nullptr;  // by code
+};
+Result<DueScopes> due_scopes(storage::Tx& tx, const TenantId& tenant,
+                             const storage::SubscriptionRecord& record, const std::string& timezone,
+                             Instant until, const std::function<bool(Instant)>& wanted,
+                             CatalogCache& cache);
+// The usage of one window from what meter_usage(_many) read for it; reads each event's amount
+// when the window asks for them (a percentage charge clamped per event).
+Result<domain::pricing::WindowUsage> window_usage(storage::Tx& tx, const TenantId& tenant,
+                                                  const storage::MeterRecord& meter,
+                                                  const CustomerId& customer,
+                                                  const domain::pricing::UsageWindow& window,
+                                                  const usage::MeterUsage& read);
+Result<domain::pricing::Invoice> price_scope(const domain::pricing::InvoiceScope& scope,
+                                             std::span<const domain::pricing::WindowUsage> usage);
+
 // The invoices at the subscription's billing instants up to `until` (inclusive) that `wanted`
 // accepts, in order. `timezone` is the customer's.
 Result<std::vector<DueInvoice>> due_invoices(storage::Tx& tx, const TenantId& tenant,

@@ -1,5 +1,6 @@
 // Billing runs: everything due at or before as_of, customer by customer (API.md "Billing
 // semantics").
+#include <algorithm>
 #include <map>
 
 #include "common/assert.hpp"
@@ -10,6 +11,7 @@
 #include "services/billing/line_inputs.hpp"
 #include "services/settings.hpp"
 #include "services/subscriptions.hpp"
+#include "services/usage.hpp"
 #include "storage/locks.hpp"
 #include "storage/subscriptions.hpp"
 #include "storage/tenants.hpp"
@@ -116,43 +118,137 @@ class CustomerBilling {
         grace_(std::chrono::hours(24 * grace_days)),
         outcome_(outcome) {}
 
-  Status bill(const CustomerId& id) {
-    auto customer = storage::customers::find_for_update(tx_, tenant_, id);
-    if (!customer) return ok_status();  // customers are never deleted; nothing to bill
-    if (auto expired = internal::expire_credit(tx_, ctx_, *customer, ctx_.now); !expired) {
-      return expired;
+  // Bills a chunk of customers in three passes: each customer's due billing instants and their
+  // usage windows; the usage of every window of the chunk, one set-based read per meter; then
+  // each customer's invoices priced, stored and finalized.
+  Status bill(const std::vector<CustomerId>& ids) {
+    std::vector<Pending> chunk;
+    chunk.reserve(ids.size());
+    for (const CustomerId& id : ids) {
+      auto prepared = prepare(id);
+      if (!prepared) return prepared.take_error();
+      if (*prepared) chunk.push_back(std::move(**prepared));
     }
+    if (auto read = read_usage(chunk); !read) return read;
+    for (Pending& pending : chunk) {
+      if (auto billed = bill_customer(pending); !billed) return billed;
+    }
+    return ok_status();
+  }
+
+ private:
+  // One customer of a chunk between the passes.
+  struct Pending {
+    storage::CustomerRecord customer;
+    std::map<Instant, storage::InvoiceRecord> existing;  // by billing instant
+    std::vector<subscriptions::DueScopes> subscriptions;
+    // usage[s][i][w]: subscription s, its scope i, that scope's window w.
+    std::vector<std::vector<std::vector<pricing::WindowUsage>>> usage;
+    bool billed_later = false;  // a live subscription will bill an instant after as_of
+  };
+
+  bool wanted(const Pending& pending, Instant at) const {
+    const auto found = pending.existing.find(at);
+    return found == pending.existing.end() || found->second.status == storage::InvoiceStatus::draft;
+  }
+
+  Result<std::optional<Pending>> prepare(const CustomerId& id) {
+    auto customer = storage::customers::find_for_update(tx_, tenant_, id);
+    if (!customer) return std::optional<Pending>();  // never deleted; nothing to bill
+    if (auto expired = internal::expire_credit(tx_, ctx_, *customer, ctx_.now); !expired) {
+      return expired.take_error();
+    }
+    Pending pending{std::move(*customer), {}, {}, {}, false};
     // What is issued already is never recomputed: only drafts and new instants are wanted.
-    std::map<Instant, storage::InvoiceRecord> existing;
     for (auto& invoice :
          storage::invoices::of_customer_between(tx_, tenant_, id, Instant::min(), request_.as_of)) {
-      existing.emplace(invoice.billing_instant, std::move(invoice));
+      pending.existing.emplace(invoice.billing_instant, std::move(invoice));
     }
-    const auto wanted = [&](Instant at) {
-      const auto found = existing.find(at);
-      return found == existing.end() || found->second.status == storage::InvoiceStatus::draft;
-    };
-    std::map<Instant, Due> due;
-    bool billed_later = false;  // a live subscription will bill an instant after as_of
     std::string after;
     for (;;) {
       auto page = storage::subscriptions::of_customer(tx_, tenant_, id, after, 100);
       for (const auto& subscription : page) {
-        if (!subscription.ends_at || *subscription.ends_at > request_.as_of) billed_later = true;
-        auto invoices = subscriptions::due_invoices(tx_, tenant_, subscription, customer->timezone,
-                                                    request_.as_of, wanted, catalog_);
-        if (!invoices) return invoices.take_error();
-        for (auto& invoice : *invoices) {
-          due[invoice.at].subscriptions.emplace_back(subscription.id, std::move(invoice.invoice));
+        // Cancelled at or before its start, a subscription never runs: it bills nothing.
+        if (subscription.ends_at && *subscription.ends_at <= subscription.start) continue;
+        if (!subscription.ends_at || *subscription.ends_at > request_.as_of) {
+          pending.billed_later = true;
         }
+        auto scopes = subscriptions::due_scopes(
+            tx_, tenant_, subscription, pending.customer.timezone, request_.as_of,
+            [&](Instant at) { return wanted(pending, at); }, catalog_);
+        if (!scopes) return scopes.take_error();
+        if (!scopes->scopes.empty()) pending.subscriptions.push_back(std::move(*scopes));
       }
       if (page.size() < 100) break;
       after = page.back().id;
     }
+    return std::optional<Pending>(std::move(pending));
+  }
+
+  // Every usage window of the chunk, read per meter in one set-based pass.
+  Status read_usage(std::vector<Pending>& chunk) {
+    struct Slot {
+      Pending* pending;
+      std::size_t subscription, scope, window;
+    };
+    std::map<std::string, std::vector<usage::CustomerWindow>, std::less<>> windows;
+    std::map<std::string, std::vector<Slot>, std::less<>> slots;
+    for (Pending& pending : chunk) {
+      pending.usage.resize(pending.subscriptions.size());
+      for (std::size_t s = 0; s < pending.subscriptions.size(); ++s) {
+        const auto& scopes = pending.subscriptions[s].scopes;
+        pending.usage[s].resize(scopes.size());
+        for (std::size_t i = 0; i < scopes.size(); ++i) {
+          pending.usage[s][i].resize(scopes[i].usage.size());
+          for (std::size_t w = 0; w < scopes[i].usage.size(); ++w) {
+            const pricing::UsageWindow& window = scopes[i].usage[w];
+            windows[window.meter].push_back(
+                {pending.customer.id.str(), window.window.start, window.window.end});
+            slots[window.meter].push_back(Slot{&pending, s, i, w});
+          }
+        }
+      }
+    }
+    for (auto& [code, requested] : windows) {
+      const auto& meters = *chunk_meters();
+      const auto meter = std::find_if(meters.begin(), meters.end(),
+                                      [&](const auto& m) { return m.definition.code == code; });
+      NERUBA_ASSERT_MSG(meter != meters.end(), "a plan prices a meter that does not exist");
+      const auto reads = usage::meter_usage_many(tx_, tenant_, *meter, requested);
+      const auto& targets = slots[code];
+      for (std::size_t k = 0; k < reads.size(); ++k) {
+        const Slot& slot = targets[k];
+        const auto& scope = slot.pending->subscriptions[slot.subscription].scopes[slot.scope];
+        auto usage = subscriptions::window_usage(tx_, tenant_, *meter, slot.pending->customer.id,
+                                                 scope.usage[slot.window], reads[k]);
+        if (!usage) return usage.take_error();
+        slot.pending->usage[slot.subscription][slot.scope][slot.window] = std::move(*usage);
+      }
+    }
+    return ok_status();
+  }
+
+  const std::vector<storage::MeterRecord>* chunk_meters() {
+    if (!catalog_.meters) catalog_.meters = storage::meters::list(tx_, tenant_);
+    return &*catalog_.meters;
+  }
+
+  Status bill_customer(Pending& pending) {
+    const CustomerId& id = pending.customer.id;
+    std::map<Instant, Due> due;
+    for (std::size_t s = 0; s < pending.subscriptions.size(); ++s) {
+      const auto& scopes = pending.subscriptions[s].scopes;
+      for (std::size_t i = 0; i < scopes.size(); ++i) {
+        auto invoice = subscriptions::price_scope(scopes[i], pending.usage[s][i]);
+        if (!invoice) return invoice.take_error();
+        due[scopes[i].at].subscriptions.emplace_back(pending.subscriptions[s].subscription,
+                                                     std::move(*invoice));
+      }
+    }
     // Charges already on a draft stay on it; pending ones go on the first invoice at or after
     // their creation, or — when no subscription will bill the customer again — on one of their
     // own at as_of.
-    for (auto& [at, invoice] : existing) {
+    for (auto& [at, invoice] : pending.existing) {
       if (invoice.status != storage::InvoiceStatus::draft) continue;
       for (auto& charge : storage::charges::on_invoice(tx_, tenant_, invoice.id)) {
         due[at].charges.push_back(std::move(charge));
@@ -162,7 +258,7 @@ class CustomerBilling {
       auto target = due.lower_bound(charge.created_at);
       if (target == due.end()) {
         // Waits for the next invoice; or, when as_of's own invoice is issued, for the next run.
-        if (billed_later || !wanted(request_.as_of)) continue;
+        if (pending.billed_later || !wanted(pending, request_.as_of)) continue;
         target = due.try_emplace(request_.as_of).first;
       }
       target->second.charges.push_back(std::move(charge));
@@ -173,12 +269,13 @@ class CustomerBilling {
         ++outcome_.customers;
         counted = true;
       }
-      if (auto billed = bill_instant(*customer, at, parts, existing); !billed) return billed;
+      if (auto billed = bill_instant(pending.customer, at, parts, pending.existing); !billed) {
+        return billed;
+      }
     }
     return ok_status();
   }
 
- private:
   Status bill_instant(const storage::CustomerRecord& customer, Instant at, Due& parts,
                       const std::map<Instant, storage::InvoiceRecord>& existing) {
     storage::InvoiceRecord invoice{tenant_,
@@ -339,6 +436,9 @@ Result<RunOutcome> bill(storage::Db& db, const RequestContext& ctx, const RunReq
       only = customer->id;
     }
   }
+  // Closed days roll up first (derived state, idempotent): a period then costs a row per day
+  // rather than per hour for every customer read below.
+  (void)usage::roll_up(db, tenant, ctx.now);
   CustomerId after;
   for (;;) {
     auto tx = db.begin(storage::TxMode::write);
@@ -357,9 +457,7 @@ Result<RunOutcome> bill(storage::Db& db, const RequestContext& ctx, const RunReq
     RunOutcome step = outcome;
     step.invoices.clear();
     CustomerBilling billing(*tx, ctx, request, outcome.id, grace_days, step);
-    for (const CustomerId& id : chunk) {
-      if (auto billed = billing.bill(id); !billed) return billed.take_error();
-    }
+    if (auto billed = billing.bill(chunk); !billed) return billed.take_error();
     tx->commit();
     outcome.customers = step.customers;
     outcome.invoices_created = step.invoices_created;
