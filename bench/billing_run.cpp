@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -279,6 +280,12 @@ int run(const Options& options) {
   const auto rolled = services::usage::roll_up(*db, tenant, now);
   std::printf("  rolled up %zu daily rows in %.1f s (not timed: done as days close)\n",
               rolled.daily_rows, seconds_since(rollup_start));
+  if (std::getenv("BENCH_ANALYZE") != nullptr) {
+    auto tx = db->begin(storage::TxMode::write);
+    tx->exec("ANALYZE");
+    tx->commit();
+    std::printf("  ANALYZE done\n");
+  }
 
   services::billing::RunRequest request{now, std::nullopt, true};
   const double rss_before = peak_rss_mb();
