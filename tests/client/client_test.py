@@ -13,7 +13,8 @@ lint         `redocly lint` with the `recommended` ruleset (redocly.yaml); any e
              ignored problem fails.
 walkthrough  generates and compiles the client as typecheck does (emitting JavaScript into the temp
              dir), starts `neruba serve` on a fresh database, runs the README walkthrough through the
-             client with node, then verifies the tenant's audit chain with `neruba audit verify`.
+             client with node, then verifies the tenant's audit chain with `neruba audit verify` and
+             its ledger with `neruba ledger verify` (the README's last two CLI steps).
              --backend postgres takes the database from NERUBA_TEST_PG_URL (a fresh schema); without it
              the test is skipped (exit 77), or fails when NERUBA_REQUIRE_POSTGRES=1.
 
@@ -242,6 +243,11 @@ def cmd_walkthrough(args):
         verify = run("neruba audit verify", [binary, "audit", "verify", "--tenant", tenants[0], "--db", database.url],
                      cwd=work_dir)
         print(f"ok   neruba audit verify --tenant {tenants[0]}: {verify.strip()}")
+        # The README's last step: exit 0 = every transaction balances, every balance equals its
+        # entries, every invoice's ledger effect equals its totals.
+        ledger = run("neruba ledger verify", [binary, "ledger", "verify", "--tenant", tenants[0], "--db",
+                                              database.url], cwd=work_dir)
+        print(f"ok   neruba ledger verify --tenant {tenants[0]}: {ledger.strip()}")
         code = server.terminate(timeout=40)
         if code != 0:
             raise Failure(f"the server exited with {code} after SIGTERM (want 0)")
