@@ -403,6 +403,23 @@ std::vector<AccountBalance> balances(Tx& tx, const TenantId& tenant,
   return out;
 }
 
+std::vector<AccountBalance> balances(Tx& tx, const TenantId& tenant, const BalanceFilter& filter) {
+  std::vector<Param> params{tenant.str(), filter.after};
+  std::string where = "FROM ledger_accounts WHERE tenant_id = $1 AND account_id > $2";
+  if (filter.customer) {
+    params.emplace_back(filter.customer->str());
+    where += " AND customer_id = $3";
+  }
+  params.emplace_back(static_cast<std::int64_t>(filter.limit));
+  where += " ORDER BY account_id LIMIT $" + std::to_string(params.size());
+  std::vector<AccountBalance> out;
+  for (const auto& row :
+       tx.query(sql::select_from("kind, currency, customer_id, debits, credits", where), params)) {
+    out.push_back(balance_from_row(row));
+  }
+  return out;
+}
+
 std::optional<AccountBalance> balance(Tx& tx, const TenantId& tenant, const Account& account) {
   const auto rows = tx.query(
       "SELECT kind, currency, customer_id, debits, credits FROM ledger_accounts WHERE tenant_id "

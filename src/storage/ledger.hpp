@@ -70,6 +70,15 @@ std::vector<AccountBalance> balances(Tx& tx, const TenantId& tenant,
 std::optional<AccountBalance> balance(Tx& tx, const TenantId& tenant,
                                       const domain::ledger::Account& account);
 
+// A page of balances, as balances() orders them: the accounts after `after` (an account id; empty
+// for the first page), at most `limit` of them (GET /v1/ledger/balances).
+struct BalanceFilter {
+  std::optional<CustomerId> customer;
+  std::string after;
+  std::size_t limit = 100;
+};
+std::vector<AccountBalance> balances(Tx& tx, const TenantId& tenant, const BalanceFilter& filter);
+
 struct TransactionFilter {
   std::optional<CustomerId> customer;
   std::optional<Instant> from;  // effective_at, inclusive

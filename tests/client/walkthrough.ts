@@ -4,9 +4,12 @@
 //   node dist/walkthrough.js BASE_URL ADMIN_KEY
 //
 // Compiled with `tsc --strict` and no casts: every request body, parameter and response field used
-// here must be typed by the document. Prints one line per step; the first failed check ends the
+// here must be typed by the document. It ends as the README does: credit, a billing run, the
+// invoice's explanation, a payment in two parts, a second invoice voided by an operator key, and the
+// ledger's balances and transactions, every amount checked by hand. Prints one line per step; the first failed check ends the
 // process with exit code 1 and says what differed. The last line is `tenant: <id>`, for the caller
 // to verify the audit chain from the CLI too.
+import { createHash } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
 import createClient from "openapi-fetch";
 import type { components, paths } from "neruba-openapi";
@@ -14,6 +17,8 @@ import type { components, paths } from "neruba-openapi";
 type Problem = components["schemas"]["Problem"];
 type AuditRecord = components["schemas"]["AuditRecord"];
 type MeterUsage = components["schemas"]["MeterUsage"];
+type LedgerBalance = components["schemas"]["LedgerBalance"];
+type LedgerTransaction = components["schemas"]["LedgerTransaction"];
 
 const PROBLEM_BASE = "https://neruba.dev/errors/";
 const GENESIS_HASH = "0".repeat(64);
@@ -124,6 +129,40 @@ function prorate(amountCents: bigint, factor: string, what: string): bigint {
   return quotient * sign;
 }
 
+/** JSON with object members sorted by name and no white space: what an invoice line's input_digest
+ *  is the SHA-256 of. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) {
+    return `[${value.map(canonicalJson).join(",")}]`;
+  }
+  if (typeof value === "object" && value !== null) {
+    const members = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${members.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** Every item of a list, page by page: `fetchPage` reads the page after `cursor` (the first without). */
+async function allPages<T>(fetchPage: (cursor: string | undefined) => Promise<{ data: T[]; next_cursor: string | null }>):
+    Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < 100; page += 1) {
+    const result = await fetchPage(cursor);
+    items.push(...result.data);
+    if (result.next_cursor === null) {
+      return items;
+    }
+    cursor = result.next_cursor;
+  }
+  throw new CheckFailed(`more than 100 pages: ${items.length} items so far`);
+}
+
+/** "kind customer" of a ledger account ("-" for the tenant's own). */
+function accountName(account: components["schemas"]["LedgerAccount"]): string {
+  return `${account.kind} ${account.customer ?? "-"}`;
+}
+
 async function main(): Promise<void> {
   const [baseUrl, adminKey, ...rest] = process.argv.slice(2);
   if (baseUrl === undefined || adminKey === undefined || rest.length > 0) {
@@ -217,18 +256,9 @@ async function main(): Promise<void> {
   // 6. The audit trail, page by page; 7. its verification.
   let records: AuditRecord[] = [];
   await step("6. read the audit trail (who, what, before/after, the hash chain)", async () => {
-    records = [];
-    let cursor: string | undefined;
-    for (let page = 0; page < 100; page += 1) {
-      const result = expectData(await tenant.GET("/v1/audit", {
-        params: { query: cursor === undefined ? { limit: 10 } : { limit: 10, cursor } },
-      }), 200, "GET /v1/audit");
-      records.push(...result.data);
-      if (result.next_cursor === null) {
-        break;
-      }
-      cursor = result.next_cursor;
-    }
+    records = await allPages(async (cursor) => expectData(await tenant.GET("/v1/audit", {
+      params: { query: cursor === undefined ? { limit: 10 } : { limit: 10, cursor } },
+    }), 200, "GET /v1/audit"));
     expectEqual(records.map((r) => r.action),
                 ["tenant.created", "api_key.created", "customer.created", "customer.created"], "audit actions");
     expectEqual(records.map((r) => r.seq), [1, 2, 3, 4], "audit seq");
@@ -510,6 +540,181 @@ async function main(): Promise<void> {
                 "tenant.data_read records");
     const report = expectData(await tenant.GET("/v1/audit/verify", {}), 200, "GET /v1/audit/verify");
     expectEqual(report.ok, true, "verify ok after the admin read");
+  });
+
+  // Bill it: credit, a billing run, the explanation, a payment in two parts, a second invoice
+  // voided by an operator, and the ledger under all of it.
+  let grantId = "";
+  await step("grant cus-42 25.00 of promotional credit (goodwill)", async () => {
+    const grant = expectData(await tenant.POST("/v1/credit-grants", {
+      body: { customer: "cus-42", amount: "25.00", currency: "USD", kind: "promotional", reason_code: "goodwill" },
+    }), 201, "POST /v1/credit-grants");
+    expectEqual([grant.customer, grant.kind, grant.amount, grant.remaining, grant.reason_code, grant.source],
+                ["cus-42", "promotional", "25.00", "25.00", "goodwill", "api"], "grant");
+    grantId = grant.id;
+  });
+
+  // The first invoice, at the start, carries the first period's advance fees on growth (the
+  // upgrade's prorations and the tokens go on the invoice at the period's end): 49.00 + 3 × 10.00.
+  let invoiceId = "";
+  await step("bill now: cus-42's first invoice INV-000001, 79.00, 25.00 of credit drawn, 54.00 due", async () => {
+    const run = expectData(await tenant.POST("/v1/billing-runs", {
+      params: { header: { "Idempotency-Key": "run-1" } }, body: {},
+    }), 201, "POST /v1/billing-runs");
+    expectEqual([run.finalize, run.customers, run.invoices_created, run.invoices_updated, run.invoices_finalized,
+                 run.invoices_truncated], [true, 1, 1, 0, 1, false], "the run's counts");
+    const invoice = run.invoices[0];
+    check(invoice !== undefined && run.invoices.length === 1, `the run billed ${show(run.invoices)}`);
+    expectEqual([invoice.customer, invoice.number, invoice.status, invoice.billing_instant, invoice.period_start,
+                 invoice.period_end], ["cus-42", "INV-000001", "finalized", start, start, periodEnd], "the invoice");
+    expectEqual([invoice.subtotal, invoice.total, invoice.credits_applied, invoice.amount_paid, invoice.amount_due],
+                ["79.00", "79.00", "25.00", "0.00", "54.00"], "the invoice's totals");
+    const listed = expectData(await tenant.GET("/v1/invoices", { params: { query: { customer: "cus-42" } } }),
+                              200, "GET /v1/invoices?customer=cus-42");
+    expectEqual(listed.data.map((i) => i.id), [invoice.id], "cus-42's invoices");
+    const read = expectData(await tenant.GET("/v1/invoices/{invoice_id}", {
+      params: { path: { invoice_id: invoice.id } },
+    }), 200, "GET /v1/invoices/{invoice_id}");
+    expectEqual(read.lines.map((l) => [l.charge_type, l.quantity, l.unit_price, l.amount, l.period_start, l.period_end,
+                                       l.subscription]),
+                [["recurring", "1", "49.00", "49.00", start, periodEnd, subscriptionId],
+                 ["seat", "3", "10.00", "30.00", start, periodEnd, subscriptionId]], "the invoice's lines");
+    const sum = read.lines.reduce((total, l) => total + cents(l.amount, "line amount"), 0n);
+    expectEqual(cents(read.subtotal, "subtotal"), sum, "subtotal = the sum of the lines");
+    invoiceId = invoice.id;
+  });
+
+  await step("explain the invoice: each line's inputs and their SHA-256, the 25.00 drawn", async () => {
+    const explained = expectData(await tenant.GET("/v1/invoices/{invoice_id}/explain", {
+      params: { path: { invoice_id: invoiceId } },
+    }), 200, "GET /v1/invoices/{invoice_id}/explain");
+    expectEqual(explained.lines.map((l) => [l.charge_type, l.amount]), [["recurring", "49.00"], ["seat", "30.00"]],
+                "explained lines");
+    for (const line of explained.lines) {
+      const digest = createHash("sha256").update(canonicalJson(line.inputs), "utf8").digest("hex");
+      expectEqual(line.input_digest, digest, `${line.description}: input_digest = SHA-256 of the canonical inputs`);
+      check("explanation" in line.inputs, `${line.description}: not a subscription line's inputs`);
+      const explanation = line.inputs.explanation;
+      expectEqual([line.inputs.subscription, explanation.plan, explanation.plan_version, explanation.proration.factor,
+                   explanation.full_amount], [subscriptionId, "growth", 1, "1/1", line.amount],
+                  `${line.description}: inputs (the first period, whole)`);
+    }
+    expectEqual(explained.credit_draws, [{ grant: grantId, amount: "25.00" }], "credit draws");
+    expectEqual([explained.total, explained.credits_applied, explained.payments], ["79.00", "25.00", []], "totals");
+  });
+
+  await step("pay 20.00, then the remaining 34.00: the invoice is paid", async () => {
+    const first = expectData(await tenant.POST("/v1/payments", {
+      body: { invoice: invoiceId, amount: "20.00", provider: "manual", provider_payment_id: "wire-1" },
+    }), 201, "POST /v1/payments 20.00");
+    expectEqual([first.amount, first.applied, first.excess, first.credit_grant], ["20.00", "20.00", "0.00", null],
+                "the first payment");
+    expectEqual([first.invoice_after.status, first.invoice_after.amount_paid, first.invoice_after.amount_due],
+                ["finalized", "20.00", "34.00"], "the invoice after 20.00");
+    const rest = expectData(await tenant.POST("/v1/payments", {
+      body: { invoice: invoiceId, amount: "34.00", provider: "manual", provider_payment_id: "wire-2" },
+    }), 201, "POST /v1/payments 34.00");
+    expectEqual([rest.applied, rest.excess, rest.invoice_after.status, rest.invoice_after.amount_paid,
+                 rest.invoice_after.amount_due], ["34.00", "0.00", "paid", "54.00", "0.00"], "the invoice after 34.00");
+    check(rest.invoice_after.paid_at !== null, "a paid invoice without paid_at");
+  });
+
+  let secondId = "";
+  await step("cus-45's one-off charge of 15.00 is billed on an invoice of its own, INV-000002", async () => {
+    expectData(await tenant.POST("/v1/customers", { body: { external_id: "cus-45", name: "Initech" } }), 201,
+               "POST /v1/customers cus-45");
+    const charge = expectData(await tenant.POST("/v1/charges", {
+      body: { customer: "cus-45", charge_key: "onboarding", amount: "15.00", currency: "USD",
+              description: "Onboarding workshop" },
+    }), 201, "POST /v1/charges");
+    expectEqual([charge.customer, charge.amount, charge.invoice], ["cus-45", "15.00", null], "the charge");
+    const run = expectData(await tenant.POST("/v1/billing-runs", {
+      params: { header: { "Idempotency-Key": "run-2" } }, body: {},
+    }), 201, "POST /v1/billing-runs (second)");
+    // cus-42 has nothing new: its window is billed once.
+    expectEqual(run.invoices.map((i) => [i.customer, i.number, i.status, i.total, i.amount_due]),
+                [["cus-45", "INV-000002", "finalized", "15.00", "15.00"]], "the second run's invoices");
+    expectEqual([run.invoices_created, run.invoices_finalized], [1, 1], "the second run's counts");
+    secondId = run.invoices[0]?.id ?? "";
+    const read = expectData(await tenant.GET("/v1/invoices/{invoice_id}", {
+      params: { path: { invoice_id: secondId } },
+    }), 200, "GET the second invoice");
+    expectEqual(read.lines.map((l) => [l.charge_type, l.description, l.amount, l.charge]),
+                [["one_off", "Onboarding workshop", "15.00", charge.id]], "the second invoice's line");
+  });
+
+  const voidJustification = "The workshop was cancelled, ticket 1235";
+  await step("void INV-000002 with an operator key, a reason code and a justification", async () => {
+    const created = expectData(await admin.POST("/v1/tenants/{tenant_id}/api-keys", {
+      params: { path: { tenant_id: tenantId } }, body: { name: "support", scopes: ["operator"] },
+    }), 201, "POST an operator key");
+    check(created.key !== undefined, "the operator key has no secret");
+    const operator = createClient<paths>({ baseUrl, headers: { Authorization: `Bearer ${created.key}` } });
+    const body = { reason_code: "billing_error", justification: voidJustification };
+    const refused = await tenant.POST("/v1/invoices/{invoice_id}/void", {
+      params: { path: { invoice_id: invoiceId } }, body,
+    });
+    expectProblem(refused, 409, "conflict", "void the paid INV-000001");
+    const voided = expectData(await operator.POST("/v1/invoices/{invoice_id}/void", {
+      params: { path: { invoice_id: secondId } }, body,
+    }), 200, "POST /v1/invoices/{invoice_id}/void");
+    expectEqual([voided.number, voided.status, voided.total, voided.amount_due], ["INV-000002", "void", "15.00", "0.00"],
+                "the void invoice");
+    const records = expectData(await tenant.GET("/v1/audit", { params: { query: { action: "invoice.voided" } } }),
+                               200, "GET /v1/audit?action=invoice.voided");
+    expectEqual(records.data.map((r) => [r.target, r.actor.name, r.reason_code, r.justification, r.before?.["status"],
+                                        r.after?.["status"]]),
+                [[secondId, "support", "billing_error", voidJustification, "finalized", "void"]], "the void's record");
+  });
+
+  await step("the ledger's balances, by hand; debits equal credits", async () => {
+    const balances: LedgerBalance[] = await allPages(async (cursor) => expectData(await tenant.GET("/v1/ledger/balances", {
+      params: { query: cursor === undefined ? { limit: 2 } : { limit: 2, cursor } },
+    }), 200, "GET /v1/ledger/balances"));
+    const byAccount = new Map(balances.map((b) => [accountName(b.account), [b.debits, b.credits, b.balance]]));
+    // cus-42: cash 20.00 + 34.00; promotional credit 25.00 granted and drawn; receivable 79.00
+    // invoiced, 25.00 + 20.00 + 34.00 settled. cus-45: 15.00 invoiced and reversed. The tenant:
+    // promotions expense 25.00; revenue 79.00 + 15.00 earned, 15.00 reversed.
+    expectEqual(Object.fromEntries(byAccount), {
+      "cash cus-42": ["54.00", "0.00", "54.00"],
+      "promotional_credit cus-42": ["25.00", "25.00", "0.00"],
+      "promotions_expense -": ["25.00", "0.00", "25.00"],
+      "receivable cus-42": ["79.00", "79.00", "0.00"],
+      "receivable cus-45": ["15.00", "15.00", "0.00"],
+      "revenue -": ["15.00", "94.00", "79.00"],
+    }, "ledger balances (debits, credits, balance)");
+    const debits = balances.reduce((total, b) => total + cents(b.debits, "debits"), 0n);
+    const credits = balances.reduce((total, b) => total + cents(b.credits, "credits"), 0n);
+    expectEqual(debits, credits, "the ledger's debits and credits");
+  });
+
+  await step("the ledger's transactions: each balanced; the void corrects the finalization", async () => {
+    const ofCustomer = async (customer: string): Promise<LedgerTransaction[]> =>
+      expectData(await tenant.GET("/v1/ledger/transactions", { params: { query: { customer } } }), 200,
+                 `GET /v1/ledger/transactions?customer=${customer}`).data;
+    const cus42 = await ofCustomer("cus-42");
+    // The grant, then the finalization and its draw (one instant), then the two payments.
+    expectEqual(cus42.map((t) => t.kind).slice(0, 1), ["credit_grant"], "first cus-42 transaction");
+    expectEqual(cus42.slice(1, 3).map((t) => t.kind).sort(), ["credit_draw", "invoice_finalized"],
+                "then the finalization and its credit draw");
+    expectEqual(cus42.slice(3).map((t) => [t.kind, t.entries.map((e) => [e.side, accountName(e.account), e.amount])]),
+                [["payment", [["debit", "cash cus-42", "20.00"], ["credit", "receivable cus-42", "20.00"]]],
+                 ["payment", [["debit", "cash cus-42", "34.00"], ["credit", "receivable cus-42", "34.00"]]]],
+                "then the payments");
+    for (const transaction of [...cus42, ...await ofCustomer("cus-45")]) {
+      const side = (wanted: string): bigint => transaction.entries.filter((e) => e.side === wanted)
+        .reduce((total, e) => total + cents(e.amount, "entry amount"), 0n);
+      expectEqual(side("debit"), side("credit"), `transaction ${transaction.id} (${transaction.kind}) balances`);
+    }
+    const cus45 = await ofCustomer("cus-45");
+    expectEqual(cus45.map((t) => t.kind), ["invoice_finalized", "invoice_void"], "cus-45's transactions");
+    expectEqual(cus45[1]?.corrects, cus45[0]?.id, "the void corrects the finalization");
+    expectEqual(cus45.map((t) => t.cause), [secondId, secondId], "both are caused by INV-000002");
+  });
+
+  await step("verify the audit chain after billing", async () => {
+    const report = expectData(await tenant.GET("/v1/audit/verify", {}), 200, "GET /v1/audit/verify");
+    expectEqual(report.ok, true, "verify ok after billing");
   });
 
   console.log(`walkthrough: ${stepsDone} steps passed`);

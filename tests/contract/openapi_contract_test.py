@@ -30,6 +30,7 @@ import argparse
 import copy
 import datetime
 import decimal
+import hashlib
 import http.client
 import json
 import os
@@ -79,6 +80,18 @@ REQUIRED_STATUSES = {
     "changeSubscription": (200, 400, 401, 403, 404, 409, 415, 422),
     "cancelSubscription": (200, 400, 401, 403, 404, 409, 415, 422),
     "getUpcomingInvoice": (200, 401, 403, 404, 409),
+    "createBillingRun": (201, 400, 401, 403, 415, 422),
+    "listInvoices": (200, 401, 403, 422),
+    "getInvoice": (200, 401, 403, 404),
+    "explainInvoice": (200, 401, 403, 404),
+    "finalizeInvoice": (200, 400, 401, 403, 404, 409, 415, 422),
+    "voidInvoice": (200, 400, 401, 403, 404, 409, 415, 422),
+    "createCreditGrant": (201, 400, 401, 403, 415, 422),
+    "getCustomerBalance": (200, 401, 403, 404),
+    "createCharge": (200, 201, 400, 401, 403, 409, 415, 422),
+    "createPayment": (201, 400, 401, 403, 409, 415, 422),
+    "listLedgerBalances": (200, 401, 403, 404, 422),
+    "listLedgerTransactions": (200, 401, 403, 404, 422),
 }
 
 
@@ -1599,6 +1612,367 @@ def subscriptions(c, admin, catalog, gamma_reader):
            label="upcoming invoice of a subscription canceled before its start")
 
 
+def billing(c, admin, make_key, gamma_reader):
+    """Billing runs, invoices, credit grants, balances, charges, payments, voids and the ledger's reads, on a
+    tenant of its own: b-1 and b-2 subscribe to a plan (20.00 a month in advance, 5.00 a seat) from five days
+    ago, b-3 has a one-off charge alone. Every amount is checked by hand."""
+    tenant = c.call("POST", "/v1/tenants", key=admin, body={"name": "Billed", "currency": "USD"}, expect=201,
+                    label="create tenant Billed").json()
+    keys_path = f"/v1/tenants/{tenant['id']}/api-keys"
+    write = make_key("billing write", ["write"], keys_path)["key"]
+    read = make_key("billing read", ["read"], keys_path)["key"]
+    ingest = make_key("billing ingest", ["ingest"], keys_path)["key"]
+    operator = make_key("billing operator", ["operator"], keys_path)["key"]
+    admin_headers = admin_read(tenant["id"], "contract test: billing review")
+    c.call("POST", "/v1/plans", key=write, body=plan_body("monthly", [
+        {"type": "recurring", "amount": "20.00"}, {"type": "seat", "unit_price": "5.00"}],
+        effective_from="2026-01-01T00:00:00Z"), expect=201, label="create plan monthly")
+    for external_id in ("b-1", "b-2", "b-3"):
+        c.call("POST", "/v1/customers", key=write, body={"external_id": external_id, "name": external_id},
+               expect=201, label=f"create customer {external_id} of Billed")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    start = rfc3339(now.replace(hour=0, minute=0, second=0, microsecond=0) - datetime.timedelta(days=5))
+    for external_id in ("b-1", "b-2"):
+        c.call("POST", "/v1/subscriptions", key=write,
+               body={"customer": external_id, "plan": "monthly", "start": start},
+               expect=201, label=f"subscribe {external_id}")
+
+    # ---- credit grants: 10.00 of promotional credit for b-1 ----
+    grant_body = {"customer": "b-1", "amount": "10.00", "currency": "USD", "kind": "promotional",
+                  "reason_code": "goodwill"}
+    idem_grant = "idem-grant-" + secrets.token_hex(4)
+    granted = c.call("POST", "/v1/credit-grants", key=write, body=grant_body,
+                     headers={"Idempotency-Key": idem_grant}, expect=201, label="grant credit")
+    grant = body_of(granted)
+    c.expect_true(granted, (grant.get("customer"), grant.get("kind"), grant.get("amount"), grant.get("remaining"),
+                            grant.get("priority"), grant.get("reason_code"), grant.get("source"),
+                            grant.get("expires_at")) ==
+                  ("b-1", "promotional", "10.00", "10.00", 0, "goodwill", "api", None),
+                  f"the grant does not echo its body and defaults: {granted.body[:400]!r}")
+    replayed = c.call("POST", "/v1/credit-grants", key=write, body=grant_body,
+                      headers={"Idempotency-Key": idem_grant}, expect=201, label="replay grant credit")
+    c.expect_true(replayed, replayed.header("idempotent-replayed") == "true" and replayed.body == granted.body,
+                  "the grant was not replayed")
+    for what, body, schema_says in (
+            ("for an unknown customer", dict(grant_body, customer="nobody"), False),
+            ("of -1.00", dict(grant_body, amount="-1.00"), True),
+            ("of 0", dict(grant_body, amount="0"), True),
+            ("of 1.001", dict(grant_body, amount="1.001"), False),
+            ("in another currency", dict(grant_body, currency="EUR"), False),
+            ("of kind gift", dict(grant_body, kind="gift"), True),
+            ("without kind", {k: v for k, v in grant_body.items() if k != "kind"}, True),
+            ("with priority -1", dict(grant_body, priority=-1), True),
+            ("expiring in the past", dict(grant_body, expires_at="2020-01-01T00:00:00Z"), False),
+            ("with an unknown reason code", dict(grant_body, reason_code="because"), False),
+            ("with an unknown field", dict(grant_body, colour="red"), True)):
+        c.call("POST", "/v1/credit-grants", key=write, body=body, expect=422, request_invalid=schema_says,
+               label=f"grant credit {what}")
+    c.call("POST", "/v1/credit-grants", key=write, raw="{", expect=400, label="grant credit with bad JSON")
+    c.call("POST", "/v1/credit-grants", key=write, body=grant_body, content_type="text/plain", expect=415,
+           label="grant credit as text/plain")
+    c.call("POST", "/v1/credit-grants", key=read, body=grant_body, expect=403, label="grant credit with scope read")
+    c.call("POST", "/v1/credit-grants", key=admin, headers=admin_headers, body=grant_body, expect=403,
+           label="admin grants credit")
+    c.call("POST", "/v1/credit-grants", body=grant_body, expect=401, label="grant credit without a key")
+    c.call("GET", "/v1/credit-grants", key=read, expect=405, label="GET credit-grants")
+
+    # ---- a one-off charge of 15.00 for b-3, who has no subscription ----
+    charge_body = {"customer": "b-3", "charge_key": "setup", "amount": "15.00", "currency": "USD",
+                   "description": "Setup fee"}
+    made = c.call("POST", "/v1/charges", key=write, body=charge_body, expect=201, label="create charge")
+    charge = body_of(made)
+    c.expect_true(made, (charge.get("customer"), charge.get("charge_key"), charge.get("amount"),
+                         charge.get("invoice")) == ("b-3", "setup", "15.00", None), f"the charge: {made.body[:400]!r}")
+    again = c.call("POST", "/v1/charges", key=write, body=charge_body, expect=200, label="create the same charge again")
+    c.expect_true(again, body_of(again) == charge, "the same charge again is not the charge made")
+    c.call("POST", "/v1/charges", key=write, body=dict(charge_body, amount="16.00"), expect=409,
+           label="create charge with a taken key")
+    for what, body, schema_says in (
+            ("for an unknown customer", dict(charge_body, customer="nobody", charge_key="x"), False),
+            ("of 0.00", dict(charge_body, amount="0.00", charge_key="x"), True),
+            ("in another currency", dict(charge_body, currency="EUR", charge_key="x"), False),
+            ("with a key with a space", dict(charge_body, charge_key="a b"), True),
+            ("without description", {k: v for k, v in charge_body.items() if k != "description"}, True),
+            ("with an unknown field", dict(charge_body, charge_key="x", colour="red"), True)):
+        c.call("POST", "/v1/charges", key=write, body=body, expect=422, request_invalid=schema_says,
+               label=f"create charge {what}")
+    c.call("POST", "/v1/charges", key=write, raw="[]", expect=400, label="create charge with an array body")
+    c.call("POST", "/v1/charges", key=write, body=charge_body, content_type="text/plain", expect=415,
+           label="create charge as text/plain")
+    c.call("POST", "/v1/charges", key=ingest, body=charge_body, expect=403, label="create charge with scope ingest")
+    c.call("POST", "/v1/charges", body=charge_body, expect=401, label="create charge without a key")
+
+    # ---- billing runs ----
+    # b-2's first invoice stays a draft; b-1's is finalized: 20.00 + 1 seat × 5.00 = 25.00 at the start, the
+    # 10.00 of credit drawn, 15.00 due; b-3's charge, with no subscription to wait for, on an invoice of its own.
+    idem_run = "idem-run-" + secrets.token_hex(4)
+    draft_run = c.call("POST", "/v1/billing-runs", key=write, body={"customer": "b-2", "finalize": False},
+                       headers={"Idempotency-Key": idem_run}, expect=201, label="bill b-2 without finalizing")
+    drafts = body_of(draft_run).get("invoices", [])
+    c.expect_true(draft_run, [(i.get("customer"), i.get("status"), i.get("number"), i.get("total"),
+                               i.get("billing_instant")) for i in drafts] == [("b-2", "draft", None, "25.00", start)],
+                  f"b-2's first invoice is not a 25.00 draft at the start: {draft_run.body[:600]!r}")
+    replay_run = c.call("POST", "/v1/billing-runs", key=write, body={"customer": "b-2", "finalize": False},
+                        headers={"Idempotency-Key": idem_run}, expect=201, label="replay a billing run")
+    c.expect_true(replay_run, replay_run.header("idempotent-replayed") == "true" and replay_run.body == draft_run.body,
+                  "the billing run was not replayed")
+    draft_id = drafts[0].get("id", "inv_missing") if drafts else "inv_missing"
+    run = c.call("POST", "/v1/billing-runs", key=write, body={"customer": "b-1"}, expect=201, label="bill b-1")
+    report = body_of(run)
+    c.expect_true(run, (report.get("invoices_created"), report.get("invoices_finalized"), report.get("finalize"),
+                        [(i.get("customer"), i.get("status"), i.get("number"), i.get("total"),
+                          i.get("credits_applied"), i.get("amount_due")) for i in report.get("invoices", [])]) ==
+                  (1, 1, True, [("b-1", "finalized", "INV-000001", "25.00", "10.00", "15.00")]),
+                  f"b-1's invoice: {run.body[:600]!r}")
+    invoice_id = report["invoices"][0]["id"] if report.get("invoices") else "inv_missing"
+    again = c.call("POST", "/v1/billing-runs", key=write, body={"customer": "b-1"}, expect=201, label="bill b-1 again")
+    c.expect_true(again, (body_of(again).get("invoices_created"), body_of(again).get("invoices")) == (0, []),
+                  f"billing the same window again made something: {again.body[:400]!r}")
+    charged = c.call("POST", "/v1/billing-runs", key=write, body={"customer": "b-3"}, expect=201, label="bill b-3")
+    charged_invoices = body_of(charged).get("invoices", [])
+    c.expect_true(charged, [(i.get("number"), i.get("total"), i.get("amount_due")) for i in charged_invoices] ==
+                  [("INV-000002", "15.00", "15.00")], f"b-3's charge invoice: {charged.body[:600]!r}")
+    charge_invoice = charged_invoices[0].get("id", "inv_missing") if charged_invoices else "inv_missing"
+    for what, body, schema_says in (
+            ("as of next year", {"as_of": rfc3339(now + datetime.timedelta(days=366))}, False),
+            ("as of yesterday", {"as_of": "yesterday"}, True),
+            ("for an unknown customer", {"customer": "nobody"}, False),
+            ("with finalize yes", {"finalize": "yes"}, True),
+            ("with an unknown field", {"colour": "red"}, True)):
+        c.call("POST", "/v1/billing-runs", key=write, body=body, expect=422, request_invalid=schema_says,
+               label=f"billing run {what}")
+    c.call("POST", "/v1/billing-runs", key=write, raw="nope", expect=400, label="billing run with bad JSON")
+    c.call("POST", "/v1/billing-runs", key=write, body={}, content_type="text/plain", expect=415,
+           label="billing run as text/plain")
+    c.call("POST", "/v1/billing-runs", key=read, body={}, expect=403, label="billing run with scope read")
+    c.call("POST", "/v1/billing-runs", key=admin, headers=admin_headers, body={}, expect=403, label="admin runs billing")
+    c.call("POST", "/v1/billing-runs", body={}, expect=401, label="billing run without a key")
+
+    # ---- reading invoices ----
+    got = c.call("GET", f"/v1/invoices/{invoice_id}", key=read, expect=200, label="get invoice")
+    invoice = body_of(got)
+    c.expect_true(got, [(line.get("charge_type"), line.get("quantity"), line.get("unit_price"), line.get("amount"),
+                         line.get("period_start")) for line in invoice.get("lines", [])] ==
+                  [("recurring", "1", "20.00", "20.00", start), ("seat", "1", "5.00", "5.00", start)] and
+                  (invoice.get("subtotal"), invoice.get("amount_paid")) == ("25.00", "0.00"),
+                  f"b-1's invoice lines: {got.body[:800]!r}")
+    c.call("GET", f"/v1/invoices/{invoice_id}", key=write, expect=200, label="get invoice with scope write")
+    c.call("GET", f"/v1/invoices/{invoice_id}", key=admin, headers=admin_headers, expect=200,
+           label="admin reads an invoice")
+    c.call("GET", "/v1/invoices/inv_nothing", key=read, expect=404, label="get unknown invoice")
+    c.call("GET", f"/v1/invoices/{invoice_id}", key=gamma_reader["key"], expect=404,
+           label="another tenant gets the invoice")
+    c.call("GET", f"/v1/invoices/{invoice_id}", key=ingest, expect=403, label="get invoice with scope ingest")
+    c.call("GET", f"/v1/invoices/{invoice_id}", expect=401, label="get invoice without a key")
+    c.call("DELETE", f"/v1/invoices/{invoice_id}", key=write, expect=405, label="DELETE invoice")
+
+    listed = c.call("GET", "/v1/invoices", key=read, expect=200, label="list invoices")
+    all_invoices = body_of(listed).get("data", [])
+    c.expect_true(listed, sorted(i.get("customer") for i in all_invoices) == ["b-1", "b-2", "b-3"] and
+                  all("lines" not in i for i in all_invoices), f"the tenant's invoices: {listed.body[:400]!r}")
+    paged = follow_pages(c, "/v1/invoices", read, limit=1, label="list invoices")
+    c.expect_true("list invoices paged", [i.get("id") for i in paged] == [i.get("id") for i in all_invoices],
+                  "paging invoices differs")
+    only = c.call("GET", "/v1/invoices?customer=b-1", key=read, expect=200, label="list b-1's invoices")
+    c.expect_true(only, [i.get("id") for i in body_of(only).get("data", [])] == [invoice_id], "b-1's invoices")
+    draft_list = c.call("GET", "/v1/invoices?status=draft", key=write, expect=200, label="list draft invoices")
+    c.expect_true(draft_list, [i.get("id") for i in body_of(draft_list).get("data", [])] == [draft_id], "drafts")
+    c.call("GET", "/v1/invoices", key=admin, headers=admin_headers, expect=200, label="admin lists invoices")
+    c.call("GET", "/v1/invoices?status=open", key=read, expect=422, label="list invoices status=open")
+    c.call("GET", "/v1/invoices?limit=0", key=read, expect=422, label="list invoices limit=0")
+    c.call("GET", "/v1/invoices", key=ingest, expect=403, label="list invoices with scope ingest")
+    c.call("GET", "/v1/invoices", expect=401, label="list invoices without a key")
+
+    # The explanation: each line's inputs and their SHA-256 over the canonical JSON; the 10.00 drawn.
+    explained = c.call("GET", f"/v1/invoices/{invoice_id}/explain", key=read, expect=200, label="explain invoice")
+    explanation = body_of(explained)
+    for line in explanation.get("lines", []):
+        canonical = json.dumps(line.get("inputs"), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        c.expect_true(explained, hashlib.sha256(canonical.encode("utf-8")).hexdigest() == line.get("input_digest"),
+                      f"line {line.get('id')}: input_digest is not the SHA-256 of its canonical inputs")
+    c.expect_true(explained, [(line.get("inputs", {}).get("explanation", {}).get("plan"),
+                               line.get("inputs", {}).get("explanation", {}).get("proration", {}).get("factor"))
+                              for line in explanation.get("lines", [])] == [("monthly", "1/1")] * 2 and
+                  explanation.get("credit_draws") == [{"grant": grant.get("id"), "amount": "10.00"}],
+                  f"the explanation: {explained.body[:800]!r}")
+    c.call("GET", f"/v1/invoices/{invoice_id}/explain", key=admin, headers=admin_headers, expect=200,
+           label="admin explains an invoice")
+    c.call("GET", "/v1/invoices/inv_nothing/explain", key=read, expect=404, label="explain unknown invoice")
+    c.call("GET", f"/v1/invoices/{invoice_id}/explain", key=ingest, expect=403, label="explain with scope ingest")
+    c.call("GET", f"/v1/invoices/{invoice_id}/explain", expect=401, label="explain without a key")
+
+    # ---- finalizing b-2's draft by hand: the third number ----
+    idem_finalize = "idem-finalize-" + secrets.token_hex(4)
+    finalized = c.call("POST", f"/v1/invoices/{draft_id}/finalize", key=write, body={},
+                       headers={"Idempotency-Key": idem_finalize}, expect=200, label="finalize a draft")
+    c.expect_true(finalized, (body_of(finalized).get("status"), body_of(finalized).get("number"),
+                              body_of(finalized).get("amount_due")) == ("finalized", "INV-000003", "25.00"),
+                  f"the finalized draft: {finalized.body[:400]!r}")
+    replay_finalize = c.call("POST", f"/v1/invoices/{draft_id}/finalize", key=write, body={},
+                             headers={"Idempotency-Key": idem_finalize}, expect=200, label="replay finalize")
+    c.expect_true(replay_finalize, replay_finalize.header("idempotent-replayed") == "true", "finalize not replayed")
+    c.call("POST", f"/v1/invoices/{draft_id}/finalize", key=write, body={}, expect=409,
+           label="finalize a finalized invoice")
+    c.call("POST", "/v1/invoices/inv_nothing/finalize", key=write, body={}, expect=404,
+           label="finalize an unknown invoice")
+    c.call("POST", f"/v1/invoices/{draft_id}/finalize", key=write, body={"now": True}, expect=422,
+           request_invalid=True, label="finalize with an unknown field")
+    c.call("POST", f"/v1/invoices/{draft_id}/finalize", key=write, raw="", expect=400,
+           label="finalize without a body")
+    c.call("POST", f"/v1/invoices/{draft_id}/finalize", key=write, body={}, content_type="text/plain", expect=415,
+           label="finalize as text/plain")
+    c.call("POST", f"/v1/invoices/{draft_id}/finalize", key=read, body={}, expect=403,
+           label="finalize with scope read")
+    c.call("POST", f"/v1/invoices/{draft_id}/finalize", body={}, expect=401, label="finalize without a key")
+
+    # ---- payments on b-1's invoice: 5.00, then 20.00 of which 10.00 is due and 10.00 becomes credit ----
+    pay_body = {"invoice": invoice_id, "amount": "5.00", "provider": "manual", "provider_payment_id": "wire-1"}
+    idem_pay = "idem-pay-" + secrets.token_hex(4)
+    paid = c.call("POST", "/v1/payments", key=write, body=pay_body, headers={"Idempotency-Key": idem_pay},
+                  expect=201, label="pay part of an invoice")
+    c.expect_true(paid, (body_of(paid).get("applied"), body_of(paid).get("excess"), body_of(paid).get("credit_grant"),
+                         body_of(paid).get("invoice_after", {}).get("amount_due"),
+                         body_of(paid).get("invoice_after", {}).get("status")) ==
+                  ("5.00", "0.00", None, "10.00", "finalized"), f"a partial payment: {paid.body[:600]!r}")
+    replay_pay = c.call("POST", "/v1/payments", key=write, body=pay_body, headers={"Idempotency-Key": idem_pay},
+                        expect=201, label="replay a payment")
+    c.expect_true(replay_pay, replay_pay.header("idempotent-replayed") == "true" and replay_pay.body == paid.body,
+                  "the payment was not replayed")
+    c.call("POST", "/v1/payments", key=write, body=pay_body, expect=409, label="record a payment twice")
+    for what, body, schema_says in (
+            ("of an unknown invoice", dict(pay_body, invoice="inv_nothing", provider_payment_id="x"), False),
+            ("of 0", dict(pay_body, amount="0", provider_payment_id="x"), True),
+            ("of 1.001", dict(pay_body, amount="1.001", provider_payment_id="x"), False),
+            ("in another currency", dict(pay_body, currency="EUR", provider_payment_id="x"), False),
+            ("by paypal", dict(pay_body, provider="paypal", provider_payment_id="x"), True),
+            ("with an unknown field", dict(pay_body, provider_payment_id="x", colour="red"), True)):
+        c.call("POST", "/v1/payments", key=write, body=body, expect=422, request_invalid=schema_says,
+               label=f"pay {what}")
+    rest = c.call("POST", "/v1/payments", key=write, body=dict(pay_body, amount="20.00", provider_payment_id="wire-2"),
+                  expect=201, label="pay the rest and more")
+    settled = body_of(rest)
+    c.expect_true(rest, (settled.get("applied"), settled.get("excess"),
+                         settled.get("invoice_after", {}).get("amount_paid"),
+                         settled.get("invoice_after", {}).get("amount_due"),
+                         settled.get("invoice_after", {}).get("status")) == ("10.00", "10.00", "15.00", "0.00", "paid")
+                  and str(settled.get("credit_grant", "")).startswith("grt_"), f"the overpayment: {rest.body[:600]!r}")
+    c.call("POST", "/v1/payments", key=write, body=dict(pay_body, provider_payment_id="wire-3"), expect=409,
+           label="pay a paid invoice")
+    c.call("POST", "/v1/payments", key=write, raw="{", expect=400, label="pay with bad JSON")
+    c.call("POST", "/v1/payments", key=write, body=pay_body, content_type="text/plain", expect=415,
+           label="pay as text/plain")
+    c.call("POST", "/v1/payments", key=read, body=pay_body, expect=403, label="pay with scope read")
+    c.call("POST", "/v1/payments", body=pay_body, expect=401, label="pay without a key")
+
+    # ---- voiding b-3's invoice (operator) ----
+    void_body = {"reason_code": "billing_error", "justification": "contract test: the setup fee was waived"}
+    voided = c.call("POST", f"/v1/invoices/{charge_invoice}/void", key=operator, body=void_body, expect=200,
+                    label="void an invoice")
+    c.expect_true(voided, (body_of(voided).get("status"), body_of(voided).get("number"),
+                           body_of(voided).get("amount_due"), body_of(voided).get("total")) ==
+                  ("void", "INV-000002", "0.00", "15.00"), f"the void invoice: {voided.body[:400]!r}")
+    c.call("POST", f"/v1/invoices/{charge_invoice}/void", key=operator, body=void_body, expect=409,
+           label="void a void invoice")
+    c.call("POST", f"/v1/invoices/{invoice_id}/void", key=operator, body=void_body, expect=409,
+           label="void a paid invoice")
+    c.call("POST", "/v1/invoices/inv_nothing/void", key=operator, body=void_body, expect=404,
+           label="void an unknown invoice")
+    for what, body, schema_says in (
+            ("without justification", {"reason_code": "billing_error"}, True),
+            ("with an empty justification", dict(void_body, justification=""), True),
+            ("with an unknown reason code", dict(void_body, reason_code="because"), False),
+            ("with an unknown field", dict(void_body, colour="red"), True)):
+        c.call("POST", f"/v1/invoices/{draft_id}/void", key=operator, body=body, expect=422,
+               request_invalid=schema_says, label=f"void {what}")
+    c.call("POST", f"/v1/invoices/{draft_id}/void", key=operator, raw="{", expect=400, label="void with bad JSON")
+    c.call("POST", f"/v1/invoices/{draft_id}/void", key=operator, body=void_body, content_type="text/plain",
+           expect=415, label="void as text/plain")
+    c.call("POST", f"/v1/invoices/{draft_id}/void", key=write, body=void_body, expect=403,
+           label="void with scope write")
+    c.call("POST", f"/v1/invoices/{draft_id}/void", body=void_body, expect=401, label="void without a key")
+
+    # ---- b-1's balance: the overpayment's 10.00 of credit; nothing due; its next invoice accrues 25.00 ----
+    balance = c.call("GET", "/v1/customers/b-1/balance", key=read, expect=200, label="customer balance")
+    c.expect_true(balance, (body_of(balance).get("credit_balance"), body_of(balance).get("amount_due"),
+                            body_of(balance).get("accrued"), body_of(balance).get("pending_charges"),
+                            [g.get("source") for g in body_of(balance).get("grants", [])]) ==
+                  ("10.00", "0.00", "25.00", "0.00", ["overpayment"]), f"b-1's balance: {balance.body[:600]!r}")
+    c.call("GET", "/v1/customers/b-1/balance", key=admin, headers=admin_headers, expect=200,
+           label="admin reads a balance")
+    c.call("GET", "/v1/customers/nobody/balance", key=read, expect=404, label="balance of an unknown customer")
+    c.call("GET", "/v1/customers/b-1/balance", key=ingest, expect=403, label="balance with scope ingest")
+    c.call("GET", "/v1/customers/b-1/balance", expect=401, label="balance without a key")
+
+    # ---- the ledger, by hand. b-1: cash Dr 5.00 + 20.00; prepaid credit Cr 10.00 (the excess); promotional
+    # credit Cr 10.00 (grant), Dr 10.00 (draw); receivable Dr 25.00, Cr 10.00 + 5.00 + 10.00. ----
+    balances = c.call("GET", "/v1/ledger/balances?customer=b-1", key=read, expect=200, label="b-1's ledger balances")
+    c.expect_true(balances, [(b["account"].get("kind"), b["account"].get("customer"), b.get("normal_side"),
+                              b.get("debits"), b.get("credits"), b.get("balance"))
+                             for b in body_of(balances).get("data", [])] ==
+                  [("cash", "b-1", "debit", "25.00", "0.00", "25.00"),
+                   ("prepaid_credit", "b-1", "credit", "0.00", "10.00", "10.00"),
+                   ("promotional_credit", "b-1", "credit", "10.00", "10.00", "0.00"),
+                   ("receivable", "b-1", "debit", "25.00", "25.00", "0.00")],
+                  f"b-1's balances: {balances.body[:800]!r}")
+    # The tenant's: b-2 owes 25.00; b-3's 15.00 was reversed; revenue Cr 25.00 × 2 + 15.00, Dr 15.00.
+    everything = follow_pages(c, "/v1/ledger/balances", read, limit=2, label="ledger balances")
+    by_account = {(b["account"]["kind"], b["account"].get("customer")): b["balance"] for b in everything}
+    c.expect_true("ledger balances", by_account.get(("revenue", None)) == "50.00" and
+                  by_account.get(("promotions_expense", None)) == "10.00" and
+                  by_account.get(("receivable", "b-2")) == "25.00" and by_account.get(("receivable", "b-3")) == "0.00",
+                  f"the tenant's balances: {everything}")
+    debits = sum(decimal.Decimal(b["debits"]) for b in everything)
+    credits = sum(decimal.Decimal(b["credits"]) for b in everything)
+    c.expect_true("ledger balances", debits == credits, f"debits {debits} and credits {credits} differ")
+    c.call("GET", "/v1/ledger/balances", key=write, expect=200, label="ledger balances with scope write")
+    c.call("GET", "/v1/ledger/balances", key=admin, headers=admin_headers, expect=200, label="admin reads balances")
+    c.call("GET", "/v1/ledger/balances?customer=nobody", key=read, expect=404, label="balances of an unknown customer")
+    c.call("GET", "/v1/ledger/balances?cursor=nope", key=read, expect=422, label="ledger balances cursor=nope")
+    c.call("GET", "/v1/ledger/balances?customer=", key=read, expect=422, label="ledger balances customer=")
+    c.call("GET", "/v1/ledger/balances?limit=0", key=read, expect=422, label="ledger balances limit=0")
+    c.call("GET", "/v1/ledger/balances", key=ingest, expect=403, label="ledger balances with scope ingest")
+    c.call("GET", "/v1/ledger/balances", expect=401, label="ledger balances without a key")
+    c.call("POST", "/v1/ledger/balances", key=write, body={}, expect=405, label="POST ledger balances")
+
+    transactions = follow_pages(c, "/v1/ledger/transactions?customer=b-1", read, limit=2,
+                                label="b-1's ledger transactions")
+    c.expect_true("b-1's ledger transactions", sorted(t.get("kind") for t in transactions) ==
+                  ["credit_draw", "credit_grant", "invoice_finalized", "payment", "payment"] and
+                  all(t.get("customer") == "b-1" for t in transactions),
+                  f"b-1's transactions: {[t.get('kind') for t in transactions]}")
+    for t in transactions:
+        sides = {"debit": decimal.Decimal(0), "credit": decimal.Decimal(0)}
+        for entry in t.get("entries", []):
+            sides[entry["side"]] += decimal.Decimal(entry["amount"])
+        c.expect_true("b-1's ledger transactions", sides["debit"] == sides["credit"],
+                      f"transaction {t.get('id')} does not balance: {sides}")
+    voids = c.call("GET", "/v1/ledger/transactions?customer=b-3", key=read, expect=200, label="b-3's ledger")
+    b3 = body_of(voids).get("data", [])
+    finalization = next((t.get("id") for t in b3 if t.get("kind") == "invoice_finalized"), None)
+    c.expect_true(voids, [t.get("kind") for t in b3][-1:] == ["invoice_void"] and finalization is not None and
+                  b3[-1].get("corrects") == finalization, f"b-3's void does not correct its finalization: {b3}")
+    window = c.call("GET", "/v1/ledger/transactions?" + urllib.parse.urlencode(
+        {"from": "2000-01-01T00:00:00Z", "to": "2001-01-01T00:00:00Z"}), key=read, expect=200,
+        label="ledger transactions in 2000")
+    c.expect_true(window, body_of(window) == {"data": [], "next_cursor": None}, "transactions in 2000")
+    c.call("GET", "/v1/ledger/transactions", key=admin, headers=admin_headers, expect=200,
+           label="admin reads ledger transactions")
+    c.call("GET", "/v1/ledger/transactions?customer=nobody", key=read, expect=404,
+           label="ledger transactions of an unknown customer")
+    c.call("GET", "/v1/ledger/transactions?from=yesterday", key=read, expect=422, label="ledger transactions from=yesterday")
+    c.call("GET", "/v1/ledger/transactions?" + urllib.parse.urlencode(
+        {"from": "2026-02-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}), key=read, expect=422,
+        label="ledger transactions to before from")
+    c.call("GET", "/v1/ledger/transactions?cursor=abc", key=read, expect=422, label="ledger transactions cursor=abc")
+    c.call("GET", "/v1/ledger/transactions", key=ingest, expect=403, label="ledger transactions with scope ingest")
+    c.call("GET", "/v1/ledger/transactions", expect=401, label="ledger transactions without a key")
+
+    audit = c.call("GET", "/v1/audit?action=invoice.voided", key=read, expect=200, label="audit of the void")
+    records = body_of(audit).get("data", [])
+    c.expect_true(audit, [(r.get("target"), r.get("reason_code"), r.get("justification")) for r in records] ==
+                  [(charge_invoice, "billing_error", void_body["justification"])], f"the void's record: {records}")
+
+
 def scenario(c, database):
     admin = ADMIN_KEY
 
@@ -1631,7 +2005,7 @@ def scenario(c, database):
                   f"tenant fields not as sent: {acme}")
     c.expect_true(first, acme["settings"] == {"late_event_window_days": 35, "future_event_skew_seconds": 300,
                                               "ingest_events_per_second": 50000, "ingest_burst": 100000,
-                                              "auto_create_customers": False},
+                                              "auto_create_customers": False, "invoice_grace_period_days": 0},
                   f"default settings differ: {acme['settings']}")
     replay = c.call("POST", "/v1/tenants", key=admin, body=acme_body, headers={"Idempotency-Key": idem},
                     expect=201, label="replay create tenant")
@@ -1937,6 +2311,9 @@ def scenario(c, database):
 
     # ---- subscriptions and the upcoming invoice ------------------------------------------------------
     subscriptions(c, admin, catalog, gamma_reader)
+
+    # ---- billing: runs, invoices, credit, charges, payments, voids, the ledger ------------------------
+    billing(c, admin, make_key, gamma_reader)
 
     # ---- revoking keys ---------------------------------------------------------------------------------
     revoked = c.call("DELETE", f"{keys_path}/{reader['id']}", key=admin, expect=200, label="revoke key").json()

@@ -93,8 +93,9 @@ TEST_P(AuditTrail, EveryStateChangeWritesExactlyOneRecord) {
   EXPECT_EQ(audit_count(tenant.id), 6);
 
   // Reads with a tenant key write nothing.
-  for (const std::string target :
-       {"/v1/customers", "/v1/customers/c1", "/v1/settings", "/v1/audit", "/v1/audit/verify"}) {
+  for (const std::string target : {"/v1/customers", "/v1/customers/c1", "/v1/settings", "/v1/audit",
+                                   "/v1/audit/verify", "/v1/invoices", "/v1/customers/c1/balance",
+                                   "/v1/ledger/balances", "/v1/ledger/transactions"}) {
     ASSERT_EQ(api().get(target, tenant.key).status, 200) << target;
   }
   ASSERT_EQ(admin_get("/v1/tenants/" + tenant.id).status, 200);
@@ -120,6 +121,36 @@ TEST_P(AuditTrail, EveryStateChangeWritesExactlyOneRecord) {
       api().post("/v1/subscriptions", tenant.key,
                  R"({"customer":"c1","plan":"before_walk","start":"2026-01-01T00:00:00Z"})");
   ASSERT_EQ(subscription.status, 201) << subscription.body;
+  // Billing. With 3 days of grace, the invoice at 01-01 is due for finalization on 01-05 and the
+  // one at 01-05 is not: c1's (5.00, one seat) is finalized before the walk, for the payment; c2's
+  // is a draft the walk finalizes, then voids; c3's is the one the walk's run finalizes.
+  ASSERT_EQ(api()
+                .call("PATCH", "/v1/tenants/" + tenant.id, test_admin_key,
+                      R"({"settings":{"invoice_grace_period_days":3}})")
+                .status,
+            200);
+  for (const auto& [customer, start] : std::vector<std::pair<std::string, std::string>>{
+           {"c2", "2026-01-05T00:00:00Z"}, {"c3", "2026-01-01T00:00:00Z"}}) {
+    ASSERT_EQ(create_customer(tenant, customer).status, 201);
+    ASSERT_EQ(api()
+                  .post("/v1/subscriptions", tenant.key,
+                        R"({"customer":")" + customer + R"(","plan":"before_walk","start":")" +
+                            start + R"("})")
+                  .status,
+              201);
+  }
+  const auto invoice_of = [&](const std::string& customer) {
+    const auto run =
+        api().post("/v1/billing-runs", tenant.key, R"({"customer":")" + customer + R"("})");
+    EXPECT_EQ(run.status, 201) << run.body;
+    const auto& invoices = member(run.json, "invoices").items();
+    EXPECT_EQ(invoices.size(), 1u) << run.body;
+    return invoices.empty() ? std::string() : text_of(invoices[0], "id");
+  };
+  const std::string paid = invoice_of("c1");
+  const std::string draft = invoice_of("c2");
+  ASSERT_EQ(api().get("/v1/invoices/" + paid, tenant.key).field("status"), "finalized");
+  ASSERT_EQ(api().get("/v1/invoices/" + draft, tenant.key).field("status"), "draft");
   struct Write {
     std::string bearer;
     std::string body;
@@ -156,6 +187,28 @@ TEST_P(AuditTrail, EveryStateChangeWritesExactlyOneRecord) {
        {tenant.key, R"({"seats":3,"effective":"now"})", {"subscription.changed"}}},
       {"POST /v1/subscriptions/{subscription_id}/cancel",
        {tenant.key, R"({"at":"period_end"})", {"subscription.canceled"}}},
+      // A run audits each invoice it finalizes (c3's), then itself.
+      {"POST /v1/billing-runs", {tenant.key, "{}", {"invoice.finalized", "billing_run.completed"}}},
+      {"POST /v1/invoices/{invoice_id}/finalize", {tenant.key, "{}", {"invoice.finalized"}}},
+      {"POST /v1/invoices/{invoice_id}/void",
+       {tenant.key,
+        R"({"reason_code":"billing_error","justification":"walked: charged in error"})",
+        {"invoice.voided"}}},
+      {"POST /v1/credit-grants",
+       {tenant.key,
+        R"({"customer":"c1","amount":"3.00","currency":"USD","kind":"promotional",)"
+        R"("reason_code":"goodwill"})",
+        {"credit_grant.created"}}},
+      {"POST /v1/charges",
+       {tenant.key,
+        R"({"customer":"c1","charge_key":"walked","amount":"7.00","currency":"USD",)"
+        R"("description":"Walked fee"})",
+        {"charge.created"}}},
+      {"POST /v1/payments",
+       {tenant.key,
+        R"({"invoice":")" + paid +
+            R"(","amount":"2.00","provider":"manual","provider_payment_id":"walked-1"})",
+        {"payment.created"}}},
       // Events are not audited one by one: a batch of known customers writes no record.
       {"POST /v1/events",
        {tenant.key,
@@ -165,7 +218,8 @@ TEST_P(AuditTrail, EveryStateChangeWritesExactlyOneRecord) {
   const std::map<std::string, std::string> values = {{"tenant_id", tenant.id},
                                                      {"key_id", to_revoke.id},
                                                      {"plan_code", "walked"},
-                                                     {"subscription_id", subscription.field("id")}};
+                                                     {"subscription_id", subscription.field("id")},
+                                                     {"invoice_id", draft}};
   std::size_t walked = 0;
   for (const auto& route : http::routes()) {
     if (!is_write(route)) continue;
@@ -182,6 +236,52 @@ TEST_P(AuditTrail, EveryStateChangeWritesExactlyOneRecord) {
     });
   }
   EXPECT_EQ(walked, writes.size()) << "an entry of `writes` names no route of the table";
+
+  // What the billing records say, by hand. The walk's run finalized c3's invoice at 01-01 (seat
+  // 5.00; the second number, c1's being the first) and nothing else; c2's draft was finalized
+  // third, then voided with the operator's reason; the grant keeps its reason code.
+  const auto record = [&](const std::string& action, std::size_t index = 0) {
+    const auto records = walk("/v1/audit?action=" + action, tenant.key, 100);
+    EXPECT_GT(records.size(), index) << action;
+    return records.size() > index ? records[index] : json::Value();
+  };
+  const auto run = record("billing_run.completed", 2);  // the two before the walk, then its own
+  EXPECT_EQ(int_of(member(run, "after"), "invoices_created"), 1);
+  EXPECT_EQ(int_of(member(run, "after"), "invoices_finalized"), 1);
+  EXPECT_EQ(int_of(member(run, "after"), "invoices_updated"), 0);
+  EXPECT_TRUE(member(member(run, "after"), "customer").is_null());
+  const auto by_run = record("invoice.finalized", 1);
+  EXPECT_EQ(text_of(member(by_run, "after"), "customer"), "c3");
+  EXPECT_EQ(text_of(member(by_run, "after"), "number"), "INV-000002");
+  EXPECT_EQ(text_of(member(by_run, "after"), "total"), "5.00");
+  const auto finalized = record("invoice.finalized", 2);
+  EXPECT_EQ(text_of(finalized, "target"), draft);
+  EXPECT_EQ(text_of(member(finalized, "after"), "number"), "INV-000003");
+  EXPECT_EQ(text_of(member(finalized, "after"), "status"), "finalized");
+  const auto voided = record("invoice.voided");
+  EXPECT_EQ(text_of(voided, "target"), draft);
+  EXPECT_EQ(text_of(voided, "reason_code"), "billing_error");
+  EXPECT_EQ(text_of(voided, "justification"), "walked: charged in error");
+  EXPECT_EQ(text_of(member(voided, "before"), "status"), "finalized");
+  EXPECT_EQ(text_of(member(voided, "before"), "amount_due"), "5.00");
+  EXPECT_EQ(text_of(member(voided, "after"), "status"), "void");
+  EXPECT_EQ(text_of(member(voided, "after"), "amount_due"), "0.00");
+  const auto grant = record("credit_grant.created");
+  EXPECT_EQ(text_of(grant, "reason_code"), "goodwill");
+  EXPECT_TRUE(member(grant, "justification").is_null());
+  EXPECT_EQ(text_of(member(grant, "after"), "amount"), "3.00");
+  EXPECT_EQ(text_of(member(grant, "after"), "kind"), "promotional");
+  EXPECT_EQ(text_of(member(grant, "after"), "customer"), "c1");
+  const auto charge = record("charge.created");
+  EXPECT_EQ(text_of(member(charge, "after"), "charge_key"), "walked");
+  EXPECT_EQ(text_of(member(charge, "after"), "amount"), "7.00");
+  EXPECT_TRUE(member(member(charge, "after"), "invoice").is_null());
+  const auto payment = record("payment.created");
+  EXPECT_EQ(text_of(member(payment, "after"), "invoice"), paid);
+  EXPECT_EQ(text_of(member(payment, "after"), "amount"), "2.00");
+  EXPECT_EQ(text_of(member(payment, "after"), "applied"), "2.00");
+  EXPECT_EQ(text_of(member(payment, "after"), "excess"), "0.00");
+  EXPECT_EQ(text_of(payment, "target"), text_of(member(payment, "after"), "id"));
 
   // Ingest that creates a customer (auto_create_customers on) records it: one customer.created
   // for a new customer however many of the batch's events name it.

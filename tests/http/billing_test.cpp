@@ -422,6 +422,9 @@ TEST_P(Billing, BadRequestsGetPreciseErrorsAndChangeNothing) {
   EXPECT_EQ(same.status, 200) << same.body;
   EXPECT_EQ(same.field("id"), charge.field("id"));
   expect_problem(api().get("/v1/invoices/inv_nope", tenant_.key), 404, "not-found", "invoice");
+  // finalize's body is an empty object: a field it does not know is refused, not ignored.
+  expect_rejected("/v1/invoices/inv_nope/finalize", R"({"at":"2026-01-05T10:00:00Z"})", 422,
+                  "validation-failed", "at", "unknown_field");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, Billing, ::testing::ValuesIn(test_backends()), backend_name);

@@ -91,6 +91,30 @@ class TenantIsolation : public HttpTest {
     ASSERT_EQ(int_of(b_events.json, "accepted"), 1) << b_events.body;
     ASSERT_GT(scalar("SELECT COUNT(*) FROM usage_buckets WHERE tenant_id = $1", {a_.id}), 0);
     ASSERT_GT(scalar("SELECT COUNT(*) FROM usage_buckets WHERE tenant_id = $1", {b_.id}), 0);
+    // Billing: each tenant has a draft of its customer's first invoice (at 2026-01-01; runs that
+    // do not finalize) and a grant on its ledger.
+    for (const Tenant* tenant : {&a_, &b_}) {
+      const bool is_a = tenant == &a_;
+      const std::string customer = is_a ? "alpha-only-customer" : "beta-customer";
+      const auto run = api().post("/v1/billing-runs", tenant->key, R"({"finalize":false})");
+      ASSERT_EQ(run.status, 201) << run.body;
+      const auto& invoices = member(run.json, "invoices").items();
+      ASSERT_EQ(invoices.size(), 1u) << run.body;
+      (is_a ? a_invoice_id_ : b_invoice_id_) = text_of(invoices[0], "id");
+      const auto grant = api().post("/v1/credit-grants", tenant->key,
+                                    R"({"customer":")" + customer +
+                                        R"(","amount":"2.00","currency":"USD","kind":"prepaid"})");
+      ASSERT_EQ(grant.status, 201) << grant.body;
+      if (is_a) {
+        a_billing_secrets_ = {a_invoice_id_, text_of(run.json, "id"), grant.field("id")};
+        for (const auto& row : query("SELECT transaction_id FROM ledger_transactions WHERE "
+                                     "tenant_id = $1",
+                                     {a_.id})) {
+          a_billing_secrets_.push_back(row.text(0));
+        }
+      }
+    }
+    ASSERT_EQ(a_billing_secrets_.size(), 4u) << "A's invoice, run, grant and grant transaction";
     for (const auto& record : audit_trail(a_)) {
       a_audit_hashes_.push_back(text_of(record, "hash"));
       a_audit_ids_.push_back(text_of(record, "id"));
@@ -128,6 +152,7 @@ class TenantIsolation : public HttpTest {
                                     "alpha-secret-model"};
     out.insert(out.end(), a_meter_ids_.begin(), a_meter_ids_.end());
     out.insert(out.end(), a_more_secrets_.begin(), a_more_secrets_.end());
+    out.insert(out.end(), a_billing_secrets_.begin(), a_billing_secrets_.end());
     out.insert(out.end(), a_audit_hashes_.begin(), a_audit_hashes_.end());
     out.insert(out.end(), a_audit_ids_.begin(), a_audit_ids_.end());
     return out;
@@ -162,7 +187,10 @@ class TenantIsolation : public HttpTest {
   std::string a_subscription_id_;
   std::string b_subscription_id_;
   std::vector<std::string> a_meter_ids_;
-  std::vector<std::string> a_more_secrets_;  // a test's own objects of A
+  std::vector<std::string> a_more_secrets_;     // a test's own objects of A
+  std::string a_invoice_id_;                    // A's draft
+  std::string b_invoice_id_;                    // B's draft
+  std::vector<std::string> a_billing_secrets_;  // A's invoice, run, grant, ledger transactions
   std::vector<std::string> a_audit_hashes_;
   std::vector<std::string> a_audit_ids_;
 };
@@ -198,14 +226,20 @@ TEST_P(TenantIsolation, EveryRouteInTheTableKeepsTenantBOutOfTenantA) {
                                                    {"external_id", "alpha-only-customer"},
                                                    {"code", "alpha_tokens"},
                                                    {"plan_code", "alpha_plan"},
-                                                   {"subscription_id", a_subscription_id_}};
-  const std::map<std::string, std::string> of_b = {
-      {"tenant_id", b_.id},   {"key_id", b_.key_id},      {"external_id", "beta-customer"},
-      {"code", "beta_count"}, {"plan_code", "beta_plan"}, {"subscription_id", b_subscription_id_}};
+                                                   {"subscription_id", a_subscription_id_},
+                                                   {"invoice_id", a_invoice_id_}};
+  const std::map<std::string, std::string> of_b = {{"tenant_id", b_.id},
+                                                   {"key_id", b_.key_id},
+                                                   {"external_id", "beta-customer"},
+                                                   {"code", "beta_count"},
+                                                   {"plan_code", "beta_plan"},
+                                                   {"subscription_id", b_subscription_id_},
+                                                   {"invoice_id", b_invoice_id_}};
   const std::map<std::string, std::string> never = {
       {"tenant_id", "ten_never_existed"}, {"key_id", "key_never_existed"},
       {"external_id", "never-existed"},   {"code", "never_existed"},
-      {"plan_code", "never_existed"},     {"subscription_id", "sub_never_existed"}};
+      {"plan_code", "never_existed"},     {"subscription_id", "sub_never_existed"},
+      {"invoice_id", "inv_never_existed"}};
   using Expect = std::function<void(const TestResponse&, const std::string& label)>;
   struct Probe {
     std::string query;  // appended to the target
@@ -309,6 +343,95 @@ TEST_P(TenantIsolation, EveryRouteInTheTableKeepsTenantBOutOfTenantA) {
           ASSERT_EQ(response.status, 200) << label << ": " << response.body;
           EXPECT_TRUE(member(response.json, "ok").as_bool()) << label;
           EXPECT_EQ(int_of(response.json, "records"), audit_count(b_.id)) << label;
+        }}},
+      // Billing reads: B's invoices, balances and ledger only.
+      {"GET /v1/invoices",
+       {"", "", expect_list("id", "SELECT invoice_id FROM invoices WHERE tenant_id = $1")}},
+      {"GET /v1/invoices/{invoice_id}", {"", "", expect_own("id", b_invoice_id_)}},
+      {"GET /v1/invoices/{invoice_id}/explain", {"", "", expect_own("invoice", b_invoice_id_)}},
+      {"GET /v1/customers/{external_id}/balance",
+       {"", "", expect_own("customer", "beta-customer")}},
+      {"GET /v1/ledger/transactions",
+       {"", "",
+        expect_list("id", "SELECT transaction_id FROM ledger_transactions WHERE tenant_id = $1")}},
+      {"GET /v1/ledger/balances",
+       {"", "",
+        [&](const TestResponse& response, const std::string& label) {
+          ASSERT_EQ(response.status, 200) << label << ": " << response.body;
+          std::set<std::string> customers;
+          for (const auto& balance : member(response.json, "data").items()) {
+            const auto& account = member(balance, "account");
+            if (!member(account, "customer").is_null())
+              customers.insert(text_of(account, "customer"));
+          }
+          EXPECT_EQ(customers,
+                    b_column("SELECT external_id FROM customers WHERE tenant_id = $1 AND "
+                             "customer_id IN (SELECT customer_id FROM ledger_accounts "
+                             "WHERE tenant_id = $1)"))
+              << label;
+          EXPECT_EQ(static_cast<std::int64_t>(member(response.json, "data").items().size()),
+                    scalar("SELECT COUNT(*) FROM ledger_accounts WHERE tenant_id = $1", {b_.id}))
+              << label;
+        }}},
+      // Billing writes: a run bills B's customers; A's invoice is not found like a missing one
+      // and B's own is finalized, then voided; grants and charges for A's customer's external_id
+      // go to B's customer of that name; a payment of A's invoice names an invoice B lacks.
+      {"POST /v1/billing-runs",
+       {"", R"({"finalize":false})",
+        [&](const TestResponse& response, const std::string& label) {
+          ASSERT_EQ(response.status, 201) << label << ": " << response.body;
+          EXPECT_EQ(scalar("SELECT COUNT(*) FROM billing_runs WHERE tenant_id = $1 AND run_id = $2",
+                           {b_.id, response.field("id")}),
+                    1)
+              << label;
+          // B's draft, with the fee of the subscription B's probe added.
+          const auto billed = values_of(member(response.json, "invoices"), "id");
+          EXPECT_EQ(billed, std::set<std::string>{b_invoice_id_}) << label;
+        }}},
+      {"POST /v1/invoices/{invoice_id}/finalize",
+       {"", "{}",
+        [&](const TestResponse& response, const std::string& label) {
+          ASSERT_EQ(response.status, 200) << label << ": " << response.body;
+          EXPECT_EQ(response.field("id"), b_invoice_id_) << label;
+          EXPECT_EQ(response.field("status"), "finalized") << label;
+        }}},
+      {"POST /v1/invoices/{invoice_id}/void",
+       {"", R"({"reason_code":"billing_error","justification":"isolation probe"})",
+        [&](const TestResponse& response, const std::string& label) {
+          ASSERT_EQ(response.status, 200) << label << ": " << response.body;
+          EXPECT_EQ(response.field("id"), b_invoice_id_) << label;
+          EXPECT_EQ(response.field("status"), "void") << label;
+        }}},
+      {"POST /v1/credit-grants",
+       {"",
+        R"({"customer":"alpha-only-customer","amount":"1.00","currency":"USD","kind":"prepaid"})",
+        [&](const TestResponse& response, const std::string& label) {
+          ASSERT_EQ(response.status, 201) << label << ": " << response.body;
+          EXPECT_EQ(scalar("SELECT COUNT(*) FROM credit_grants g JOIN customers c ON c.tenant_id "
+                           "= g.tenant_id AND c.customer_id = g.customer_id WHERE g.tenant_id = "
+                           "$1 AND g.grant_id = $2 AND c.external_id = 'alpha-only-customer'",
+                           {b_.id, response.field("id")}),
+                    1)
+              << label;
+        }}},
+      {"POST /v1/charges",
+       {"",
+        R"({"customer":"alpha-only-customer","charge_key":"alpha","amount":"1.00",)"
+        R"("currency":"USD","description":"B's charge"})",
+        [&](const TestResponse& response, const std::string& label) {
+          ASSERT_EQ(response.status, 201) << label << ": " << response.body;
+          EXPECT_EQ(scalar("SELECT COUNT(*) FROM charges WHERE tenant_id = $1 AND charge_id = $2",
+                           {b_.id, response.field("id")}),
+                    1)
+              << label;
+        }}},
+      {"POST /v1/payments",
+       {"",
+        R"({"invoice":")" + a_invoice_id_ +
+            R"(","amount":"1.00","provider":"manual","provider_payment_id":"probe"})",
+        [&](const TestResponse& response, const std::string& label) {
+          expect_problem(response, 422, "validation-failed", label);
+          EXPECT_TRUE(has_field_error(response, "invoice", "not_found")) << label << response.body;
         }}},
       // Writes: A's names in B's requests make new objects of B's, never touch A's.
       {"POST /v1/customers",
@@ -465,6 +588,29 @@ TEST_P(TenantIsolation, ABodyNamingAnotherTenantNeverActsOnIt) {
     EXPECT_EQ(api().get("/v1/customers/planted-" + field, a_.key).status, 404);
   }
   EXPECT_UNCHANGED(a_before, fingerprint(a_.id));
+}
+
+TEST_P(TenantIsolation, BForAsCustomerSeesNoInvoiceBalanceOrLedger) {
+  const std::string a_before = fingerprint(a_.id);
+  const auto invoices = api().get("/v1/invoices?customer=alpha-only-customer", b_.key);
+  ASSERT_EQ(invoices.status, 200) << invoices.body;
+  EXPECT_EQ(invoices.body, R"({"data":[],"next_cursor":null})");
+  for (const std::string target : {"/v1/ledger/balances?customer=alpha-only-customer",
+                                   "/v1/ledger/transactions?customer=alpha-only-customer",
+                                   "/v1/customers/alpha-only-customer/balance"}) {
+    const auto response = api().get(target, b_.key);
+    expect_problem(response, 404, "not-found", target);
+    expect_no_leak(response, target, target);
+  }
+  // A's invoice is no invoice of B's to bill, pay or explain.
+  expect_problem(api().post("/v1/billing-runs", b_.key, R"({"customer":"alpha-only-customer"})"),
+                 422, "validation-failed");
+  expect_problem(api().get("/v1/invoices/" + a_invoice_id_ + "/explain", b_.key), 404, "not-found");
+  EXPECT_UNCHANGED(a_before, fingerprint(a_.id));
+  // A sees its own.
+  const auto own = api().get("/v1/ledger/balances?customer=alpha-only-customer", a_.key);
+  ASSERT_EQ(own.status, 200) << own.body;
+  EXPECT_EQ(member(own.json, "data").items().size(), 2u) << own.body;  // cash, prepaid credit
 }
 
 TEST_P(TenantIsolation, SettingsAreTheKeysTenants) {

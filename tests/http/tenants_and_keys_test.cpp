@@ -287,6 +287,10 @@ TEST_P(TenantsAndKeys, ScopesGateEveryTenantEndpoint) {
       {"GET", "/v1/customers/c1", "", {&read, &write}},
       {"GET", "/v1/audit", "", {&read, &op}},
       {"GET", "/v1/audit/verify", "", {&read, &op}},
+      {"GET", "/v1/invoices", "", {&read, &write}},
+      {"GET", "/v1/customers/c1/balance", "", {&read, &write}},
+      {"GET", "/v1/ledger/balances", "", {&read, &write}},
+      {"GET", "/v1/ledger/transactions", "", {&read, &write}},
   };
   int serial = 0;
   for (const auto& c : cases) {
@@ -330,9 +334,11 @@ TEST_P(TenantsAndKeys, ScopesGateEveryTenantEndpoint) {
       EXPECT_EQ(by_scope.count(scope), 1u)
           << route_key(route) << " lists an unknown scope " << scope;
     }
-    const std::string target = fill_route(
-        route,
-        {{"external_id", "c1"}, {"code", "m1"}, {"plan_code", "p1"}, {"subscription_id", "sub_1"}});
+    const std::string target = fill_route(route, {{"external_id", "c1"},
+                                                  {"code", "m1"},
+                                                  {"plan_code", "p1"},
+                                                  {"subscription_id", "sub_1"},
+                                                  {"invoice_id", "inv_1"}});
     for (const auto& [scope, key] : by_scope) {
       const bool listed =
           std::find(route.scopes.begin(), route.scopes.end(), scope) != route.scopes.end();
@@ -347,6 +353,14 @@ TEST_P(TenantsAndKeys, ScopesGateEveryTenantEndpoint) {
     }
   }
   EXPECT_GE(tenant_routes, 11u) << "the route table lost tenant routes?";
+
+  // Voiding an invoice is an operator action: a write key (or one with every other scope) is
+  // refused; an operator key gets as far as the invoice, which does not exist here.
+  const std::string void_body = R"({"reason_code":"billing_error","justification":"test"})";
+  const Key all_but_operator = make_key(tenant.id, R"(["ingest","read","write"])", "no operator");
+  expect_problem(api().post("/v1/invoices/inv_1/void", all_but_operator.secret, void_body), 403,
+                 "insufficient-scope");
+  expect_problem(api().post("/v1/invoices/inv_1/void", op.secret, void_body), 404, "not-found");
 }
 
 TEST_P(TenantsAndKeys, AdminPatchesSettingsAndTenantReadsThemWithWriteScope) {

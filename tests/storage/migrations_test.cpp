@@ -160,6 +160,28 @@ TEST_P(DataMigrations, V10StoresUsageKeysEveryIndexTakes) {
   EXPECT_TRUE(buckets[0].group_key == long_group || buckets[1].group_key == long_group);
 }
 
+// v14: a tenant created before it gains the invoice grace period's default (0 days) beside the
+// settings it had; one that somehow has the setting keeps its value.
+TEST_P(DataMigrations, V14GivesEarlierTenantsTheInvoiceGracePeriod) {
+  TestDatabase database(GetParam(), 13);
+  database.raw_exec(
+      "INSERT INTO tenants (tenant_id, name, currency, timezone, settings, created_at) VALUES "
+      "('ten_old', 'Old', 'USD', 'UTC', '{\"late_event_window_days\":90,"
+      "\"auto_create_customers\":true}', 0), ('ten_set', 'Set', 'USD', 'UTC', "
+      "'{\"invoice_grace_period_days\":3}', 0)");
+
+  EXPECT_EQ(migrate(database.db(), 14), 1);
+
+  auto tx = database.db().begin(TxMode::read);
+  const auto rows = tx->query(
+      "SELECT tenant_id, settings FROM tenants WHERE tenant_id IN ('ten_old', 'ten_set') ORDER BY "
+      "tenant_id");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].text(1), R"({"late_event_window_days":90,"auto_create_customers":true,)"
+                             R"("invoice_grace_period_days":0})");
+  EXPECT_EQ(rows[1].text(1), R"({"invoice_grace_period_days":3})");
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, DataMigrations, ::testing::ValuesIn(test::test_backends()),
                          test::backend_name);
 

@@ -1,11 +1,15 @@
-// Billing runs, invoices, credit grants, balances, one-off charges and payments.
+// Billing runs, invoices, credit grants, balances, one-off charges, payments, and the ledger's
+// balances and transactions.
 #include "services/billing/billing.hpp"
 #include "http/routes.hpp"
+#include "json/reader.hpp"
+#include "services/billing/ledger.hpp"
 
 namespace neruba::http {
 namespace {
 
 namespace billing = services::billing;
+namespace ledger = services::ledger;
 
 Rendered invoice_ok(const billing::Invoice& invoice) { return ok(views::invoice(invoice)); }
 
@@ -55,6 +59,10 @@ Result<Rendered> explain_invoice(Call& call) {
 Result<Rendered> finalize_invoice(Call& call) {
   auto body = call.body();
   if (!body) return body.take_error();
+  // The body is an empty object: like every request object, it names no field it does not know.
+  std::vector<FieldError> errors;
+  json::ObjectReader(*body, "", errors).reject_unknown();
+  if (!errors.empty()) return Error::invalid(std::move(errors));
   const std::string id = call.param("invoice_id");
   return call.write([&](storage::Tx& tx) { return billing::finalize_invoice(tx, call.ctx, id); },
                     invoice_ok);
@@ -107,6 +115,46 @@ Result<Rendered> create_payment(Call& call) {
       [](const billing::Payment& payment) { return created(views::payment(payment)); });
 }
 
+std::optional<std::string> optional_query(const Call& call, const std::string& name) {
+  const std::string* value = call.query(name);
+  return value == nullptr ? std::nullopt : std::optional<std::string>(*value);
+}
+
+// The value of a parsed query parameter, or none with its errors added to `errors`: a ledger read
+// answers every bad parameter of its query at once.
+template <typename T>
+std::optional<T> collect(Result<T> parsed, std::vector<FieldError>& errors) {
+  if (parsed) return std::move(*parsed);
+  for (auto& error : parsed.take_error().errors) errors.push_back(std::move(error));
+  return std::nullopt;
+}
+
+Result<Rendered> ledger_balances(Call& call) {
+  auto page = call.page();
+  if (!page) return page.take_error();
+  const ledger::BalancesQuery query{optional_query(call, "customer"), page->cursor, page->limit};
+  return call.read(
+      [&](storage::Tx& tx) { return ledger::balances(tx, call.ctx, query); },
+      [](const services::Page<ledger::AccountBalance>& balances) {
+        return ok(views::page<ledger::AccountBalance>(balances, views::ledger_balance));
+      });
+}
+
+Result<Rendered> ledger_transactions(Call& call) {
+  std::vector<FieldError> errors;
+  const auto page = collect(call.page(), errors);
+  const auto from = collect(call.instant_query("from"), errors);
+  const auto to = collect(call.instant_query("to"), errors);
+  if (!errors.empty()) return Error::invalid(std::move(errors));
+  const ledger::TransactionsQuery query{optional_query(call, "customer"), *from, *to, page->cursor,
+                                        page->limit};
+  return call.read(
+      [&](storage::Tx& tx) { return ledger::transactions(tx, call.ctx, query); },
+      [](const services::Page<ledger::Transaction>& transactions) {
+        return ok(views::page<ledger::Transaction>(transactions, views::ledger_transaction));
+      });
+}
+
 }  // namespace
 
 void add_billing_routes(std::vector<Route>& table) {
@@ -130,6 +178,8 @@ void add_billing_routes(std::vector<Route>& table) {
       {"GET", "/v1/customers/{external_id}/balance", Access::tenant, readers, customer_balance});
   table.push_back({"POST", "/v1/charges", Access::tenant, {scope::write}, create_charge});
   table.push_back({"POST", "/v1/payments", Access::tenant, {scope::write}, create_payment});
+  table.push_back({"GET", "/v1/ledger/balances", Access::tenant, readers, ledger_balances});
+  table.push_back({"GET", "/v1/ledger/transactions", Access::tenant, readers, ledger_transactions});
 }
 
 }  // namespace neruba::http

@@ -8,6 +8,7 @@
 #include "json/json.hpp"
 #include "services/audit_log.hpp"
 #include "services/billing/billing.hpp"
+#include "services/billing/ledger.hpp"
 #include "services/catalog.hpp"
 #include "services/customers.hpp"
 #include "services/ingest.hpp"
@@ -67,6 +68,10 @@ json::Value credit_grant(const storage::CreditGrantRecord& grant, const std::str
 json::Value balance(const services::billing::Balance& balance);
 json::Value charge(const services::billing::Charge& charge);
 json::Value payment(const services::billing::Payment& payment);
+
+// GET /v1/ledger/balances and GET /v1/ledger/transactions: amounts with the currency's digits.
+json::Value ledger_balance(const services::ledger::AccountBalance& balance);
+json::Value ledger_transaction(const services::ledger::Transaction& transaction);
 
 json::Value ingest_report(const services::ingest::IngestReport& report);
 

@@ -1,6 +1,7 @@
 #include <string>
 
 #include "storage/migrations/migrations.hpp"
+#include "storage/sql_util.hpp"
 
 namespace neruba::storage::migrations {
 
@@ -70,10 +71,22 @@ Migration v014_billing() {
                 "UNIQUE (tenant_id, provider, provider_payment_id))");
         tx.exec("CREATE INDEX payments_by_invoice ON payments (tenant_id, invoice_id)");
         tx.exec("CREATE TABLE billing_runs (tenant_id " + key + " NOT NULL, run_id " + key +
-                " NOT NULL, as_of BIGINT NOT NULL, customer_id TEXT, finalize BIGINT NOT NULL, "
+                " NOT NULL, as_of BIGINT NOT NULL, customer_id " + key +
+                ", finalize BIGINT NOT NULL, "
                 "customers BIGINT NOT NULL, invoices_created BIGINT NOT NULL, invoices_updated "
                 "BIGINT NOT NULL, invoices_finalized BIGINT NOT NULL, started_at BIGINT NOT NULL, "
                 "completed_at BIGINT NOT NULL, PRIMARY KEY (tenant_id, run_id))");
+        // Tenants created before this version gain the new setting's default, so that every
+        // tenant's settings name every setting (GET /v1/settings, the tenant's representation).
+        for (const auto& row : tx.query("SELECT tenant_id, settings FROM tenants")) {
+          json::Value settings = sql::parse_stored_json(row.text(1));
+          if (!settings.is_object() || settings.find("invoice_grace_period_days") != nullptr) {
+            continue;
+          }
+          settings.set("invoice_grace_period_days", json::Value::number(std::int64_t{0}));
+          tx.exec("UPDATE tenants SET settings = $2 WHERE tenant_id = $1",
+                  {row.text(0), json::serialize(settings)});
+        }
       }};
 }
 
