@@ -655,7 +655,9 @@ Result<std::vector<DueInvoice>> due_invoices(storage::Tx& tx, const TenantId& te
                                              const std::function<bool(Instant)>& wanted,
                                              CatalogCache& cache) {
   std::vector<DueInvoice> out;
-  if (until < record.start) return out;
+  // Cancelled at or before its start, a subscription never runs (cancel): it bills nothing.
+  const bool never_runs = record.ends_at && *record.ends_at <= record.start;
+  if (until < record.start || never_runs) return out;
   const Priced priced = priced_of(tx, tenant, record, timezone, &cache);
   auto instants = pricing::billing_instants(priced.timeline, priced.catalog, until);
   if (!instants) return engine_error(instants.error());

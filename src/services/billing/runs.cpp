@@ -138,7 +138,11 @@ class CustomerBilling {
     for (;;) {
       auto page = storage::subscriptions::of_customer(tx_, tenant_, id, after, 100);
       for (const auto& subscription : page) {
-        if (!subscription.ends_at || *subscription.ends_at > request_.as_of) billed_later = true;
+        // One that never runs (cancelled at its start) bills nothing, now or later.
+        if (!subscription.ends_at ||
+            *subscription.ends_at > std::max(request_.as_of, subscription.start)) {
+          billed_later = true;
+        }
         auto invoices = subscriptions::due_invoices(tx_, tenant_, subscription, customer->timezone,
                                                     request_.as_of, wanted, catalog_);
         if (!invoices) return invoices.take_error();
