@@ -12,7 +12,8 @@
 //     reconciles before credits);
 //   - each customer's receivable equals the amounts due of its issued invoices;
 //   - each customer's cash equals its payments plus the prepaid credit it bought;
-//   - each issued invoice adds up (lines, credits drawn, amount due, paid when nothing is due);
+//   - each issued invoice adds up (lines, credits drawn, amount due, paid when nothing is due),
+//     and its number, lines (their input digests), totals and draws never change;
 //   - invoice numbers are INV-000001 … INV-n without a gap;
 //   - GET …/balance is exact at that moment: the credit of the grants not expired by now, the
 //     amounts due of the issued invoices;
@@ -89,14 +90,14 @@ struct Command {
   bool trial() const { return c % 4 == 3; }  // subscribe: a 7-day trial
   int change_mode() const { return c % 3; }  // 0 now, 1 at period end, 2 now without proration
   bool cancel_now() const { return a % 2 == 0; }
-  int calls() const { return 1 + a; }          // events
-  int minutes_ago() const { return b; }        // events
-  bool prepaid() const { return b % 2 == 0; }  // grant
-  int priority() const { return b / 2 % 4; }   // grant
-  int expires_in_days() const { return c; }    // grant; 0: never
-  int cents() const { return 1 + a; }          // grant, charge
-  int pay_mode() const { return b % 3; }       // 0 in part, 1 exactly, 2 over
-  int hours_back() const { return a % 72; }    // bill: as_of = now − hours_back (never backwards)
+  int calls() const { return 1 + a; }                          // events
+  int minutes_ago() const { return b % 2 == 0 ? b : 60 * b; }  // events: up to 25 days late
+  bool prepaid() const { return b % 2 == 0; }                  // grant
+  int priority() const { return b / 2 % 4; }                   // grant
+  int expires_in_days() const { return c; }                    // grant; 0: never
+  int cents() const { return 1 + a; }                          // grant, charge
+  int pay_mode() const { return b % 3; }                       // 0 in part, 1 exactly, 2 over
+  int hours_back() const { return a % 72; }  // bill: as_of = now − hours_back (never backwards)
   bool finalize() const { return b % 4 != 0; }  // bill
 };
 
@@ -601,6 +602,19 @@ class ModelRun {
       return;
     }
     if (row.number.empty()) problem("is issued without a number");
+    // Issued, its number, lines, totals and the credit it drew never change (a void keeps them).
+    std::string issued = row.number + " " + std::to_string(row.total) + " " +
+                         std::to_string(row.credits_applied) + " " + explained.field("subtotal");
+    for (const auto& line : member(explained.json, "lines").items()) {
+      issued += " " + text_of(line, "input_digest");
+    }
+    for (const auto& draw : member(explained.json, "credit_draws").items()) {
+      issued += " " + text_of(draw, "grant") + ":" + text_of(draw, "amount");
+    }
+    const auto [first, inserted] = issued_.emplace(row.id, issued);
+    if (!inserted && first->second != issued) {
+      problem("changed after it was issued: it was " + first->second + ", it is " + issued);
+    }
     if (row.status == "void") {
       if (row.amount_due != 0) problem("is void with something due");
       return;
@@ -721,7 +735,8 @@ class ModelRun {
   std::string customer_ids_[customers_count];
   std::map<int, std::string> subscriptions_;
   std::map<int, std::int64_t> cash_;
-  std::map<std::string, std::string> checked_;
+  std::map<std::string, std::string> checked_;  // what each invoice was when last checked
+  std::map<std::string, std::string> issued_;   // each issued invoice as it was issued
   Instant last_as_of_;
   std::string log_;
   int events_sent_ = 0;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -310,8 +311,12 @@ Outcome create_labelled(BillingState& state, const Step& step, const std::string
 
 // `change` and `cancel`: the labelled subscription's `action`.
 Outcome subscription_action(BillingState& state, const Step& step, const std::string& action) {
-  return post_json(state, "/v1/subscriptions/" + state.subscriptions[step.words[0]] + "/" + action,
-                   step.rest_after(1), 200);
+  const auto found = state.subscriptions.find(step.words[0]);
+  if (found == state.subscriptions.end()) {
+    throw std::runtime_error("no subscription labelled `" + step.words[0] + "` in this case");
+  }
+  return post_json(state, "/v1/subscriptions/" + found->second + "/" + action, step.rest_after(1),
+                   200);
 }
 
 // What `invoice_of`, `finalize` and `void` answer (a function: the kinds are gathered while other
