@@ -658,25 +658,6 @@ Result<Upcoming> upcoming(storage::Tx& tx, const RequestContext& ctx, const std:
   return Upcoming{id, until, std::move(*invoice)};
 }
 
-Result<std::vector<DueInvoice>> due_invoices(storage::Tx& tx, const TenantId& tenant,
-                                             const SubscriptionRecord& record,
-                                             const std::string& timezone, Instant until,
-                                             const std::function<bool(Instant)>& wanted,
-                                             CatalogCache& cache) {
-  std::vector<DueInvoice> out;
-  if (until < record.start) return out;
-  const Priced priced = priced_of(tx, tenant, record, timezone, &cache);
-  auto instants = pricing::billing_instants(priced.timeline, priced.catalog, until);
-  if (!instants) return engine_error(instants.error());
-  for (const Instant at : *instants) {
-    if (at > until || !wanted(at)) continue;
-    auto invoice = invoice_of(tx, tenant, record, priced, at, at);
-    if (!invoice) return invoice.take_error();
-    out.push_back(DueInvoice{at, std::move(*invoice)});
-  }
-  return out;
-}
-
 Result<DueScopes> due_scopes(storage::Tx& tx, const TenantId& tenant,
                              const SubscriptionRecord& record, const std::string& timezone,
                              Instant until, const std::function<bool(Instant)>& wanted,

@@ -57,12 +57,6 @@ struct Upcoming {
 // GET /v1/subscriptions/{id}/upcoming
 Result<Upcoming> upcoming(storage::Tx& tx, const RequestContext& ctx, const std::string& id);
 
-// The subscription's invoice at one billing instant, as a billing run bills it: usage read up to
-// the instant (every window of a closed period is whole).
-struct DueInvoice {
-  Instant at;
-  domain::pricing::Invoice invoice;
-};
 // The plan versions and meters a transaction has read, for a billing run pricing many
 // subscriptions in one transaction: each plan and the meter list are read once. Valid for one
 // transaction only (a later one may see new versions).
@@ -93,13 +87,6 @@ Result<domain::pricing::WindowUsage> window_usage(storage::Tx& tx, const TenantI
 Result<domain::pricing::Invoice> price_scope(const domain::pricing::InvoiceScope& scope,
                                              std::span<const domain::pricing::WindowUsage> usage);
 
-// The invoices at the subscription's billing instants up to `until` (inclusive) that `wanted`
-// accepts, in order. `timezone` is the customer's.
-Result<std::vector<DueInvoice>> due_invoices(storage::Tx& tx, const TenantId& tenant,
-                                             const storage::SubscriptionRecord& record,
-                                             const std::string& timezone, Instant until,
-                                             const std::function<bool(Instant)>& wanted,
-                                             CatalogCache& cache);
 
 // No double billing when a plan gains a version: for every subscription on the plan live after
 // `effective_from`, no other subscription of its customer may price a meter `versions` (the plan's

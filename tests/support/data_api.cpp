@@ -1,7 +1,10 @@
 // The API area's blocks: customers, the clock and tenant settings (tests/data/README.md).
 #include "support/data_api.hpp"
 
+#include <algorithm>
+
 #include "json/json.hpp"
+#include "support/data_words.hpp"
 #include "support/event_json.hpp"
 #include "support/json_access.hpp"
 
@@ -55,14 +58,31 @@ Outcome ApiState::outcome_of(const TestResponse& response, int success_status) {
 
 std::vector<BlockKind> api_blocks() {
   return {
-      {"customer", "<external_id> [<external_id> …]", Needs::database, 1, any_words,
-       Accepts{.error = true}, nullptr,
+      {"customer", "<external_id> [<external_id> …] [timezone=<zone>] [currency=<code>]",
+       Needs::database, 1, any_words, Accepts{.error = true},
+       [](const Step& step) -> std::optional<std::string> {
+         static constexpr OptionSpec options[] = {
+             {"timezone", [](std::string_view value) { return !value.empty(); }},
+             {"currency", [](std::string_view value) { return value.size() == 3; }}};
+         const auto first = std::find_if(
+             step.words.begin(), step.words.end(),
+             [](const std::string& word) { return (word.find('=') != std::string::npos); });
+         if (first == step.words.begin()) return "no external_id before the options";
+         return check_options(step, static_cast<std::size_t>(first - step.words.begin()), options);
+       },
        [](Session& session, const Step& step) -> std::optional<Outcome> {
          auto& state = session.state<ApiState>();
+         std::string extra;
+         for (const char* name : {"timezone", "currency"}) {
+           if (const auto value = option(step, name)) {
+             extra += ",\"" + std::string(name) + "\":" + json_quoted(std::string(*value));
+           }
+         }
          for (const auto& external_id : step.words) {
-           const auto response = state.api().post(
-               "/v1/customers", state.tenant().key,
-               R"({"external_id":)" + json_quoted(external_id) + R"(,"name":"Customer"})");
+           if ((external_id.find('=') != std::string::npos)) continue;
+           const auto response = state.api().post("/v1/customers", state.tenant().key,
+                                                  R"({"external_id":)" + json_quoted(external_id) +
+                                                      R"(,"name":"Customer")" + extra + "}");
            auto outcome = ApiState::outcome_of(response, 201);
            if (outcome.error) return outcome;
          }

@@ -42,8 +42,9 @@ const std::vector<BlockKind>& block_kinds() {
   // A new area adds its list here; a new kind of an existing area, an entry in that list.
   static const std::vector<BlockKind> kinds = [] {
     std::vector<BlockKind> all;
-    for (auto&& area : {common_blocks(), api_blocks(), metering_blocks(), decimal_blocks(),
-                        calendar_blocks(), pricing_blocks(), subscription_blocks()}) {
+    for (auto&& area :
+         {common_blocks(), api_blocks(), metering_blocks(), decimal_blocks(), calendar_blocks(),
+          pricing_blocks(), subscription_blocks(), billing_blocks()}) {
       all.insert(all.end(), area.begin(), area.end());
     }
     return all;

@@ -2,7 +2,7 @@
 // The block kinds of the data files (tests/data/README.md): for each directive, what it takes,
 // whether it needs a database, which `expect` lines it answers, and the function that runs it.
 // Every kind of every area is one BlockKind in block_kinds() (data_blocks.cpp); an area (metering,
-// decimal, pricing, later invoicing) lists its kinds in a function of its own file and keeps
+// decimal, pricing, billing) lists its kinds in a function of its own file and keeps
 // what it needs between steps in an AreaState. A run function never compares anything: it returns
 // what the step produced (an Outcome), and the runner checks the step's expectations against it.
 #include <cstddef>
@@ -148,5 +148,8 @@ std::vector<BlockKind> calendar_blocks();
 std::vector<BlockKind> pricing_blocks();
 // zone, plan_version, aggregation, subscription, phase, reading, instants, invoice, line
 std::vector<BlockKind> subscription_blocks();
+// new_plan, new_version, subscribe, change, cancel, grant, one_off, bill, invoices, invoice_of,
+// invoice_line, finalize, void, pay, balance, ledger
+std::vector<BlockKind> billing_blocks();
 
 }  // namespace neruba::test::data

@@ -168,6 +168,12 @@ Result<Invoice> void_invoice(storage::Tx& tx, const RequestContext& ctx, const s
                                   money_text(invoice->amount_paid_minor, invoice->currency) + " " +
                                   invoice->currency.code() + ": refund them before voiding it.");
   }
+  // Expiries due by now are recorded first (as a finalization does), so that credit given back
+  // to a grant that has expired meanwhile leaves with it, rather than landing in a wallet as
+  // credit nobody can draw.
+  if (auto expired = internal::expire_credit(tx, ctx, *customer, ctx.now); !expired) {
+    return expired.take_error();
+  }
   const Invoice before = internal::invoice_view(tx, tenant, *invoice, customer->external_id);
   const domain::Currency& currency = invoice->currency;
   const std::int64_t total = invoice->total_minor;
