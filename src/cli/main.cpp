@@ -10,6 +10,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "common/clock.hpp"
@@ -17,9 +18,11 @@
 #include "common/limits.hpp"
 #include "common/log.hpp"
 #include "http/api.hpp"
+#include "http/problem.hpp"
 #include "http/server.hpp"
 #include "http/views/views.hpp"
 #include "services/audit_log.hpp"
+#include "services/billing/billing.hpp"
 #include "services/billing/ledger.hpp"
 #include "services/idempotency.hpp"
 #include "storage/db.hpp"
@@ -46,6 +49,15 @@ constexpr const char* ledger_usage =
     "usage: neruba ledger verify --tenant ID [--db URL]\n"
     "  verify a tenant's double-entry ledger (balanced transactions, account totals equal to\n"
     "  their entries, balance rules); exit 0 when all hold, 1 naming the first violation\n";
+constexpr const char* bill_run_usage =
+    "usage: neruba bill-run --tenant ID --as-of INSTANT [--customer EXTERNAL_ID] [--no-finalize]\n"
+    "                       [--db URL]\n"
+    "  bill everything due at or before INSTANT (RFC 3339, not in the future) for the tenant, as\n"
+    "  POST /v1/billing-runs does, and print the run as JSON; --customer bills that customer\n"
+    "  alone, --no-finalize leaves the invoices drafts. Audited as the platform (actor admin,\n"
+    "  named \"neruba bill-run\"). Exit 0 when every customer was billed; 1 when the run failed\n"
+    "  (its problem details on stderr) or could not bill some customers (listed in `failures`);\n"
+    "  2 on bad usage. Running it again bills nothing twice.\n";
 constexpr const char* url_note =
     "\nURL is sqlite:PATH or postgresql://user@host:port/dbname (default: NERUBA_DB, then\n"
     "sqlite:./data/neruba.db)\n";
@@ -56,7 +68,8 @@ std::string usage_text() {
          "  serve     run the HTTP API\n"
          "  migrate   apply pending schema migrations\n"
          "  audit     verify a tenant's audit trail\n"
-         "  ledger    verify a tenant's ledger\n" +
+         "  ledger    verify a tenant's ledger\n"
+         "  bill-run  bill what is due for a tenant\n" +
          url_note;
 }
 
@@ -71,6 +84,8 @@ std::optional<Options> parse_options(int argc, char** argv, int first) {
     const std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
       options.flags["help"] = "";
+    } else if (arg.rfind("--no-", 0) == 0 && arg.find('=') == std::string::npos) {
+      options.flags[arg.substr(2)] = "";  // a switch: --no-finalize takes no value
     } else if (arg.rfind("--", 0) == 0) {
       const auto eq = arg.find('=');
       if (eq != std::string::npos) {
@@ -235,6 +250,45 @@ int ledger_command(const Options& options) {
   return 0;
 }
 
+// Prints `error` as problem details on stderr; the exit code of a run that failed.
+int print_problem(const Error& error, const std::string& request_id) {
+  std::cerr << http::problem_response(error, request_id).body << "\n";
+  return 1;
+}
+
+int bill_run_command(const Options& options) {
+  if (!options.positional.empty() || options.flags.count("tenant") == 0 ||
+      options.flags.count("as-of") == 0) {
+    std::cerr << bill_run_usage;
+    return 2;
+  }
+  for (const auto& [name, value] : options.flags) {
+    if (name != "tenant" && name != "as-of" && name != "customer" && name != "no-finalize" &&
+        name != "db" && name != "data-dir") {
+      std::cerr << "unknown option --" << name << "\n" << bill_run_usage;
+      return 2;
+    }
+  }
+  // The request as POST /v1/billing-runs reads it: both refuse the same input alike.
+  json::Value body = json::Value::object();
+  body.set("as_of", json::Value::string(options.flags.at("as-of")));
+  if (options.flags.count("customer") != 0) {
+    body.set("customer", json::Value::string(options.flags.at("customer")));
+  }
+  if (options.flags.count("no-finalize") != 0) body.set("finalize", json::Value::boolean(false));
+  auto db = storage::open_database(database_url(options));
+  SystemClock clock;
+  auto ids = make_random_id_generator();
+  const auto ctx = services::platform_context(TenantId(options.flags.at("tenant")),
+                                              "neruba bill-run", clock.now(), *ids);
+  const auto request = services::billing::parse_run_request(body, ctx);
+  if (!request) return print_problem(request.error(), ctx.request_id);
+  const auto report = services::billing::bill_and_record(*db, ctx, *request);
+  if (!report) return print_problem(report.error(), ctx.request_id);
+  std::cout << json::serialize(http::views::billing_run(*report)) << "\n";
+  return report->customers_failed == 0 ? 0 : 1;
+}
+
 }  // namespace
 
 struct Command {
@@ -247,7 +301,8 @@ int main(int argc, char** argv) {
   static const Command commands[] = {{"serve", serve_usage, serve},
                                      {"migrate", migrate_usage, migrate_command},
                                      {"audit", audit_usage, audit_command},
-                                     {"ledger", ledger_usage, ledger_command}};
+                                     {"ledger", ledger_usage, ledger_command},
+                                     {"bill-run", bill_run_usage, bill_run_command}};
   if (argc < 2) {
     std::cerr << usage_text();
     return 2;

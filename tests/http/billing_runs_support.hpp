@@ -19,6 +19,11 @@
 //   c3 @02-01T01:00 (as_of: no subscription will bill c3 again): 12.00 due.
 // Ledger: 3 grants (before the run); 1 expiry, 5 finalizations, 3 draws. Audit: 1
 // credit_grant.expired, 5 invoice.finalized, and one billing_run.completed per recorded run.
+// Billed as of the same instant by a process on the real clock (`neruba bill-run`, on or after
+// 2026-03-01), the promotional grant has expired too before any draw: c2 owes both its invoices
+// whole, and the promotional 50.00 leaves by reversing its expense.
+#include <algorithm>
+#include <iterator>
 #include <map>
 #include <set>
 #include <string>
@@ -46,19 +51,6 @@ inline constexpr const char* kWorldRun = "2026-02-01T01:00:00Z";
 
 inline Instant instant(const char* text) { return *domain::parse_rfc3339(text); }
 
-// What the world's run must leave, by hand (see above): "customer instant status total credits
-// due" per invoice.
-inline const std::vector<std::string>& world_invoices() {
-  static const std::vector<std::string> invoices = {
-      "c1 2026-01-01T00:00:00Z finalized total=40.00 credits=15.00 due=25.00",
-      "c1 2026-02-01T00:00:00Z finalized total=59.75 credits=0.00 due=59.75",
-      "c2 2026-01-01T00:00:00Z paid total=40.00 credits=40.00 due=0.00",
-      "c2 2026-02-01T00:00:00Z finalized total=40.00 credits=10.00 due=30.00",
-      "c3 2026-02-01T01:00:00Z finalized total=12.00 credits=0.00 due=12.00",
-  };
-  return invoices;
-}
-
 // The ids a world's checks need.
 struct World {
   Tenant tenant;
@@ -67,6 +59,41 @@ struct World {
   std::string c2_promotional;                    // 50.00, expiring 03-01
   std::string c2_expiring;                       // 5.00, expiring 01-20
 };
+
+// What billing the world must leave, by hand (see above).
+struct WorldOutcome {
+  std::vector<std::string> invoices;  // "customer instant status total credits due", sorted
+  std::vector<std::string> drawn;     // the invoices ("customer instant") that drew credit
+  std::vector<std::string> expired;   // the grants that expired: c2_expiring, c2_promotional
+  std::string promotions_expense;
+  std::string c2_receivable;
+};
+
+// Billed at kWorldRun on the test clock.
+inline WorldOutcome billed_at_run() {
+  return {{"c1 2026-01-01T00:00:00Z finalized total=40.00 credits=15.00 due=25.00",
+           "c1 2026-02-01T00:00:00Z finalized total=59.75 credits=0.00 due=59.75",
+           "c2 2026-01-01T00:00:00Z paid total=40.00 credits=40.00 due=0.00",
+           "c2 2026-02-01T00:00:00Z finalized total=40.00 credits=10.00 due=30.00",
+           "c3 2026-02-01T01:00:00Z finalized total=12.00 credits=0.00 due=12.00"},
+          {"c1 2026-01-01T00:00:00Z", "c2 2026-01-01T00:00:00Z", "c2 2026-02-01T00:00:00Z"},
+          {"c2_expiring"},
+          "50.00",
+          "30.00"};
+}
+
+// Billed as of kWorldRun by a process whose clock is past 2026-03-01.
+inline WorldOutcome billed_after_expiry() {
+  return {{"c1 2026-01-01T00:00:00Z finalized total=40.00 credits=15.00 due=25.00",
+           "c1 2026-02-01T00:00:00Z finalized total=59.75 credits=0.00 due=59.75",
+           "c2 2026-01-01T00:00:00Z finalized total=40.00 credits=0.00 due=40.00",
+           "c2 2026-02-01T00:00:00Z finalized total=40.00 credits=0.00 due=40.00",
+           "c3 2026-02-01T01:00:00Z finalized total=12.00 credits=0.00 due=12.00"},
+          {"c1 2026-01-01T00:00:00Z"},
+          {"c2_expiring", "c2_promotional"},
+          "0.00",
+          "80.00"};
+}
 
 class BillingRunTest : public HttpTest {
  protected:
@@ -120,6 +147,19 @@ class BillingRunTest : public HttpTest {
     const auto created = api().post("/v1/credit-grants", tenant.key, body);
     expect_created(created);
     return created.field("id");
+  }
+
+  // A customer "big" whose invoice cannot be billed: two one-off charges of 5 × 10^16 USD each,
+  // whose sum, 10^19 cents, is more than a ledger amount holds (2^63 − 1).
+  void add_unbillable_customer(const World& world) {
+    expect_created(api().post("/v1/customers", world.tenant.key,
+                              R"({"external_id":"big","name":"X","currency":"USD"})"));
+    for (const char* key : {"a", "b"}) {
+      expect_created(api().post("/v1/charges", world.tenant.key,
+                                std::string(R"({"customer":"big","charge_key":")") + key +
+                                    R"(","amount":"50000000000000000.00","currency":"USD",)"
+                                    R"("description":"Too much"})"));
+    }
   }
 
   // A context for calling the billing service directly, as `neruba bill-run` does: the platform
@@ -234,6 +274,52 @@ class BillingRunTest : public HttpTest {
         ->to_string();
   }
 
+  // How each table's rows changed from one fingerprint (HttpTest::fingerprint) to another:
+  // "table +added -removed" for every table that changed, in table order.
+  static std::vector<std::string> changed_tables(const std::string& before,
+                                                 const std::string& after) {
+    const auto tables = [](const std::string& text) {
+      std::map<std::string, std::multiset<std::string>> out;
+      std::string table;
+      std::size_t at = 0;
+      while (at < text.size()) {
+        const auto end = text.find('\n', at);
+        const std::string line = text.substr(at, end - at);
+        at = end == std::string::npos ? text.size() : end + 1;
+        if (!line.empty() && line.back() == ':' && line.find('|') == std::string::npos) {
+          table = line.substr(0, line.size() - 1);
+          out[table];
+        } else {
+          out[table].insert(line);
+        }
+      }
+      return out;
+    };
+    const auto old_rows = tables(before);
+    const auto new_rows = tables(after);
+    std::vector<std::string> out;
+    for (const auto& [table, rows] : new_rows) {
+      const auto& old = old_rows.count(table) != 0 ? old_rows.at(table) : rows;
+      std::vector<std::string> added;
+      std::vector<std::string> removed;
+      std::set_difference(rows.begin(), rows.end(), old.begin(), old.end(),
+                          std::back_inserter(added));
+      std::set_difference(old.begin(), old.end(), rows.begin(), rows.end(),
+                          std::back_inserter(removed));
+      if (!added.empty() || !removed.empty()) {
+        out.push_back(table + " +" + std::to_string(added.size()) + " -" +
+                      std::to_string(removed.size()));
+      }
+    }
+    return out;
+  }
+
+  // What recording one more run that changed nothing adds: its receipt, its audit record, and
+  // the tenant row's new audit chain head.
+  static std::vector<std::string> one_run_recorded() {
+    return {"audit_records +1 -0", "billing_runs +1 -0", "tenants +1 -1"};
+  }
+
   // ledger verify and audit verify of the tenant: both hold.
   void expect_verified(const std::string& tenant_id, const std::string& context = "") {
     auto tx = db().begin(storage::TxMode::read);
@@ -244,11 +330,12 @@ class BillingRunTest : public HttpTest {
                           << ": " << audit.problem;
   }
 
-  // Everything the world's run must leave, each exactly once (see the top of this file); and
+  // Everything billing the world must leave, each exactly once (see the top of this file), and
   // one billing_run.completed record per recorded run.
-  void expect_world_billed_once(const World& world, const std::string& context = "") {
+  void expect_world_billed_once(const World& world, const std::string& context = "",
+                                const WorldOutcome& expected = billed_at_run()) {
     const std::string& id = world.tenant.id;
-    EXPECT_EQ(invoices(id), world_invoices()) << context;
+    EXPECT_EQ(invoices(id), expected.invoices) << context;
     EXPECT_EQ(numbers(id), (std::vector<std::int64_t>{1, 2, 3, 4, 5})) << context;
     const auto ids = invoice_ids(id);
     std::vector<std::string> all;
@@ -257,29 +344,33 @@ class BillingRunTest : public HttpTest {
     EXPECT_EQ(ledger_causes(id, "invoice_finalized"), all) << context;
     EXPECT_EQ(audit_targets(id, "invoice.finalized"), all) << context;
     std::vector<std::string> drawn;
-    for (const char* key :
-         {"c1 2026-01-01T00:00:00Z", "c2 2026-01-01T00:00:00Z", "c2 2026-02-01T00:00:00Z"}) {
+    for (const auto& key : expected.drawn) {
       if (ids.count(key) != 0) drawn.push_back(ids.at(key));
     }
     std::sort(drawn.begin(), drawn.end());
     EXPECT_EQ(ledger_causes(id, "credit_draw"), drawn) << context;
-    EXPECT_EQ(ledger_causes(id, "credit_expiry"), std::vector<std::string>{world.c2_expiring})
-        << context;
-    EXPECT_EQ(audit_targets(id, "credit_grant.expired"),
-              std::vector<std::string>{world.c2_expiring})
-        << context;
+    const std::map<std::string, std::string> grant_ids{{"c2_expiring", world.c2_expiring},
+                                                       {"c2_promotional", world.c2_promotional}};
+    std::vector<std::string> expired;
+    for (const auto& name : expected.expired) expired.push_back(grant_ids.at(name));
+    std::sort(expired.begin(), expired.end());
+    EXPECT_EQ(ledger_causes(id, "credit_expiry"), expired) << context;
+    EXPECT_EQ(audit_targets(id, "credit_grant.expired"), expired) << context;
     std::vector<std::string> grants{world.c1_prepaid, world.c2_promotional, world.c2_expiring};
     std::sort(grants.begin(), grants.end());
     EXPECT_EQ(ledger_causes(id, "credit_grant"), grants) << context;
     EXPECT_EQ(audit_targets(id, "billing_run.completed"), run_ids(id)) << context;
-    // The ledger by hand: revenue is the five totals; the promotional grant's cost; the expired
-    // 5.00 as breakage; each customer's receivable is what it owes.
+    // The ledger by hand: revenue is the five totals; the promotional grant's cost (reversed
+    // when it expired whole); the expired 5.00 as breakage; each customer's receivable is what
+    // it owes.
     using Kind = domain::ledger::AccountKind;
     EXPECT_EQ(balance_of(id, Kind::revenue, std::nullopt), "191.75") << context;
-    EXPECT_EQ(balance_of(id, Kind::promotions_expense, std::nullopt), "50.00") << context;
+    EXPECT_EQ(balance_of(id, Kind::promotions_expense, std::nullopt), expected.promotions_expense)
+        << context;
     EXPECT_EQ(balance_of(id, Kind::breakage, std::nullopt), "5.00") << context;
     EXPECT_EQ(balance_of(id, Kind::receivable, world.customers.at("c1")), "84.75") << context;
-    EXPECT_EQ(balance_of(id, Kind::receivable, world.customers.at("c2")), "30.00") << context;
+    EXPECT_EQ(balance_of(id, Kind::receivable, world.customers.at("c2")), expected.c2_receivable)
+        << context;
     EXPECT_EQ(balance_of(id, Kind::receivable, world.customers.at("c3")), "12.00") << context;
     EXPECT_EQ(balance_of(id, Kind::prepaid_credit, world.customers.at("c2")), "0.00") << context;
     EXPECT_EQ(balance_of(id, Kind::promotional_credit, world.customers.at("c2")), "0.00")

@@ -22,19 +22,6 @@ class BillingRuns : public BillingRunTest {
   TestResponse run(const World& world, const std::string& body) {
     return api().post("/v1/billing-runs", world.tenant.key, body);
   }
-
-  // A customer "big" whose invoice cannot be billed: two one-off charges of 5 × 10^16 USD each,
-  // whose sum, 10^19 cents, is more than a ledger amount holds (2^63 − 1).
-  void add_unbillable_customer(const World& world) {
-    expect_created(api().post("/v1/customers", world.tenant.key,
-                              R"({"external_id":"big","name":"X","currency":"USD"})"));
-    for (const char* key : {"a", "b"}) {
-      expect_created(api().post("/v1/charges", world.tenant.key,
-                                std::string(R"({"customer":"big","charge_key":")") + key +
-                                    R"(","amount":"50000000000000000.00","currency":"USD",)"
-                                    R"("description":"Too much"})"));
-    }
-  }
 };
 
 // A customer whose invoice cannot be billed (add_unbillable_customer) is reported, and billed by

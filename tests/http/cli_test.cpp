@@ -162,6 +162,8 @@ TEST_F(Cli, EveryCommandPrintsItsUsageForHelpAndOpensNothing) {
       {"ledger", "--help"},
       {"ledger", "verify", "--help"},
       {"ledger", "-h"},
+      {"bill-run", "--help"},
+      {"bill-run", "--tenant", "ten_x", "-h"},
   };
   for (const auto& args : invocations) {
     const std::string command = args.front();
@@ -179,7 +181,7 @@ TEST_F(Cli, EveryCommandPrintsItsUsageForHelpAndOpensNothing) {
   }
   const Run overview = run({"--help"});
   EXPECT_EQ(overview.exit_code, 0) << overview.err;
-  for (const char* command : {"serve", "migrate", "audit", "ledger"}) {
+  for (const char* command : {"serve", "migrate", "audit", "ledger", "bill-run"}) {
     EXPECT_NE(overview.out.find(command), std::string::npos) << overview.out;
   }
   EXPECT_TRUE(cwd_entries().empty());
