@@ -24,6 +24,7 @@
 #include "services/audit_log.hpp"
 #include "services/billing/billing.hpp"
 #include "services/billing/ledger.hpp"
+#include "services/billing/scheduler.hpp"
 #include "services/idempotency.hpp"
 #include "storage/db.hpp"
 
@@ -33,11 +34,14 @@ using namespace neruba;
 
 constexpr const char* serve_usage =
     "usage: neruba serve [--db URL] [--listen HOST:PORT] [--data-dir DIR] [--threads N]\n"
-    "                    [--body-inactivity-timeout SECONDS]\n"
+    "                    [--body-inactivity-timeout SECONDS] [--billing-interval SECONDS]\n"
     "  run the HTTP API (default --db sqlite:DIR/neruba.db, --listen 127.0.0.1:8080,\n"
     "  --data-dir ./data, --threads 32). The platform admin key is NERUBA_ADMIN_KEY, or a key\n"
     "  created on first start in DIR/admin-key (readable by its owner only). A request body\n"
-    "  of which no byte arrives for SECONDS (default 30) is answered 408.\n";
+    "  of which no byte arrives for SECONDS (default 30) is answered 408.\n"
+    "  --billing-interval SECONDS (or NERUBA_BILLING_INTERVAL; default 0: off) bills what is due\n"
+    "  for every tenant, as of now, at start and then SECONDS after each pass; several nodes\n"
+    "  on one database bill nothing twice.\n";
 static_assert(limits::body_inactivity_timeout_seconds == 30, "the usage text names the default");
 constexpr const char* migrate_usage =
     "usage: neruba migrate [--db URL]\n"
@@ -171,6 +175,20 @@ class IdempotencyJanitor {
   std::thread thread_;
 };
 
+// A whole number of seconds in [0, max], from --NAME or else the environment variable `env`.
+std::optional<int> seconds_option(const Options& options, const std::string& name, const char* env,
+                                  int max) {
+  const char* from_env = std::getenv(env);
+  const std::string text = flag(options, name, from_env != nullptr ? from_env : "0");
+  if (text.empty() || text.size() > 10 ||
+      text.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  const long long value = std::stoll(text);
+  if (value > max) return std::nullopt;
+  return static_cast<int>(value);
+}
+
 int serve(const Options& options) {
 #if !defined(NERUBA_JEMALLOC)
   // Built without jemalloc (CMakeLists.txt): glibc gives each busy thread a malloc arena of its
@@ -196,6 +214,13 @@ int serve(const Options& options) {
     std::cerr << "--body-inactivity-timeout wants a positive number of seconds\n";
     return 2;
   }
+  const auto billing_interval = seconds_option(
+      options, "billing-interval", "NERUBA_BILLING_INTERVAL", limits::billing_interval_seconds_max);
+  if (!billing_interval) {
+    std::cerr << "--billing-interval (NERUBA_BILLING_INTERVAL) wants whole seconds from 0 (off) to "
+              << limits::billing_interval_seconds_max << "\n";
+    return 2;
+  }
   const std::string url = database_url(options);
   auto db = storage::open_database(url);
   SystemClock clock;
@@ -204,6 +229,11 @@ int serve(const Options& options) {
   http::Server server(api, server_options);
   const auto port = server.listen();
   IdempotencyJanitor janitor(*db, clock);
+  std::optional<services::billing::Scheduler> billing;
+  if (*billing_interval > 0) {
+    billing.emplace(*db, clock, *ids, std::chrono::seconds(*billing_interval));
+    log::info("billing scheduler on", {{"interval_seconds", std::to_string(*billing_interval)}});
+  }
   log::info("neruba serving",
             {{"url", "http://" + server_options.host + ":" + std::to_string(port)},
              {"db", db->describe()}});

@@ -198,6 +198,23 @@ TEST_F(Cli, AnUnknownCommandExitsTwo) {
   EXPECT_TRUE(cwd_entries().empty());
 }
 
+// `neruba serve --billing-interval` wants whole seconds from 0 (off) to a year; anything else,
+// from the flag or from NERUBA_BILLING_INTERVAL, exits 2 before anything is opened.
+TEST_F(Cli, ServeRefusesABadBillingIntervalAndOpensNothing) {
+  for (const char* value : {"soon", "-1", "1.5", "31622401", "", "99999999999"}) {
+    const Run refused = run({"serve", "--billing-interval", value});
+    EXPECT_EQ(refused.exit_code, 2) << value << ": " << refused.err;
+    EXPECT_NE(refused.err.find("--billing-interval"), std::string::npos) << refused.err;
+  }
+  ::setenv("NERUBA_BILLING_INTERVAL", "hourly", 1);
+  const Run from_environment = run({"serve"});
+  ::unsetenv("NERUBA_BILLING_INTERVAL");
+  EXPECT_EQ(from_environment.exit_code, 2) << from_environment.err;
+  EXPECT_NE(from_environment.err.find("NERUBA_BILLING_INTERVAL"), std::string::npos)
+      << from_environment.err;
+  EXPECT_TRUE(cwd_entries().empty());
+}
+
 // GET `path` on 127.0.0.1:`port`; the status code, or nothing when no answer came.
 std::optional<int> http_status(int port, const std::string& path, const std::string& bearer = "") {
   const int sock = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
