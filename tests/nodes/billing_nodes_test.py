@@ -19,8 +19,6 @@ one process's file). Standard library only.
 
 import argparse
 import datetime
-import http.client
-import json
 import os
 import secrets
 import shutil
@@ -31,33 +29,12 @@ import urllib.parse
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support", "python"))
-from neruba_testing import Database, Server, SetupError, missing_postgres_exit  # noqa: E402
+from neruba_testing import (Database, Server, SetupError, api_call as request,  # noqa: E402
+                            expect_status as expect, missing_postgres_exit)
 
 ADMIN_KEY = "nrb_admin_billing_nodes_" + secrets.token_hex(16)
 BILLED_WITHIN = 180.0  # seconds for the two nodes to bill everything
 PASSES_AFTER = 4.0     # seconds of further passes once everything is billed
-
-
-def request(port, method, path, key, body=None):
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    try:
-        headers = {"Authorization": f"Bearer {key}"}
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        connection.request(method, path, body=data, headers=headers)
-        response = connection.getresponse()
-        payload = response.read()
-        return response.status, json.loads(payload) if payload else None
-    finally:
-        connection.close()
-
-
-def expect(status, body, wanted, what):
-    if status != wanted:
-        raise AssertionError(f"{what}: expected {wanted}, got {status}: {body}")
-    return body
 
 
 def walk(port, path, key):

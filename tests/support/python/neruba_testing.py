@@ -1,15 +1,17 @@
 """Set-up helpers shared by the Python tests that drive a real `neruba serve`.
 
-Used by tests/contract/openapi_contract_test.py and tests/crash/ingest_crash_test.py:
+Used by tests/contract/openapi_contract_test.py, tests/crash/*.py and tests/nodes/*.py:
   - Database: a fresh SQLite file in a temp dir, or a fresh schema in a PostgreSQL server (made with psql)
   - Server:   `neruba serve` on 127.0.0.1 with the admin key set, started until GET /readyz answers 200
   - missing_postgres_exit(): skip (77) or fail a --backend postgres run that has no NERUBA_TEST_PG_URL
+  - api_call(), expect_status(): one JSON request to a server, and its status checked
 
 Problems setting up raise SetupError. Standard library only (Debian's /usr/bin/python3).
 """
 
 import glob
 import http.client
+import json
 import os
 import secrets
 import shutil
@@ -38,6 +40,35 @@ def missing_postgres_exit(test_name):
         return 1
     print(f"{test_name}: NERUBA_TEST_PG_URL is not set: skipping the PostgreSQL backend")
     return SKIP
+
+
+# ------------------------------------------------------------------------------------------------
+# Requests
+
+
+def api_call(port, method, path, key, body=None, timeout=60):
+    """One request to the server on 127.0.0.1:port with Bearer `key` and a JSON `body` (if any);
+    returns (status, parsed JSON body or None)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        headers = {"Authorization": f"Bearer {key}"}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        connection.request(method, path, body=data, headers=headers)
+        response = connection.getresponse()
+        payload = response.read()
+        return response.status, json.loads(payload) if payload else None
+    finally:
+        connection.close()
+
+
+def expect_status(status, body, wanted, what):
+    """The body of an answer whose status is `wanted`; AssertionError naming `what` otherwise."""
+    if status != wanted:
+        raise AssertionError(f"{what}: expected {wanted}, got {status}: {body}")
+    return body
 
 
 # ------------------------------------------------------------------------------------------------
