@@ -5,6 +5,8 @@ Used by tests/contract/openapi_contract_test.py, tests/crash/*.py and tests/node
   - Server:   `neruba serve` on 127.0.0.1 with the admin key set, started until GET /readyz answers 200
   - missing_postgres_exit(): skip (77) or fail a --backend postgres run that has no NERUBA_TEST_PG_URL
   - api_call(), expect_status(): one JSON request to a server, and its status checked
+  - stop_all_threads(), sanitizer_reports(): a process SIGSTOPped for a look from outside; what a
+    sanitizer reported in a log
 
 Problems setting up raise SetupError. Standard library only (Debian's /usr/bin/python3).
 """
@@ -69,6 +71,50 @@ def expect_status(status, body, wanted, what):
     if status != wanted:
         raise AssertionError(f"{what}: expected {wanted}, got {status}: {body}")
     return body
+
+
+# ------------------------------------------------------------------------------------------------
+# Processes
+
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                     "ThreadSanitizer", "UndefinedBehaviorSanitizer")
+
+
+def stop_all_threads(pid, timeout=1.0):
+    """SIGSTOP, then waits until every thread of the process is stopped (a thread inside a system
+    call such as fsync stops only when it returns). True once all are; False when the time ran out
+    or the process is gone (the caller sends SIGCONT in any case)."""
+    os.kill(pid, signal.SIGSTOP)
+    deadline = time.monotonic() + timeout
+    while True:
+        states = []
+        for path in glob.glob(f"/proc/{pid}/task/*/stat"):
+            try:
+                with open(path, encoding="ascii", errors="replace") as handle:
+                    states.append(handle.read().rsplit(")", 1)[1].split()[0])
+            except (OSError, IndexError):
+                continue  # a thread that just ended
+        if not states or any(state in "ZX" for state in states):
+            return False
+        if all(state in "Tt" for state in states):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.0005)
+
+
+def sanitizer_reports(log_path):
+    """The lines of the log at `log_path` that report a sanitizer finding, numbered."""
+    try:
+        with open(log_path, encoding="utf-8", errors="replace") as handle:
+            text = handle.read()
+    except OSError:
+        return []
+    found = []
+    for line_number, line in enumerate(text.splitlines(), 1):
+        if any(marker in line for marker in SANITIZER_MARKERS):
+            found.append(f"line {line_number}: {line.strip()[:300]}")
+    return found
 
 
 # ------------------------------------------------------------------------------------------------
