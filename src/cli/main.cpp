@@ -10,6 +10,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "common/clock.hpp"
@@ -17,10 +18,13 @@
 #include "common/limits.hpp"
 #include "common/log.hpp"
 #include "http/api.hpp"
+#include "http/problem.hpp"
 #include "http/server.hpp"
 #include "http/views/views.hpp"
 #include "services/audit_log.hpp"
+#include "services/billing/billing.hpp"
 #include "services/billing/ledger.hpp"
+#include "services/billing/scheduler.hpp"
 #include "services/idempotency.hpp"
 #include "storage/db.hpp"
 
@@ -30,11 +34,14 @@ using namespace neruba;
 
 constexpr const char* serve_usage =
     "usage: neruba serve [--db URL] [--listen HOST:PORT] [--data-dir DIR] [--threads N]\n"
-    "                    [--body-inactivity-timeout SECONDS]\n"
+    "                    [--body-inactivity-timeout SECONDS] [--billing-interval SECONDS]\n"
     "  run the HTTP API (default --db sqlite:DIR/neruba.db, --listen 127.0.0.1:8080,\n"
     "  --data-dir ./data, --threads 32). The platform admin key is NERUBA_ADMIN_KEY, or a key\n"
     "  created on first start in DIR/admin-key (readable by its owner only). A request body\n"
-    "  of which no byte arrives for SECONDS (default 30) is answered 408.\n";
+    "  of which no byte arrives for SECONDS (default 30) is answered 408.\n"
+    "  --billing-interval SECONDS (or NERUBA_BILLING_INTERVAL; default 0: off) bills what is due\n"
+    "  for every tenant, as of now, at start and then SECONDS after each pass; several nodes\n"
+    "  on one database bill nothing twice.\n";
 static_assert(limits::body_inactivity_timeout_seconds == 30, "the usage text names the default");
 constexpr const char* migrate_usage =
     "usage: neruba migrate [--db URL]\n"
@@ -46,6 +53,15 @@ constexpr const char* ledger_usage =
     "usage: neruba ledger verify --tenant ID [--db URL]\n"
     "  verify a tenant's double-entry ledger (balanced transactions, account totals equal to\n"
     "  their entries, balance rules); exit 0 when all hold, 1 naming the first violation\n";
+constexpr const char* bill_run_usage =
+    "usage: neruba bill-run --tenant ID --as-of INSTANT [--customer EXTERNAL_ID] [--no-finalize]\n"
+    "                       [--db URL]\n"
+    "  bill everything due at or before INSTANT (RFC 3339, not in the future) for the tenant, as\n"
+    "  POST /v1/billing-runs does, and print the run as JSON; --customer bills that customer\n"
+    "  alone, --no-finalize leaves the invoices drafts. Audited as the platform (actor admin,\n"
+    "  named \"neruba bill-run\"). Exit 0 when every customer was billed; 1 when the run failed\n"
+    "  (its problem details on stderr) or could not bill some customers (listed in `failures`);\n"
+    "  2 on bad usage. Running it again bills nothing twice.\n";
 constexpr const char* url_note =
     "\nURL is sqlite:PATH or postgresql://user@host:port/dbname (default: NERUBA_DB, then\n"
     "sqlite:./data/neruba.db)\n";
@@ -56,7 +72,8 @@ std::string usage_text() {
          "  serve     run the HTTP API\n"
          "  migrate   apply pending schema migrations\n"
          "  audit     verify a tenant's audit trail\n"
-         "  ledger    verify a tenant's ledger\n" +
+         "  ledger    verify a tenant's ledger\n"
+         "  bill-run  bill what is due for a tenant\n" +
          url_note;
 }
 
@@ -71,6 +88,8 @@ std::optional<Options> parse_options(int argc, char** argv, int first) {
     const std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
       options.flags["help"] = "";
+    } else if (arg.rfind("--no-", 0) == 0 && arg.find('=') == std::string::npos) {
+      options.flags[arg.substr(2)] = "";  // a switch: --no-finalize takes no value
     } else if (arg.rfind("--", 0) == 0) {
       const auto eq = arg.find('=');
       if (eq != std::string::npos) {
@@ -156,6 +175,20 @@ class IdempotencyJanitor {
   std::thread thread_;
 };
 
+// A whole number of seconds in [0, max], from --NAME or else the environment variable `env`.
+std::optional<int> seconds_option(const Options& options, const std::string& name, const char* env,
+                                  int max) {
+  const char* from_env = std::getenv(env);
+  const std::string text = flag(options, name, from_env != nullptr ? from_env : "0");
+  if (text.empty() || text.size() > 10 ||
+      text.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  const long long value = std::stoll(text);
+  if (value > max) return std::nullopt;
+  return static_cast<int>(value);
+}
+
 int serve(const Options& options) {
 #if !defined(NERUBA_JEMALLOC)
   // Built without jemalloc (CMakeLists.txt): glibc gives each busy thread a malloc arena of its
@@ -181,6 +214,13 @@ int serve(const Options& options) {
     std::cerr << "--body-inactivity-timeout wants a positive number of seconds\n";
     return 2;
   }
+  const auto billing_interval = seconds_option(
+      options, "billing-interval", "NERUBA_BILLING_INTERVAL", limits::billing_interval_seconds_max);
+  if (!billing_interval) {
+    std::cerr << "--billing-interval (NERUBA_BILLING_INTERVAL) wants whole seconds from 0 (off) to "
+              << limits::billing_interval_seconds_max << "\n";
+    return 2;
+  }
   const std::string url = database_url(options);
   auto db = storage::open_database(url);
   SystemClock clock;
@@ -189,6 +229,11 @@ int serve(const Options& options) {
   http::Server server(api, server_options);
   const auto port = server.listen();
   IdempotencyJanitor janitor(*db, clock);
+  std::optional<services::billing::Scheduler> billing;
+  if (*billing_interval > 0) {
+    billing.emplace(*db, clock, *ids, std::chrono::seconds(*billing_interval));
+    log::info("billing scheduler on", {{"interval_seconds", std::to_string(*billing_interval)}});
+  }
   log::info("neruba serving",
             {{"url", "http://" + server_options.host + ":" + std::to_string(port)},
              {"db", db->describe()}});
@@ -235,6 +280,45 @@ int ledger_command(const Options& options) {
   return 0;
 }
 
+// Prints `error` as problem details on stderr; the exit code of a run that failed.
+int print_problem(const Error& error, const std::string& request_id) {
+  std::cerr << http::problem_response(error, request_id).body << "\n";
+  return 1;
+}
+
+int bill_run_command(const Options& options) {
+  if (!options.positional.empty() || options.flags.count("tenant") == 0 ||
+      options.flags.count("as-of") == 0) {
+    std::cerr << bill_run_usage;
+    return 2;
+  }
+  for (const auto& [name, value] : options.flags) {
+    if (name != "tenant" && name != "as-of" && name != "customer" && name != "no-finalize" &&
+        name != "db" && name != "data-dir") {
+      std::cerr << "unknown option --" << name << "\n" << bill_run_usage;
+      return 2;
+    }
+  }
+  // The request as POST /v1/billing-runs reads it: both refuse the same input alike.
+  json::Value body = json::Value::object();
+  body.set("as_of", json::Value::string(options.flags.at("as-of")));
+  if (options.flags.count("customer") != 0) {
+    body.set("customer", json::Value::string(options.flags.at("customer")));
+  }
+  if (options.flags.count("no-finalize") != 0) body.set("finalize", json::Value::boolean(false));
+  auto db = storage::open_database(database_url(options));
+  SystemClock clock;
+  auto ids = make_random_id_generator();
+  const auto ctx = services::platform_context(TenantId(options.flags.at("tenant")),
+                                              "neruba bill-run", clock.now(), *ids);
+  const auto request = services::billing::parse_run_request(body, ctx);
+  if (!request) return print_problem(request.error(), ctx.request_id);
+  const auto report = services::billing::bill_and_record(*db, ctx, *request);
+  if (!report) return print_problem(report.error(), ctx.request_id);
+  std::cout << json::serialize(http::views::billing_run(*report)) << "\n";
+  return report->customers_failed == 0 ? 0 : 1;
+}
+
 }  // namespace
 
 struct Command {
@@ -247,7 +331,8 @@ int main(int argc, char** argv) {
   static const Command commands[] = {{"serve", serve_usage, serve},
                                      {"migrate", migrate_usage, migrate_command},
                                      {"audit", audit_usage, audit_command},
-                                     {"ledger", ledger_usage, ledger_command}};
+                                     {"ledger", ledger_usage, ledger_command},
+                                     {"bill-run", bill_run_usage, bill_run_command}};
   if (argc < 2) {
     std::cerr << usage_text();
     return 2;

@@ -27,6 +27,9 @@ inline constexpr std::int64_t idempotency_in_flight_lease_seconds = 120;
 inline constexpr int header_timeout_seconds = 10;
 inline constexpr int idle_timeout_seconds = 60;
 inline constexpr int body_inactivity_timeout_seconds = 30;
+// `neruba serve --billing-interval SECONDS`: the billing scheduler's pause between passes, at most
+// a year (0, the default, turns it off).
+inline constexpr int billing_interval_seconds_max = 366 * 24 * 3600;
 // Lingering close (as nginx's): after a refusal sent before the request was read (413, 408, 400),
 // the rest of the request is read and discarded until the client closes — at most this many bytes,
 // for this long in all, and while bytes keep coming — so that a client still sending its body

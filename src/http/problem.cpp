@@ -66,10 +66,14 @@ const ProblemType& problem_type(ErrorCode code) {
   return internal;
 }
 
+std::string problem_type_uri(ErrorCode code) {
+  return "https://neruba.dev/errors/" + std::string(problem_type(code).slug);
+}
+
 Response problem_response(const Error& error, const std::string& request_id) {
   const ProblemType& type = problem_type(error.code);
   json::Value body = json::Value::object();
-  body.set("type", json::Value::string("https://neruba.dev/errors/" + std::string(type.slug)));
+  body.set("type", json::Value::string(problem_type_uri(error.code)));
   body.set("title", json::Value::string(std::string(type.title)));
   body.set("status", json::Value::number(type.status));
   body.set("detail", json::Value::string(error.detail));

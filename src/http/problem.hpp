@@ -1,5 +1,6 @@
 #pragma once
 // The one table from ErrorCode to HTTP status and RFC 9457 problem type.
+#include <string>
 #include <string_view>
 
 #include "common/error.hpp"
@@ -14,6 +15,9 @@ struct ProblemType {
 };
 
 const ProblemType& problem_type(ErrorCode code);
+// "https://neruba.dev/errors/<slug>": a problem's `type`, also where a document reports one per
+// item.
+std::string problem_type_uri(ErrorCode code);
 Response problem_response(const Error& error, const std::string& request_id);
 
 }  // namespace neruba::http

@@ -62,7 +62,8 @@ void append(storage::Tx& tx, const RequestContext& ctx, const TenantId& tenant, 
   const Principal& who = ctx.principal;
   record.actor_type = who.is_admin() ? "admin" : "api_key";
   record.actor_id = who.is_admin() ? "admin" : who.key_id.str();
-  record.actor_name = who.is_admin() ? "platform admin" : who.key_name;
+  record.actor_name =
+      who.is_admin() ? (who.key_name.empty() ? "platform admin" : who.key_name) : who.key_name;
   record.action = std::move(entry.action);
   record.target = std::move(entry.target);
   record.reason_code = std::move(entry.reason_code);

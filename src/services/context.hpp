@@ -32,7 +32,7 @@ struct Principal {
   // X-Neruba-Tenant (empty for platform-level requests).
   TenantId tenant;
   ApiKeyId key_id;
-  std::string key_name;
+  std::string key_name;  // the key's; an admin's only when the platform acts by itself
   std::vector<std::string> scopes;
   std::optional<std::string> justification;  // admin reads of tenant data
 
@@ -54,5 +54,21 @@ struct RequestContext {
     return ids->next(prefix);
   }
 };
+
+// The platform itself acting on a tenant, with no request behind it: `neruba bill-run`, the
+// billing scheduler of `neruba serve`. Whoever runs them holds the database, as the platform
+// admin does, so the audit trail names actor type `admin`, id `admin`, and `name` (instead of
+// "platform admin") to tell them apart.
+inline RequestContext platform_context(const TenantId& tenant, std::string name, Instant now,
+                                       IdGenerator& ids) {
+  RequestContext ctx;
+  ctx.principal.kind = Principal::Kind::admin;
+  ctx.principal.tenant = tenant;
+  ctx.principal.key_name = std::move(name);
+  ctx.request_id = ids.next(id_prefix::request);
+  ctx.now = now;
+  ctx.ids = &ids;
+  return ctx;
+}
 
 }  // namespace neruba::services

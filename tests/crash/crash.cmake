@@ -25,3 +25,22 @@ foreach(_neruba_backend IN ITEMS sqlite postgres)
                        RESOURCE_LOCK neruba_crash
                        LABELS crash)
 endforeach()
+
+# Billing runs SIGKILLed halfway (between their chunk commits) and started again, several times:
+# every invoice exactly once, numbers gapless, ledger and audit verified (billing_crash_test.py).
+#   crash.billing.serve.<backend>  the run is POST /v1/billing-runs; `neruba serve` is killed
+#   crash.billing.cli.<backend>    the run is `neruba bill-run`; that process is killed
+# Seeds and skips as above (NERUBA_CRASH_SEED=<seed> ctest -R crash.billing...).
+set(_neruba_billing_crash_script ${CMAKE_CURRENT_LIST_DIR}/billing_crash_test.py)
+foreach(_neruba_via IN ITEMS serve cli)
+  foreach(_neruba_backend IN ITEMS sqlite postgres)
+    add_test(NAME crash.billing.${_neruba_via}.${_neruba_backend}
+             COMMAND ${NERUBA_CRASH_PYTHON} ${_neruba_billing_crash_script} $<TARGET_FILE:neruba>
+                     --backend ${_neruba_backend} --via ${_neruba_via})
+    set_tests_properties(crash.billing.${_neruba_via}.${_neruba_backend} PROPERTIES
+                         TIMEOUT 600
+                         SKIP_RETURN_CODE 77
+                         RESOURCE_LOCK neruba_crash
+                         LABELS crash)
+  endforeach()
+endforeach()

@@ -74,7 +74,6 @@ NERUBA_TEST_PG_URL (a failure instead when NERUBA_REQUIRE_POSTGRES=1). Standard 
 import argparse
 import collections
 import fcntl
-import glob
 import http.client
 import json
 import os
@@ -120,8 +119,6 @@ FORCED_STEPS_MAX = 4        # forced steps (each up to --forced-attempts attempt
 FORCED_WITHIN = 60.0        # seconds after the stream's start: no forced attempt later
 FORCED_PAUSE = (0.002, 0.015)  # seconds between two attempts (the server runs meanwhile)
 FORCED_RESEND_WAIT = 20.0   # seconds for a forced batch's client to resend it after the restart
-SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
-                     "ThreadSanitizer", "UndefinedBehaviorSanitizer")
 
 
 def log(message):
@@ -197,27 +194,8 @@ class Server(neruba_testing.Server):
         return before
 
     def stop_all_threads(self, timeout=FORCED_STOP_TIMEOUT):
-        """SIGSTOP, then waits until every thread of the process is stopped (a thread inside a system
-        call such as fsync stops only when it returns). True once all are; False when the time ran out
-        or the process is gone (the caller sends SIGCONT in any case)."""
-        pid = self.process.pid
-        os.kill(pid, signal.SIGSTOP)
-        deadline = time.monotonic() + timeout
-        while True:
-            states = []
-            for path in glob.glob(f"/proc/{pid}/task/*/stat"):
-                try:
-                    with open(path, encoding="ascii", errors="replace") as handle:
-                        states.append(handle.read().rsplit(")", 1)[1].split()[0])
-                except (OSError, IndexError):
-                    continue  # a thread that just ended
-            if not states or any(state in "ZX" for state in states):
-                return False
-            if all(state in "Tt" for state in states):
-                return True
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.0005)
+        """SIGSTOP and wait until every thread is stopped (neruba_testing.stop_all_threads)."""
+        return neruba_testing.stop_all_threads(self.process.pid, timeout)
 
     def resume(self):
         try:
@@ -226,16 +204,7 @@ class Server(neruba_testing.Server):
             pass
 
     def sanitizer_reports(self):
-        try:
-            with open(self.log_path, encoding="utf-8", errors="replace") as handle:
-                text = handle.read()
-        except OSError:
-            return []
-        found = []
-        for line_number, line in enumerate(text.splitlines(), 1):
-            if any(marker in line for marker in SANITIZER_MARKERS):
-                found.append(f"line {line_number}: {line.strip()[:300]}")
-        return found
+        return neruba_testing.sanitizer_reports(self.log_path)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -162,6 +162,8 @@ TEST_F(Cli, EveryCommandPrintsItsUsageForHelpAndOpensNothing) {
       {"ledger", "--help"},
       {"ledger", "verify", "--help"},
       {"ledger", "-h"},
+      {"bill-run", "--help"},
+      {"bill-run", "--tenant", "ten_x", "-h"},
   };
   for (const auto& args : invocations) {
     const std::string command = args.front();
@@ -179,7 +181,7 @@ TEST_F(Cli, EveryCommandPrintsItsUsageForHelpAndOpensNothing) {
   }
   const Run overview = run({"--help"});
   EXPECT_EQ(overview.exit_code, 0) << overview.err;
-  for (const char* command : {"serve", "migrate", "audit", "ledger"}) {
+  for (const char* command : {"serve", "migrate", "audit", "ledger", "bill-run"}) {
     EXPECT_NE(overview.out.find(command), std::string::npos) << overview.out;
   }
   EXPECT_TRUE(cwd_entries().empty());
@@ -193,6 +195,23 @@ TEST_F(Cli, AnUnknownCommandExitsTwo) {
     EXPECT_NE(unknown.err.find("usage: neruba <command>"), std::string::npos) << unknown.err;
   }
   EXPECT_NE(run({"frobnicate"}).err.find("unknown command: frobnicate"), std::string::npos);
+  EXPECT_TRUE(cwd_entries().empty());
+}
+
+// `neruba serve --billing-interval` wants whole seconds from 0 (off) to a year; anything else,
+// from the flag or from NERUBA_BILLING_INTERVAL, exits 2 before anything is opened.
+TEST_F(Cli, ServeRefusesABadBillingIntervalAndOpensNothing) {
+  for (const char* value : {"soon", "-1", "1.5", "31622401", "", "99999999999"}) {
+    const Run refused = run({"serve", "--billing-interval", value});
+    EXPECT_EQ(refused.exit_code, 2) << value << ": " << refused.err;
+    EXPECT_NE(refused.err.find("--billing-interval"), std::string::npos) << refused.err;
+  }
+  ::setenv("NERUBA_BILLING_INTERVAL", "hourly", 1);
+  const Run from_environment = run({"serve"});
+  ::unsetenv("NERUBA_BILLING_INTERVAL");
+  EXPECT_EQ(from_environment.exit_code, 2) << from_environment.err;
+  EXPECT_NE(from_environment.err.find("NERUBA_BILLING_INTERVAL"), std::string::npos)
+      << from_environment.err;
   EXPECT_TRUE(cwd_entries().empty());
 }
 

@@ -12,8 +12,6 @@ only (several nodes share PostgreSQL; SQLite is one process's file). Standard li
 
 import argparse
 import datetime
-import http.client
-import json
 import os
 import secrets
 import shutil
@@ -23,7 +21,8 @@ import threading
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support", "python"))
-from neruba_testing import Database, Server, SetupError, missing_postgres_exit  # noqa: E402
+from neruba_testing import (Database, Server, SetupError, api_call as request,  # noqa: E402
+                            expect_status as expect, missing_postgres_exit)
 
 ADMIN_KEY = "nrb_admin_nodes_" + secrets.token_hex(16)
 CLIENTS = 4
@@ -31,28 +30,6 @@ CUSTOMERS_PER_ROUND = 6
 EVENTS_PER_CUSTOMER = 2  # per client and round
 # Yesterday (UTC): inside the late-arrival window, never in the future.
 DAY = (datetime.datetime.now(datetime.timezone.utc).date() - datetime.timedelta(days=1)).isoformat()
-
-
-def request(port, method, path, key, body=None):
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    try:
-        headers = {"Authorization": f"Bearer {key}"}
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        connection.request(method, path, body=data, headers=headers)
-        response = connection.getresponse()
-        payload = response.read()
-        return response.status, json.loads(payload) if payload else None
-    finally:
-        connection.close()
-
-
-def expect(status, body, wanted, what):
-    if status != wanted:
-        raise AssertionError(f"{what}: expected {wanted}, got {status}: {body}")
-    return body
 
 
 def run(binary, rounds):

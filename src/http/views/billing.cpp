@@ -1,5 +1,6 @@
 // Invoices, billing runs, credit grants, balances, charges and payments.
 #include "domain/time.hpp"
+#include "http/problem.hpp"
 #include "http/views/views.hpp"
 #include "services/billing/internal.hpp"
 
@@ -75,6 +76,17 @@ json::Value billing_run(const billing::RunReport& report) {
   for (const auto& invoice : report.invoices) invoices.push_back(invoice_summary(invoice));
   out.set("invoices", std::move(invoices));
   out.set("invoices_truncated", json::Value::boolean(report.invoices_truncated));
+  // The customers the run could not bill (nothing of them written), each with its problem.
+  out.set("customers_failed", json::Value::number(report.customers_failed));
+  json::Value failures = json::Value::array();
+  for (const auto& failure : report.failures) {
+    json::Value item = json::Value::object();
+    item.set("customer", json::Value::string(failure.external_id));
+    item.set("type", json::Value::string(problem_type_uri(failure.error.code)));
+    item.set("detail", json::Value::string(failure.error.detail));
+    failures.push_back(std::move(item));
+  }
+  out.set("failures", std::move(failures));
   out.set("started_at", instant(r.started_at));
   out.set("completed_at", instant(r.completed_at));
   return out;

@@ -40,13 +40,26 @@ struct Invoice {
 
 // ---- Billing runs ----
 
+// How many customers one transaction of a run bills.
+inline constexpr std::size_t run_chunk_customers = 200;
+
 struct RunRequest {
   Instant as_of;
   std::optional<std::string> customer;  // external_id: bill only this customer
   bool finalize = true;  // finalize the invoices whose grace period has ended by as_of
+  // Not part of the API: tests make chunks small to see a run commit part of its work.
+  std::size_t chunk_customers = run_chunk_customers;
 };
 // POST /v1/billing-runs body; `as_of` defaults to now and may not be in the future.
 Result<RunRequest> parse_run_request(const json::Value& body, const RequestContext& ctx);
+
+// A customer a run could not bill (an invoice amount beyond what a ledger holds, a balance rule,
+// …): nothing of it was written by the run.
+struct CustomerFailure {
+  CustomerId customer;
+  std::string external_id;
+  Error error;
+};
 
 struct RunOutcome {
   std::string id;  // run_…
@@ -56,25 +69,35 @@ struct RunOutcome {
   std::int64_t invoices_created = 0;
   std::int64_t invoices_updated = 0;
   std::int64_t invoices_finalized = 0;
-  std::vector<std::string> invoices;  // created, recomputed or finalized by this run, in order
+  std::vector<std::string> invoices;      // created, recomputed or finalized by this run, in order
+  std::vector<CustomerFailure> failures;  // in the order the run met them
 };
 
-// How many customers one transaction of a run bills.
-inline constexpr std::size_t run_chunk_customers = 200;
-
 // Bills everything due at or before `as_of`, a chunk of customers per transaction (each under the
-// tenant's billing lock). A failure stops the run: what committed stays, and running again
-// continues where it stopped without billing anything twice.
+// tenant's billing lock). A customer whose billing fails with an expected error (a value, not an
+// exception) is left out: its chunk is rolled back and billed again without it, and the run goes
+// on, reporting it in `failures` — one customer never stops the tenant's billing. A run of one
+// customer (`request.customer`) returns that customer's error instead. A storage failure (an
+// exception) stops the run: what committed stays, and running again continues where it stopped
+// without billing anything twice.
 Result<RunOutcome> bill(storage::Db& db, const RequestContext& ctx, const RunRequest& request);
 
 struct RunReport {
   storage::BillingRunRecord record;
   std::vector<Invoice> invoices;  // the first `report_invoices_max` the run touched, without lines
   bool invoices_truncated = false;
+  std::int64_t customers_failed = 0;
+  std::vector<CustomerFailure> failures;  // the first `report_failures_max`
 };
 inline constexpr std::size_t report_invoices_max = 1000;
+inline constexpr std::size_t report_failures_max = 100;
 // Records a finished run (its receipt and audit record) in the caller's transaction.
 Result<RunReport> record_run(storage::Tx& tx, const RequestContext& ctx, const RunOutcome& run);
+
+// bill, then record_run in a transaction of its own: `neruba bill-run` and the billing scheduler.
+// (POST /v1/billing-runs records the run in the transaction that completes its Idempotency-Key.)
+Result<RunReport> bill_and_record(storage::Db& db, const RequestContext& ctx,
+                                  const RunRequest& request);
 
 // ---- Invoices ----
 

@@ -2,6 +2,7 @@
 // semantics").
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "common/assert.hpp"
 #include "domain/time.hpp"
@@ -118,25 +119,36 @@ class CustomerBilling {
         grace_(std::chrono::hours(24 * grace_days)),
         outcome_(outcome) {}
 
-  // Bills a chunk of customers in three passes: each customer's due billing instants and their
-  // usage windows; the usage of every window of the chunk, one set-based read per meter; then
-  // each customer's invoices priced, stored and finalized.
-  Status bill(const std::vector<CustomerId>& ids) {
+  // Bills a chunk of customers, but the `skipped`, in three passes: each customer's due billing
+  // instants and their usage windows; the usage of every window of the chunk, one set-based read
+  // per meter; then each customer's invoices priced, stored and finalized. Returns the first
+  // customer whose billing failed, with its error (the transaction then holds part of the
+  // chunk's work: the caller rolls it back); nothing when every one was billed.
+  std::optional<CustomerFailure> bill(const std::vector<storage::CustomerRecord>& customers,
+                                      const std::set<CustomerId>& skipped) {
     std::vector<Pending> chunk;
-    chunk.reserve(ids.size());
-    for (const CustomerId& id : ids) {
-      auto prepared = prepare(id);
-      if (!prepared) return prepared.take_error();
+    chunk.reserve(customers.size());
+    for (const auto& customer : customers) {
+      if (skipped.count(customer.id) != 0) continue;
+      auto prepared = prepare(customer.id);
+      if (!prepared) return failure_of(customer, prepared.take_error());
       if (*prepared) chunk.push_back(std::move(**prepared));
     }
-    if (auto read = read_usage(chunk); !read) return read;
+    if (auto failure = read_usage(chunk)) return failure;
     for (Pending& pending : chunk) {
-      if (auto billed = bill_customer(pending); !billed) return billed;
+      if (auto billed = bill_customer(pending); !billed) {
+        return failure_of(pending.customer, billed.take_error());
+      }
     }
-    return ok_status();
+    return std::nullopt;
   }
 
  private:
+  static std::optional<CustomerFailure> failure_of(const storage::CustomerRecord& customer,
+                                                   Error error) {
+    return CustomerFailure{customer.id, customer.external_id, std::move(error)};
+  }
+
   // One customer of a chunk between the passes.
   struct Pending {
     storage::CustomerRecord customer;
@@ -185,8 +197,9 @@ class CustomerBilling {
     return std::optional<Pending>(std::move(pending));
   }
 
-  // Every usage window of the chunk, read per meter in one set-based pass.
-  Status read_usage(std::vector<Pending>& chunk) {
+  // Every usage window of the chunk, read per meter in one set-based pass. The first customer
+  // whose usage could not be read, with its error.
+  std::optional<CustomerFailure> read_usage(std::vector<Pending>& chunk) {
     struct Slot {
       Pending* pending;
       std::size_t subscription, scope, window;
@@ -221,11 +234,11 @@ class CustomerBilling {
         const auto& scope = slot.pending->subscriptions[slot.subscription].scopes[slot.scope];
         auto usage = subscriptions::window_usage(tx_, tenant_, *meter, slot.pending->customer.id,
                                                  scope.usage[slot.window], reads[k]);
-        if (!usage) return usage.take_error();
+        if (!usage) return failure_of(slot.pending->customer, usage.take_error());
         slot.pending->usage[slot.subscription][slot.scope][slot.window] = std::move(*usage);
       }
     }
-    return ok_status();
+    return std::nullopt;
   }
 
   const std::vector<storage::MeterRecord>* chunk_meters() {
@@ -411,61 +424,77 @@ Result<RunRequest> parse_run_request(const json::Value& body, const RequestConte
   return out;
 }
 
+namespace {
+
+// What a run reads once, before its chunks: the tenant's grace period and the one customer asked
+// for, if any.
+struct RunSetup {
+  std::int64_t grace_days = 0;
+  std::optional<storage::CustomerRecord> only;
+};
+
+Result<RunSetup> run_setup(storage::Db& db, const TenantId& tenant, const RunRequest& request) {
+  auto tx = db.begin(storage::TxMode::read);
+  const auto record = storage::tenants::find(*tx, tenant);
+  if (!record) return Error::not_found("The tenant");
+  RunSetup setup;
+  setup.grace_days = grace_days_of(*record);
+  if (request.customer) {
+    setup.only = storage::customers::find_by_external_id(*tx, tenant, *request.customer);
+    if (!setup.only) {
+      return Error::invalid({FieldError{"customer",
+                                        "not_found",
+                                        "no customer has external_id \"" + *request.customer + "\"",
+                                        {}}});
+    }
+  }
+  return setup;
+}
+
+}  // namespace
+
 Result<RunOutcome> bill(storage::Db& db, const RequestContext& ctx, const RunRequest& request) {
+  NERUBA_ASSERT_MSG(request.chunk_customers > 0, "a billing run chunk of no customers");
   const TenantId& tenant = ctx.principal.tenant;
   RunOutcome outcome;
   outcome.id = ctx.new_id("run_");
   outcome.request = request;
   outcome.started_at = ctx.now;
-  std::int64_t grace_days = 0;
-  std::optional<CustomerId> only;
-  {
-    auto tx = db.begin(storage::TxMode::read);
-    const auto record = storage::tenants::find(*tx, tenant);
-    if (!record) return Error::not_found("The tenant");
-    grace_days = grace_days_of(*record);
-    if (request.customer) {
-      const auto customer = storage::customers::find_by_external_id(*tx, tenant, *request.customer);
-      if (!customer) {
-        return Error::invalid(
-            {FieldError{"customer",
-                        "not_found",
-                        "no customer has external_id \"" + *request.customer + "\"",
-                        {}}});
-      }
-      only = customer->id;
-    }
-  }
+  const auto setup = run_setup(db, tenant, request);
+  if (!setup) return setup.error();
   // Closed days roll up first (derived state, idempotent): a period then costs a row per day
   // rather than per hour for every customer read below.
   (void)usage::roll_up(db, tenant, ctx.now);
+  std::set<CustomerId> skipped;  // customers whose billing failed: billed by no chunk
   CustomerId after;
   for (;;) {
     auto tx = db.begin(storage::TxMode::write);
     // One run of the tenant at a time: a second waits here, then finds the first's invoices.
     storage::locks::billing(*tx, tenant);
-    std::vector<CustomerId> chunk;
-    if (only) {
-      chunk.push_back(*only);
-    } else {
-      for (auto& customer :
-           storage::customers::by_id_after(*tx, tenant, after, run_chunk_customers)) {
-        chunk.push_back(std::move(customer.id));
-      }
-    }
+    const auto chunk =
+        setup->only ? std::vector<storage::CustomerRecord>{*setup->only}
+                    : storage::customers::by_id_after(*tx, tenant, after, request.chunk_customers);
     if (chunk.empty()) break;
     RunOutcome step = outcome;
     step.invoices.clear();
-    CustomerBilling billing(*tx, ctx, request, outcome.id, grace_days, step);
-    if (auto billed = billing.bill(chunk); !billed) return billed.take_error();
+    CustomerBilling billing(*tx, ctx, request, outcome.id, setup->grace_days, step);
+    if (auto failure = billing.bill(chunk, skipped)) {
+      if (setup->only) return std::move(failure->error);
+      // What this chunk wrote goes with its transaction; the chunk is billed again without the
+      // customer, whose failure the run reports.
+      tx.reset();
+      skipped.insert(failure->customer);
+      outcome.failures.push_back(std::move(*failure));
+      continue;
+    }
     tx->commit();
     outcome.customers = step.customers;
     outcome.invoices_created = step.invoices_created;
     outcome.invoices_updated = step.invoices_updated;
     outcome.invoices_finalized = step.invoices_finalized;
     outcome.invoices.insert(outcome.invoices.end(), step.invoices.begin(), step.invoices.end());
-    if (only || chunk.size() < run_chunk_customers) break;
-    after = chunk.back();
+    if (setup->only || chunk.size() < request.chunk_customers) break;
+    after = chunk.back().id;
   }
   return outcome;
 }
@@ -515,9 +544,34 @@ Result<RunReport> record_run(storage::Tx& tx, const RequestContext& ctx, const R
   after.set("invoices_created", json::Value::number(run.invoices_created));
   after.set("invoices_updated", json::Value::number(run.invoices_updated));
   after.set("invoices_finalized", json::Value::number(run.invoices_finalized));
+  report.customers_failed = static_cast<std::int64_t>(run.failures.size());
+  after.set("customers_failed", json::Value::number(report.customers_failed));
+  if (!run.failures.empty()) {
+    json::Value failures = json::Value::array();
+    for (const auto& failure : run.failures) {
+      if (report.failures.size() == report_failures_max) break;
+      report.failures.push_back(failure);
+      json::Value item = json::Value::object();
+      item.set("customer", json::Value::string(failure.external_id));
+      item.set("detail", json::Value::string(failure.error.detail));
+      failures.push_back(std::move(item));
+    }
+    after.set("failures", std::move(failures));
+  }
   audit::append(tx, ctx, tenant,
                 {"billing_run.completed", run.id, std::nullopt, std::move(after), std::nullopt,
                  std::nullopt});
+  return report;
+}
+
+Result<RunReport> bill_and_record(storage::Db& db, const RequestContext& ctx,
+                                  const RunRequest& request) {
+  auto run = bill(db, ctx, request);
+  if (!run) return run.take_error();
+  auto tx = db.begin(storage::TxMode::write);
+  auto report = record_run(*tx, ctx, *run);
+  if (!report) return report;
+  tx->commit();
   return report;
 }
 

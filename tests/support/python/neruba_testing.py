@@ -1,15 +1,19 @@
 """Set-up helpers shared by the Python tests that drive a real `neruba serve`.
 
-Used by tests/contract/openapi_contract_test.py and tests/crash/ingest_crash_test.py:
+Used by tests/contract/openapi_contract_test.py, tests/crash/*.py and tests/nodes/*.py:
   - Database: a fresh SQLite file in a temp dir, or a fresh schema in a PostgreSQL server (made with psql)
   - Server:   `neruba serve` on 127.0.0.1 with the admin key set, started until GET /readyz answers 200
   - missing_postgres_exit(): skip (77) or fail a --backend postgres run that has no NERUBA_TEST_PG_URL
+  - api_call(), expect_status(): one JSON request to a server, and its status checked
+  - stop_all_threads(), sanitizer_reports(): a process SIGSTOPped for a look from outside; what a
+    sanitizer reported in a log
 
 Problems setting up raise SetupError. Standard library only (Debian's /usr/bin/python3).
 """
 
 import glob
 import http.client
+import json
 import os
 import secrets
 import shutil
@@ -38,6 +42,79 @@ def missing_postgres_exit(test_name):
         return 1
     print(f"{test_name}: NERUBA_TEST_PG_URL is not set: skipping the PostgreSQL backend")
     return SKIP
+
+
+# ------------------------------------------------------------------------------------------------
+# Requests
+
+
+def api_call(port, method, path, key, body=None, timeout=60):
+    """One request to the server on 127.0.0.1:port with Bearer `key` and a JSON `body` (if any);
+    returns (status, parsed JSON body or None)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        headers = {"Authorization": f"Bearer {key}"}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        connection.request(method, path, body=data, headers=headers)
+        response = connection.getresponse()
+        payload = response.read()
+        return response.status, json.loads(payload) if payload else None
+    finally:
+        connection.close()
+
+
+def expect_status(status, body, wanted, what):
+    """The body of an answer whose status is `wanted`; AssertionError naming `what` otherwise."""
+    if status != wanted:
+        raise AssertionError(f"{what}: expected {wanted}, got {status}: {body}")
+    return body
+
+
+# ------------------------------------------------------------------------------------------------
+# Processes
+
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                     "ThreadSanitizer", "UndefinedBehaviorSanitizer")
+
+
+def stop_all_threads(pid, timeout=1.0):
+    """SIGSTOP, then waits until every thread of the process is stopped (a thread inside a system
+    call such as fsync stops only when it returns). True once all are; False when the time ran out
+    or the process is gone (the caller sends SIGCONT in any case)."""
+    os.kill(pid, signal.SIGSTOP)
+    deadline = time.monotonic() + timeout
+    while True:
+        states = []
+        for path in glob.glob(f"/proc/{pid}/task/*/stat"):
+            try:
+                with open(path, encoding="ascii", errors="replace") as handle:
+                    states.append(handle.read().rsplit(")", 1)[1].split()[0])
+            except (OSError, IndexError):
+                continue  # a thread that just ended
+        if not states or any(state in "ZX" for state in states):
+            return False
+        if all(state in "Tt" for state in states):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.0005)
+
+
+def sanitizer_reports(log_path):
+    """The lines of the log at `log_path` that report a sanitizer finding, numbered."""
+    try:
+        with open(log_path, encoding="utf-8", errors="replace") as handle:
+            text = handle.read()
+    except OSError:
+        return []
+    found = []
+    for line_number, line in enumerate(text.splitlines(), 1):
+        if any(marker in line for marker in SANITIZER_MARKERS):
+            found.append(f"line {line_number}: {line.strip()[:300]}")
+    return found
 
 
 # ------------------------------------------------------------------------------------------------
