@@ -299,6 +299,9 @@ class BillingRunTest : public HttpTest {
     const auto new_rows = tables(after);
     std::vector<std::string> out;
     for (const auto& [table, rows] : new_rows) {
+      // The usage roll-up's bookkeeping is derived state a run may move forward (each run rolls
+      // up the days closed since the last one first): not a billing change.
+      if (table.rfind("usage_rollups", 0) == 0 || table.rfind("usage_daily", 0) == 0) continue;
       const auto& old = old_rows.count(table) != 0 ? old_rows.at(table) : rows;
       std::vector<std::string> added;
       std::vector<std::string> removed;
