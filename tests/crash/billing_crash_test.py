@@ -208,6 +208,7 @@ class BillingCrashTest:
         self.runs = 0
         self.completed_runs = 0
         self.kills = []  # finalized invoices left by each kill
+        self.verified = []  # the verify commands that exited 0
 
     def total(self):
         return 2 * self.customers
@@ -247,7 +248,7 @@ class BillingCrashTest:
         print(f"billing crash ({self.database.kind}, via {self.via}): {self.customers} customers, "
               f"{self.total()} invoices; runs killed halfway with {self.kills} invoices finalized; "
               f"{self.runs} runs in all, {self.completed_runs} completed; every invoice once, numbers gapless, "
-              f"ledger and audit verified")
+              f"ledger checked in storage; {', '.join('neruba ' + c for c in self.verified)}: exit 0")
 
     def stop_server(self):
         if self.server.terminate() != 0:
@@ -387,6 +388,7 @@ class BillingCrashTest:
     def check_commands(self):
         help_text = subprocess.run([self.binary, "--help"], capture_output=True, text=True).stdout
         commands = [["audit", "verify"]] + ([["ledger", "verify"]] if "\n  ledger" in help_text else [])
+        self.verified = [" ".join(command) for command in commands]
         for command in commands:
             done = subprocess.run([self.binary, *command, "--tenant", self.tenant, "--db", self.database.url],
                                   capture_output=True, text=True, timeout=300)
