@@ -27,7 +27,8 @@ struct BillingRunRecord {
 
 namespace billing_runs {
 [[nodiscard]] bool insert(Tx& tx, const BillingRunRecord& run);
-std::optional<BillingRunRecord> find(Tx& tx, const TenantId& tenant, const std::string& id);
+[[nodiscard]] std::optional<BillingRunRecord> find(Tx& tx, const TenantId& tenant,
+                                                   const std::string& id);
 }  // namespace billing_runs
 
 }  // namespace neruba::storage

@@ -29,8 +29,9 @@ struct ChargeRecord {
 namespace charges {
 // False when the customer has a charge with that key.
 [[nodiscard]] bool insert(Tx& tx, const ChargeRecord& charge);
-std::optional<ChargeRecord> find_by_key(Tx& tx, const TenantId& tenant, const CustomerId& customer,
-                                        const std::string& charge_key);
+[[nodiscard]] std::optional<ChargeRecord> find_by_key(Tx& tx, const TenantId& tenant,
+                                                      const CustomerId& customer,
+                                                      const std::string& charge_key);
 // Charges on no invoice yet, or on this invoice (a draft being recomputed), created at or before
 // `until`, by creation then id.
 std::vector<ChargeRecord> pending(Tx& tx, const TenantId& tenant, const CustomerId& customer,

@@ -18,7 +18,7 @@ namespace neruba::storage {
 
 enum class InvoiceStatus { draft, finalized, paid, void_ };
 std::string_view invoice_status_name(InvoiceStatus status);
-std::optional<InvoiceStatus> parse_invoice_status(std::string_view name);
+[[nodiscard]] std::optional<InvoiceStatus> parse_invoice_status(std::string_view name);
 // An invoice number as documents show it: "INV-000042" (at least six digits).
 std::string invoice_number_text(std::int64_t number);
 

@@ -52,6 +52,33 @@ std::optional<std::int64_t> read_positive_amount(json::ObjectReader& reader, std
                                                  const domain::Currency& currency) {
   return read_amount(reader, name, currency);
 }
+
+std::optional<storage::CustomerRecord> read_customer_for_update(storage::Tx& tx,
+                                                                const TenantId& tenant,
+                                                                json::ObjectReader& reader) {
+  const auto external_id = reader.required_string("customer", 256);
+  if (!external_id) return std::nullopt;
+  auto customer = storage::customers::find_by_external_id_for_update(tx, tenant, *external_id);
+  if (!customer) {
+    reader.add_error("customer", "not_found",
+                     "no customer has external_id \"" + *external_id + "\"");
+  }
+  return customer;
+}
+
+std::optional<std::int64_t> read_customer_amount(
+    json::ObjectReader& reader, const std::optional<storage::CustomerRecord>& customer) {
+  const auto currency_code = reader.required_string("currency", 3);
+  if (customer && currency_code && *currency_code != customer->currency.code()) {
+    reader.add_error("currency", "currency_mismatch",
+                     "must be the customer's currency, " + customer->currency.code());
+  }
+  if (!customer) {
+    reader.get("amount");
+    return std::nullopt;
+  }
+  return read_amount(reader, "amount", customer->currency);
+}
 }  // namespace internal
 
 json::Value grant_document(const storage::CreditGrantRecord& grant, const std::string& customer) {
@@ -81,25 +108,8 @@ Result<storage::CreditGrantRecord> grant_credit(storage::Tx& tx, const RequestCo
   const TenantId& tenant = ctx.principal.tenant;
   std::vector<FieldError> errors;
   json::ObjectReader reader(body, "", errors);
-  const auto external_id = reader.required_string("customer", 256);
-  std::optional<storage::CustomerRecord> customer;
-  if (external_id) {
-    customer = storage::customers::find_by_external_id_for_update(tx, tenant, *external_id);
-    if (!customer) {
-      reader.add_error("customer", "not_found",
-                       "no customer has external_id \"" + *external_id + "\"");
-    }
-  }
-  const auto currency_code = reader.required_string("currency", 3);
-  if (customer && currency_code && *currency_code != customer->currency.code()) {
-    reader.add_error("currency", "currency_mismatch",
-                     "must be the customer's currency, " + customer->currency.code());
-  }
-  std::optional<std::int64_t> amount;
-  if (customer)
-    amount = read_amount(reader, "amount", customer->currency);
-  else
-    reader.get("amount");
+  const auto customer = internal::read_customer_for_update(tx, tenant, reader);
+  const auto amount = internal::read_customer_amount(reader, customer);
   const auto kind = reader.optional_enum("kind", {"prepaid", "promotional"});
   if (!reader.get("kind"))
     reader.add_error("kind", "required", "is required: prepaid or promotional");

@@ -58,6 +58,16 @@ std::string money_text(std::int64_t minor, const domain::Currency& currency);
 std::optional<std::int64_t> read_positive_amount(json::ObjectReader& reader, std::string_view name,
                                                  const domain::Currency& currency);
 
+// The body's `customer` (an external id), its row locked as every money movement of the
+// customer locks it; a not_found error on the field otherwise.
+std::optional<storage::CustomerRecord> read_customer_for_update(storage::Tx& tx,
+                                                                const TenantId& tenant,
+                                                                json::ObjectReader& reader);
+// The body's `currency`, which must be the customer's, and its positive `amount` in it (minor
+// units). Without a customer the amount is only marked as known: its currency is unknown.
+std::optional<std::int64_t> read_customer_amount(
+    json::ObjectReader& reader, const std::optional<storage::CustomerRecord>& customer);
+
 // A conflict naming the field at fault.
 Error conflict(std::string slug, std::string field, std::string detail);
 

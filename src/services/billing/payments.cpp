@@ -60,30 +60,12 @@ Result<Charge> create_charge(storage::Tx& tx, const RequestContext& ctx, const j
   const TenantId& tenant = ctx.principal.tenant;
   std::vector<FieldError> errors;
   json::ObjectReader reader(body, "", errors);
-  const auto external_id = reader.required_string("customer", 256);
-  std::optional<storage::CustomerRecord> customer;
-  if (external_id) {
-    customer = storage::customers::find_by_external_id_for_update(tx, tenant, *external_id);
-    if (!customer) {
-      reader.add_error("customer", "not_found",
-                       "no customer has external_id \"" + *external_id + "\"");
-    }
-  }
+  const auto customer = internal::read_customer_for_update(tx, tenant, reader);
   const auto charge_key = reader.required_string("charge_key", 256);
   if (charge_key && !is_valid_identifier(*charge_key, 256)) {
     reader.add_error("charge_key", "invalid_value", "must be " + std::string(identifier_rule));
   }
-  const auto currency_code = reader.required_string("currency", 3);
-  if (customer && currency_code && *currency_code != customer->currency.code()) {
-    reader.add_error("currency", "currency_mismatch",
-                     "must be the customer's currency, " + customer->currency.code());
-  }
-  std::optional<std::int64_t> amount;
-  if (customer) {
-    amount = internal::read_positive_amount(reader, "amount", customer->currency);
-  } else {
-    reader.get("amount");
-  }
+  const auto amount = internal::read_customer_amount(reader, customer);
   const auto description = reader.required_string("description", description_length_max);
   if (description && (description->empty() || has_control_characters(*description))) {
     reader.add_error("description", "invalid_value",
