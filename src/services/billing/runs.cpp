@@ -222,7 +222,8 @@ class CustomerBilling {
         }
       }
     }
-    for (auto& [code, requested] : windows) {
+    for (auto& [meter_code, requested] : windows) {
+      const std::string& code = meter_code;  // clang 14 cannot capture a structured binding
       const auto& meters = *chunk_meters();
       const auto meter = std::find_if(meters.begin(), meters.end(),
                                       [&](const auto& m) { return m.definition.code == code; });
