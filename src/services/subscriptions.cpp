@@ -15,6 +15,7 @@
 #include "services/usage.hpp"
 #include "storage/customers.hpp"
 #include "storage/events.hpp"
+#include "storage/invoices.hpp"
 #include "storage/meters.hpp"
 #include "storage/plans.hpp"
 
@@ -516,6 +517,26 @@ Result<Subscription> cancel(storage::Tx& tx, const RequestContext& ctx, const st
     auto end = period_end_at(tx, tenant, *record, customer.timezone, ctx.now);
     if (!end) return end.take_error();
     at = *end;
+  }
+  if (at <= record->start) {
+    // Ending at its start, it never runs and bills nothing: refused once its first invoice is
+    // out, whose advance fees nothing would credit then. The customer's row first, as a billing
+    // run takes it, so that no run issues that invoice meanwhile.
+    (void)storage::customers::find_for_update(tx, tenant, customer.id);
+    for (const auto& invoice : storage::invoices::of_customer_between(
+             tx, tenant, customer.id, record->start, record->start)) {
+      if (invoice.status == storage::InvoiceStatus::void_) continue;
+      const auto lines = storage::invoices::find(tx, tenant, invoice.id)->lines;
+      if (std::none_of(lines.begin(), lines.end(),
+                       [&](const auto& line) { return line.subscription == id; })) {
+        continue;  // another subscription's invoice at the same instant
+      }
+      return conflict("subscription_billed", "at",
+                      "The subscription's first invoice (" + invoice.id + ", " +
+                          std::string(storage::invoice_status_name(invoice.status)) +
+                          ") bills its start: cancel it at a later instant, which credits the "
+                          "unused time, or void that invoice first.");
+    }
   }
   const Subscription before = *view_of(tx, ctx, *record);
   NERUBA_ASSERT_MSG(storage::subscriptions::end(tx, tenant, id, at),
