@@ -522,11 +522,14 @@ Result<Subscription> cancel(storage::Tx& tx, const RequestContext& ctx, const st
     // Ending at its start, it never runs and bills nothing: refused once its first invoice is
     // out, whose advance fees nothing would credit then. The customer's row first, as a billing
     // run takes it, so that no run issues that invoice meanwhile.
-    (void)storage::customers::find_for_update(tx, tenant, customer.id);
+    NERUBA_ASSERT_MSG(storage::customers::find_for_update(tx, tenant, customer.id),
+                      "a subscription's customer is never deleted");
     for (const auto& invoice : storage::invoices::of_customer_between(
              tx, tenant, customer.id, record->start, record->start)) {
       if (invoice.status == storage::InvoiceStatus::void_) continue;
-      const auto lines = storage::invoices::find(tx, tenant, invoice.id)->lines;
+      const auto found = storage::invoices::find(tx, tenant, invoice.id);
+      NERUBA_ASSERT_MSG(found, "an invoice listed in this transaction could not be read");
+      const auto& lines = found->lines;
       if (std::none_of(lines.begin(), lines.end(),
                        [&](const auto& line) { return line.subscription == id; })) {
         continue;  // another subscription's invoice at the same instant
