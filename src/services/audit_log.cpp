@@ -50,33 +50,49 @@ json::Value to_json(const storage::AuditRecord& record) {
 }
 
 void append(storage::Tx& tx, const RequestContext& ctx, const TenantId& tenant, Entry entry) {
+  std::vector<Entry> entries;
+  entries.push_back(std::move(entry));
+  append_many(tx, ctx, tenant, std::move(entries));
+}
+
+void append_many(storage::Tx& tx, const RequestContext& ctx, const TenantId& tenant,
+                 std::vector<Entry> entries) {
+  if (entries.empty()) return;
   const auto head = storage::tenants::lock_audit_head(tx, tenant);
   if (!head)
     throw storage::StorageError(storage::StorageError::Kind::other,
                                 "audit append for unknown tenant");
-  storage::AuditRecord record;
-  record.tenant = tenant;
-  record.seq = head->seq + 1;
-  record.id = AuditRecordId(ctx.new_id(id_prefix::audit_record));
-  record.time = ctx.now;
   const Principal& who = ctx.principal;
-  record.actor_type = who.is_admin() ? "admin" : "api_key";
-  record.actor_id = who.is_admin() ? "admin" : who.key_id.str();
-  record.actor_name =
-      who.is_admin() ? (who.key_name.empty() ? "platform admin" : who.key_name) : who.key_name;
-  record.action = std::move(entry.action);
-  record.target = std::move(entry.target);
-  record.reason_code = std::move(entry.reason_code);
-  record.justification = entry.justification ? std::move(entry.justification) : who.justification;
-  record.request_id = ctx.request_id;
-  record.before = std::move(entry.before);
-  record.after = std::move(entry.after);
-  record.prev_hash = head->seq == 0 ? std::string(genesis_hash) : head->hash;
-  record.hash = record_hash(record);
-  storage::audit::insert(tx, record);
-  NERUBA_ASSERT_MSG(
-      storage::tenants::set_audit_head(tx, tenant, storage::AuditHead{record.seq, record.hash}),
-      "the audit chain head of a locked tenant did not move");
+  std::vector<storage::AuditRecord> records;
+  records.reserve(entries.size());
+  std::int64_t seq = head->seq;
+  std::string prev = head->seq == 0 ? std::string(genesis_hash) : head->hash;
+  for (auto& entry : entries) {
+    storage::AuditRecord record;
+    record.tenant = tenant;
+    record.seq = ++seq;
+    record.id =
+        entry.id ? std::move(*entry.id) : AuditRecordId(ctx.new_id(id_prefix::audit_record));
+    record.time = ctx.now;
+    record.actor_type = who.is_admin() ? "admin" : "api_key";
+    record.actor_id = who.is_admin() ? "admin" : who.key_id.str();
+    record.actor_name =
+        who.is_admin() ? (who.key_name.empty() ? "platform admin" : who.key_name) : who.key_name;
+    record.action = std::move(entry.action);
+    record.target = std::move(entry.target);
+    record.reason_code = std::move(entry.reason_code);
+    record.justification = entry.justification ? std::move(entry.justification) : who.justification;
+    record.request_id = ctx.request_id;
+    record.before = std::move(entry.before);
+    record.after = std::move(entry.after);
+    record.prev_hash = std::move(prev);
+    record.hash = record_hash(record);
+    prev = record.hash;
+    records.push_back(std::move(record));
+  }
+  storage::audit::insert_many(tx, records);
+  NERUBA_ASSERT_MSG(storage::tenants::set_audit_head(tx, tenant, storage::AuditHead{seq, prev}),
+                    "the audit chain head of a locked tenant did not move");
 }
 
 VerifyReport verify(storage::Tx& tx, const TenantId& tenant) {

@@ -23,10 +23,16 @@ struct Entry {
   std::optional<json::Value> after;
   std::optional<std::string> reason_code;
   std::optional<std::string> justification;
+  // The record's id when the caller took it already (a batch appended later keeps the order of
+  // the ids it was given); a new one otherwise.
+  std::optional<AuditRecordId> id;
 };
 
 // Appends one record to `tenant`'s chain inside `tx` (locks the tenant's chain head).
 void append(storage::Tx& tx, const RequestContext& ctx, const TenantId& tenant, Entry entry);
+// Appends the entries, in order, as one batch: one chain-head lock and multi-row inserts.
+void append_many(storage::Tx& tx, const RequestContext& ctx, const TenantId& tenant,
+                 std::vector<Entry> entries);
 
 // The hash of a record given its content and prev_hash (pure; used by append and verify).
 std::string record_hash(const storage::AuditRecord& record);

@@ -45,16 +45,32 @@ std::vector<AuditRecord> records_of(const Rows& rows) {
 
 }  // namespace
 
-void insert(Tx& tx, const AuditRecord& r) {
-  tx.exec(
+void insert(Tx& tx, const AuditRecord& record) { insert_many(tx, {record}); }
+
+void insert_many(Tx& tx, const std::vector<AuditRecord>& records) {
+  sql::insert_rows<AuditRecord>(
+      tx,
       "INSERT INTO audit_records (tenant_id, seq, record_id, occurred_at, actor_type, actor_id, "
       "actor_name, action, target, reason_code, justification, request_id, before_json, "
-      "after_json, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
-      "$13, $14, $15, $16)",
-      {r.tenant.str(), r.seq, r.id.str(), to_unix_micros(r.time), r.actor_type, r.actor_id,
-       r.actor_name, r.action, r.target, optional_text(r.reason_code),
-       optional_text(r.justification), r.request_id, sql::optional_json(r.before),
-       sql::optional_json(r.after), r.prev_hash, r.hash});
+      "after_json, prev_hash, hash)",
+      "", 16, records, [](const AuditRecord& r, std::vector<Param>& p) {
+        p.emplace_back(r.tenant.str());
+        p.emplace_back(r.seq);
+        p.emplace_back(r.id.str());
+        p.emplace_back(to_unix_micros(r.time));
+        p.emplace_back(TextRef{r.actor_type});
+        p.emplace_back(TextRef{r.actor_id});
+        p.emplace_back(TextRef{r.actor_name});
+        p.emplace_back(TextRef{r.action});
+        p.emplace_back(TextRef{r.target});
+        p.emplace_back(optional_text(r.reason_code));
+        p.emplace_back(optional_text(r.justification));
+        p.emplace_back(TextRef{r.request_id});
+        p.emplace_back(sql::optional_json(r.before));
+        p.emplace_back(sql::optional_json(r.after));
+        p.emplace_back(TextRef{r.prev_hash});
+        p.emplace_back(TextRef{r.hash});
+      });
 }
 
 std::vector<AuditRecord> list(Tx& tx, const TenantId& tenant, const AuditFilter& f) {

@@ -44,6 +44,8 @@ namespace audit {
 // Appends a record. The caller holds the tenant's chain head (tenants::lock_audit_head), so the
 // seq is free; a taken seq is a broken invariant and throws.
 void insert(Tx& tx, const AuditRecord& record);
+// The records, in order, by multi-row INSERTs.
+void insert_many(Tx& tx, const std::vector<AuditRecord>& records);
 std::vector<AuditRecord> list(Tx& tx, const TenantId& tenant, const AuditFilter& filter);
 // Records in seq order starting after `after_seq`, for verification in pages.
 std::vector<AuditRecord> page(Tx& tx, const TenantId& tenant, std::int64_t after_seq,

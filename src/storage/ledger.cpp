@@ -2,6 +2,7 @@
 
 #include <limits>
 #include <map>
+#include <span>
 
 #include "common/assert.hpp"
 #include "common/limits.hpp"
@@ -59,13 +60,16 @@ struct AccountDelta {
   std::int64_t debits = 0;
   std::int64_t credits = 0;
 };
-std::optional<std::map<std::string, AccountDelta>> deltas_of(const LedgerTransactionRecord& t) {
+std::optional<std::map<std::string, AccountDelta>> deltas_of(
+    std::span<const LedgerTransactionRecord> transactions) {
   std::map<std::string, AccountDelta> deltas;
-  for (const auto& entry : t.entries) {
-    auto& delta =
-        deltas.try_emplace(account_id(entry.account), AccountDelta{entry.account}).first->second;
-    std::int64_t& total = entry.side == Side::debit ? delta.debits : delta.credits;
-    if (__builtin_add_overflow(total, entry.amount_minor, &total)) return std::nullopt;
+  for (const auto& t : transactions) {
+    for (const auto& entry : t.entries) {
+      auto& delta =
+          deltas.try_emplace(account_id(entry.account), AccountDelta{entry.account}).first->second;
+      std::int64_t& total = entry.side == Side::debit ? delta.debits : delta.credits;
+      if (__builtin_add_overflow(total, entry.amount_minor, &total)) return std::nullopt;
+    }
   }
   return deltas;
 }
@@ -85,15 +89,27 @@ void assert_well_formed(const LedgerTransactionRecord& t) {
   NERUBA_ASSERT_MSG(debits == credits, "a ledger transaction balances");
 }
 
-void insert_entries(Tx& tx, const LedgerTransactionRecord& t) {
-  sql::insert_rows<LedgerEntry>(
+void insert_entries(Tx& tx, std::span<const LedgerTransactionRecord> transactions) {
+  struct Item {
+    const LedgerTransactionRecord* transaction;
+    std::int64_t index;
+  };
+  std::vector<Item> items;
+  for (const auto& t : transactions) {
+    for (std::size_t i = 0; i < t.entries.size(); ++i) {
+      items.push_back({&t, static_cast<std::int64_t>(i)});
+    }
+  }
+  sql::insert_rows<Item>(
       tx,
       "INSERT INTO ledger_entries (tenant_id, transaction_id, entry_index, account_id, side, "
       "amount)",
-      "", 6, t.entries, [&](const LedgerEntry& entry, std::vector<Param>& p) {
+      "", 6, items, [&](const Item& item, std::vector<Param>& p) {
+        const LedgerTransactionRecord& t = *item.transaction;
+        const LedgerEntry& entry = t.entries[static_cast<std::size_t>(item.index)];
         p.emplace_back(TextRef{t.tenant.str()});
         p.emplace_back(TextRef{t.id});
-        p.emplace_back(static_cast<std::int64_t>(&entry - t.entries.data()));
+        p.emplace_back(item.index);
         p.emplace_back(account_id(entry.account));
         p.emplace_back(std::string(side_name(entry.side)));
         p.emplace_back(entry.amount_minor);
@@ -104,7 +120,7 @@ void insert_entries(Tx& tx, const LedgerTransactionRecord& t) {
 // would pass the int64 range (nothing changed then); a balance rule broken by the new totals is
 // the schema's CHECK violation.
 bool add_to_account(Tx& tx, const LedgerTransactionRecord& t, const std::string& id,
-                    const AccountDelta& delta) {
+                    const AccountDelta& delta) {  // t: the batch's first transaction
   // Not one upsert: both backends check an INSERT's CHECK constraints on the proposed row before
   // they look for a conflict, so a draw (debits only) would break a wallet's rule there.
   tx.exec(
@@ -351,8 +367,18 @@ std::string account_id(const Account& account) {
 }
 
 PostOutcome post(Tx& tx, const LedgerTransactionRecord& transaction) {
-  assert_well_formed(transaction);
-  const auto deltas = deltas_of(transaction);
+  return post_many(tx, std::span<const LedgerTransactionRecord>(&transaction, 1));
+}
+
+PostOutcome post_many(Tx& tx, std::span<const LedgerTransactionRecord> transactions) {
+  if (transactions.empty()) return PostOutcome::posted;
+  const LedgerTransactionRecord& first = transactions.front();
+  for (const auto& t : transactions) {
+    assert_well_formed(t);
+    NERUBA_ASSERT_MSG(t.tenant == first.tenant && t.recorded_at == first.recorded_at,
+                      "a batch of ledger transactions is one tenant's, recorded at one instant");
+  }
+  const auto deltas = deltas_of(transactions);
   if (!deltas) return PostOutcome::limit_exceeded;  // one account's entries alone overflow
   const auto undo = [&tx](PostOutcome outcome) {
     tx.exec("ROLLBACK TO ledger_post");
@@ -363,19 +389,28 @@ PostOutcome post(Tx& tx, const LedgerTransactionRecord& transaction) {
   try {
     // A transaction of this kind and cause exists (or, on PostgreSQL, one being written commits
     // first): the effect is written already. A taken transaction id is a caller's bug: it throws.
-    if (tx.exec("INSERT INTO ledger_transactions (tenant_id, transaction_id, kind, cause, "
-                "corrects, customer_id, currency, effective_at, recorded_at) VALUES ($1, $2, $3, "
-                "$4, $5, $6, $7, $8, $9) ON CONFLICT (tenant_id, kind, cause) DO NOTHING",
-                {transaction.tenant.str(), transaction.id, transaction.kind, transaction.cause,
-                 columns::optional_text(transaction.corrects),
-                 transaction.customer ? Param(transaction.customer->str()) : Param(),
-                 transaction.currency, to_unix_micros(transaction.effective_at),
-                 to_unix_micros(transaction.recorded_at)}) != 1) {
+    const std::int64_t inserted = sql::insert_rows<LedgerTransactionRecord>(
+        tx,
+        "INSERT INTO ledger_transactions (tenant_id, transaction_id, kind, cause, corrects, "
+        "customer_id, currency, effective_at, recorded_at)",
+        " ON CONFLICT (tenant_id, kind, cause) DO NOTHING", 9, transactions,
+        [](const LedgerTransactionRecord& t, std::vector<Param>& p) {
+          p.emplace_back(t.tenant.str());
+          p.emplace_back(t.id);
+          p.emplace_back(t.kind);
+          p.emplace_back(t.cause);
+          p.emplace_back(columns::optional_text(t.corrects));
+          p.emplace_back(t.customer ? Param(t.customer->str()) : Param());
+          p.emplace_back(t.currency);
+          p.emplace_back(to_unix_micros(t.effective_at));
+          p.emplace_back(to_unix_micros(t.recorded_at));
+        });
+    if (inserted != static_cast<std::int64_t>(transactions.size())) {
       return undo(PostOutcome::already_posted);
     }
-    insert_entries(tx, transaction);
+    insert_entries(tx, transactions);
     for (const auto& [id, delta] : *deltas) {
-      if (!add_to_account(tx, transaction, id, delta)) return undo(PostOutcome::limit_exceeded);
+      if (!add_to_account(tx, first, id, delta)) return undo(PostOutcome::limit_exceeded);
     }
   } catch (const StorageError& error) {
     if (error.kind() != StorageError::Kind::check_violation) throw;

@@ -10,6 +10,7 @@
 // correction is a new transaction that names the one it corrects.
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,11 @@ enum class PostOutcome {
 // use). The caller has checked it with domain::ledger::check_transaction. All or nothing (a
 // savepoint): on already_posted or limit_exceeded the database is as it was.
 [[nodiscard]] PostOutcome post(Tx& tx, const LedgerTransactionRecord& transaction);
+// Many transactions of one tenant, recorded at one instant, as one: all posted, or (the same
+// outcomes) none. Each account's totals move once, by the sum of its entries in the batch, and
+// its balance rule is checked on the result — the batch's transactions are posted together, so
+// no reader sees the totals between them.
+[[nodiscard]] PostOutcome post_many(Tx& tx, std::span<const LedgerTransactionRecord> transactions);
 
 // The balances of a customer's accounts, or with no customer the tenant's own and every
 // customer's, in account id order.

@@ -26,11 +26,13 @@ Param optional_json(const std::optional<json::Value>& value);
 std::string values_clause(std::size_t rows, std::size_t columns);
 
 // Runs `prefix VALUES (…), (…) suffix` over rows in chunks; `bind` appends one row's params.
+// Returns the rows the statements changed (an ON CONFLICT DO NOTHING suffix may skip some).
 template <typename RowT>
-void insert_rows(Tx& tx, std::string_view prefix, std::string_view suffix, std::size_t columns,
-                 const std::vector<RowT>& rows,
-                 const std::function<void(const RowT&, std::vector<Param>&)>& bind) {
+std::int64_t insert_rows(Tx& tx, std::string_view prefix, std::string_view suffix,
+                         std::size_t columns, std::span<const RowT> rows,
+                         const std::function<void(const RowT&, std::vector<Param>&)>& bind) {
   std::size_t start = 0;
+  std::int64_t changed = 0;
   std::vector<Param> params;
   while (start < rows.size()) {
     const std::size_t count = std::min(insert_chunk, rows.size() - start);
@@ -41,9 +43,10 @@ void insert_rows(Tx& tx, std::string_view prefix, std::string_view suffix, std::
     params.clear();
     params.reserve(count * columns);
     for (std::size_t i = start; i < start + count; ++i) bind(rows[i], params);
-    tx.exec(statement, params);
+    changed += tx.exec(statement, params);
     start += count;
   }
+  return changed;
 }
 
 // PostgreSQL array literals, so that a whole batch travels as one parameter per column and one

@@ -8,8 +8,10 @@
 #include <thread>
 
 #include "billing_runs_support.hpp"
+#include "services/billing/internal.hpp"
 #include "storage/credit_grants.hpp"
 #include "storage/invoices.hpp"
+#include "storage/ledger.hpp"
 #include "storage/locks.hpp"
 #include "support/lock_waiters.hpp"
 
@@ -125,6 +127,67 @@ TEST_P(BillingRuns, ACustomerThatCannotBeBilledLeavesEveryChunkBilled) {
     EXPECT_EQ(report->failures[0].error.code, ErrorCode::out_of_range);
     expect_world_billed_once(world);
   }
+}
+
+// A chunk's ledger transactions and audit records are written together when the chunk ends; a
+// refusal of that batch names no customer, so the chunk is billed again customer by customer and
+// the refusal lands on its own customer. Here c3's invoice finds the ledger already holding an
+// invoice_finalized transaction for it (written around the service): c3 is reported, c1 and c2
+// are billed as by hand, and nothing of c3's is written.
+TEST_P(BillingRuns, ABatchTheLedgerRefusesIsBilledAgainCustomerByCustomer) {
+  const World world = make_world("Refused Batch Co");
+  const TenantId tenant(world.tenant.id);
+  const CustomerId c3(world.customers.at("c3"));
+  const std::string c3_invoice =
+      services::billing::internal::invoice_id_of(tenant, c3, instant(kWorldRun));
+  {
+    const domain::ledger::Account receivable{domain::ledger::AccountKind::receivable, "USD",
+                                             c3.str()};
+    const domain::ledger::Account revenue{domain::ledger::AccountKind::revenue, "USD",
+                                          std::nullopt};
+    auto tx = db().begin(storage::TxMode::write);
+    ASSERT_EQ(storage::ledger::post(*tx, {tenant,
+                                          "ltx_planted",
+                                          "invoice_finalized",
+                                          c3_invoice,
+                                          std::nullopt,
+                                          c3,
+                                          "USD",
+                                          instant(kWorldStart),
+                                          instant(kWorldStart),
+                                          {{receivable, domain::ledger::Side::debit, 100},
+                                           {revenue, domain::ledger::Side::credit, 100}}}),
+              storage::ledger::PostOutcome::posted);
+    tx->commit();
+  }
+  api().clock().set(instant(kWorldRun));
+  services::billing::RunRequest request;
+  request.as_of = instant(kWorldRun);
+  const auto report =
+      services::billing::bill_and_record(db(), service_context(world.tenant.id), request);
+  ASSERT_TRUE(report.ok()) << report.error().detail;
+  ASSERT_EQ(report->failures.size(), 1u);
+  EXPECT_EQ(report->failures[0].external_id, "c3");
+  EXPECT_EQ(report->failures[0].error.code, ErrorCode::internal);
+  EXPECT_NE(report->failures[0].error.detail.find(c3_invoice), std::string::npos)
+      << report->failures[0].error.detail;
+  EXPECT_EQ(report->record.invoices_created, 4);
+  EXPECT_EQ(report->record.invoices_finalized, 4);
+  auto expected = billed_at_run().invoices;
+  expected.pop_back();  // c3's
+  EXPECT_EQ(invoices(world.tenant.id), expected);
+  const auto ids = invoice_ids(world.tenant.id);
+  std::vector<std::string> finalized{c3_invoice};
+  for (const auto& [key, id] : ids) finalized.push_back(id);
+  std::sort(finalized.begin(), finalized.end());
+  EXPECT_EQ(ledger_causes(world.tenant.id, "invoice_finalized"), finalized);
+  std::vector<std::string> audited;
+  for (const auto& [key, id] : ids) audited.push_back(id);
+  std::sort(audited.begin(), audited.end());
+  EXPECT_EQ(audit_targets(world.tenant.id, "invoice.finalized"), audited);
+  auto tx = db().begin(storage::TxMode::read);
+  const auto audit = services::audit::verify(*tx, tenant);
+  EXPECT_TRUE(audit.ok) << audit.problem;
 }
 
 // (a) The same window again, for several customers and several instants, with and without a

@@ -270,6 +270,58 @@ TEST_P(LedgerConformance, ACauseIsPostedOnceAndTheSecondWritesNothing) {
   EXPECT_EQ(violation(), std::nullopt);
 }
 
+// post_many (a billing run's chunk) writes a batch whole or not at all: a broken balance rule or
+// a cause posted before anywhere in it refuses all of it; a batch of 150 (more than one multi-row
+// INSERT) moves each account once by the sum of its entries.
+TEST_P(LedgerConformance, ABatchIsPostedWholeOrNotAtAll) {
+  post_story();  // the wallet holds 7000; cus_1 owes nothing
+  const auto transactions = rows("ledger_transactions");
+  const auto entries = rows("ledger_entries");
+  const auto fine = movement("ltx_30", "invoice_finalized", "inv_30", "cus_2",
+                             "2026-03-01T00:00:00Z", receivable("cus_2"), revenue(), 200);
+  const auto overdraw = movement("ltx_31", "credit_draw", "inv_31", "cus_1", "2026-03-01T00:00:00Z",
+                                 wallet("cus_1"), breakage(), 7001);
+  const auto again = movement("ltx_32", "invoice_finalized", "inv_1", "cus_1",
+                              "2026-03-01T00:00:00Z", receivable("cus_1"), revenue(), 100);
+  const auto post_batch = [&](const std::vector<LedgerTransactionRecord>& batch) {
+    auto tx = write();
+    const PostOutcome outcome = ledger::post_many(*tx, batch);
+    tx->commit();
+    return outcome;
+  };
+  EXPECT_EQ(post_batch({fine, overdraw}), PostOutcome::limit_exceeded);
+  EXPECT_EQ(post_batch({fine, again}), PostOutcome::already_posted);
+  EXPECT_EQ(rows("ledger_transactions"), transactions);
+  EXPECT_EQ(rows("ledger_entries"), entries);
+  EXPECT_EQ(balances(kTenant), kStoryBalances);
+
+  // An invoice of cus_1 and the draw paying it from the wallet, cus_2's, and 150 of a cent each
+  // for cus_3: by hand, cus_1's receivable +100/+100, its wallet debits +100, revenue +300+150.
+  std::vector<LedgerTransactionRecord> batch{
+      movement("ltx_33", "invoice_finalized", "inv_33", "cus_1", "2026-03-01T00:00:00Z",
+               receivable("cus_1"), revenue(), 100),
+      movement("ltx_34", "credit_draw", "inv_33", "cus_1", "2026-03-01T00:00:00Z", wallet("cus_1"),
+               receivable("cus_1"), 100),
+      fine};
+  for (int i = 0; i < 150; ++i) {
+    batch.push_back(movement("ltx_c" + std::to_string(i), "invoice_finalized",
+                             "inv_c" + std::to_string(i), "cus_3", "2026-03-01T00:00:00Z",
+                             receivable("cus_3"), revenue(), 1));
+  }
+  EXPECT_EQ(post_batch(batch), PostOutcome::posted);
+  EXPECT_EQ(rows("ledger_transactions"), transactions + 153);
+  EXPECT_EQ(rows("ledger_entries"), entries + 306);
+  EXPECT_EQ(balances(kTenant), (std::vector<Totals>{
+                                   {"cash:EUR:cus_1", 11900, 0},
+                                   {"prepaid_credit:EUR:cus_1", 3100, 10000},
+                                   {"receivable:EUR:cus_1", 5000, 5000},
+                                   {"receivable:EUR:cus_2", 2700, 0},
+                                   {"receivable:EUR:cus_3", 150, 0},
+                                   {"revenue:EUR", 0, 7400 + 300 + 150},
+                               }));
+  EXPECT_EQ(violation(), std::nullopt);
+}
+
 TEST_P(LedgerConformance, AWalletNeverGoesBelowZero) {
   post_story();  // the wallet holds 7000
   const auto transactions = rows("ledger_transactions");

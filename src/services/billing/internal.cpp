@@ -1,5 +1,7 @@
 #include "services/billing/internal.hpp"
 
+#include <span>
+
 #include "common/assert.hpp"
 #include "common/crypto.hpp"
 #include "domain/time.hpp"
@@ -41,7 +43,12 @@ Error conflict(std::string slug, std::string field, std::string detail) {
       ErrorCode::conflict, detail, {FieldError{std::move(field), std::move(slug), detail, {}}}, {}};
 }
 
-Status post(storage::Tx& tx, const RequestContext& ctx, const TenantId& tenant, Movement movement) {
+namespace {
+
+// The transaction a movement posts, checked: every movement is built here from amounts the
+// service computed, so a refusal is a defect.
+storage::LedgerTransactionRecord transaction_of(const RequestContext& ctx, const TenantId& tenant,
+                                                Movement movement) {
   std::vector<domain::ledger::Posting> postings;
   postings.reserve(movement.entries.size());
   for (const auto& entry : movement.entries) {
@@ -49,10 +56,9 @@ Status post(storage::Tx& tx, const RequestContext& ctx, const TenantId& tenant, 
                         domain::from_minor_units(entry.amount_minor, movement.currency)});
   }
   if (const auto problem = domain::ledger::check_transaction(postings)) {
-    // Every movement is built here from amounts the service computed: a refusal is a defect.
     NERUBA_ASSERT_MSG(false, "an unbalanced or malformed ledger transaction was built");
   }
-  storage::LedgerTransactionRecord record{
+  return storage::LedgerTransactionRecord{
       tenant,
       derived_id("ltx_", {tenant.str(), movement.kind, movement.cause}),
       movement.kind,
@@ -63,23 +69,64 @@ Status post(storage::Tx& tx, const RequestContext& ctx, const TenantId& tenant, 
       movement.effective_at,
       ctx.now,
       std::move(movement.entries)};
-  switch (storage::ledger::post(tx, record)) {
+}
+
+// Posts the transactions as one; `what` names them in a refusal.
+Status post_all(storage::Tx& tx, std::span<const storage::LedgerTransactionRecord> transactions,
+                const std::string& what) {
+  switch (storage::ledger::post_many(tx, transactions)) {
     case storage::ledger::PostOutcome::posted:
       return ok_status();
     case storage::ledger::PostOutcome::already_posted:
-      return Error::make(ErrorCode::internal, "The ledger already has the " + record.kind +
-                                                  " transaction of " + record.cause + ".");
+      return Error::make(ErrorCode::internal, "The ledger already has " + what + ".");
     case storage::ledger::PostOutcome::limit_exceeded:
       return conflict("balance_limit", "amount",
-                      "The " + record.kind + " of " + record.cause +
+                      what +
                           " would take an account beyond its balance rule (a wallet below zero "
                           "or a receivable paid beyond what is owed); nothing was written.");
   }
   return ok_status();
 }
 
+std::string name_of(const storage::LedgerTransactionRecord& transaction) {
+  return "the " + transaction.kind + " transaction of " + transaction.cause;
+}
+
+}  // namespace
+
+Status post(storage::Tx& tx, const RequestContext& ctx, const TenantId& tenant, Movement movement) {
+  const auto transaction = transaction_of(ctx, tenant, std::move(movement));
+  return post_all(tx, std::span(&transaction, 1), name_of(transaction));
+}
+
+Status Journal::post(Movement movement) {
+  const TenantId& tenant = ctx_.principal.tenant;
+  if (!buffered_) return internal::post(tx_, ctx_, tenant, std::move(movement));
+  transactions_.push_back(transaction_of(ctx_, tenant, std::move(movement)));
+  return ok_status();
+}
+
+void Journal::audit(audit::Entry entry) {
+  if (!buffered_) return audit::append(tx_, ctx_, ctx_.principal.tenant, std::move(entry));
+  if (!entry.id) entry.id = AuditRecordId(ctx_.new_id(id_prefix::audit_record));
+  entries_.push_back(std::move(entry));
+}
+
+Status Journal::flush() {
+  if (!transactions_.empty()) {
+    const std::string what = transactions_.size() == 1
+                                 ? name_of(transactions_.front())
+                                 : std::to_string(transactions_.size()) + " transactions";
+    if (auto posted = post_all(tx_, transactions_, what); !posted) return posted;
+    transactions_.clear();
+  }
+  audit::append_many(tx_, ctx_, ctx_.principal.tenant, std::move(entries_));
+  entries_.clear();
+  return ok_status();
+}
+
 Status expire_credit(storage::Tx& tx, const RequestContext& ctx,
-                     const storage::CustomerRecord& customer, Instant at) {
+                     const storage::CustomerRecord& customer, Instant at, Journal& journal) {
   const TenantId& tenant = customer.tenant;
   for (const auto& grant : storage::credit_grants::due_to_expire(tx, tenant, customer.id, at)) {
     if (!storage::credit_grants::expire(tx, tenant, grant.id, *grant.expires_at)) {
@@ -104,33 +151,33 @@ Status expire_credit(storage::Tx& tx, const RequestContext& ctx,
            {tenant_account(prepaid ? AccountKind::breakage : AccountKind::promotions_expense,
                            currency),
             Side::credit, grant.remaining_minor}}};
-      if (auto posted = post(tx, ctx, tenant, std::move(expiry)); !posted) return posted;
+      if (auto posted = journal.post(std::move(expiry)); !posted) return posted;
     }
     json::Value after = grant_document(grant, customer.external_id);
     after.set("expired", json::Value::string(money_text(grant.remaining_minor,
                                                         *domain::Currency::of(grant.currency))));
-    audit::append(tx, ctx, tenant,
-                  {"credit_grant.expired", grant.id, std::nullopt, std::move(after),
+    journal.audit({"credit_grant.expired", grant.id, std::nullopt, std::move(after),
                    grant.reason_code, std::nullopt});
   }
   return ok_status();
 }
 
 Status finalize_draft(storage::Tx& tx, const RequestContext& ctx,
-                      const storage::CustomerRecord& customer, const std::string& invoice_id) {
+                      const storage::CustomerRecord& customer, storage::InvoiceRecord draft,
+                      Journal& journal) {
   const TenantId& tenant = customer.tenant;
-  auto invoice = storage::invoices::find_for_update(tx, tenant, invoice_id);
-  NERUBA_ASSERT_MSG(invoice.has_value(), "finalizing an invoice that does not exist");
-  if (invoice->status != storage::InvoiceStatus::draft) {
+  const std::string invoice_id = draft.id;
+  if (draft.status != storage::InvoiceStatus::draft) {
     return conflict("invoice_not_draft", "id",
                     "Invoice " + invoice_id + " is " +
-                        std::string(storage::invoice_status_name(invoice->status)) +
+                        std::string(storage::invoice_status_name(draft.status)) +
                         ": only a draft can be finalized.");
   }
-  const domain::Currency& currency = invoice->currency;
-  const std::int64_t total = invoice->total_minor;
+  const domain::Currency currency = draft.currency;
+  const std::int64_t total = draft.total_minor;
   const std::int64_t number = storage::invoices::take_number(tx, tenant);
   std::int64_t credits_applied = 0;
+  std::vector<storage::CreditDrawRecord> drawn;
   if (total > 0) {
     Movement effect{
         "invoice_finalized",
@@ -141,7 +188,7 @@ Status finalize_draft(storage::Tx& tx, const RequestContext& ctx,
         ctx.now,
         {{customer_account(AccountKind::receivable, currency, customer.id), Side::debit, total},
          {tenant_account(AccountKind::revenue, currency), Side::credit, total}}};
-    if (auto posted = post(tx, ctx, tenant, std::move(effect)); !posted) return posted;
+    if (auto posted = journal.post(std::move(effect)); !posted) return posted;
     // Credit draws, in draw order, up to what is due.
     Movement draws{"credit_draw", invoice_id, std::nullopt, customer.id, currency, ctx.now, {}};
     std::int64_t index = 0;
@@ -150,10 +197,12 @@ Status finalize_draft(storage::Tx& tx, const RequestContext& ctx,
       if (credits_applied == total) break;
       if (grant.expires_at && *grant.expires_at <= ctx.now) continue;
       const std::int64_t amount = std::min(grant.remaining_minor, total - credits_applied);
+      storage::CreditDrawRecord draw{invoice_id, grant.id, index, amount};
       if (!storage::credit_grants::draw(tx, tenant, grant.id, amount) ||
-          !storage::credit_grants::insert_draw(tx, tenant, {invoice_id, grant.id, index, amount})) {
+          !storage::credit_grants::insert_draw(tx, tenant, draw)) {
         return Error::make(ErrorCode::internal, "A credit draw on " + grant.id + " failed.");
       }
+      drawn.push_back(std::move(draw));
       ++index;
       credits_applied += amount;
       draws.entries.push_back(
@@ -165,7 +214,7 @@ Status finalize_draft(storage::Tx& tx, const RequestContext& ctx,
     if (credits_applied > 0) {
       draws.entries.push_back({customer_account(AccountKind::receivable, currency, customer.id),
                                Side::credit, credits_applied});
-      if (auto posted = post(tx, ctx, tenant, std::move(draws)); !posted) return posted;
+      if (auto posted = journal.post(std::move(draws)); !posted) return posted;
     }
   } else if (total < 0) {
     // More credited than charged (a downgrade's credit): the surplus becomes prepaid credit the
@@ -186,7 +235,7 @@ Status finalize_draft(storage::Tx& tx, const RequestContext& ctx,
                     {{tenant_account(AccountKind::revenue, currency), Side::debit, -total},
                      {customer_account(AccountKind::prepaid_credit, currency, customer.id),
                       Side::credit, -total}}};
-    if (auto posted = post(tx, ctx, tenant, std::move(effect)); !posted) return posted;
+    if (auto posted = journal.post(std::move(effect)); !posted) return posted;
     credits_applied = total;
   }
   if (!storage::invoices::finalize(tx, tenant, invoice_id, number, credits_applied, ctx.now)) {
@@ -196,10 +245,18 @@ Status finalize_draft(storage::Tx& tx, const RequestContext& ctx,
       !storage::invoices::mark_paid(tx, tenant, invoice_id, ctx.now)) {
     return Error::make(ErrorCode::internal, "Invoice " + invoice_id + " could not be settled.");
   }
-  auto after = storage::invoices::find(tx, tenant, invoice_id);
-  const Invoice view = invoice_view(tx, tenant, std::move(*after), customer.external_id);
-  audit::append(tx, ctx, tenant,
-                {"invoice.finalized", invoice_id, std::nullopt, invoice_document(view, false),
+  // The invoice as the two updates left it (a draft has no payments: they are refused).
+  draft.status = storage::InvoiceStatus::finalized;
+  draft.number = number;
+  draft.credits_applied_minor = credits_applied;
+  draft.finalized_at = ctx.now;
+  draft.updated_at = ctx.now;
+  if (total - credits_applied == 0) {
+    draft.status = storage::InvoiceStatus::paid;
+    draft.paid_at = ctx.now;
+  }
+  const Invoice view{std::move(draft), customer.external_id, std::move(drawn), {}};
+  journal.audit({"invoice.finalized", invoice_id, std::nullopt, invoice_document(view, false),
                  std::nullopt, std::nullopt});
   return ok_status();
 }

@@ -9,6 +9,7 @@
 
 #include "common/error.hpp"
 #include "json/reader.hpp"
+#include "services/audit_log.hpp"
 #include "services/billing/billing.hpp"
 #include "storage/customers.hpp"
 #include "storage/ledger.hpp"
@@ -39,15 +40,44 @@ domain::ledger::Account tenant_account(domain::ledger::AccountKind kind,
 // (nothing written); one posted before for the same cause is a broken invariant (500).
 Status post(storage::Tx& tx, const RequestContext& ctx, const TenantId& tenant, Movement movement);
 
+// Where finalization and credit expiry put their ledger transactions and audit records: straight
+// into storage, or — a billing run's chunk — held until flush() writes them all at once
+// (storage::ledger::post_many, audit::append_many), in the order they came, with the audit ids
+// taken as they came: the rows are the same either way.
+class Journal {
+ public:
+  Journal(storage::Tx& tx, const RequestContext& ctx, bool buffered = false)
+      : tx_(tx), ctx_(ctx), buffered_(buffered) {}
+  Journal(const Journal&) = delete;
+  Journal& operator=(const Journal&) = delete;
+
+  // Checked now (domain::ledger); buffered, written by flush() and never refused before it.
+  Status post(Movement movement);
+  void audit(audit::Entry entry);
+  // Writes what is held. Its failure (a balance rule broken, an effect written before) names no
+  // customer: the caller rolls the transaction back and bills again unbuffered to find it.
+  Status flush();
+
+ private:
+  storage::Tx& tx_;
+  const RequestContext& ctx_;
+  bool buffered_;
+  std::vector<storage::LedgerTransactionRecord> transactions_;
+  std::vector<audit::Entry> entries_;
+};
+
 // Records the expiry of every grant of the customer whose expiry is at or before `at`: its
 // remainder leaves the wallet in a ledger transaction effective at the expiry instant.
 Status expire_credit(storage::Tx& tx, const RequestContext& ctx,
-                     const storage::CustomerRecord& customer, Instant at);
+                     const storage::CustomerRecord& customer, Instant at, Journal& journal);
 
-// A locked draft → finalized: its number, the ledger effect of its total, the credit it draws
+// A draft → finalized: its number, the ledger effect of its total, the credit it draws
 // (priority, earliest expiry, oldest), paid when nothing is left due, and its audit record.
+// `draft` is the invoice as stored, with its lines, read (or written) in `tx` with the
+// customer's row locked; the finalization itself refuses one finalized meanwhile.
 Status finalize_draft(storage::Tx& tx, const RequestContext& ctx,
-                      const storage::CustomerRecord& customer, const std::string& invoice_id);
+                      const storage::CustomerRecord& customer, storage::InvoiceRecord draft,
+                      Journal& journal);
 
 Invoice invoice_view(storage::Tx& tx, const TenantId& tenant, storage::InvoiceRecord record,
                      const std::string& customer_external_id);

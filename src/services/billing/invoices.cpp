@@ -132,10 +132,14 @@ Result<Invoice> finalize_invoice(storage::Tx& tx, const RequestContext& ctx,
   if (!found) return invoice_not_found();
   const auto customer = storage::customers::find_for_update(tx, tenant, found->customer);
   NERUBA_ASSERT_MSG(customer.has_value(), "an invoice without its customer");
-  if (auto expired = internal::expire_credit(tx, ctx, *customer, ctx.now); !expired) {
+  internal::Journal journal(tx, ctx);
+  if (auto expired = internal::expire_credit(tx, ctx, *customer, ctx.now, journal); !expired) {
     return expired.take_error();
   }
-  if (auto finalized = internal::finalize_draft(tx, ctx, *customer, id); !finalized) {
+  auto draft = storage::invoices::find_for_update(tx, tenant, id);
+  NERUBA_ASSERT_MSG(draft.has_value(), "an invoice read in this transaction vanished");
+  if (auto finalized = internal::finalize_draft(tx, ctx, *customer, std::move(*draft), journal);
+      !finalized) {
     return finalized.take_error();
   }
   return get_invoice(tx, ctx, id);
@@ -171,7 +175,8 @@ Result<Invoice> void_invoice(storage::Tx& tx, const RequestContext& ctx, const s
   // Expiries due by now are recorded first (as a finalization does), so that credit given back
   // to a grant that has expired meanwhile leaves with it, rather than landing in a wallet as
   // credit nobody can draw.
-  if (auto expired = internal::expire_credit(tx, ctx, *customer, ctx.now); !expired) {
+  internal::Journal journal(tx, ctx);
+  if (auto expired = internal::expire_credit(tx, ctx, *customer, ctx.now, journal); !expired) {
     return expired.take_error();
   }
   const Invoice before = internal::invoice_view(tx, tenant, *invoice, customer->external_id);

@@ -110,37 +110,47 @@ Error amount_out_of_range(const std::string& invoice_id) {
 class CustomerBilling {
  public:
   CustomerBilling(storage::Tx& tx, const RequestContext& ctx, const RunRequest& request,
-                  const std::string& run_id, std::int64_t grace_days, RunOutcome& outcome)
+                  const std::string& run_id, std::int64_t grace_days, RunOutcome& outcome,
+                  bool batched)
       : tx_(tx),
         ctx_(ctx),
         tenant_(ctx.principal.tenant),
         request_(request),
         run_id_(run_id),
         grace_(std::chrono::hours(24 * grace_days)),
-        outcome_(outcome) {}
+        outcome_(outcome),
+        journal_(tx, ctx, batched) {}
+
+  // What a chunk's billing came to: done, a customer that could not be billed, or — batched —
+  // the chunk's ledger and audit writes refused as a whole, naming no customer.
+  struct ChunkResult {
+    std::optional<CustomerFailure> failure;
+    bool batch_refused = false;
+  };
 
   // Bills a chunk of customers, but the `skipped`, in three passes: each customer's due billing
   // instants and their usage windows; the usage of every window of the chunk, one set-based read
-  // per meter; then each customer's invoices priced, stored and finalized. Returns the first
-  // customer whose billing failed, with its error (the transaction then holds part of the
-  // chunk's work: the caller rolls it back); nothing when every one was billed.
-  std::optional<CustomerFailure> bill(const std::vector<storage::CustomerRecord>& customers,
-                                      const std::set<CustomerId>& skipped) {
+  // per meter; then each customer's invoices priced, stored and finalized, their ledger
+  // transactions and audit records (batched) written together at the end. On a failure the
+  // transaction holds part of the chunk's work: the caller rolls it back.
+  ChunkResult bill(const std::vector<storage::CustomerRecord>& customers,
+                   const std::set<CustomerId>& skipped) {
     std::vector<Pending> chunk;
     chunk.reserve(customers.size());
     for (const auto& customer : customers) {
       if (skipped.count(customer.id) != 0) continue;
       auto prepared = prepare(customer.id);
-      if (!prepared) return failure_of(customer, prepared.take_error());
+      if (!prepared) return {failure_of(customer, prepared.take_error())};
       if (*prepared) chunk.push_back(std::move(**prepared));
     }
-    if (auto failure = read_usage(chunk)) return failure;
+    if (auto failure = read_usage(chunk)) return {std::move(failure)};
     for (Pending& pending : chunk) {
       if (auto billed = bill_customer(pending); !billed) {
-        return failure_of(pending.customer, billed.take_error());
+        return {failure_of(pending.customer, billed.take_error())};
       }
     }
-    return std::nullopt;
+    if (!journal_.flush()) return {std::nullopt, true};
+    return {};
   }
 
  private:
@@ -167,7 +177,8 @@ class CustomerBilling {
   Result<std::optional<Pending>> prepare(const CustomerId& id) {
     auto customer = storage::customers::find_for_update(tx_, tenant_, id);
     if (!customer) return std::optional<Pending>();  // never deleted; nothing to bill
-    if (auto expired = internal::expire_credit(tx_, ctx_, *customer, ctx_.now); !expired) {
+    if (auto expired = internal::expire_credit(tx_, ctx_, *customer, ctx_.now, journal_);
+        !expired) {
       return expired.take_error();
     }
     Pending pending{std::move(*customer), {}, {}, {}, false};
@@ -344,6 +355,7 @@ class CustomerBilling {
     invoice.total_minor = total;
 
     const auto stored = existing.find(at);
+    std::optional<storage::InvoiceRecord> draft;  // the invoice as stored now
     if (stored == existing.end()) {
       if (!storage::invoices::insert_draft(tx_, invoice)) {
         return internal::conflict("invoice_exists", "as_of",
@@ -353,6 +365,7 @@ class CustomerBilling {
       }
       ++outcome_.invoices_created;
       outcome_.invoices.push_back(invoice.id);
+      draft = invoice;
     } else {
       auto current = storage::invoices::find(tx_, tenant_, invoice.id);
       NERUBA_ASSERT_MSG(current.has_value(), "a listed invoice vanished");
@@ -368,6 +381,9 @@ class CustomerBilling {
         }
         ++outcome_.invoices_updated;
         outcome_.invoices.push_back(invoice.id);
+        draft = invoice;
+      } else {
+        draft = std::move(*current);
       }
     }
     for (const auto& charge : parts.charges) {
@@ -378,7 +394,9 @@ class CustomerBilling {
       }
     }
     if (request_.finalize && request_.as_of >= at + grace_) {
-      if (auto finalized = internal::finalize_draft(tx_, ctx_, customer, invoice.id); !finalized) {
+      if (auto finalized =
+              internal::finalize_draft(tx_, ctx_, customer, std::move(*draft), journal_);
+          !finalized) {
         return finalized;
       }
       ++outcome_.invoices_finalized;
@@ -397,6 +415,7 @@ class CustomerBilling {
   std::chrono::microseconds grace_;
   RunOutcome& outcome_;
   subscriptions::CatalogCache catalog_;  // this transaction's plans and meters
+  internal::Journal journal_;
 };
 
 }  // namespace
@@ -468,6 +487,7 @@ Result<RunOutcome> bill(storage::Db& db, const RequestContext& ctx, const RunReq
   (void)usage::roll_up(db, tenant, ctx.now);
   std::set<CustomerId> skipped;  // customers whose billing failed: billed by no chunk
   CustomerId after;
+  bool batched = true;  // off for a chunk whose batched writes were refused: it finds the customer
   for (;;) {
     auto tx = db.begin(storage::TxMode::write);
     // One run of the tenant at a time: a second waits here, then finds the first's invoices.
@@ -478,8 +498,16 @@ Result<RunOutcome> bill(storage::Db& db, const RequestContext& ctx, const RunReq
     if (chunk.empty()) break;
     RunOutcome step = outcome;
     step.invoices.clear();
-    CustomerBilling billing(*tx, ctx, request, outcome.id, setup->grace_days, step);
-    if (auto failure = billing.bill(chunk, skipped)) {
+    CustomerBilling billing(*tx, ctx, request, outcome.id, setup->grace_days, step, batched);
+    auto result = billing.bill(chunk, skipped);
+    if (result.batch_refused) {
+      // Billed again customer by customer, the refusal names its customer.
+      NERUBA_ASSERT_MSG(batched, "an unbatched chunk's writes were refused as a batch");
+      tx.reset();
+      batched = false;
+      continue;
+    }
+    if (auto& failure = result.failure) {
       if (setup->only) return std::move(failure->error);
       // What this chunk wrote goes with its transaction; the chunk is billed again without the
       // customer, whose failure the run reports.
@@ -489,6 +517,7 @@ Result<RunOutcome> bill(storage::Db& db, const RequestContext& ctx, const RunReq
       continue;
     }
     tx->commit();
+    batched = true;
     outcome.customers = step.customers;
     outcome.invoices_created = step.invoices_created;
     outcome.invoices_updated = step.invoices_updated;
