@@ -23,6 +23,7 @@
 #include "common/clock.hpp"
 #include "domain/time.hpp"
 #include "json/json.hpp"
+#include "profiling_db.hpp"
 #include "services/billing/billing.hpp"
 #include "services/catalog.hpp"
 #include "services/meters.hpp"
@@ -42,19 +43,25 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* usage_text =
     "usage: neruba_bench_billing --db URL [--customers N] [--events-per-hour K] [--label TEXT]\n"
     "  loads N customers (default 100000) with a month of usage, times one billing run\n"
-    "  --events-per-hour K: events behind each hourly bucket (default 1; 10 for the 10x run)\n";
+    "  --events-per-hour K: events behind each hourly bucket (default 1; 10 for the 10x run)\n"
+    "  --profile: time the run's statements and print the costliest (slows the run a little)\n";
 
 struct Options {
   std::string db;
   std::int64_t customers = 100'000;
   std::int64_t events_per_hour = 1;
   std::string label = "run";
+  bool profile = false;
 };
 
 std::optional<Options> parse(int argc, char** argv) {
   Options out;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
+    if (arg == "--profile") {
+      out.profile = true;
+      continue;
+    }
     if (i + 1 >= argc) return std::nullopt;
     const std::string value = argv[++i];
     if (arg == "--db") {
@@ -290,9 +297,11 @@ int run(const Options& options) {
   services::billing::RunRequest request{now, std::nullopt, true};
   const double rss_before = peak_rss_mb();
   const auto start = Clock::now();
-  auto outcome = must(services::billing::bill(*db, loaded.ctx, request), "billing run");
+  ProfilingDb profiled(*db);
+  storage::Db& run_db = options.profile ? static_cast<storage::Db&>(profiled) : *db;
+  auto outcome = must(services::billing::bill(run_db, loaded.ctx, request), "billing run");
   {
-    auto tx = db->begin(storage::TxMode::write);
+    auto tx = run_db.begin(storage::TxMode::write);
     must(services::billing::record_run(*tx, loaded.ctx, outcome), "record run");
     tx->commit();
   }
@@ -304,6 +313,7 @@ int run(const Options& options) {
       "RSS %.0f MB (%.0f MB after loading)\n",
       static_cast<long long>(invoices), took, rate, peak_rss_mb(), rss_before);
 
+  if (options.profile) profiled.print();
   const std::int64_t lines =
       count(*db, "SELECT COUNT(*) FROM invoice_lines WHERE tenant_id = $1", tenant);
   const std::int64_t transactions =

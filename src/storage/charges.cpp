@@ -57,6 +57,18 @@ std::vector<ChargeRecord> pending(Tx& tx, const TenantId& tenant, const Customer
       {tenant.str(), customer.str(), to_unix_micros(until)}));
 }
 
+std::set<CustomerId> pending_between(Tx& tx, const TenantId& tenant, const CustomerId& first,
+                                     const CustomerId& last, Instant until) {
+  std::set<CustomerId> out;
+  for (const auto& row :
+       tx.query("SELECT DISTINCT customer_id FROM charges WHERE tenant_id = $1 AND customer_id >= "
+                "$2 AND customer_id <= $3 AND invoice_id IS NULL AND created_at <= $4",
+                {tenant.str(), first.str(), last.str(), to_unix_micros(until)})) {
+    out.insert(CustomerId(row.text(0)));
+  }
+  return out;
+}
+
 std::vector<ChargeRecord> on_invoice(Tx& tx, const TenantId& tenant, const std::string& invoice) {
   return charges_from(
       tx.query(sql::select_from(charge_columns,

@@ -4,6 +4,7 @@
 // (the invoice is set once, under a condition that it is not set).
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,10 @@ namespace charges {
 std::vector<ChargeRecord> pending(Tx& tx, const TenantId& tenant, const CustomerId& customer,
                                   Instant until);
 std::vector<ChargeRecord> on_invoice(Tx& tx, const TenantId& tenant, const std::string& invoice);
+// The customers with ids in [first, last] that have a charge on no invoice yet, created at or
+// before `until` (a billing run's chunk asks once for all its customers).
+std::set<CustomerId> pending_between(Tx& tx, const TenantId& tenant, const CustomerId& first,
+                                     const CustomerId& last, Instant until);
 // Puts a pending charge on an invoice. False when it is on one already.
 [[nodiscard]] bool attach(Tx& tx, const TenantId& tenant, const std::string& id,
                           const std::string& invoice);

@@ -64,6 +64,18 @@ std::vector<CreditGrantRecord> drawable(Tx& tx, const TenantId& tenant, const Cu
       {tenant.str(), customer.str(), currency}));
 }
 
+std::set<CustomerId> holders_between(Tx& tx, const TenantId& tenant, const CustomerId& first,
+                                     const CustomerId& last) {
+  std::set<CustomerId> out;
+  for (const auto& row :
+       tx.query("SELECT DISTINCT customer_id FROM credit_grants WHERE tenant_id = $1 AND "
+                "customer_id >= $2 AND customer_id <= $3 AND expired_at IS NULL",
+                {tenant.str(), first.str(), last.str()})) {
+    out.insert(CustomerId(row.text(0)));
+  }
+  return out;
+}
+
 std::vector<CreditGrantRecord> due_to_expire(Tx& tx, const TenantId& tenant,
                                              const CustomerId& customer, Instant at) {
   return grants_from(tx.query(

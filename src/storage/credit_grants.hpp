@@ -5,6 +5,7 @@
 // the sum. Draws record which grant paid how much of which invoice, so a void restores them.
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,10 @@ namespace credit_grants {
 // earliest expiry (none last), then oldest, then id.
 std::vector<CreditGrantRecord> drawable(Tx& tx, const TenantId& tenant, const CustomerId& customer,
                                         const std::string& currency);
+// The customers with ids in [first, last] holding a grant whose expiry is not recorded: the only
+// ones with credit to draw or to expire (a billing run's chunk asks once for all its customers).
+std::set<CustomerId> holders_between(Tx& tx, const TenantId& tenant, const CustomerId& first,
+                                     const CustomerId& last);
 // The customer's grants with something remaining whose expiry is at or before `at` and not yet
 // recorded, by expiry then id.
 std::vector<CreditGrantRecord> due_to_expire(Tx& tx, const TenantId& tenant,

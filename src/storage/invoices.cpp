@@ -1,5 +1,6 @@
 #include "storage/invoices.hpp"
 
+#include "common/assert.hpp"
 #include "domain/time.hpp"
 #include "storage/columns.hpp"
 #include "storage/sql_util.hpp"
@@ -225,13 +226,14 @@ std::vector<InvoiceRecord> issued_page(Tx& tx, const TenantId& tenant, const std
                {tenant.str(), after_id, static_cast<std::int64_t>(limit)}));
 }
 
-std::int64_t take_number(Tx& tx, const TenantId& tenant) {
+std::int64_t take_number(Tx& tx, const TenantId& tenant, std::int64_t count) {
+  NERUBA_ASSERT_MSG(count > 0, "taking no invoice numbers");
   // The upsert locks the tenant's counter row until commit: finalizations take turns.
   const auto rows = tx.query(
-      "INSERT INTO invoice_numbers (tenant_id, last_number) VALUES ($1, 1) ON CONFLICT "
-      "(tenant_id) DO UPDATE SET last_number = invoice_numbers.last_number + 1 RETURNING "
+      "INSERT INTO invoice_numbers (tenant_id, last_number) VALUES ($1, $2) ON CONFLICT "
+      "(tenant_id) DO UPDATE SET last_number = invoice_numbers.last_number + $2 RETURNING "
       "last_number",
-      {tenant.str()});
+      {tenant.str(), count});
   return rows.at(0).integer(0);
 }
 

@@ -112,7 +112,25 @@ void Journal::audit(audit::Entry entry) {
   entries_.push_back(std::move(entry));
 }
 
+std::int64_t Journal::take_number() {
+  const TenantId& tenant = ctx_.principal.tenant;
+  if (!buffered_ || !last_number_) {
+    last_number_ = storage::invoices::take_number(tx_, tenant);
+  } else {
+    ++*last_number_;
+    ++numbers_held_;
+  }
+  return *last_number_;
+}
+
 Status Journal::flush() {
+  if (numbers_held_ > 0) {
+    // The counter row is this transaction's since the first number: nobody took one meanwhile.
+    NERUBA_ASSERT_MSG(
+        storage::invoices::take_number(tx_, ctx_.principal.tenant, numbers_held_) == last_number_,
+        "the invoice number counter moved under its lock");
+    numbers_held_ = 0;
+  }
   if (!transactions_.empty()) {
     const std::string what = transactions_.size() == 1
                                  ? name_of(transactions_.front())
@@ -164,7 +182,7 @@ Status expire_credit(storage::Tx& tx, const RequestContext& ctx,
 
 Status finalize_draft(storage::Tx& tx, const RequestContext& ctx,
                       const storage::CustomerRecord& customer, storage::InvoiceRecord draft,
-                      Journal& journal) {
+                      Journal& journal, bool may_hold_credit) {
   const TenantId& tenant = customer.tenant;
   const std::string invoice_id = draft.id;
   if (draft.status != storage::InvoiceStatus::draft) {
@@ -175,7 +193,7 @@ Status finalize_draft(storage::Tx& tx, const RequestContext& ctx,
   }
   const domain::Currency currency = draft.currency;
   const std::int64_t total = draft.total_minor;
-  const std::int64_t number = storage::invoices::take_number(tx, tenant);
+  const std::int64_t number = journal.take_number();
   std::int64_t credits_applied = 0;
   std::vector<storage::CreditDrawRecord> drawn;
   if (total > 0) {
@@ -192,8 +210,10 @@ Status finalize_draft(storage::Tx& tx, const RequestContext& ctx,
     // Credit draws, in draw order, up to what is due.
     Movement draws{"credit_draw", invoice_id, std::nullopt, customer.id, currency, ctx.now, {}};
     std::int64_t index = 0;
-    for (const auto& grant :
-         storage::credit_grants::drawable(tx, tenant, customer.id, currency.code())) {
+    const auto grants =
+        may_hold_credit ? storage::credit_grants::drawable(tx, tenant, customer.id, currency.code())
+                        : std::vector<storage::CreditGrantRecord>();
+    for (const auto& grant : grants) {
       if (credits_applied == total) break;
       if (grant.expires_at && *grant.expires_at <= ctx.now) continue;
       const std::int64_t amount = std::min(grant.remaining_minor, total - credits_applied);

@@ -54,6 +54,9 @@ class Journal {
   // Checked now (domain::ledger); buffered, written by flush() and never refused before it.
   Status post(Movement movement);
   void audit(audit::Entry entry);
+  // The tenant's next invoice number. Buffered, the first locks the counter and the others count
+  // on from it; flush() moves the counter past them.
+  std::int64_t take_number();
   // Writes what is held. Its failure (a balance rule broken, an effect written before) names no
   // customer: the caller rolls the transaction back and bills again unbuffered to find it.
   Status flush();
@@ -64,6 +67,8 @@ class Journal {
   bool buffered_;
   std::vector<storage::LedgerTransactionRecord> transactions_;
   std::vector<audit::Entry> entries_;
+  std::optional<std::int64_t> last_number_;  // buffered: the last number given
+  std::int64_t numbers_held_ = 0;            // given after the first, not yet taken in storage
 };
 
 // Records the expiry of every grant of the customer whose expiry is at or before `at`: its
@@ -74,10 +79,11 @@ Status expire_credit(storage::Tx& tx, const RequestContext& ctx,
 // A draft → finalized: its number, the ledger effect of its total, the credit it draws
 // (priority, earliest expiry, oldest), paid when nothing is left due, and its audit record.
 // `draft` is the invoice as stored, with its lines, read (or written) in `tx` with the
-// customer's row locked; the finalization itself refuses one finalized meanwhile.
+// customer's row locked; the finalization itself refuses one finalized meanwhile. A caller that
+// knows the customer holds no credit grant says so (`may_hold_credit` false): no grant is read.
 Status finalize_draft(storage::Tx& tx, const RequestContext& ctx,
                       const storage::CustomerRecord& customer, storage::InvoiceRecord draft,
-                      Journal& journal);
+                      Journal& journal, bool may_hold_credit = true);
 
 Invoice invoice_view(storage::Tx& tx, const TenantId& tenant, storage::InvoiceRecord record,
                      const std::string& customer_external_id);

@@ -137,6 +137,14 @@ class CustomerBilling {
                    const std::set<CustomerId>& skipped) {
     std::vector<Pending> chunk;
     chunk.reserve(customers.size());
+    if (!customers.empty()) {
+      // Most customers hold no credit and have no one-off charge: asked once for the chunk
+      // (customers come in id order), their own reads of grants and charges are left out.
+      const CustomerId& first = customers.front().id;
+      const CustomerId& last = customers.back().id;
+      grant_holders_ = storage::credit_grants::holders_between(tx_, tenant_, first, last);
+      charged_ = storage::charges::pending_between(tx_, tenant_, first, last, request_.as_of);
+    }
     for (const auto& customer : customers) {
       if (skipped.count(customer.id) != 0) continue;
       auto prepared = prepare(customer.id);
@@ -177,9 +185,11 @@ class CustomerBilling {
   Result<std::optional<Pending>> prepare(const CustomerId& id) {
     auto customer = storage::customers::find_for_update(tx_, tenant_, id);
     if (!customer) return std::optional<Pending>();  // never deleted; nothing to bill
-    if (auto expired = internal::expire_credit(tx_, ctx_, *customer, ctx_.now, journal_);
-        !expired) {
-      return expired.take_error();
+    if (grant_holders_.count(id) != 0) {
+      if (auto expired = internal::expire_credit(tx_, ctx_, *customer, ctx_.now, journal_);
+          !expired) {
+        return expired.take_error();
+      }
     }
     Pending pending{std::move(*customer), {}, {}, {}, false};
     // What is issued already is never recomputed: only drafts and new instants are wanted.
@@ -279,7 +289,10 @@ class CustomerBilling {
         due[at].charges.push_back(std::move(charge));
       }
     }
-    for (auto& charge : storage::charges::pending(tx_, tenant_, id, request_.as_of)) {
+    auto pending_charges = charged_.count(id) != 0
+                               ? storage::charges::pending(tx_, tenant_, id, request_.as_of)
+                               : std::vector<storage::ChargeRecord>();
+    for (auto& charge : pending_charges) {
       auto target = due.lower_bound(charge.created_at);
       if (target == due.end()) {
         // Waits for the next invoice; or, when as_of's own invoice is issued, for the next run.
@@ -394,11 +407,14 @@ class CustomerBilling {
       }
     }
     if (request_.finalize && request_.as_of >= at + grace_) {
-      if (auto finalized =
-              internal::finalize_draft(tx_, ctx_, customer, std::move(*draft), journal_);
+      const bool holds_credit = grant_holders_.count(customer.id) != 0;
+      if (auto finalized = internal::finalize_draft(tx_, ctx_, customer, std::move(*draft),
+                                                    journal_, holds_credit);
           !finalized) {
         return finalized;
       }
+      // A negative total left the customer credit that its later invoices draw.
+      if (invoice.total_minor < 0) grant_holders_.insert(customer.id);
       ++outcome_.invoices_finalized;
       if (outcome_.invoices.empty() || outcome_.invoices.back() != invoice.id) {
         outcome_.invoices.push_back(invoice.id);
@@ -416,6 +432,8 @@ class CustomerBilling {
   RunOutcome& outcome_;
   subscriptions::CatalogCache catalog_;  // this transaction's plans and meters
   internal::Journal journal_;
+  std::set<CustomerId> grant_holders_;  // the chunk's customers holding credit
+  std::set<CustomerId> charged_;        // the chunk's customers with pending one-off charges
 };
 
 }  // namespace
