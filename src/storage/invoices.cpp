@@ -1,5 +1,7 @@
 #include "storage/invoices.hpp"
 
+#include <span>
+
 #include "common/assert.hpp"
 #include "domain/time.hpp"
 #include "storage/columns.hpp"
@@ -99,36 +101,43 @@ std::vector<InvoiceLineRecord> lines_of(Tx& tx, const TenantId& tenant, const st
   return out;
 }
 
-void insert_lines(Tx& tx, const InvoiceRecord& invoice) {
-  std::vector<std::pair<std::int64_t, const InvoiceLineRecord*>> rows;
-  rows.reserve(invoice.lines.size());
-  for (std::size_t i = 0; i < invoice.lines.size(); ++i) {
-    rows.emplace_back(static_cast<std::int64_t>(i), &invoice.lines[i]);
+void insert_lines(Tx& tx, std::span<const InvoiceRecord> invoices) {
+  std::vector<std::pair<const InvoiceRecord*, std::int64_t>> rows;
+  for (const auto& invoice : invoices) {
+    for (std::size_t i = 0; i < invoice.lines.size(); ++i) {
+      rows.emplace_back(&invoice, static_cast<std::int64_t>(i));
+    }
   }
-  sql::insert_rows<std::pair<std::int64_t, const InvoiceLineRecord*>>(
+  sql::insert_rows<std::pair<const InvoiceRecord*, std::int64_t>>(
       tx,
       "INSERT INTO invoice_lines (tenant_id, invoice_id, line_index, line_id, subscription_id, "
       "charge_id, charge_type, description, meter, quantity, unit_price, amount, period_start, "
       "period_end, inputs, digest)",
       "", 16, rows, [&](const auto& entry, std::vector<Param>& params) {
-        const InvoiceLineRecord& line = *entry.second;
-        params.emplace_back(invoice.tenant.str());
-        params.emplace_back(invoice.id);
-        params.emplace_back(entry.first);
-        params.emplace_back(line.id);
+        const InvoiceRecord& invoice = *entry.first;
+        const InvoiceLineRecord& line = invoice.lines[static_cast<std::size_t>(entry.second)];
+        params.emplace_back(TextRef{invoice.tenant.str()});
+        params.emplace_back(TextRef{invoice.id});
+        params.emplace_back(entry.second);
+        params.emplace_back(TextRef{line.id});
         params.emplace_back(columns::optional_text(line.subscription));
         params.emplace_back(columns::optional_text(line.charge));
-        params.emplace_back(line.charge_type);
-        params.emplace_back(line.description);
+        params.emplace_back(TextRef{line.charge_type});
+        params.emplace_back(TextRef{line.description});
         params.emplace_back(columns::optional_text(line.meter));
-        params.emplace_back(line.quantity);
+        params.emplace_back(TextRef{line.quantity});
         params.emplace_back(columns::optional_text(line.unit_price));
         params.emplace_back(line.amount_minor);
         params.emplace_back(to_unix_micros(line.period_start));
         params.emplace_back(to_unix_micros(line.period_end));
-        params.emplace_back(line.inputs);
-        params.emplace_back(line.digest);
+        params.emplace_back(TextRef{line.inputs});
+        params.emplace_back(TextRef{line.digest});
       });
+}
+
+Param optional_micros(const std::optional<Instant>& at) {
+  if (at) return to_unix_micros(*at);
+  return std::monostate{};
 }
 
 std::optional<InvoiceRecord> find_with(Tx& tx, const TenantId& tenant, const std::string& id,
@@ -153,18 +162,41 @@ std::vector<InvoiceRecord> invoices_from(const Rows& rows) {
 }  // namespace
 
 bool insert_draft(Tx& tx, const InvoiceRecord& invoice) {
-  const std::int64_t inserted = tx.exec(
+  NERUBA_ASSERT_MSG(invoice.status == InvoiceStatus::draft, "inserting a draft that is not one");
+  return insert_many(tx, std::span(&invoice, 1)) == 1;
+}
+
+std::int64_t insert_many(Tx& tx, std::span<const InvoiceRecord> invoices) {
+  const std::int64_t inserted = sql::insert_rows<InvoiceRecord>(
+      tx,
       "INSERT INTO invoices (tenant_id, invoice_id, customer_id, billing_instant, currency, "
-      "status, period_start, period_end, subtotal, total, created_at, updated_at, run_id) VALUES "
-      "($1, $2, $3, $4, $5, 'draft', $6, $7, $8, $9, $10, $10, $11) ON CONFLICT DO NOTHING",
-      {invoice.tenant.str(), invoice.id, invoice.customer.str(),
-       to_unix_micros(invoice.billing_instant), invoice.currency.code(),
-       to_unix_micros(invoice.period_start), to_unix_micros(invoice.period_end),
-       invoice.subtotal_minor, invoice.total_minor, to_unix_micros(invoice.created_at),
-       columns::optional_text(invoice.run_id)});
-  if (inserted != 1) return false;
-  insert_lines(tx, invoice);
-  return true;
+      "status, number, period_start, period_end, subtotal, total, credits_applied, amount_paid, "
+      "created_at, updated_at, finalized_at, paid_at, voided_at, run_id)",
+      " ON CONFLICT DO NOTHING", 19, invoices,
+      [](const InvoiceRecord& invoice, std::vector<Param>& p) {
+        p.emplace_back(TextRef{invoice.tenant.str()});
+        p.emplace_back(TextRef{invoice.id});
+        p.emplace_back(TextRef{invoice.customer.str()});
+        p.emplace_back(to_unix_micros(invoice.billing_instant));
+        p.emplace_back(invoice.currency.code());
+        p.emplace_back(std::string(invoice_status_name(invoice.status)));
+        p.emplace_back(invoice.number ? Param(*invoice.number) : Param());
+        p.emplace_back(to_unix_micros(invoice.period_start));
+        p.emplace_back(to_unix_micros(invoice.period_end));
+        p.emplace_back(invoice.subtotal_minor);
+        p.emplace_back(invoice.total_minor);
+        p.emplace_back(invoice.credits_applied_minor);
+        p.emplace_back(invoice.amount_paid_minor);
+        p.emplace_back(to_unix_micros(invoice.created_at));
+        p.emplace_back(to_unix_micros(invoice.updated_at));
+        p.emplace_back(optional_micros(invoice.finalized_at));
+        p.emplace_back(optional_micros(invoice.paid_at));
+        p.emplace_back(optional_micros(invoice.voided_at));
+        p.emplace_back(columns::optional_text(invoice.run_id));
+      });
+  // All or none: the caller refuses a batch of which one was taken (its transaction rolls back).
+  if (inserted == static_cast<std::int64_t>(invoices.size())) insert_lines(tx, invoices);
+  return inserted;
 }
 
 bool replace_draft(Tx& tx, const InvoiceRecord& invoice) {
@@ -178,7 +210,7 @@ bool replace_draft(Tx& tx, const InvoiceRecord& invoice) {
   // A draft's lines are derived state: recomputed whole, never edited one by one.
   tx.exec("DELETE FROM invoice_lines WHERE tenant_id = $1 AND invoice_id = $2",
           {invoice.tenant.str(), invoice.id});
-  insert_lines(tx, invoice);
+  insert_lines(tx, std::span(&invoice, 1));
   return true;
 }
 

@@ -6,6 +6,7 @@
 // the schema refuses an invoice paid or credited beyond its total. Money is in minor units.
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,10 @@ namespace invoices {
 // Inserts a draft with its lines. False when the customer has an invoice at that billing instant
 // (or the id is taken).
 [[nodiscard]] bool insert_draft(Tx& tx, const InvoiceRecord& invoice);
+// Inserts invoices as they are (a billing run's chunk: drafts, or invoices finalized in the same
+// transaction) with their lines. Returns how many were inserted: fewer than given when one's
+// customer and instant (or id) is taken — then no line is written and the caller rolls back.
+[[nodiscard]] std::int64_t insert_many(Tx& tx, std::span<const InvoiceRecord> invoices);
 // Replaces a draft's lines, period and totals. False when the invoice is not a draft (anymore).
 [[nodiscard]] bool replace_draft(Tx& tx, const InvoiceRecord& invoice);
 [[nodiscard]] std::optional<InvoiceRecord> find(Tx& tx, const TenantId& tenant,

@@ -112,6 +112,32 @@ void Journal::audit(audit::Entry entry) {
   entries_.push_back(std::move(entry));
 }
 
+bool Journal::insert_invoice(storage::InvoiceRecord invoice) {
+  if (!buffered_) return storage::invoices::insert_draft(tx_, invoice);
+  const auto [slot, added] = held_.try_emplace(invoice.id, invoices_.size());
+  if (!added) return false;
+  invoices_.push_back(std::move(invoice));
+  return true;
+}
+
+Status Journal::finalize_invoice(const storage::InvoiceRecord& invoice) {
+  if (const auto held = held_.find(invoice.id); held != held_.end()) {
+    invoices_[held->second] = invoice;
+    return ok_status();
+  }
+  const TenantId& tenant = ctx_.principal.tenant;
+  NERUBA_ASSERT_MSG(invoice.number && invoice.finalized_at, "a finalization without a number");
+  if (!storage::invoices::finalize(tx_, tenant, invoice.id, *invoice.number,
+                                   invoice.credits_applied_minor, *invoice.finalized_at)) {
+    return Error::make(ErrorCode::internal, "Invoice " + invoice.id + " could not be finalized.");
+  }
+  if (invoice.status == storage::InvoiceStatus::paid &&
+      !storage::invoices::mark_paid(tx_, tenant, invoice.id, *invoice.paid_at)) {
+    return Error::make(ErrorCode::internal, "Invoice " + invoice.id + " could not be settled.");
+  }
+  return ok_status();
+}
+
 std::int64_t Journal::take_number() {
   const TenantId& tenant = ctx_.principal.tenant;
   if (!buffered_ || !last_number_) {
@@ -124,6 +150,16 @@ std::int64_t Journal::take_number() {
 }
 
 Status Journal::flush() {
+  if (!invoices_.empty()) {
+    if (storage::invoices::insert_many(tx_, invoices_) !=
+        static_cast<std::int64_t>(invoices_.size())) {
+      return conflict("invoice_exists", "as_of",
+                      "An invoice of this run was created by another billing run meanwhile; "
+                      "run again.");
+    }
+    invoices_.clear();
+    held_.clear();
+  }
   if (numbers_held_ > 0) {
     // The counter row is this transaction's since the first number: nobody took one meanwhile.
     NERUBA_ASSERT_MSG(
@@ -258,14 +294,7 @@ Status finalize_draft(storage::Tx& tx, const RequestContext& ctx,
     if (auto posted = journal.post(std::move(effect)); !posted) return posted;
     credits_applied = total;
   }
-  if (!storage::invoices::finalize(tx, tenant, invoice_id, number, credits_applied, ctx.now)) {
-    return Error::make(ErrorCode::internal, "Invoice " + invoice_id + " could not be finalized.");
-  }
-  if (total - credits_applied == 0 &&
-      !storage::invoices::mark_paid(tx, tenant, invoice_id, ctx.now)) {
-    return Error::make(ErrorCode::internal, "Invoice " + invoice_id + " could not be settled.");
-  }
-  // The invoice as the two updates left it (a draft has no payments: they are refused).
+  // The invoice as finalized (a draft has no payments: they are refused).
   draft.status = storage::InvoiceStatus::finalized;
   draft.number = number;
   draft.credits_applied_minor = credits_applied;
@@ -275,6 +304,7 @@ Status finalize_draft(storage::Tx& tx, const RequestContext& ctx,
     draft.status = storage::InvoiceStatus::paid;
     draft.paid_at = ctx.now;
   }
+  if (auto finalized = journal.finalize_invoice(draft); !finalized) return finalized;
   const Invoice view{std::move(draft), customer.external_id, std::move(drawn), {}};
   journal.audit({"invoice.finalized", invoice_id, std::nullopt, invoice_document(view, false),
                  std::nullopt, std::nullopt});

@@ -2,6 +2,7 @@
 // Shared by the billing service's files: ids derived from natural keys, ledger postings, the
 // finalization of a draft and the expiry of credit. Not for use outside services/billing.
 #include <initializer_list>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -54,6 +55,12 @@ class Journal {
   // Checked now (domain::ledger); buffered, written by flush() and never refused before it.
   Status post(Movement movement);
   void audit(audit::Entry entry);
+  // A new invoice. Buffered, it is held (its finalization changes it in place) and inserted by
+  // flush(); false when its customer and instant are taken (unbuffered: a refused flush, else).
+  [[nodiscard]] bool insert_invoice(storage::InvoiceRecord invoice);
+  // A draft's finalization (`invoice` as finalized — or paid — now): a held invoice changes in
+  // place, a stored one is updated.
+  Status finalize_invoice(const storage::InvoiceRecord& invoice);
   // The tenant's next invoice number. Buffered, the first locks the counter and the others count
   // on from it; flush() moves the counter past them.
   std::int64_t take_number();
@@ -67,6 +74,8 @@ class Journal {
   bool buffered_;
   std::vector<storage::LedgerTransactionRecord> transactions_;
   std::vector<audit::Entry> entries_;
+  std::vector<storage::InvoiceRecord> invoices_;
+  std::map<std::string, std::size_t> held_;  // invoice id → its index in invoices_
   std::optional<std::int64_t> last_number_;  // buffered: the last number given
   std::int64_t numbers_held_ = 0;            // given after the first, not yet taken in storage
 };

@@ -370,7 +370,7 @@ class CustomerBilling {
     const auto stored = existing.find(at);
     std::optional<storage::InvoiceRecord> draft;  // the invoice as stored now
     if (stored == existing.end()) {
-      if (!storage::invoices::insert_draft(tx_, invoice)) {
+      if (!journal_.insert_invoice(invoice)) {
         return internal::conflict("invoice_exists", "as_of",
                                   "Invoice " + invoice.id +
                                       " was created by another billing "
