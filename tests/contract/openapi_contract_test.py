@@ -2063,6 +2063,13 @@ def scenario(c, database):
                   f"settings not merged: {patched['settings']}")
     c.call("PATCH", f"/v1/tenants/{acme['id']}", key=admin, body={"name": "Acme GmbH"}, expect=200,
            label="rename tenant")
+    idem_tenant = "idem-tenant-" + secrets.token_hex(4)
+    renamed = c.call("PATCH", f"/v1/tenants/{acme['id']}", key=admin, body={"name": "Acme GmbH"},
+                     headers={"Idempotency-Key": idem_tenant}, expect=200, label="rename tenant with Idempotency-Key")
+    renamed_again = c.call("PATCH", f"/v1/tenants/{acme['id']}", key=admin, body={"name": "Acme GmbH"},
+                           headers={"Idempotency-Key": idem_tenant}, expect=200, label="replay rename tenant")
+    c.expect_true(renamed_again, renamed_again.header("idempotent-replayed") == "true"
+                  and renamed_again.body == renamed.body, "the tenant PATCH was not replayed")
     c.call("PATCH", f"/v1/tenants/{acme['id']}", key=admin, body={"settings": {"late_event_window_days": 5000}},
            expect=422, request_invalid=True, label="patch tenant with an out-of-range setting")
     c.call("PATCH", f"/v1/tenants/{acme['id']}", key=admin, body={"settings": {"colour": 1}},
