@@ -204,7 +204,8 @@ Status authorize(const Route& route, const Request& request, services::RequestCo
 Result<std::optional<services::IdempotencyClaim>> idempotency_claim(
     const Request& request, const services::RequestContext& ctx) {
   const auto* key = request.header("idempotency-key");
-  if (request.method != "POST" || key == nullptr)
+  // Every write with a body: POST and PATCH.
+  if ((request.method != "POST" && request.method != "PATCH") || key == nullptr)
     return std::optional<services::IdempotencyClaim>();
   bool printable = !key->empty() && key->size() <= limits::idempotency_key_length_max;
   for (const char c : *key) printable = printable && c >= 0x20 && c < 0x7f;

@@ -1,10 +1,13 @@
 #include "services/customers.hpp"
 
+#include <algorithm>
+
 #include "common/assert.hpp"
 #include "common/limits.hpp"
 #include "domain/time.hpp"
 #include "json/reader.hpp"
 #include "services/audit_log.hpp"
+#include "services/settings.hpp"
 #include "services/validation.hpp"
 #include "storage/tenants.hpp"
 
@@ -13,6 +16,29 @@ namespace {
 
 constexpr std::size_t metadata_entries_max = 50;
 constexpr std::size_t metadata_value_length_max = 500;
+constexpr std::string_view grace_field = "invoice_grace_period_days";
+
+std::optional<std::int64_t> read_grace_days(json::ObjectReader& reader) {
+  return reader.optional_integer(grace_field, 0, settings::invoice_grace_period_days_max);
+}
+
+// A PATCH body: each member the body names, with its new value (a null one as nullopt).
+struct CustomerChange {
+  std::optional<std::optional<std::int64_t>> invoice_grace_period_days;
+};
+
+Result<CustomerChange> parse_change(const json::Value& body) {
+  std::vector<FieldError> errors;
+  json::ObjectReader reader(body, "", errors);
+  CustomerChange change;
+  // The reader takes null for absent; here null is a value: back to the tenant's setting.
+  const bool named = body.is_object() && body.find(grace_field) != nullptr;
+  const auto days = read_grace_days(reader);
+  reader.reject_unknown();
+  if (!errors.empty()) return Error::invalid(std::move(errors));
+  if (named) change.invoice_grace_period_days = days;
+  return change;
+}
 
 Error external_id_taken(const std::string& external_id) {
   return Error{
@@ -32,8 +58,18 @@ json::Value customer_document(const storage::CustomerRecord& customer) {
   out.set("currency", json::Value::string(customer.currency.code()));
   out.set("timezone", json::Value::string(customer.timezone));
   out.set("metadata", customer.metadata);
+  out.set("invoice_grace_period_days",
+          customer.invoice_grace_period_days
+              ? json::Value::number(*customer.invoice_grace_period_days)
+              : json::Value::null());
   out.set("created_at", json::Value::string(domain::format_rfc3339(customer.created_at)));
   return out;
+}
+
+std::int64_t invoice_grace_period_days(std::int64_t tenant_days,
+                                       const storage::CustomerRecord& customer) {
+  return std::clamp<std::int64_t>(customer.invoice_grace_period_days.value_or(tenant_days), 0,
+                                  settings::invoice_grace_period_days_max);
 }
 
 Result<NewCustomer> parse_new_customer(const json::Value& body) {
@@ -48,11 +84,13 @@ Result<NewCustomer> parse_new_customer(const json::Value& body) {
   const auto timezone = read_timezone(reader, "timezone", false);
   const auto metadata =
       reader.optional_string_map("metadata", metadata_entries_max, metadata_value_length_max);
+  const auto grace_days = read_grace_days(reader);
   reader.reject_unknown();
   if (!errors.empty()) return Error::invalid(std::move(errors));
-  return NewCustomer{
-      *external_id, *name, currency, timezone, metadata.value_or(json::Value::object()),
-      std::nullopt};
+  NewCustomer out{*external_id, *name, currency, timezone,
+                  metadata.value_or(json::Value::object())};
+  out.invoice_grace_period_days = grace_days;
+  return out;
 }
 
 Result<storage::CustomerRecord> create(storage::Tx& tx, const RequestContext& ctx,
@@ -74,7 +112,8 @@ Result<storage::CustomerRecord> create(storage::Tx& tx, const RequestContext& ct
                                  customer.currency.value_or(tenant->currency),
                                  customer.timezone.value_or(tenant->timezone),
                                  customer.metadata,
-                                 ctx.now};
+                                 ctx.now,
+                                 customer.invoice_grace_period_days};
   if (!storage::customers::insert(tx, record)) return external_id_taken(customer.external_id);
   audit::append(tx, ctx, ctx.principal.tenant,
                 {"customer.created", record.id.str(), std::nullopt, customer_document(record),
@@ -102,6 +141,30 @@ Result<storage::CustomerRecord> find_or_create(storage::Tx& tx, const RequestCon
   auto winner = storage::customers::find_by_external_id(tx, tenant, customer.external_id);
   NERUBA_ASSERT_MSG(winner.has_value(), "an external id refused as taken is not stored");
   return std::move(*winner);
+}
+
+Result<storage::CustomerRecord> update(storage::Tx& tx, const RequestContext& ctx,
+                                       const std::string& external_id, const json::Value& body) {
+  auto change = parse_change(body);
+  if (!change) return change.take_error();
+  const TenantId& tenant = ctx.principal.tenant;
+  // Locked until the transaction ends, as a billing run locks it: a run bills the customer with
+  // the grace period before this change or after it, never half of each.
+  auto customer = storage::customers::find_by_external_id_for_update(tx, tenant, external_id);
+  if (!customer) return Error::not_found("The customer");
+  json::Value before = customer_document(*customer);
+  if (change->invoice_grace_period_days) {
+    customer->invoice_grace_period_days = *change->invoice_grace_period_days;
+  }
+  json::Value after = customer_document(*customer);
+  if (after == before) return std::move(*customer);  // nothing changed, nothing to record
+  NERUBA_ASSERT_MSG(storage::customers::set_invoice_grace_period_days(
+                        tx, tenant, customer->id, customer->invoice_grace_period_days),
+                    "a customer locked for update vanished");
+  audit::append(
+      tx, ctx, tenant,
+      {"customer.updated", customer->id.str(), std::move(before), std::move(after), {}, {}});
+  return std::move(*customer);
 }
 
 Result<storage::CustomerRecord> get(storage::Tx& tx, const RequestContext& ctx,

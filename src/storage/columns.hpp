@@ -1,7 +1,8 @@
 #pragma once
 // Column encodings shared by the repositories, the migrations and the ingest benchmark: an
-// optional text as a NULL-able parameter, an exact decimal as its text and back. These are the
-// storage format itself, so a migration may rely on them as much as a repository does.
+// optional text or integer as a NULL-able parameter (and the integer back), an exact decimal as
+// its text and back. These are the storage format itself, so a migration may rely on them as much
+// as a repository does.
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +17,17 @@ namespace neruba::storage::columns {
 inline Param optional_text(const std::optional<std::string>& value) {
   if (value) return *value;
   return std::monostate{};
+}
+
+inline Param optional_integer(const std::optional<std::int64_t>& value) {
+  if (value) return *value;
+  return std::monostate{};
+}
+
+// A NULL-able integer column.
+inline std::optional<std::int64_t> stored_optional_integer(const Row& row, std::size_t i) {
+  if (row.is_null(i)) return std::nullopt;
+  return row.integer(i);
 }
 
 inline std::optional<std::string> decimal_text(const std::optional<domain::Decimal>& value) {

@@ -11,7 +11,8 @@ using domain::from_unix_micros;
 using domain::to_unix_micros;
 
 constexpr std::string_view customer_columns =
-    "tenant_id, customer_id, external_id, name, currency, timezone, metadata, created_at";
+    "tenant_id, customer_id, external_id, name, currency, timezone, metadata, created_at, "
+    "invoice_grace_period_days";
 
 CustomerRecord customer_from_row(const Row& row) {
   return CustomerRecord{TenantId(row.text(0)),
@@ -21,7 +22,8 @@ CustomerRecord customer_from_row(const Row& row) {
                         columns::stored_currency(row.text(4)),
                         row.text(5),
                         sql::parse_stored_json(row.text(6)),
-                        from_unix_micros(row.integer(7))};
+                        from_unix_micros(row.integer(7)),
+                        columns::stored_optional_integer(row, 8)};
 }
 
 std::optional<CustomerRecord> find_where(Tx& tx, const TenantId& tenant, std::string_view where,
@@ -39,10 +41,11 @@ std::optional<CustomerRecord> find_where(Tx& tx, const TenantId& tenant, std::st
 bool insert(Tx& tx, const CustomerRecord& c) {
   return tx.exec(
              "INSERT INTO customers (tenant_id, customer_id, external_id, name, currency, "
-             "timezone, metadata, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT "
-             "DO NOTHING",
+             "timezone, metadata, created_at, invoice_grace_period_days) VALUES ($1, $2, $3, $4, "
+             "$5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
              {c.tenant.str(), c.id.str(), c.external_id, c.name, c.currency.code(), c.timezone,
-              json::serialize(c.metadata), to_unix_micros(c.created_at)}) == 1;
+              json::serialize(c.metadata), to_unix_micros(c.created_at),
+              columns::optional_integer(c.invoice_grace_period_days)}) == 1;
 }
 
 std::optional<CustomerRecord> find_by_external_id(Tx& tx, const TenantId& tenant,
@@ -88,6 +91,14 @@ std::vector<CustomerRecord> list(Tx& tx, const TenantId& tenant,
   std::vector<CustomerRecord> out;
   for (const auto& row : rows) out.push_back(customer_from_row(row));
   return out;
+}
+
+bool set_invoice_grace_period_days(Tx& tx, const TenantId& tenant, const CustomerId& id,
+                                   std::optional<std::int64_t> days) {
+  return tx.exec(
+             "UPDATE customers SET invoice_grace_period_days = $3 WHERE tenant_id = $1 AND "
+             "customer_id = $2",
+             {tenant.str(), id.str(), columns::optional_integer(days)}) == 1;
 }
 
 }  // namespace neruba::storage::customers

@@ -1,5 +1,6 @@
 #pragma once
 // A tenant's end customers.
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,6 +22,9 @@ struct CustomerRecord {
   std::string timezone;
   json::Value metadata;  // an object of string values
   Instant created_at;
+  // Days the invoices of a closed period stay drafts for this customer; nullopt: the tenant's
+  // setting applies (issue 17).
+  std::optional<std::int64_t> invoice_grace_period_days = std::nullopt;
 };
 
 namespace customers {
@@ -45,6 +49,11 @@ std::vector<CustomerRecord> by_id_after(Tx& tx, const TenantId& tenant, const Cu
                                         std::size_t limit);
 std::vector<CustomerRecord> list(Tx& tx, const TenantId& tenant,
                                  const std::string& after_external_id, std::size_t limit);
+// Sets (or, with nullopt, clears) the customer's grace period override. False when the tenant
+// has no such customer.
+[[nodiscard]] bool set_invoice_grace_period_days(Tx& tx, const TenantId& tenant,
+                                                 const CustomerId& id,
+                                                 std::optional<std::int64_t> days);
 }  // namespace customers
 
 }  // namespace neruba::storage

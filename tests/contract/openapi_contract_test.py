@@ -69,6 +69,7 @@ REQUIRED_STATUSES = {
     "createMeter": (201, 400, 401, 403, 409, 415, 422),
     "listMeters": (200, 401, 403, 422),
     "getMeter": (200, 401, 403, 404),
+    "updateCustomer": (200, 400, 401, 403, 404, 409, 415, 422),
     "getCustomerUsage": (200, 401, 403, 404, 422),
     "createPlan": (201, 400, 401, 403, 409, 415, 422),
     "listPlans": (200, 401, 403, 422),
@@ -2063,6 +2064,13 @@ def scenario(c, database):
                   f"settings not merged: {patched['settings']}")
     c.call("PATCH", f"/v1/tenants/{acme['id']}", key=admin, body={"name": "Acme GmbH"}, expect=200,
            label="rename tenant")
+    idem_tenant = "idem-tenant-" + secrets.token_hex(4)
+    renamed = c.call("PATCH", f"/v1/tenants/{acme['id']}", key=admin, body={"name": "Acme GmbH"},
+                     headers={"Idempotency-Key": idem_tenant}, expect=200, label="rename tenant with Idempotency-Key")
+    renamed_again = c.call("PATCH", f"/v1/tenants/{acme['id']}", key=admin, body={"name": "Acme GmbH"},
+                           headers={"Idempotency-Key": idem_tenant}, expect=200, label="replay rename tenant")
+    c.expect_true(renamed_again, renamed_again.header("idempotent-replayed") == "true"
+                  and renamed_again.body == renamed.body, "the tenant PATCH was not replayed")
     c.call("PATCH", f"/v1/tenants/{acme['id']}", key=admin, body={"settings": {"late_event_window_days": 5000}},
            expect=422, request_invalid=True, label="patch tenant with an out-of-range setting")
     c.call("PATCH", f"/v1/tenants/{acme['id']}", key=admin, body={"settings": {"colour": 1}},
@@ -2235,6 +2243,50 @@ def scenario(c, database):
     c.call("GET", "/v1/customers/cust-1", expect=401, label="get customer without a key")
     c.call("DELETE", "/v1/customers/cust-1", key=writer["key"], expect=405, label="DELETE customer")
 
+    # A customer's own grace period: set, replayed, cleared; bad bodies change nothing.
+    c.call("POST", "/v1/customers", key=writer["key"],
+           body={"external_id": "cust-g", "name": "Grace", "invoice_grace_period_days": 5}, expect=201,
+           label="create customer with its own grace period")
+    idem_patch = "idem-patch-customer-" + secrets.token_hex(4)
+    graced = c.call("PATCH", "/v1/customers/cust-2", key=writer["key"], body={"invoice_grace_period_days": 7},
+                    headers={"Idempotency-Key": idem_patch}, expect=200, label="set a customer's grace period")
+    c.expect_true(graced, graced.json()["invoice_grace_period_days"] == 7, f"grace period not set: {graced.body}")
+    graced_again = c.call("PATCH", "/v1/customers/cust-2", key=writer["key"], body={"invoice_grace_period_days": 7},
+                          headers={"Idempotency-Key": idem_patch}, expect=200, label="replay a customer PATCH")
+    c.expect_true(graced_again, graced_again.header("idempotent-replayed") == "true"
+                  and graced_again.body == graced.body, "the customer PATCH was not replayed")
+    c.call("PATCH", "/v1/customers/cust-2", key=writer["key"], body={"invoice_grace_period_days": 8},
+           headers={"Idempotency-Key": idem_patch}, expect=409, label="customer PATCH idempotency key reused")
+    c.call("PATCH", "/v1/customers/cust-2", key=writer["key"], body={"invoice_grace_period_days": -1}, expect=422,
+           request_invalid=True, label="PATCH a negative grace period")
+    c.call("PATCH", "/v1/customers/cust-2", key=writer["key"], body={"invoice_grace_period_days": 366}, expect=422,
+           request_invalid=True, label="PATCH a grace period over a year")
+    c.call("PATCH", "/v1/customers/cust-2", key=writer["key"], body={"invoice_grace_period_days": "7"}, expect=422,
+           request_invalid=True, label="PATCH a grace period as a string")
+    c.call("PATCH", "/v1/customers/cust-2", key=writer["key"], body={"name": "Renamed"}, expect=422,
+           request_invalid=True, label="PATCH a customer's name")
+    c.call("PATCH", "/v1/customers/cust-2", key=writer["key"], raw="{]", expect=400, label="PATCH customer with bad JSON")
+    c.call("PATCH", "/v1/customers/cust-2", key=writer["key"], body={"invoice_grace_period_days": 1},
+           content_type="text/plain", expect=415, label="PATCH customer as text/plain")
+    c.call("PATCH", "/v1/customers/nobody", key=writer["key"], body={"invoice_grace_period_days": 1}, expect=404,
+           label="PATCH unknown customer")
+    c.call("PATCH", "/v1/customers/cust-2", key=reader["key"], body={"invoice_grace_period_days": 1},
+           expect=403, label="PATCH customer with scope read")
+    c.call("PATCH", "/v1/customers/cust-2", key=beta_writer["key"], body={"invoice_grace_period_days": 1},
+           expect=404, label="another tenant's key cannot PATCH the customer")
+    c.call("PATCH", "/v1/customers/cust-2", body={"invoice_grace_period_days": 1}, expect=401,
+           label="PATCH customer without a key")
+    still = c.call("GET", "/v1/customers/cust-2", key=reader["key"], expect=200, label="get the PATCHed customer")
+    c.expect_true(still, still.json()["invoice_grace_period_days"] == 7, f"a rejected PATCH changed it: {still.body}")
+    cleared = c.call("PATCH", "/v1/customers/cust-2", key=writer["key"], body={"invoice_grace_period_days": None},
+                     expect=200, label="clear a customer's grace period")
+    c.expect_true(cleared, cleared.json()["invoice_grace_period_days"] is None, f"not cleared: {cleared.body}")
+    updates = c.call("GET", "/v1/audit?action=customer.updated", key=reader["key"], expect=200,
+                     label="list customer updates").json()["data"]
+    c.expect_true("list customer updates", [(r["before"]["invoice_grace_period_days"],
+                                             r["after"]["invoice_grace_period_days"]) for r in updates]
+                  == [(None, 7), (7, None)], f"customer.updated records: {updates}")
+
     # ---- audit -----------------------------------------------------------------------------------------
     audit = c.call("GET", "/v1/audit", key=reader["key"], expect=200, label="list audit").json()
     records = audit["data"]
@@ -2258,7 +2310,7 @@ def scenario(c, database):
     c.expect_true("list audit paged", [r["seq"] for r in paged_audit][:len(seqs)] == seqs, "paging audit differs")
     only = c.call("GET", "/v1/audit?action=customer.created", key=reader["key"], expect=200,
                   label="list audit by action").json()
-    c.expect_true("list audit by action", len(only["data"]) == 5 and
+    c.expect_true("list audit by action", len(only["data"]) == 6 and  # cust-1 to cust-5, cust-g
                   all(r["action"] == "customer.created" for r in only["data"]),
                   f"action filter gave {[r['action'] for r in only['data']]}")
     by_actor = c.call("GET", f"/v1/audit?actor={writer['id']}", key=reader["key"], expect=200,

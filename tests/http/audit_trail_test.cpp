@@ -165,6 +165,8 @@ TEST_P(AuditTrail, EveryStateChangeWritesExactlyOneRecord) {
       {"DELETE /v1/tenants/{tenant_id}/api-keys/{key_id}",
        {test_admin_key, "", {"api_key.revoked"}}},
       {"POST /v1/customers", {tenant.key, customer_body("walked"), {"customer.created"}}},
+      {"PATCH /v1/customers/{external_id}",
+       {tenant.key, R"({"invoice_grace_period_days":5})", {"customer.updated"}}},
       {"POST /v1/meters",
        {tenant.key,
         R"({"code":"walked","event_type":"walk","aggregation":"count"})",
@@ -217,6 +219,7 @@ TEST_P(AuditTrail, EveryStateChangeWritesExactlyOneRecord) {
   };
   const std::map<std::string, std::string> values = {{"tenant_id", tenant.id},
                                                      {"key_id", to_revoke.id},
+                                                     {"external_id", "walked"},
                                                      {"plan_code", "walked"},
                                                      {"subscription_id", subscription.field("id")},
                                                      {"invoice_id", draft}};

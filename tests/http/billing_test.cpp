@@ -120,6 +120,29 @@ class Billing : public HttpTest {
     ASSERT_EQ(patched.status, 200) << patched.body;
   }
 
+  // Sets the clock to `instant` and runs billing as of then.
+  TestResponse run_at(const std::string& instant) {
+    api().clock().set(at(instant.c_str()));
+    return run(R"({"as_of":")" + instant + R"("})");
+  }
+
+  // acme and globex on basic from `start`.
+  void subscribe_both(const std::string& start) {
+    for (const char* customer : {"acme", "globex"}) {
+      const auto subscribed = api().post("/v1/subscriptions", tenant_.key,
+                                         R"({"customer":")" + std::string(customer) +
+                                             R"(","plan":"basic","start":")" + start + R"("})");
+      ASSERT_EQ(subscribed.status, 201) << subscribed.body;
+    }
+  }
+
+  // The customer's own grace period: a number of days, or "null" for the tenant's.
+  void set_customer_grace(const std::string& customer, const std::string& days) {
+    const auto patched = api().call("PATCH", "/v1/customers/" + customer, tenant_.key,
+                                    R"({"invoice_grace_period_days":)" + days + "}");
+    ASSERT_EQ(patched.status, 200) << patched.body;
+  }
+
   Tenant tenant_;
 };
 
@@ -322,6 +345,85 @@ TEST_P(Billing, AnExplicitFinalizeIssuesADraftBeforeItsGraceEnds) {
   EXPECT_EQ(finalized.field("amount_due"), "40.00");
   expect_rejected("/v1/invoices/" + draft.field("id") + "/finalize", "{}", 409, "conflict", "id",
                   "invoice_not_draft");
+  expect_ledger_clean();
+}
+
+TEST_P(Billing, ACustomersOwnGracePeriodShorterThanTheTenantsFinalizesItsInvoicesSooner) {
+  grace_days(10);
+  set_customer_grace("acme", "1");
+  subscribe_both("2026-01-01T00:00:00Z");
+  // 2026-01-05T10:00: the invoices at 01-01 are 4 days 10 hours old. acme's 1 day is over:
+  // finalized; globex's 10 days (the tenant's) are not: a draft.
+  const auto first = run(R"({"as_of":"2026-01-05T10:00:00Z"})");
+  EXPECT_EQ(int_of(first.json, "invoices_created"), 2) << first.body;
+  EXPECT_EQ(int_of(first.json, "invoices_finalized"), 1) << first.body;
+  EXPECT_EQ(invoice_at("acme", "2026-01-01T00:00:00Z").field("status"), "finalized");
+  EXPECT_EQ(invoice_at("globex", "2026-01-01T00:00:00Z").field("status"), "draft");
+  // February's invoices at 02-01. A second before 02-02T00:00 acme's day is not over yet.
+  run_at("2026-02-01T23:59:59Z");
+  EXPECT_EQ(invoice_at("acme", "2026-02-01T00:00:00Z").field("status"), "draft");
+  // globex's January invoice is past its 10 days (01-11) by now.
+  EXPECT_EQ(invoice_at("globex", "2026-01-01T00:00:00Z").field("status"), "finalized");
+  // At 02-02T00:00 exactly (02-01 + 1 day) acme's is finalized; globex's waits for 02-11.
+  const auto second = run_at("2026-02-02T00:00:00Z");
+  EXPECT_EQ(int_of(second.json, "invoices_finalized"), 1) << second.body;
+  EXPECT_EQ(invoice_at("acme", "2026-02-01T00:00:00Z").field("status"), "finalized");
+  EXPECT_EQ(invoice_at("globex", "2026-02-01T00:00:00Z").field("status"), "draft");
+  run_at("2026-02-11T00:00:00Z");
+  EXPECT_EQ(invoice_at("globex", "2026-02-01T00:00:00Z").field("status"), "finalized");
+  expect_ledger_clean();
+}
+
+TEST_P(Billing, ACustomersOwnGracePeriodLongerThanTheTenantsKeepsItsDraftsOpenForLateEvents) {
+  // The tenant's grace period is 0 (the default): globex's invoices are finalized by the run that
+  // makes them; acme's stay drafts for 3 days.
+  set_customer_grace("acme", "3");
+  subscribe_both("2026-01-05T00:00:00Z");
+  run(R"({"as_of":"2026-01-05T10:00:00Z"})");
+  EXPECT_EQ(invoice_at("globex", "2026-01-05T00:00:00Z").field("status"), "finalized");
+  EXPECT_EQ(invoice_at("acme", "2026-01-05T00:00:00Z").field("status"), "draft");
+  // February's invoices at 02-05 close the usage of [01-05, 02-05).
+  api().clock().set(at("2026-02-05T00:00:00Z"));
+  tokens("a1", "acme", "2026-01-20T00:00:00Z", 100);
+  run(R"({"as_of":"2026-02-05T00:00:00Z"})");
+  EXPECT_EQ(invoice_at("globex", "2026-02-05T00:00:00Z").field("status"), "finalized");
+  // 100 × 0.01 = 1.00 of usage + 40.00 of fees; the January one is past its 3 days (01-08).
+  EXPECT_EQ(invoice_at("acme", "2026-01-05T00:00:00Z").field("status"), "finalized");
+  EXPECT_EQ(invoice_at("acme", "2026-02-05T00:00:00Z").field("status"), "draft");
+  EXPECT_EQ(invoice_at("acme", "2026-02-05T00:00:00Z").field("total"), "41.00");
+  tokens("a2", "acme", "2026-02-04T23:00:00Z", 900);  // late, inside the late-arrival window
+  run_at("2026-02-07T23:59:59Z");
+  // 1,000 × 0.01 = 10.00 + 40.00; a second before 02-08 (02-05 + 3 days): still a draft.
+  auto february = invoice_at("acme", "2026-02-05T00:00:00Z");
+  EXPECT_EQ(february.field("status"), "draft");
+  EXPECT_EQ(february.field("total"), "50.00");
+  run_at("2026-02-08T00:00:00Z");
+  february = invoice_at("acme", "2026-02-05T00:00:00Z");
+  EXPECT_EQ(february.field("status"), "finalized");
+  EXPECT_EQ(february.field("total"), "50.00");
+  expect_ledger_clean();
+}
+
+TEST_P(Billing, ACustomerWithoutAGracePeriodOfItsOwnHasTheTenants) {
+  // Set, then cleared (null): acme has the tenant's 2 days again, like globex.
+  grace_days(2);
+  set_customer_grace("acme", "30");
+  set_customer_grace("acme", "null");
+  subscribe_both("2026-01-05T00:00:00Z");
+  run(R"({"as_of":"2026-01-05T10:00:00Z"})");
+  EXPECT_EQ(invoice_at("acme", "2026-01-05T00:00:00Z").field("status"), "draft");
+  EXPECT_EQ(invoice_at("globex", "2026-01-05T00:00:00Z").field("status"), "draft");
+  // 01-05 + 2 days = 01-07: both finalized by the same run.
+  const auto finalizing = run_at("2026-01-07T00:00:00Z");
+  EXPECT_EQ(int_of(finalizing.json, "invoices_finalized"), 2) << finalizing.body;
+  // An override set while a draft waits applies to it from the next run: 0 days finalizes at once.
+  run_at("2026-02-05T00:00:00Z");
+  EXPECT_EQ(invoice_at("acme", "2026-02-05T00:00:00Z").field("status"), "draft");
+  set_customer_grace("acme", "0");
+  const auto overridden = run(R"({"as_of":"2026-02-05T00:00:00Z"})");
+  EXPECT_EQ(int_of(overridden.json, "invoices_finalized"), 1) << overridden.body;
+  EXPECT_EQ(invoice_at("acme", "2026-02-05T00:00:00Z").field("status"), "finalized");
+  EXPECT_EQ(invoice_at("globex", "2026-02-05T00:00:00Z").field("status"), "draft");
   expect_ledger_clean();
 }
 

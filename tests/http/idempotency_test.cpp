@@ -1,7 +1,7 @@
-// Idempotency-Key on every POST, scoped per tenant (API.md "Conventions", DESIGN.md): a replay
-// returns the first response byte for byte with `Idempotent-Replayed: true` and writes nothing;
-// the same key with another request is 409 idempotency-key-reused; a key still in flight is 409
-// idempotency-request-in-flight until its lease runs out; a failed request frees its key.
+// Idempotency-Key on every POST and PATCH, scoped per tenant (API.md "Conventions", DESIGN.md): a
+// replay returns the first response byte for byte with `Idempotent-Replayed: true` and writes
+// nothing; the same key with another request is 409 idempotency-key-reused; a key still in flight
+// is 409 idempotency-request-in-flight until its lease runs out; a failed request frees its key.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -122,6 +122,28 @@ TEST_P(Idempotency, AdminRequestsReplayToo) {
   EXPECT_EQ(replay.body, first.body);
   expect_replayed(replay);
   EXPECT_EQ(scalar("SELECT COUNT(*) FROM tenants"), tenants_before + 1);
+}
+
+TEST_P(Idempotency, APatchReplaysTooAndItsKeyIsBoundToItsBody) {
+  const std::string target = "/v1/tenants/" + tenant_.id;
+  const auto first =
+      api().call("PATCH", target, test_admin_key, R"({"name":"Acme Renamed"})", key("rename-1"));
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(first.header("Idempotent-Replayed"), nullptr);
+  // Renamed again meanwhile: the replay answers the first response and changes nothing back.
+  ASSERT_EQ(api().call("PATCH", target, test_admin_key, R"({"name":"Acme Later"})").status, 200);
+  const std::string before = fingerprint(tenant_.id);
+  const auto replay =
+      api().call("PATCH", target, test_admin_key, R"({"name":"Acme Renamed"})", key("rename-1"));
+  EXPECT_EQ(replay.status, 200);
+  EXPECT_EQ(replay.body, first.body);
+  expect_replayed(replay);
+  EXPECT_UNCHANGED(before, fingerprint(tenant_.id));
+  expect_problem(
+      api().call("PATCH", target, test_admin_key, R"({"name":"Acme Other"})", key("rename-1")), 409,
+      "idempotency-key-reused");
+  EXPECT_UNCHANGED(before, fingerprint(tenant_.id));
+  EXPECT_EQ(api().get(target, test_admin_key).field("name"), "Acme Later");
 }
 
 TEST_P(Idempotency, ReplayedKeyCreationCreatesNoSecondKeyAndNoNewSecret) {

@@ -167,7 +167,7 @@ TEST_P(ProblemDetails, WrongMethodIs405WithAllow) {
   };
   const std::vector<Case> cases = {
       {"DELETE", "/v1/customers", {"GET", "POST"}},
-      {"PUT", "/v1/customers/existing", {"GET"}},
+      {"PUT", "/v1/customers/existing", {"GET", "PATCH"}},
       {"POST", "/v1/audit", {"GET"}},
       {"POST", "/v1/audit/verify", {"GET"}},
       {"PATCH", "/v1/settings", {"GET"}},

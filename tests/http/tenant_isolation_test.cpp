@@ -228,6 +228,10 @@ TEST_P(TenantIsolation, EveryRouteInTheTableKeepsTenantBOutOfTenantA) {
                                                    {"plan_code", "alpha_plan"},
                                                    {"subscription_id", a_subscription_id_},
                                                    {"invoice_id", a_invoice_id_}};
+  // Writes aim at A's customer that no probe of B's creates in B: POST /v1/customers (a write
+  // before them in the table) gives B a customer of its own named alpha-only-customer.
+  auto of_a_for_writes = of_a;
+  of_a_for_writes["external_id"] = "alpha-other-customer";
   const std::map<std::string, std::string> of_b = {{"tenant_id", b_.id},
                                                    {"key_id", b_.key_id},
                                                    {"external_id", "beta-customer"},
@@ -445,6 +449,19 @@ TEST_P(TenantIsolation, EveryRouteInTheTableKeepsTenantBOutOfTenantA) {
                     1)
               << label;
         }}},
+      // A's customer is not found like a missing one; B's own takes the change.
+      {"PATCH /v1/customers/{external_id}",
+       {"", R"({"invoice_grace_period_days":7})",
+        [&](const TestResponse& response, const std::string& label) {
+          ASSERT_EQ(response.status, 200) << label << ": " << response.body;
+          EXPECT_EQ(response.field("external_id"), "beta-customer") << label;
+          EXPECT_EQ(int_of(response.json, "invoice_grace_period_days"), 7) << label;
+          EXPECT_EQ(scalar("SELECT COUNT(*) FROM customers WHERE tenant_id = $1 AND "
+                           "external_id = 'beta-customer' AND invoice_grace_period_days = 7",
+                           {b_.id}),
+                    1)
+              << label;
+        }}},
       {"POST /v1/events",
        // A's event id is B's to use; A's customer is unknown to B.
        {"",
@@ -518,7 +535,7 @@ TEST_P(TenantIsolation, EveryRouteInTheTableKeepsTenantBOutOfTenantA) {
         EXPECT_UNCHANGED(a_before, fingerprint(a_.id)) << label << " changed tenant A";
         return std::make_pair(response, label);
       };
-      const auto [response, label] = call(of_a);
+      const auto [response, label] = call(writes ? of_a_for_writes : of_a);
       if (!tenant_route) {
         expect_problem(response, 403, "insufficient-scope", label);
         continue;

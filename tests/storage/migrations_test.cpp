@@ -4,6 +4,7 @@
 
 #include "common/crypto.hpp"
 #include "storage/columns.hpp"
+#include "storage/customers.hpp"
 #include "storage/db.hpp"
 #include "storage/usage.hpp"
 #include "support/test_db.hpp"
@@ -180,6 +181,23 @@ TEST_P(DataMigrations, V14GivesEarlierTenantsTheInvoiceGracePeriod) {
   EXPECT_EQ(rows[0].text(1), R"({"late_event_window_days":90,"auto_create_customers":true,)"
                              R"("invoice_grace_period_days":0})");
   EXPECT_EQ(rows[1].text(1), R"({"invoice_grace_period_days":3})");
+}
+
+// v16: customers created before it have no grace period of their own (NULL): the tenant's
+// applies to them, as it did.
+TEST_P(DataMigrations, V16LeavesEarlierCustomersOnTheTenantsGracePeriod) {
+  TestDatabase database(GetParam(), 15);
+  database.raw_exec(
+      "INSERT INTO customers (tenant_id, customer_id, external_id, name, currency, timezone, "
+      "metadata, created_at) VALUES ('ten_a', 'cus_1', 'acme', 'Acme', 'USD', 'UTC', '{}', 0)");
+
+  EXPECT_EQ(migrate(database.db(), 16), 1);
+
+  auto tx = database.db().begin(TxMode::read);
+  const auto customer = customers::find(*tx, TenantId("ten_a"), CustomerId("cus_1"));
+  ASSERT_TRUE(customer.has_value());
+  EXPECT_EQ(customer->external_id, "acme");
+  EXPECT_EQ(customer->invoice_grace_period_days, std::nullopt);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, DataMigrations, ::testing::ValuesIn(test::test_backends()),

@@ -184,6 +184,63 @@ TEST_P(RepositoryConformance, CustomerExternalIdIsUniquePerTenantOnly) {
       customers::find_by_external_id_for_update(*write, TenantId("ten_a"), "nobody").has_value());
 }
 
+// The grace period override: NULL (the tenant's applies) or a number of days, read back by every
+// read of a customer, and set or cleared for one customer of one tenant.
+TEST_P(RepositoryConformance, CustomerGracePeriodOverrideRoundTripsAndIsSetPerTenant) {
+  auto tx = write();
+  ASSERT_TRUE(tenants::insert(*tx, tenant("ten_a")));
+  ASSERT_TRUE(tenants::insert(*tx, tenant("ten_b")));
+  CustomerRecord plain{TenantId("ten_a"),
+                       CustomerId("cus_1"),
+                       "plain",
+                       "Plain",
+                       *domain::Currency::of("USD"),
+                       "UTC",
+                       json::Value::object(),
+                       at("2026-01-02T00:00:00Z")};
+  ASSERT_TRUE(customers::insert(*tx, plain));
+  CustomerRecord patient = plain;
+  patient.id = CustomerId("cus_2");
+  patient.external_id = "patient";
+  patient.invoice_grace_period_days = 0;  // zero is an override too, not the tenant's
+  ASSERT_TRUE(customers::insert(*tx, patient));
+  tx->commit();
+
+  const TenantId a("ten_a");
+  const auto days = [](const std::optional<CustomerRecord>& customer) {
+    EXPECT_TRUE(customer.has_value());
+    return customer ? customer->invoice_grace_period_days : std::optional<std::int64_t>(-1);
+  };
+  {
+    auto check = read();
+    EXPECT_EQ(days(customers::find(*check, a, CustomerId("cus_1"))), std::nullopt);
+    EXPECT_EQ(days(customers::find(*check, a, CustomerId("cus_2"))), 0);
+    EXPECT_EQ(days(customers::find_by_external_id(*check, a, "patient")), 0);
+    const auto listed = customers::list(*check, a, "", 10);
+    ASSERT_EQ(listed.size(), 2u);
+    EXPECT_EQ(listed[0].invoice_grace_period_days, 0);  // "patient" < "plain"
+    EXPECT_EQ(listed[1].invoice_grace_period_days, std::nullopt);
+    const auto by_id = customers::by_id_after(*check, a, CustomerId(""), 10);
+    ASSERT_EQ(by_id.size(), 2u);
+    EXPECT_EQ(by_id[0].invoice_grace_period_days, std::nullopt);  // cus_1
+    EXPECT_EQ(by_id[1].invoice_grace_period_days, 0);
+  }
+
+  auto change = write();
+  EXPECT_TRUE(customers::set_invoice_grace_period_days(*change, a, CustomerId("cus_1"), 365));
+  EXPECT_TRUE(
+      customers::set_invoice_grace_period_days(*change, a, CustomerId("cus_2"), std::nullopt));
+  // Another tenant's customer, or none: no row changes.
+  EXPECT_FALSE(
+      customers::set_invoice_grace_period_days(*change, TenantId("ten_b"), CustomerId("cus_1"), 3));
+  EXPECT_FALSE(customers::set_invoice_grace_period_days(*change, a, CustomerId("cus_9"), 3));
+  change->commit();
+
+  auto check = write();
+  EXPECT_EQ(days(customers::find_for_update(*check, a, CustomerId("cus_1"))), 365);
+  EXPECT_EQ(days(customers::find_by_external_id_for_update(*check, a, "patient")), std::nullopt);
+}
+
 TEST_P(RepositoryConformance, AuditRecordsRoundTripAndFilter) {
   auto tx = write();
   ASSERT_TRUE(tenants::insert(*tx, tenant("ten_a")));

@@ -58,12 +58,14 @@ Outcome ApiState::outcome_of(const TestResponse& response, int success_status) {
 
 std::vector<BlockKind> api_blocks() {
   return {
-      {"customer", "<external_id> [<external_id> …] [timezone=<zone>] [currency=<code>]",
+      {"customer",
+       "<external_id> [<external_id> …] [timezone=<zone>] [currency=<code>] [grace_days=<days>]",
        Needs::database, 1, any_words, Accepts{.error = true},
        [](const Step& step) -> std::optional<std::string> {
          static constexpr OptionSpec options[] = {
              {"timezone", [](std::string_view value) { return !value.empty(); }},
-             {"currency", [](std::string_view value) { return value.size() == 3; }}};
+             {"currency", [](std::string_view value) { return value.size() == 3; }},
+             {"grace_days", [](std::string_view value) { return integer_of(value).has_value(); }}};
          const auto first = std::find_if(
              step.words.begin(), step.words.end(),
              [](const std::string& word) { return (word.find('=') != std::string::npos); });
@@ -77,6 +79,9 @@ std::vector<BlockKind> api_blocks() {
            if (const auto value = option(step, name)) {
              extra += ",\"" + std::string(name) + "\":" + json_quoted(std::string(*value));
            }
+         }
+         if (const auto days = option(step, "grace_days")) {
+           extra += R"(,"invoice_grace_period_days":)" + std::string(*days);
          }
          for (const auto& external_id : step.words) {
            if ((external_id.find('=') != std::string::npos)) continue;

@@ -7,6 +7,10 @@ namespace {
 
 namespace customers = services::customers;
 
+Rendered customer_shown(const storage::CustomerRecord& customer) {
+  return ok(views::customer(customer));
+}
+
 Result<Rendered> create_customer(Call& call) {
   auto body = call.body();
   if (!body) return body.take_error();
@@ -21,9 +25,17 @@ Result<Rendered> create_customer(Call& call) {
 
 Result<Rendered> get_customer(Call& call) {
   const std::string external_id = call.param("external_id");
-  return call.read(
-      [&](storage::Tx& tx) { return customers::get(tx, call.ctx, external_id); },
-      [](const storage::CustomerRecord& customer) { return ok(views::customer(customer)); });
+  return call.read([&](storage::Tx& tx) { return customers::get(tx, call.ctx, external_id); },
+                   customer_shown);
+}
+
+Result<Rendered> update_customer(Call& call) {
+  auto body = call.body();
+  if (!body) return body.take_error();
+  const std::string external_id = call.param("external_id");
+  return call.write(
+      [&](storage::Tx& tx) { return customers::update(tx, call.ctx, external_id, *body); },
+      customer_shown);
 }
 
 Result<Rendered> list_customers(Call& call) {
@@ -51,6 +63,8 @@ void add_customer_routes(std::vector<Route>& table) {
                    Access::tenant,
                    {scope::read, scope::write},
                    get_customer});
+  table.push_back(
+      {"PATCH", "/v1/customers/{external_id}", Access::tenant, {scope::write}, update_customer});
 }
 
 }  // namespace neruba::http

@@ -10,6 +10,7 @@
 #include "services/audit_log.hpp"
 #include "services/billing/internal.hpp"
 #include "services/billing/line_inputs.hpp"
+#include "services/customers.hpp"
 #include "services/settings.hpp"
 #include "services/subscriptions.hpp"
 #include "services/usage.hpp"
@@ -117,7 +118,7 @@ class CustomerBilling {
         tenant_(ctx.principal.tenant),
         request_(request),
         run_id_(run_id),
-        grace_(std::chrono::hours(24 * grace_days)),
+        tenant_grace_days_(grace_days),
         outcome_(outcome),
         journal_(tx, ctx, batched) {}
 
@@ -406,7 +407,10 @@ class CustomerBilling {
                                   "Charge " + charge.id + " went on another invoice meanwhile.");
       }
     }
-    if (request_.finalize && request_.as_of >= at + grace_) {
+    // The customer's own grace period, else the tenant's: read with the customer's row locked.
+    const std::chrono::hours grace(
+        24 * customers::invoice_grace_period_days(tenant_grace_days_, customer));
+    if (request_.finalize && request_.as_of >= at + grace) {
       const bool holds_credit = grant_holders_.count(customer.id) != 0;
       if (auto finalized = internal::finalize_draft(tx_, ctx_, customer, std::move(*draft),
                                                     journal_, holds_credit);
@@ -428,7 +432,7 @@ class CustomerBilling {
   const TenantId& tenant_;
   const RunRequest& request_;
   const std::string& run_id_;
-  std::chrono::microseconds grace_;
+  const std::int64_t tenant_grace_days_;
   RunOutcome& outcome_;
   subscriptions::CatalogCache catalog_;  // this transaction's plans and meters
   internal::Journal journal_;
@@ -464,8 +468,8 @@ Result<RunRequest> parse_run_request(const json::Value& body, const RequestConte
 
 namespace {
 
-// What a run reads once, before its chunks: the tenant's grace period and the one customer asked
-// for, if any.
+// What a run reads once, before its chunks: the tenant's grace period (customers may override it)
+// and the one customer asked for, if any.
 struct RunSetup {
   std::int64_t grace_days = 0;
   std::optional<storage::CustomerRecord> only;

@@ -18,7 +18,8 @@ const std::vector<migrations::Migration>& migrations::all() {
                                                v012_subscriptions(),
                                                v013_ledger(),
                                                v014_billing(),
-                                               v015_usage_daily_rollups()};
+                                               v015_usage_daily_rollups(),
+                                               v016_customer_grace_period()};
   return every;
 }
 

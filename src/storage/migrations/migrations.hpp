@@ -36,6 +36,7 @@ Migration v012_subscriptions();
 Migration v013_ledger();
 Migration v014_billing();
 Migration v015_usage_daily_rollups();
+Migration v016_customer_grace_period();
 
 // Every migration, in version order.
 const std::vector<Migration>& all();
