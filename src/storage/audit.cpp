@@ -1,5 +1,6 @@
 #include "storage/audit.hpp"
 
+#include "common/assert.hpp"
 #include "domain/time.hpp"
 #include "storage/columns.hpp"
 #include "storage/sql_util.hpp"
@@ -48,7 +49,7 @@ std::vector<AuditRecord> records_of(const Rows& rows) {
 void insert(Tx& tx, const AuditRecord& record) { insert_many(tx, {record}); }
 
 void insert_many(Tx& tx, const std::vector<AuditRecord>& records) {
-  sql::insert_rows<AuditRecord>(
+  const std::int64_t written = sql::insert_rows<AuditRecord>(
       tx,
       "INSERT INTO audit_records (tenant_id, seq, record_id, occurred_at, actor_type, actor_id, "
       "actor_name, action, target, reason_code, justification, request_id, before_json, "
@@ -71,6 +72,8 @@ void insert_many(Tx& tx, const std::vector<AuditRecord>& records) {
         p.emplace_back(TextRef{r.prev_hash});
         p.emplace_back(TextRef{r.hash});
       });
+  NERUBA_ASSERT_MSG(written == static_cast<std::int64_t>(records.size()),
+                    "an audit record row was not written");
 }
 
 std::vector<AuditRecord> list(Tx& tx, const TenantId& tenant, const AuditFilter& f) {

@@ -108,7 +108,7 @@ void insert_lines(Tx& tx, std::span<const InvoiceRecord> invoices) {
       rows.emplace_back(&invoice, static_cast<std::int64_t>(i));
     }
   }
-  sql::insert_rows<std::pair<const InvoiceRecord*, std::int64_t>>(
+  const std::int64_t written = sql::insert_rows<std::pair<const InvoiceRecord*, std::int64_t>>(
       tx,
       "INSERT INTO invoice_lines (tenant_id, invoice_id, line_index, line_id, subscription_id, "
       "charge_id, charge_type, description, meter, quantity, unit_price, amount, period_start, "
@@ -133,6 +133,8 @@ void insert_lines(Tx& tx, std::span<const InvoiceRecord> invoices) {
         params.emplace_back(TextRef{line.inputs});
         params.emplace_back(TextRef{line.digest});
       });
+  NERUBA_ASSERT_MSG(written == static_cast<std::int64_t>(rows.size()),
+                    "an invoice line row was not written");
 }
 
 Param optional_micros(const std::optional<Instant>& at) {

@@ -103,7 +103,7 @@ std::vector<InvoiceRecord> issued_page(Tx& tx, const TenantId& tenant, const std
 // The last of the tenant's next `count` invoice numbers, taken for this transaction (its counter
 // row stays locked until it ends): numbers given to transactions that roll back are given again,
 // so finalized numbers have no gaps.
-std::int64_t take_number(Tx& tx, const TenantId& tenant, std::int64_t count = 1);
+[[nodiscard]] std::int64_t take_number(Tx& tx, const TenantId& tenant, std::int64_t count = 1);
 // draft → finalized with its number. False when the invoice is not a draft.
 [[nodiscard]] bool finalize(Tx& tx, const TenantId& tenant, const std::string& id,
                             std::int64_t number, std::int64_t credits_applied_minor, Instant at);

@@ -100,7 +100,7 @@ void insert_entries(Tx& tx, std::span<const LedgerTransactionRecord> transaction
       items.push_back({&t, static_cast<std::int64_t>(i)});
     }
   }
-  sql::insert_rows<Item>(
+  const std::int64_t written = sql::insert_rows<Item>(
       tx,
       "INSERT INTO ledger_entries (tenant_id, transaction_id, entry_index, account_id, side, "
       "amount)",
@@ -114,6 +114,8 @@ void insert_entries(Tx& tx, std::span<const LedgerTransactionRecord> transaction
         p.emplace_back(std::string(side_name(entry.side)));
         p.emplace_back(entry.amount_minor);
       });
+  NERUBA_ASSERT_MSG(written == static_cast<std::int64_t>(items.size()),
+                    "a ledger entry row was not written");
 }
 
 // Adds the delta to the account's totals, creating the account at zero first. False when a total

@@ -28,9 +28,9 @@ std::string values_clause(std::size_t rows, std::size_t columns);
 // Runs `prefix VALUES (…), (…) suffix` over rows in chunks; `bind` appends one row's params.
 // Returns the rows the statements changed (an ON CONFLICT DO NOTHING suffix may skip some).
 template <typename RowT>
-std::int64_t insert_rows(Tx& tx, std::string_view prefix, std::string_view suffix,
-                         std::size_t columns, std::span<const RowT> rows,
-                         const std::function<void(const RowT&, std::vector<Param>&)>& bind) {
+[[nodiscard]] std::int64_t insert_rows(
+    Tx& tx, std::string_view prefix, std::string_view suffix, std::size_t columns,
+    std::span<const RowT> rows, const std::function<void(const RowT&, std::vector<Param>&)>& bind) {
   std::size_t start = 0;
   std::int64_t changed = 0;
   std::vector<Param> params;

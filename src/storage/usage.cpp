@@ -247,7 +247,8 @@ using DayKey = std::tuple<std::string, std::string, std::int64_t>;  // meter, cu
 void insert_stale(Tx& tx, const TenantId& tenant, const std::set<DayKey>& days) {
   if (days.empty()) return;
   std::vector<DayKey> rows(days.begin(), days.end());
-  sql::insert_rows<DayKey>(
+  // A day marked stale already stays marked: rows skipped by the conflict are not missed.
+  (void)sql::insert_rows<DayKey>(
       tx, "INSERT INTO usage_daily_stale (tenant_id, meter_id, customer_id, day_start)",
       " ON CONFLICT DO NOTHING", 4, rows, [&](const DayKey& d, std::vector<Param>& p) {
         p.emplace_back(TextRef{tenant.str()});
@@ -394,7 +395,8 @@ bool add_to_buckets(Tx& tx, std::span<const TenantDeltas> tenants) {
 void insert_distinct(Tx& tx, const TenantId& tenant, const std::vector<DistinctValue>& rows) {
   const GroupColumns groups(
       rows, [](const DistinctValue& d) -> const std::string& { return d.group_key; });
-  sql::insert_rows<DistinctValue>(
+  // A value seen before in the bucket is the same fact: rows skipped by the conflict are fine.
+  (void)sql::insert_rows<DistinctValue>(
       tx,
       "INSERT INTO usage_distinct (tenant_id, meter_id, customer_id, bucket_start, group_key, "
       "value, group_value)",
