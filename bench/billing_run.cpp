@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <iostream>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -239,7 +240,7 @@ double ceiling_write(storage::Db& db, std::int64_t invoices, std::int64_t lines,
   const auto write = [&](std::int64_t count, std::string_view kind) {
     std::vector<std::int64_t> rows(static_cast<std::size_t>(count));
     for (auto& row : rows) row = n++;
-    storage::sql::insert_rows<std::int64_t>(
+    const auto written = storage::sql::insert_rows<std::int64_t>(
         *tx, "INSERT INTO ceiling_rows (tenant_id, row_id, a, b, c, d, e)", "", 7, rows,
         [&](const std::int64_t& row, std::vector<storage::Param>& params) {
           params.emplace_back(std::string("ten_bench"));
@@ -250,6 +251,10 @@ double ceiling_write(storage::Db& db, std::int64_t invoices, std::int64_t lines,
           params.emplace_back(row * 3);
           params.emplace_back(std::string(96, 'x'));
         });
+    if (written != count) {
+      throw std::runtime_error("ceiling write: " + std::to_string(written) + " of " +
+                               std::to_string(count) + " rows written");
+    }
   };
   write(invoices, "inv");
   write(lines, "il");
