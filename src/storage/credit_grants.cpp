@@ -124,15 +124,24 @@ bool insert_draw(Tx& tx, const TenantId& tenant, const CreditDrawRecord& d) {
 }
 
 std::vector<CreditDrawRecord> draws_of(Tx& tx, const TenantId& tenant, const std::string& invoice) {
-  const auto rows = tx.query(
-      "SELECT invoice_id, grant_id, draw_index, amount FROM credit_draws WHERE tenant_id = $1 AND "
-      "invoice_id = $2 ORDER BY draw_index",
-      {tenant.str(), invoice});
-  std::vector<CreditDrawRecord> out;
-  out.reserve(rows.size());
-  for (const auto& row : rows) {
-    out.push_back(CreditDrawRecord{row.text(0), row.text(1), row.integer(2), row.integer(3)});
-  }
+  auto many = draws_of_many(tx, tenant, std::span(&invoice, 1));
+  if (many.empty()) return {};
+  return std::move(many.begin()->second);
+}
+
+std::map<std::string, std::vector<CreditDrawRecord>, std::less<>> draws_of_many(
+    Tx& tx, const TenantId& tenant, std::span<const std::string> invoices) {
+  std::map<std::string, std::vector<CreditDrawRecord>, std::less<>> out;
+  sql::query_in(tx,
+                "SELECT invoice_id, grant_id, draw_index, amount FROM credit_draws WHERE "
+                "tenant_id = $1 AND invoice_id",
+                " ORDER BY invoice_id, draw_index", {tenant.str()}, invoices,
+                [&](const Rows& rows) {
+                  for (const auto& row : rows) {
+                    out[row.text(0)].push_back(
+                        CreditDrawRecord{row.text(0), row.text(1), row.integer(2), row.integer(3)});
+                  }
+                });
   return out;
 }
 

@@ -4,8 +4,10 @@
 // amount, so no draw can take a wallet below zero; the ledger's account rule says the same of
 // the sum. Draws record which grant paid how much of which invoice, so a void restores them.
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -67,6 +69,9 @@ std::vector<CreditGrantRecord> of_customer(Tx& tx, const TenantId& tenant,
 [[nodiscard]] bool insert_draw(Tx& tx, const TenantId& tenant, const CreditDrawRecord& draw);
 // An invoice's draws, by index.
 std::vector<CreditDrawRecord> draws_of(Tx& tx, const TenantId& tenant, const std::string& invoice);
+// The draws of many invoices by invoice id, each's by index; an invoice without draws is absent.
+std::map<std::string, std::vector<CreditDrawRecord>, std::less<>> draws_of_many(
+    Tx& tx, const TenantId& tenant, std::span<const std::string> invoices);
 }  // namespace credit_grants
 
 }  // namespace neruba::storage

@@ -1,7 +1,9 @@
 #pragma once
 // A tenant's end customers.
 #include <cstdint>
+#include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -47,6 +49,12 @@ std::optional<CustomerRecord> find_by_external_id(Tx& tx, const TenantId& tenant
 // The tenant's customers in customer id order after `after_id`.
 std::vector<CustomerRecord> by_id_after(Tx& tx, const TenantId& tenant, const CustomerId& after_id,
                                         std::size_t limit);
+// by_id_after, locking the rows as find_for_update does (a billing run's chunk), in id order.
+std::vector<CustomerRecord> lock_by_id_after(Tx& tx, const TenantId& tenant,
+                                             const CustomerId& after_id, std::size_t limit);
+// The customers with these ids, by id; an id no customer has is absent.
+std::map<CustomerId, CustomerRecord> find_many(Tx& tx, const TenantId& tenant,
+                                               std::span<const CustomerId> ids);
 std::vector<CustomerRecord> list(Tx& tx, const TenantId& tenant,
                                  const std::string& after_external_id, std::size_t limit);
 // Sets (or, with nullopt, clears) the customer's grace period override. False when the tenant

@@ -1,5 +1,6 @@
 #include "storage/invoices.hpp"
 
+#include <map>
 #include <span>
 
 #include "common/assert.hpp"
@@ -83,21 +84,35 @@ InvoiceRecord invoice_from_row(const Row& row) {
   return out;
 }
 
+constexpr std::string_view line_columns =
+    "line_id, subscription_id, charge_id, charge_type, description, meter, quantity, unit_price, "
+    "amount, period_start, period_end, inputs, digest";
+
+// A line from its columns, which start at column `at` of the row.
+InvoiceLineRecord line_from_row(const Row& row, std::size_t at) {
+  return InvoiceLineRecord{row.text(at),
+                           row.optional_text(at + 1),
+                           row.optional_text(at + 2),
+                           row.text(at + 3),
+                           row.text(at + 4),
+                           row.optional_text(at + 5),
+                           row.text(at + 6),
+                           row.optional_text(at + 7),
+                           row.integer(at + 8),
+                           from_unix_micros(row.integer(at + 9)),
+                           from_unix_micros(row.integer(at + 10)),
+                           row.text(at + 11),
+                           row.text(at + 12)};
+}
+
 std::vector<InvoiceLineRecord> lines_of(Tx& tx, const TenantId& tenant, const std::string& id) {
-  const auto rows = tx.query(
-      "SELECT line_id, subscription_id, charge_id, charge_type, description, meter, quantity, "
-      "unit_price, amount, period_start, period_end, inputs, digest FROM invoice_lines WHERE "
-      "tenant_id = $1 AND invoice_id = $2 ORDER BY line_index",
-      {tenant.str(), id});
+  const auto rows = tx.query(sql::select_from(line_columns,
+                                              "FROM invoice_lines WHERE tenant_id = $1 AND "
+                                              "invoice_id = $2 ORDER BY line_index"),
+                             {tenant.str(), id});
   std::vector<InvoiceLineRecord> out;
   out.reserve(rows.size());
-  for (const auto& row : rows) {
-    out.push_back(InvoiceLineRecord{row.text(0), row.optional_text(1), row.optional_text(2),
-                                    row.text(3), row.text(4), row.optional_text(5), row.text(6),
-                                    row.optional_text(7), row.integer(8),
-                                    from_unix_micros(row.integer(9)),
-                                    from_unix_micros(row.integer(10)), row.text(11), row.text(12)});
-  }
+  for (const auto& row : rows) out.push_back(line_from_row(row, 0));
   return out;
 }
 
@@ -233,6 +248,52 @@ std::vector<InvoiceRecord> of_customer_between(Tx& tx, const TenantId& tenant,
                        "FROM invoices WHERE tenant_id = $1 AND customer_id = $2 AND "
                        "billing_instant >= $3 AND billing_instant <= $4 ORDER BY billing_instant"),
       {tenant.str(), customer.str(), to_unix_micros(from), to_unix_micros(to)}));
+}
+
+std::vector<InvoiceRecord> of_customers_between(Tx& tx, const TenantId& tenant,
+                                                const CustomerId& first, const CustomerId& last,
+                                                Instant from, Instant to) {
+  return invoices_from(tx.query(
+      sql::select_from(invoice_columns,
+                       "FROM invoices WHERE tenant_id = $1 AND customer_id >= $2 AND customer_id "
+                       "<= $3 AND billing_instant >= $4 AND billing_instant <= $5 ORDER BY "
+                       "customer_id, billing_instant"),
+      {tenant.str(), first.str(), last.str(), to_unix_micros(from), to_unix_micros(to)}));
+}
+
+std::vector<InvoiceRecord> find_many(Tx& tx, const TenantId& tenant,
+                                     std::span<const std::string> ids) {
+  std::map<std::string, InvoiceRecord, std::less<>> found;
+  sql::query_in(
+      tx, sql::select_from(invoice_columns, "FROM invoices WHERE tenant_id = $1 AND invoice_id"),
+      "", {tenant.str()}, ids, [&](const Rows& rows) {
+        for (const auto& row : rows) {
+          auto invoice = invoice_from_row(row);
+          found.emplace(invoice.id, std::move(invoice));
+        }
+      });
+  std::vector<std::string> present;
+  present.reserve(found.size());
+  for (const auto& [id, invoice] : found) present.push_back(id);
+  sql::query_in(tx,
+                "SELECT invoice_id, " + std::string(line_columns) +
+                    " FROM invoice_lines WHERE tenant_id = $1 AND invoice_id",
+                " ORDER BY invoice_id, line_index", {tenant.str()}, present, [&](const Rows& rows) {
+                  for (const auto& row : rows) {
+                    const auto invoice = found.find(row.text(0));
+                    NERUBA_ASSERT_MSG(invoice != found.end(), "a line of an invoice not asked for");
+                    invoice->second.lines.push_back(line_from_row(row, 1));
+                  }
+                });
+  std::vector<InvoiceRecord> out;
+  out.reserve(found.size());
+  for (const auto& id : ids) {
+    const auto invoice = found.find(id);
+    if (invoice == found.end()) continue;
+    out.push_back(std::move(invoice->second));
+    found.erase(invoice);  // an id asked twice is given once
+  }
+  return out;
 }
 
 std::vector<InvoiceRecord> page(Tx& tx, const TenantId& tenant, const InvoiceFilter& filter) {

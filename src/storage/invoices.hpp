@@ -94,6 +94,15 @@ namespace invoices {
 std::vector<InvoiceRecord> of_customer_between(Tx& tx, const TenantId& tenant,
                                                const CustomerId& customer, Instant from,
                                                Instant to);
+// The invoices (without lines) of the customers with ids in [first, last] at billing instants in
+// [from, to], by customer and instant: a billing run's chunk in one read.
+std::vector<InvoiceRecord> of_customers_between(Tx& tx, const TenantId& tenant,
+                                                const CustomerId& first, const CustomerId& last,
+                                                Instant from, Instant to);
+// The invoices with these ids, with their lines, in the order asked (each once); an id no
+// invoice has is left out. A few statements for any number of invoices.
+std::vector<InvoiceRecord> find_many(Tx& tx, const TenantId& tenant,
+                                     std::span<const std::string> ids);
 // A page in id order, without lines.
 std::vector<InvoiceRecord> page(Tx& tx, const TenantId& tenant, const InvoiceFilter& filter);
 // Every non-draft invoice of the tenant (without lines) after `after_id`, in id order.

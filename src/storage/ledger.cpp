@@ -118,28 +118,79 @@ void insert_entries(Tx& tx, std::span<const LedgerTransactionRecord> transaction
                     "a ledger entry row was not written");
 }
 
-// Adds the delta to the account's totals, creating the account at zero first. False when a total
-// would pass the int64 range (nothing changed then); a balance rule broken by the new totals is
-// the schema's CHECK violation.
-bool add_to_account(Tx& tx, const LedgerTransactionRecord& t, const std::string& id,
-                    const AccountDelta& delta) {  // t: the batch's first transaction
+// Adds each account's delta to its totals, creating the accounts that do not exist yet at zero
+// first: a few statements for any number of accounts. False when a total would pass the int64
+// range (the caller rolls back to its savepoint); a balance rule broken by the new totals is the
+// schema's CHECK violation.
+bool add_to_accounts(Tx& tx, const LedgerTransactionRecord& t,  // t: the batch's first
+                     const std::map<std::string, AccountDelta>& deltas) {
+  using Delta = std::pair<const std::string, AccountDelta>;
+  std::vector<const Delta*> rows;
+  std::vector<std::string> ids;
+  rows.reserve(deltas.size());
+  ids.reserve(deltas.size());
+  for (const auto& delta : deltas) {
+    rows.push_back(&delta);
+    ids.push_back(delta.first);
+  }
   // Not one upsert: both backends check an INSERT's CHECK constraints on the proposed row before
   // they look for a conflict, so a draw (debits only) would break a wallet's rule there.
-  tx.exec(
+  const std::int64_t created = sql::insert_rows<const Delta*>(
+      tx,
       "INSERT INTO ledger_accounts (tenant_id, account_id, kind, currency, customer_id, debits, "
-      "credits, rule, created_at) VALUES ($1, $2, $3, $4, $5, 0, 0, $6, $7) ON CONFLICT DO "
-      "NOTHING",
-      {t.tenant.str(), id, std::string(domain::ledger::account_kind_name(delta.account.kind)),
-       delta.account.currency, columns::optional_text(delta.account.customer),
-       std::string(rule_of(delta.account.kind)), to_unix_micros(t.recorded_at)});
+      "credits, rule, created_at)",
+      " ON CONFLICT DO NOTHING", 9, rows, [&](const Delta* const& row, std::vector<Param>& p) {
+        const Account& account = row->second.account;
+        p.emplace_back(TextRef{t.tenant.str()});
+        p.emplace_back(TextRef{row->first});
+        p.emplace_back(std::string(domain::ledger::account_kind_name(account.kind)));
+        p.emplace_back(TextRef{account.currency});
+        p.emplace_back(columns::optional_text(account.customer));
+        p.emplace_back(std::int64_t{0});
+        p.emplace_back(std::int64_t{0});
+        p.emplace_back(std::string(rule_of(account.kind)));
+        p.emplace_back(to_unix_micros(t.recorded_at));
+      });
+  (void)created;  // the accounts that exist already are skipped here and moved below
+  if (tx.dialect() == Dialect::postgres && ids.size() > 1) {
+    // Locked in account id order before they are moved (a joined UPDATE locks in the order its
+    // plan visits rows): two posts that share accounts wait for each other, never deadlock.
+    sql::query_in(tx, "SELECT account_id FROM ledger_accounts WHERE tenant_id = $1 AND account_id",
+                  " ORDER BY account_id FOR NO KEY UPDATE", {t.tenant.str()}, ids,
+                  [](const Rows&) {});
+  }
   // The guards keep each sum within int64 (SQLite would turn an overflowing sum into a REAL,
   // PostgreSQL raise an error that aborts the transaction); on PostgreSQL the UPDATE waits for a
-  // concurrent post of the account and then adds to, and checks, the totals it committed.
-  return tx.exec(
-             "UPDATE ledger_accounts SET debits = debits + $3, credits = credits + $4 WHERE "
-             "tenant_id = $1 AND account_id = $2 AND debits <= $5 AND credits <= $6",
-             {t.tenant.str(), id, delta.debits, delta.credits, total_max - delta.debits,
-              total_max - delta.credits}) == 1;
+  // concurrent post of an account and then adds to, and checks, the totals it committed.
+  constexpr std::size_t update_chunk = 200;
+  std::vector<Param> params;
+  for (std::size_t start = 0; start < rows.size(); start += update_chunk) {
+    const std::size_t count = std::min(update_chunk, rows.size() - start);
+    std::string statement =
+        "WITH v (account_id, debits, credits, debits_max, credits_max) AS (VALUES ";
+    params.clear();
+    params.emplace_back(TextRef{t.tenant.str()});
+    for (std::size_t i = start; i < start + count; ++i) {
+      const AccountDelta& delta = rows[i]->second;
+      const auto next = [&]() { return "$" + std::to_string(params.size()); };
+      statement += i == start ? "(" : ", (";
+      params.emplace_back(TextRef{rows[i]->first});
+      statement += next();
+      for (const std::int64_t value :
+           {delta.debits, delta.credits, total_max - delta.debits, total_max - delta.credits}) {
+        params.emplace_back(value);
+        statement += ", CAST(" + next() + " AS BIGINT)";
+      }
+      statement += ")";
+    }
+    statement +=
+        ") UPDATE ledger_accounts SET debits = ledger_accounts.debits + v.debits, credits = "
+        "ledger_accounts.credits + v.credits FROM v WHERE ledger_accounts.tenant_id = $1 AND "
+        "ledger_accounts.account_id = v.account_id AND ledger_accounts.debits <= v.debits_max AND "
+        "ledger_accounts.credits <= v.credits_max";
+    if (tx.exec(statement, params) != static_cast<std::int64_t>(count)) return false;
+  }
+  return true;
 }
 
 // ---- reads
@@ -411,9 +462,7 @@ PostOutcome post_many(Tx& tx, std::span<const LedgerTransactionRecord> transacti
       return undo(PostOutcome::already_posted);
     }
     insert_entries(tx, transactions);
-    for (const auto& [id, delta] : *deltas) {
-      if (!add_to_account(tx, first, id, delta)) return undo(PostOutcome::limit_exceeded);
-    }
+    if (!add_to_accounts(tx, first, *deltas)) return undo(PostOutcome::limit_exceeded);
   } catch (const StorageError& error) {
     if (error.kind() != StorageError::Kind::check_violation) throw;
     return undo(PostOutcome::limit_exceeded);  // a balance rule would break

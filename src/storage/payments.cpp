@@ -50,11 +50,24 @@ std::optional<PaymentRecord> find_by_provider_id(Tx& tx, const TenantId& tenant,
 }
 
 std::vector<PaymentRecord> of_invoice(Tx& tx, const TenantId& tenant, const std::string& invoice) {
-  return payments_from(
-      tx.query(sql::select_from(payment_columns,
-                                "FROM payments WHERE tenant_id = $1 AND invoice_id = $2 ORDER BY "
-                                "created_at, payment_id"),
-               {tenant.str(), invoice}));
+  auto many = of_invoices(tx, tenant, std::span(&invoice, 1));
+  if (many.empty()) return {};
+  return std::move(many.begin()->second);
+}
+
+std::map<std::string, std::vector<PaymentRecord>, std::less<>> of_invoices(
+    Tx& tx, const TenantId& tenant, std::span<const std::string> invoices) {
+  std::map<std::string, std::vector<PaymentRecord>, std::less<>> out;
+  sql::query_in(
+      tx, sql::select_from(payment_columns, "FROM payments WHERE tenant_id = $1 AND invoice_id"),
+      " ORDER BY invoice_id, created_at, payment_id", {tenant.str()}, invoices,
+      [&](const Rows& rows) {
+        for (auto& payment : payments_from(rows)) {
+          auto& of = out[payment.invoice];
+          of.push_back(std::move(payment));
+        }
+      });
+  return out;
 }
 
 }  // namespace neruba::storage::payments

@@ -3,7 +3,9 @@
 // payment id. `applied` went to the invoice, `excess` (an overpayment) to the customer's prepaid
 // credit; the schema keeps applied + excess = amount.
 #include <cstdint>
+#include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -34,6 +36,10 @@ std::optional<PaymentRecord> find_by_provider_id(Tx& tx, const TenantId& tenant,
                                                  const std::string& provider,
                                                  const std::string& provider_payment_id);
 std::vector<PaymentRecord> of_invoice(Tx& tx, const TenantId& tenant, const std::string& invoice);
+// The payments of many invoices by invoice id, each's in payment order; an invoice without
+// payments is absent.
+std::map<std::string, std::vector<PaymentRecord>, std::less<>> of_invoices(
+    Tx& tx, const TenantId& tenant, std::span<const std::string> invoices);
 }  // namespace payments
 
 }  // namespace neruba::storage

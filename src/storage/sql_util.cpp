@@ -38,6 +38,26 @@ std::string values_clause(std::size_t rows, std::size_t columns) {
   return out;
 }
 
+void query_in(Tx& tx, std::string_view prefix, std::string_view suffix,
+              const std::vector<Param>& leading, std::span<const std::string> keys,
+              const std::function<void(const Rows&)>& each) {
+  std::vector<Param> params;
+  for (std::size_t start = 0; start < keys.size(); start += in_chunk) {
+    const std::size_t count = std::min(in_chunk, keys.size() - start);
+    std::string statement(prefix);
+    statement += " IN (";
+    params = leading;
+    for (std::size_t i = start; i < start + count; ++i) {
+      if (i > start) statement += ", ";
+      params.emplace_back(TextRef{keys[i]});
+      statement += "$" + std::to_string(params.size());
+    }
+    statement += ")";
+    statement += suffix;
+    each(tx.query(statement, params));
+  }
+}
+
 void append_array_element(std::string& out, std::string_view value) {
   out.push_back('"');
   // Runs without a quote or backslash are copied whole (ids, hashes: the whole value).

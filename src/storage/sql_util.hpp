@@ -49,6 +49,15 @@ template <typename RowT>
   return changed;
 }
 
+inline constexpr std::size_t in_chunk = 500;  // keys per IN list
+
+// Runs `prefix IN ($k, …) suffix` over `keys` in chunks of in_chunk, the keys' parameters after
+// `leading`'s, and hands each chunk's rows to `each`: a read of many rows by key in a few
+// statements, on both backends.
+void query_in(Tx& tx, std::string_view prefix, std::string_view suffix,
+              const std::vector<Param>& leading, std::span<const std::string> keys,
+              const std::function<void(const Rows&)>& each);
+
 // PostgreSQL array literals, so that a whole batch travels as one parameter per column and one
 // set-based statement (`unnest`) replaces thousands of per-row statements.
 void append_array_element(std::string& out, std::string_view value);

@@ -1,5 +1,7 @@
 #include "storage/subscriptions.hpp"
 
+#include <map>
+
 #include "domain/time.hpp"
 #include "storage/sql_util.hpp"
 
@@ -33,20 +35,28 @@ SubscriptionRecord subscription_from_row(const Row& row) {
                             {}};
 }
 
+constexpr std::string_view phase_columns =
+    "effective_from, plan_code, seats, billing_anchor, proration, created_at";
+
+// A phase from its columns, which start at column `at` of the row.
+SubscriptionPhase phase_from_row(const Row& row, std::size_t at) {
+  return SubscriptionPhase{
+      from_unix_micros(row.integer(at)),
+      row.text(at + 1),
+      row.integer(at + 2),
+      from_unix_micros(row.integer(at + 3)),
+      row.text(at + 4) == "none" ? ChangeProration::none : ChangeProration::prorate,
+      from_unix_micros(row.integer(at + 5))};
+}
+
 std::vector<SubscriptionPhase> phases_of(Tx& tx, const TenantId& tenant, const std::string& id) {
-  const auto rows = tx.query(
-      "SELECT effective_from, plan_code, seats, billing_anchor, proration, created_at FROM "
-      "subscription_phases WHERE tenant_id = $1 AND subscription_id = $2 ORDER BY effective_from",
-      {tenant.str(), id});
+  const auto rows = tx.query(sql::select_from(phase_columns,
+                                              "FROM subscription_phases WHERE tenant_id = $1 AND "
+                                              "subscription_id = $2 ORDER BY effective_from"),
+                             {tenant.str(), id});
   std::vector<SubscriptionPhase> out;
   out.reserve(rows.size());
-  for (const auto& row : rows) {
-    out.push_back(
-        SubscriptionPhase{from_unix_micros(row.integer(0)), row.text(1), row.integer(2),
-                          from_unix_micros(row.integer(3)),
-                          row.text(4) == "none" ? ChangeProration::none : ChangeProration::prorate,
-                          from_unix_micros(row.integer(5))});
-  }
+  for (const auto& row : rows) out.push_back(phase_from_row(row, 0));
   return out;
 }
 
@@ -117,6 +127,38 @@ std::vector<SubscriptionRecord> of_customer(Tx& tx, const TenantId& tenant,
   for (const auto& row : rows) {
     out.push_back(subscription_from_row(row));
     out.back().phases = phases_of(tx, tenant, out.back().id);
+  }
+  return out;
+}
+
+std::vector<SubscriptionRecord> of_customers_between(Tx& tx, const TenantId& tenant,
+                                                     const CustomerId& first,
+                                                     const CustomerId& last) {
+  const std::vector<Param> params{tenant.str(), first.str(), last.str()};
+  const auto rows =
+      tx.query(sql::select_from(subscription_columns,
+                                "FROM subscriptions WHERE tenant_id = $1 AND customer_id >= $2 AND "
+                                "customer_id <= $3 ORDER BY customer_id, subscription_id"),
+               params);
+  std::vector<SubscriptionRecord> out;
+  out.reserve(rows.size());
+  std::map<std::string, std::size_t, std::less<>> position;
+  for (const auto& row : rows) {
+    out.push_back(subscription_from_row(row));
+    position.emplace(out.back().id, out.size() - 1);
+  }
+  if (out.empty()) return out;
+  const auto phases = tx.query(
+      "SELECT p.subscription_id, p.effective_from, p.plan_code, p.seats, p.billing_anchor, "
+      "p.proration, p.created_at FROM subscriptions s JOIN subscription_phases p ON p.tenant_id = "
+      "s.tenant_id AND p.subscription_id = s.subscription_id WHERE s.tenant_id = $1 AND "
+      "s.customer_id >= $2 AND s.customer_id <= $3 ORDER BY p.subscription_id, p.effective_from",
+      params);
+  for (const auto& row : phases) {
+    const auto at = position.find(row.text(0));
+    // A subscription written between the two reads is not in `out`: its phases go with it.
+    if (at == position.end()) continue;
+    out[at->second].phases.push_back(phase_from_row(row, 1));
   }
   return out;
 }

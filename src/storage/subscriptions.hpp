@@ -44,6 +44,11 @@ std::optional<SubscriptionRecord> find(Tx& tx, const TenantId& tenant, const std
 std::optional<SubscriptionRecord> find_for_update(Tx& tx, const TenantId& tenant,
                                                   const std::string& id);
 // A customer's subscriptions, in id order, after `after_id`.
+// The subscriptions (with their phases) of the customers with ids in [first, last], by customer
+// and id: a billing run's chunk in two reads.
+std::vector<SubscriptionRecord> of_customers_between(Tx& tx, const TenantId& tenant,
+                                                     const CustomerId& first,
+                                                     const CustomerId& last);
 std::vector<SubscriptionRecord> of_customer(Tx& tx, const TenantId& tenant,
                                             const CustomerId& customer, const std::string& after_id,
                                             std::size_t limit);

@@ -1,5 +1,6 @@
 #include "services/billing/internal.hpp"
 
+#include <algorithm>
 #include <span>
 
 #include "common/assert.hpp"
@@ -316,6 +317,36 @@ Invoice invoice_view(storage::Tx& tx, const TenantId& tenant, storage::InvoiceRe
   auto draws = storage::credit_grants::draws_of(tx, tenant, record.id);
   auto payments = storage::payments::of_invoice(tx, tenant, record.id);
   return Invoice{std::move(record), customer_external_id, std::move(draws), std::move(payments)};
+}
+
+std::vector<Invoice> invoice_views(storage::Tx& tx, const TenantId& tenant,
+                                   std::vector<storage::InvoiceRecord> records) {
+  std::vector<std::string> ids;
+  std::vector<CustomerId> customer_ids;
+  ids.reserve(records.size());
+  for (const auto& record : records) {
+    ids.push_back(record.id);
+    customer_ids.push_back(record.customer);
+  }
+  std::sort(customer_ids.begin(), customer_ids.end());
+  customer_ids.erase(std::unique(customer_ids.begin(), customer_ids.end()), customer_ids.end());
+  const auto customers = storage::customers::find_many(tx, tenant, customer_ids);
+  auto draws = storage::credit_grants::draws_of_many(tx, tenant, ids);
+  auto payments = storage::payments::of_invoices(tx, tenant, ids);
+  std::vector<Invoice> out;
+  out.reserve(records.size());
+  for (auto& record : records) {
+    const auto customer = customers.find(record.customer);
+    NERUBA_ASSERT_MSG(customer != customers.end(), "an invoice without its customer");
+    const auto drawn = draws.find(record.id);
+    const auto paid = payments.find(record.id);
+    const std::string id = record.id;
+    out.push_back(Invoice{
+        std::move(record), customer->second.external_id,
+        drawn == draws.end() ? std::vector<storage::CreditDrawRecord>() : std::move(drawn->second),
+        paid == payments.end() ? std::vector<storage::PaymentRecord>() : std::move(paid->second)});
+  }
+  return out;
 }
 
 }  // namespace neruba::services::billing::internal

@@ -96,6 +96,10 @@ Status finalize_draft(storage::Tx& tx, const RequestContext& ctx,
 
 Invoice invoice_view(storage::Tx& tx, const TenantId& tenant, storage::InvoiceRecord record,
                      const std::string& customer_external_id);
+// The views of many invoices, in their order: customers' external ids, credit draws and payments
+// read for all of them at once (a page of invoices, a billing run's report).
+std::vector<Invoice> invoice_views(storage::Tx& tx, const TenantId& tenant,
+                                   std::vector<storage::InvoiceRecord> records);
 
 std::string money_text(std::int64_t minor, const domain::Currency& currency);
 

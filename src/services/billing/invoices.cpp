@@ -116,12 +116,7 @@ Result<Page<Invoice>> list_invoices(storage::Tx& tx, const RequestContext& ctx,
                       [](const storage::InvoiceRecord& invoice) { return invoice.id; });
   Page<Invoice> out;
   out.next_cursor = page.next_cursor;
-  std::map<CustomerId, std::string> external_ids;
-  for (auto& record : page.items) {
-    auto& external = external_ids[record.customer];
-    if (external.empty()) external = customer_external_id(tx, tenant, record.customer);
-    out.items.push_back(internal::invoice_view(tx, tenant, std::move(record), external));
-  }
+  out.items = internal::invoice_views(tx, tenant, std::move(page.items));
   return out;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <span>
 
 #include "common/assert.hpp"
 #include "domain/time.hpp"
@@ -138,19 +139,32 @@ class CustomerBilling {
                    const std::set<CustomerId>& skipped) {
     std::vector<Pending> chunk;
     chunk.reserve(customers.size());
+    std::map<CustomerId, std::vector<storage::InvoiceRecord>> invoices;
+    std::map<CustomerId, std::vector<storage::SubscriptionRecord>> subscriptions;
     if (!customers.empty()) {
-      // Most customers hold no credit and have no one-off charge: asked once for the chunk
-      // (customers come in id order), their own reads of grants and charges are left out.
+      // The chunk's customers come in id order: what billing reads of each — invoices,
+      // subscriptions with their phases, and whether it holds credit or has one-off charges
+      // pending (most do not: their own reads of grants and charges are left out) — is read for
+      // the id range at once.
       const CustomerId& first = customers.front().id;
       const CustomerId& last = customers.back().id;
       grant_holders_ = storage::credit_grants::holders_between(tx_, tenant_, first, last);
       charged_ = storage::charges::pending_between(tx_, tenant_, first, last, request_.as_of);
+      // What is issued already is never recomputed: only drafts and new instants are wanted.
+      for (auto& invoice : storage::invoices::of_customers_between(
+               tx_, tenant_, first, last, Instant::min(), request_.as_of)) {
+        invoices[invoice.customer].push_back(std::move(invoice));
+      }
+      for (auto& subscription :
+           storage::subscriptions::of_customers_between(tx_, tenant_, first, last)) {
+        subscriptions[subscription.customer].push_back(std::move(subscription));
+      }
     }
     for (const auto& customer : customers) {
       if (skipped.count(customer.id) != 0) continue;
-      auto prepared = prepare(customer.id);
+      auto prepared = prepare(customer, invoices[customer.id], subscriptions[customer.id]);
       if (!prepared) return {failure_of(customer, prepared.take_error())};
-      if (*prepared) chunk.push_back(std::move(**prepared));
+      chunk.push_back(std::move(*prepared));
     }
     if (auto failure = read_usage(chunk)) return {std::move(failure)};
     for (Pending& pending : chunk) {
@@ -183,40 +197,33 @@ class CustomerBilling {
     return found == pending.existing.end() || found->second.status == storage::InvoiceStatus::draft;
   }
 
-  Result<std::optional<Pending>> prepare(const CustomerId& id) {
-    auto customer = storage::customers::find_for_update(tx_, tenant_, id);
-    if (!customer) return std::optional<Pending>();  // never deleted; nothing to bill
-    if (grant_holders_.count(id) != 0) {
-      if (auto expired = internal::expire_credit(tx_, ctx_, *customer, ctx_.now, journal_);
+  // A customer's due billing instants, from its (locked) row, invoices and subscriptions.
+  Result<Pending> prepare(const storage::CustomerRecord& customer,
+                          std::vector<storage::InvoiceRecord>& invoices,
+                          const std::vector<storage::SubscriptionRecord>& subscriptions) {
+    if (grant_holders_.count(customer.id) != 0) {
+      if (auto expired = internal::expire_credit(tx_, ctx_, customer, ctx_.now, journal_);
           !expired) {
         return expired.take_error();
       }
     }
-    Pending pending{std::move(*customer), {}, {}, {}, false};
-    // What is issued already is never recomputed: only drafts and new instants are wanted.
-    for (auto& invoice :
-         storage::invoices::of_customer_between(tx_, tenant_, id, Instant::min(), request_.as_of)) {
+    Pending pending{customer, {}, {}, {}, false};
+    for (auto& invoice : invoices) {
       pending.existing.emplace(invoice.billing_instant, std::move(invoice));
     }
-    std::string after;
-    for (;;) {
-      auto page = storage::subscriptions::of_customer(tx_, tenant_, id, after, 100);
-      for (const auto& subscription : page) {
-        // Cancelled at or before its start, a subscription never runs: it bills nothing.
-        if (subscription.ends_at && *subscription.ends_at <= subscription.start) continue;
-        if (!subscription.ends_at || *subscription.ends_at > request_.as_of) {
-          pending.billed_later = true;
-        }
-        auto scopes = subscriptions::due_scopes(
-            tx_, tenant_, subscription, pending.customer.timezone, request_.as_of,
-            [&](Instant at) { return wanted(pending, at); }, catalog_);
-        if (!scopes) return scopes.take_error();
-        if (!scopes->scopes.empty()) pending.subscriptions.push_back(std::move(*scopes));
+    for (const auto& subscription : subscriptions) {
+      // Cancelled at or before its start, a subscription never runs: it bills nothing.
+      if (subscription.ends_at && *subscription.ends_at <= subscription.start) continue;
+      if (!subscription.ends_at || *subscription.ends_at > request_.as_of) {
+        pending.billed_later = true;
       }
-      if (page.size() < 100) break;
-      after = page.back().id;
+      auto scopes = subscriptions::due_scopes(
+          tx_, tenant_, subscription, pending.customer.timezone, request_.as_of,
+          [&](Instant at) { return wanted(pending, at); }, catalog_);
+      if (!scopes) return scopes.take_error();
+      if (!scopes->scopes.empty()) pending.subscriptions.push_back(std::move(*scopes));
     }
-    return std::optional<Pending>(std::move(pending));
+    return pending;
   }
 
   // Every usage window of the chunk, read per meter in one set-based pass. The first customer
@@ -514,9 +521,16 @@ Result<RunOutcome> bill(storage::Db& db, const RequestContext& ctx, const RunReq
     auto tx = db.begin(storage::TxMode::write);
     // One run of the tenant at a time: a second waits here, then finds the first's invoices.
     storage::locks::billing(*tx, tenant);
-    const auto chunk =
-        setup->only ? std::vector<storage::CustomerRecord>{*setup->only}
-                    : storage::customers::by_id_after(*tx, tenant, after, request.chunk_customers);
+    // The chunk's customer rows are locked for the transaction: a customer's money movements
+    // (payments, grants, charges) wait for its billing, and its billing for them.
+    std::vector<storage::CustomerRecord> chunk;
+    if (setup->only) {
+      auto only = storage::customers::find_for_update(*tx, tenant, setup->only->id);
+      NERUBA_ASSERT_MSG(only.has_value(), "a customer vanished (customers are never deleted)");
+      chunk.push_back(std::move(*only));
+    } else {
+      chunk = storage::customers::lock_by_id_after(*tx, tenant, after, request.chunk_customers);
+    }
     if (chunk.empty()) break;
     RunOutcome step = outcome;
     step.invoices.clear();
@@ -573,21 +587,13 @@ Result<RunReport> record_run(storage::Tx& tx, const RequestContext& ctx, const R
   if (!storage::billing_runs::insert(tx, report.record)) {
     return Error::make(ErrorCode::internal, "Billing run " + run.id + " was recorded twice.");
   }
-  std::map<CustomerId, std::string> external_ids;
-  for (const auto& id : run.invoices) {
-    if (report.invoices.size() == report_invoices_max) {
-      report.invoices_truncated = true;
-      break;
-    }
-    auto invoice = storage::invoices::find(tx, tenant, id);
-    if (!invoice) continue;
-    auto& external = external_ids[invoice->customer];
-    if (external.empty()) {
-      const auto found = storage::customers::find(tx, tenant, invoice->customer);
-      if (found) external = found->external_id;
-    }
-    report.invoices.push_back(internal::invoice_view(tx, tenant, std::move(*invoice), external));
+  std::span<const std::string> listed = run.invoices;
+  if (listed.size() > report_invoices_max) {
+    listed = listed.first(report_invoices_max);
+    report.invoices_truncated = true;
   }
+  report.invoices =
+      internal::invoice_views(tx, tenant, storage::invoices::find_many(tx, tenant, listed));
   json::Value after = json::Value::object();
   after.set("as_of", json::Value::string(text(run.request.as_of)));
   if (run.request.customer) after.set("customer", json::Value::string(*run.request.customer));
