@@ -322,6 +322,50 @@ TEST_P(LedgerConformance, ABatchIsPostedWholeOrNotAtAll) {
   EXPECT_EQ(violation(), std::nullopt);
 }
 
+// A batch over more accounts than one multi-row statement moves (450 receivables and the
+// revenue account): every account gets its own sum. Then a batch whose only overflowing account
+// (cus_zzz, near 2^63 − 1, 451st of 452 in id order) is moved by its last statement is refused
+// whole: the accounts its earlier statements moved are as they were. Amounts by hand: customer i
+// owes i + 1 cents; revenue 1 + 2 + … + 450 = 101,475.
+TEST_P(LedgerConformance, ABatchMovesAccountsBeyondOneStatementAndIsRefusedWhole) {
+  ASSERT_EQ(post(movement("ltx_big", "invoice_finalized", "inv_big", "cus_zzz",
+                          "2026-01-01T00:00:00Z", receivable("cus_zzz"), breakage(), kInt64Max)),
+            PostOutcome::posted);
+  const auto customer = [](int i) {
+    char buffer[16];
+    std::snprintf(buffer, sizeof buffer, "cus_%03d", i);
+    return std::string(buffer);
+  };
+  std::vector<LedgerTransactionRecord> batch;
+  std::vector<Totals> expected;
+  for (int i = 0; i < 450; ++i) {
+    batch.push_back(movement("ltx_" + customer(i), "invoice_finalized", "inv_" + customer(i),
+                             customer(i), "2026-03-01T00:00:00Z", receivable(customer(i)),
+                             revenue(), i + 1));
+    expected.push_back({"receivable:EUR:" + customer(i), i + 1, 0});
+  }
+  const auto post_batch = [&](const std::vector<LedgerTransactionRecord>& transactions) {
+    auto tx = write();
+    const PostOutcome outcome = ledger::post_many(*tx, transactions);
+    tx->commit();
+    return outcome;
+  };
+  std::vector<LedgerTransactionRecord> overflowing = batch;
+  for (auto& t : overflowing) t.cause += "_again";
+  overflowing.push_back(movement("ltx_more", "invoice_finalized", "inv_more", "cus_zzz",
+                                 "2026-03-01T00:00:00Z", receivable("cus_zzz"), revenue(), 1));
+  EXPECT_EQ(post_batch(batch), PostOutcome::posted);
+  expected.insert(expected.begin(), {"breakage:EUR", 0, kInt64Max});
+  expected.push_back({"receivable:EUR:cus_zzz", kInt64Max, 0});
+  expected.push_back({"revenue:EUR", 0, 101475});
+  EXPECT_EQ(balances(kTenant), expected);
+  for (auto& t : overflowing) t.id += "_b";
+  EXPECT_EQ(post_batch(overflowing), PostOutcome::limit_exceeded);
+  EXPECT_EQ(balances(kTenant), expected);
+  EXPECT_EQ(rows("ledger_transactions"), 451);
+  EXPECT_EQ(violation(), std::nullopt);
+}
+
 TEST_P(LedgerConformance, AWalletNeverGoesBelowZero) {
   post_story();  // the wallet holds 7000
   const auto transactions = rows("ledger_transactions");
@@ -672,6 +716,41 @@ TEST_P(LedgerRace, TheSameCausePostedTwiceAtOnceIsWrittenOnce) {
   EXPECT_EQ(rows("ledger_transactions"), 1);
   EXPECT_EQ(balances(kTenant),
             (std::vector<Totals>{{"receivable:EUR:cus_1", 4900, 0}, {"revenue:EUR", 0, 4900}}));
+}
+
+// A batch over many accounts reaches an account another transaction is moving: it waits for it
+// (its accounts are locked in id order, as one-at-a-time posts lock them), then adds to the
+// totals the other committed.
+TEST_P(LedgerRace, ABatchWaitsForAnAccountAnotherPostHolds) {
+  auto hold = write();
+  ASSERT_EQ(
+      ledger::post(*hold, movement("ltx_1", "invoice_finalized", "inv_1", "cus_150",
+                                   "2026-02-01T00:00:00Z", receivable("cus_150"), revenue(), 1000)),
+      PostOutcome::posted);
+  auto batch = std::async(std::launch::async, [&] {
+    std::vector<LedgerTransactionRecord> transactions;
+    for (int i = 100; i < 400; ++i) {
+      transactions.push_back(movement("ltx_b" + std::to_string(i), "invoice_finalized",
+                                      "inv_b" + std::to_string(i), "cus_" + std::to_string(i),
+                                      "2026-02-01T00:00:00Z",
+                                      receivable("cus_" + std::to_string(i)), revenue(), 1));
+    }
+    auto tx = write();
+    const PostOutcome outcome = ledger::post_many(*tx, transactions);
+    tx->commit();
+    return outcome;
+  });
+  EXPECT_EQ(test::wait_for_transaction_waiters(*hold, 1), 1) << "the batch did not wait";
+  EXPECT_EQ(batch.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
+  hold->commit();
+  EXPECT_EQ(batch.get(), PostOutcome::posted);
+  EXPECT_EQ(rows("ledger_transactions"), 301);
+  EXPECT_EQ(balances(kTenant, CustomerId("cus_150")),
+            (std::vector<Totals>{{"receivable:EUR:cus_150", 1001, 0}}));
+  const auto all = balances(kTenant);
+  ASSERT_FALSE(all.empty());
+  EXPECT_EQ(all.back(), (Totals{"revenue:EUR", 0, 1300}));
+  EXPECT_EQ(violation(), std::nullopt);
 }
 
 std::vector<Backend> postgres_backends() {
