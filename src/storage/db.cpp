@@ -69,6 +69,14 @@ std::string BinaryCopy::finish() && {
   return std::move(out_);
 }
 
+void refresh_statistics(Db& db) {
+  if (db.dialect() != Dialect::sqlite) return;
+  auto tx = db.begin(TxMode::write);
+  tx->exec("PRAGMA analysis_limit=1000");
+  tx->exec("ANALYZE");
+  tx->commit();
+}
+
 std::unique_ptr<Db> open_database(const std::string& url) {
   std::unique_ptr<Db> db;
   if (url.rfind("sqlite:", 0) == 0) {

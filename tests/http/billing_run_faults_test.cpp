@@ -105,14 +105,16 @@ TEST_P(BillingRunFaults, EachStatementFailedInTurnThenRunAgainBillsEverythingOnc
 
 TEST_P(BillingRunFaults, EachCommitFailedInTurnBeforeOrAfterItHappenedThenRunAgain) {
   // Eight commits: the usage roll-up's four (it rolls closed days up before the run bills, in
-  // transactions of its own), three chunks, then the receipt.
+  // transactions of its own), three chunks, then the receipt; on SQLite a ninth, the planner
+  // statistics' refresh after the roll-up.
+  const int commits = GetParam() == Backend::sqlite ? 9 : 8;
   const Tally before = fail_each("Commit lost", is(Operation::commit), FaultyDb::When::before);
-  EXPECT_EQ(before.failed, 8);
+  EXPECT_EQ(before.failed, commits);
   EXPECT_EQ(before.recorded, 0);
   // Committed, but the answer lost: the last one leaves the first run recorded, the second run
   // records itself beside it with nothing billed.
   const Tally after = fail_each("Commit unanswered", is(Operation::commit), FaultyDb::When::after);
-  EXPECT_EQ(after.failed, 8);
+  EXPECT_EQ(after.failed, commits);
   EXPECT_EQ(after.recorded, 1);
 }
 

@@ -514,6 +514,9 @@ Result<RunOutcome> bill(storage::Db& db, const RequestContext& ctx, const RunReq
   // Closed days roll up first (derived state, idempotent): a period then costs a row per day
   // rather than per hour for every customer read below.
   (void)usage::roll_up(db, tenant, ctx.now);
+  // The roll-up, and the days since the last run, changed what the chunks read: on SQLite the
+  // planner's statistics are refreshed first (PostgreSQL's autovacuum keeps its own).
+  storage::refresh_statistics(db);
   std::set<CustomerId> skipped;  // customers whose billing failed: billed by no chunk
   CustomerId after;
   bool batched = true;  // off for a chunk whose batched writes were refused: it finds the customer
