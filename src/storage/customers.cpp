@@ -36,21 +36,6 @@ std::optional<CustomerRecord> find_where(Tx& tx, const TenantId& tenant, std::st
   return customer_from_row(rows.front());
 }
 
-std::vector<CustomerRecord> ordered_after(Tx& tx, const TenantId& tenant,
-                                          const CustomerId& after_id, std::size_t limit,
-                                          std::string_view lock) {
-  const auto rows =
-      tx.query(sql::select_from(customer_columns,
-                                "FROM customers WHERE tenant_id = $1 AND customer_id > $2 ORDER BY "
-                                "customer_id LIMIT $3" +
-                                    std::string(lock)),
-               {tenant.str(), after_id.str(), static_cast<std::int64_t>(limit)});
-  std::vector<CustomerRecord> out;
-  out.reserve(rows.size());
-  for (const auto& row : rows) out.push_back(customer_from_row(row));
-  return out;
-}
-
 }  // namespace
 
 bool insert(Tx& tx, const CustomerRecord& c) {
@@ -84,17 +69,21 @@ std::optional<CustomerRecord> find_for_update(Tx& tx, const TenantId& tenant,
                     tx.dialect() == Dialect::postgres ? " FOR NO KEY UPDATE" : "");
 }
 
-std::vector<CustomerRecord> by_id_after(Tx& tx, const TenantId& tenant, const CustomerId& after_id,
-                                        std::size_t limit) {
-  return ordered_after(tx, tenant, after_id, limit, "");
-}
-
 std::vector<CustomerRecord> lock_by_id_after(Tx& tx, const TenantId& tenant,
                                              const CustomerId& after_id, std::size_t limit) {
   // Rows are locked in the order the statement returns them, customer id order: two lockers of
   // overlapping chunks wait for each other rather than deadlock.
-  return ordered_after(tx, tenant, after_id, limit,
-                       tx.dialect() == Dialect::postgres ? " FOR NO KEY UPDATE" : "");
+  const auto rows =
+      tx.query(sql::select_from(
+                   customer_columns,
+                   "FROM customers WHERE tenant_id = $1 AND customer_id > $2 ORDER BY "
+                   "customer_id LIMIT $3" +
+                       std::string(tx.dialect() == Dialect::postgres ? " FOR NO KEY UPDATE" : "")),
+               {tenant.str(), after_id.str(), static_cast<std::int64_t>(limit)});
+  std::vector<CustomerRecord> out;
+  out.reserve(rows.size());
+  for (const auto& row : rows) out.push_back(customer_from_row(row));
+  return out;
 }
 
 std::map<CustomerId, CustomerRecord> find_many(Tx& tx, const TenantId& tenant,

@@ -46,10 +46,8 @@ std::optional<CustomerRecord> find_by_external_id(Tx& tx, const TenantId& tenant
 // (billing, payments, grants, charges) take turns on it.
 [[nodiscard]] std::optional<CustomerRecord> find_for_update(Tx& tx, const TenantId& tenant,
                                                             const CustomerId& id);
-// The tenant's customers in customer id order after `after_id`.
-std::vector<CustomerRecord> by_id_after(Tx& tx, const TenantId& tenant, const CustomerId& after_id,
-                                        std::size_t limit);
-// by_id_after, locking the rows as find_for_update does (a billing run's chunk), in id order.
+// The tenant's customers in customer id order after `after_id`, their rows locked as
+// find_for_update locks one (a billing run's chunk), in id order.
 std::vector<CustomerRecord> lock_by_id_after(Tx& tx, const TenantId& tenant,
                                              const CustomerId& after_id, std::size_t limit);
 // The customers with these ids, by id; an id no customer has is absent.

@@ -212,7 +212,7 @@ TEST_P(RepositoryConformance, CustomerGracePeriodOverrideRoundTripsAndIsSetPerTe
     return customer ? customer->invoice_grace_period_days : std::optional<std::int64_t>(-1);
   };
   {
-    auto check = read();
+    auto check = write();  // lock_by_id_after locks on PostgreSQL; rolled back when it goes
     EXPECT_EQ(days(customers::find(*check, a, CustomerId("cus_1"))), std::nullopt);
     EXPECT_EQ(days(customers::find(*check, a, CustomerId("cus_2"))), 0);
     EXPECT_EQ(days(customers::find_by_external_id(*check, a, "patient")), 0);
@@ -220,7 +220,7 @@ TEST_P(RepositoryConformance, CustomerGracePeriodOverrideRoundTripsAndIsSetPerTe
     ASSERT_EQ(listed.size(), 2u);
     EXPECT_EQ(listed[0].invoice_grace_period_days, 0);  // "patient" < "plain"
     EXPECT_EQ(listed[1].invoice_grace_period_days, std::nullopt);
-    const auto by_id = customers::by_id_after(*check, a, CustomerId(""), 10);
+    const auto by_id = customers::lock_by_id_after(*check, a, CustomerId(""), 10);
     ASSERT_EQ(by_id.size(), 2u);
     EXPECT_EQ(by_id[0].invoice_grace_period_days, std::nullopt);  // cus_1
     EXPECT_EQ(by_id[1].invoice_grace_period_days, 0);

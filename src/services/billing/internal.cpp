@@ -340,7 +340,6 @@ std::vector<Invoice> invoice_views(storage::Tx& tx, const TenantId& tenant,
     NERUBA_ASSERT_MSG(customer != customers.end(), "an invoice without its customer");
     const auto drawn = draws.find(record.id);
     const auto paid = payments.find(record.id);
-    const std::string id = record.id;
     out.push_back(Invoice{
         std::move(record), customer->second.external_id,
         drawn == draws.end() ? std::vector<storage::CreditDrawRecord>() : std::move(drawn->second),
